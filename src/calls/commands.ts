@@ -1,0 +1,95 @@
+/**
+ * Provider-neutral call commands. The session decides *what* to do; an adapter in `src/providers/<name>`
+ * decides how each carrier is told. Field names are the flow API's, never a carrier's.
+ */
+
+/** A prompt played before or while collecting input: text to speak or an audio URL. */
+export type Prompt = { say: string; voice?: string; language?: string } | { play: string };
+
+export interface GatherOptions {
+  prompt?: Prompt;
+  /** @default 1 */
+  minDigits?: number;
+  /** @default 1 */
+  maxDigits?: number;
+  /** Time to wait for the first digit once the prompt has finished. @default 5000 */
+  timeoutMs?: number;
+  /** @default 3000 */
+  interDigitTimeoutMs?: number;
+  /** @default '#' */
+  terminator?: string;
+  /** Digits accepted; anything else ends the gather as `invalid`. @default '0123456789*#' */
+  validDigits?: string;
+}
+
+export interface RecordOptions {
+  /** Play a beep before recording. @default true */
+  beep?: boolean;
+  /** Stop after this many seconds. @default 120 */
+  maxSeconds?: number;
+  /** Stop after this many seconds of silence. @default 5 */
+  silenceSeconds?: number;
+  /** @default 'mp3' */
+  format?: 'mp3' | 'wav';
+  /** @default 'single' */
+  channels?: 'single' | 'dual';
+}
+
+export interface DialOptions {
+  to: string;
+  /** Caller id shown to the callee; defaults to the session's own number. */
+  from?: string;
+  /** Ring time before giving up. @default 30 */
+  timeoutSeconds?: number;
+  /** Answering-machine detection. @default false */
+  detectMachine?: boolean;
+}
+
+/** A command's payload; the session adds the command key and the target leg. */
+export type CallCommandBody =
+  | { op: 'answer' }
+  | { op: 'hangup' }
+  | { op: 'reject'; reason: 'busy' | 'rejected' }
+  | { op: 'play'; url: string; loop?: number }
+  | { op: 'say'; text: string; voice?: string; language?: string }
+  | { op: 'stopPlayback' }
+  | ({ op: 'gather' } & GatherOptions)
+  | { op: 'stopGather' }
+  | ({ op: 'recordStart' } & RecordOptions)
+  | { op: 'recordStop' }
+  | { op: 'recordPause' }
+  | { op: 'recordResume' }
+  | { op: 'bridge'; otherCallId: string }
+  | { op: 'transfer'; to: string; from?: string; timeoutSeconds?: number }
+  | { op: 'sendDtmf'; digits: string }
+  | { op: 'enqueue'; queue: string; maxWaitSeconds?: number }
+  | { op: 'leaveQueue' }
+  | { op: 'forkStart'; rx?: string; tx?: string }
+  | { op: 'forkStop' }
+  | { op: 'clientStateUpdate' }
+  | { op: 'sendFax'; documentUrl: string; headerInfo?: string; identity?: string }
+  | { op: 'receiveFax' };
+
+export type CallOp = CallCommandBody['op'];
+
+/** A command addressed to one leg, with its idempotency key. */
+export type CallCommand = CallCommandBody & {
+  /** The carrier's id of the leg the command is for. */
+  callId: string;
+  /** See `commandKey`: stable across retries, unique per operation. */
+  commandKey: string;
+  /** The workflow that owns the leg; carriers echo it back so other legs' webhooks route here. */
+  ownerWorkflowId: string;
+};
+
+/** An outbound leg to place, owned by a session (the caller of an outbound call, or an agent leg). */
+export interface PlaceCallRequest extends DialOptions {
+  from: string;
+  commandKey: string;
+  ownerWorkflowId: string;
+}
+
+/** What the carrier tells us synchronously about a leg it has accepted to place. */
+export interface PlacedCall {
+  callId: string;
+}

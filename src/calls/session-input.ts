@@ -1,0 +1,49 @@
+import type { CallDirection } from './events';
+import type { Provider } from './ids';
+import type { CallState } from './state';
+
+/** JSON arguments a routing-table entry gives its flow (for example the agent number to dial). */
+export type FlowArgs = Record<string, string | number | boolean>;
+
+/** Where a flow picks up after continue-as-new: the step it named and its own plain-JSON data. */
+export interface FlowCheckpoint {
+  step: string;
+  data?: Record<string, unknown>;
+}
+
+/** The input of `callSessionWorkflow`. One object, so it can grow. */
+export interface CallSessionInput {
+  provider: Provider;
+  direction: CallDirection;
+  /** Name of the flow in `workflows/flows` to run. */
+  flow: string;
+  flowArgs?: FlowArgs;
+  from: string;
+  to: string;
+  /** The carrier's id of the primary leg; unset for an outbound call until it is placed. */
+  callId?: string;
+  /** Carried across continue-as-new. */
+  carried?: {
+    state: CallState;
+    seenEventIds: string[];
+    nextSequence: number;
+    checkpoint: FlowCheckpoint;
+    pendingEvents: unknown[];
+  };
+  /** Tests only: continue-as-new at the next checkpoint once history is this long. */
+  continueAsNewAtHistoryLength?: number;
+}
+
+/** The workflow type name the gateway starts (kept here so the gateway need not import workflow code). */
+export const CALL_SESSION_WORKFLOW = 'callSessionWorkflow';
+
+/** What a session returns when it completes. */
+export interface CallOutcome {
+  status: 'ended';
+  endCause?: string;
+  flow: string;
+  flowResult?: string;
+  digits: string;
+  recordings: string[];
+  runs: number;
+}
