@@ -1,17 +1,34 @@
 /**
- * One jest run = one real Temporal dev server (started in globalSetup, shared by every file).
- * Files run one at a time: the fault tests restart that server and kill workers.
+ * Two projects: `unit` (pure code, no server) and `integration` (one real Temporal dev server for the
+ * whole run, started in globalSetup). Integration files run one at a time because the fault tests
+ * restart that server and kill workers.
  */
+const transform = {
+  '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
+};
+
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/unit'],
+      testMatch: ['**/*.test.ts'],
+      transform,
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/integration'],
+      testMatch: ['**/*.test.ts'],
+      transform,
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
+  ],
   maxWorkers: 1,
-  testTimeout: 120_000,
+  testTimeout: 180_000,
   // The Temporal native bridge keeps a handle open after tests (sdk-typescript#928).
   forceExit: true,
 };
