@@ -34,8 +34,10 @@ export interface CallEventBase {
   provider: Provider;
   /** The carrier's id of this event; the session ignores an id it has already seen. */
   eventId: string;
-  /** The carrier's id of the leg this event is about. */
+  /** The carrier's id of the leg this event is about ('' when the carrier only names the leg by `legId`). */
   callId: string;
+  /** A second per-leg id some carriers use on some events (Telnyx `call_leg_id` on `call.recording.saved`). */
+  legId?: string;
   /** ISO-8601 time the carrier says the event happened. */
   occurredAt: string;
   /**

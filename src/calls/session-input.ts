@@ -34,6 +34,10 @@ export interface CallSessionInput {
   continueAsNewAtHistoryLength?: number;
 }
 
+/** Every flow in `workflows/flows`; the workflow's flow table is typed by this list, so they cannot drift. */
+export const FLOW_NAMES = ['defaultIvr', 'outboundNotice'] as const;
+export type FlowName = (typeof FLOW_NAMES)[number];
+
 /** The workflow type name the gateway starts (kept here so the gateway need not import workflow code). */
 export const CALL_SESSION_WORKFLOW = 'callSessionWorkflow';
 

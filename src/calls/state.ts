@@ -22,6 +22,8 @@ export type CallStatus = (typeof CallStatus)[keyof typeof CallStatus];
 
 export interface LegState {
   callId: string;
+  /** A second per-leg id some carriers use (Telnyx `call_leg_id`). */
+  legId?: string;
   role: 'primary' | 'agent' | 'transfer';
   to?: string;
   from?: string;

@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_TASK_QUEUE } from '../calls/messages';
+import { isDialTarget } from '../calls/ids';
+import type { FlowArgs } from '../calls/session-input';
+
+/**
+ * The environment, read and validated once per process. Every setting the service has is here, with its
+ * default; nothing else reads `process.env`.
+ */
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+export interface RouteEntry {
+  flow: string;
+  args?: FlowArgs;
+}
+
+/** Maps the dialed number to a flow; `default` catches every number not listed. */
+export interface RoutingTable {
+  default: RouteEntry;
+  numbers: Record<string, RouteEntry>;
+}
+
+export interface Config {
+  temporal: {
+    /** Set: connect there and start nothing. Unset: start the embedded dev server. */
+    address?: string;
+    namespace: string;
+    taskQueue: string;
+    port: number;
+    uiPort: number;
+    cliPath?: string;
+    /** Where the embedded dev server keeps its SQLite file. */
+    dataDir: string;
+  };
+  gateway: {
+    port: number;
+    host: string;
+    /** The URL carriers reach the gateway at; used to build callback URLs. */
+    publicBaseUrl: string;
+  };
+  telnyx: {
+    apiKey?: string;
+    publicKey?: string;
+    connectionId: string;
+    apiBaseUrl: string;
+    voice: string;
+  };
+  routing: RoutingTable;
+  routingTablePath: string;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port number, got "${raw}"`);
+  return n;
+}
+
+function url(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const raw = env[name] || fallback;
+  try {
+    return new URL(raw).toString().replace(/\/$/, '');
+  } catch {
+    throw new ConfigError(`${name} must be a URL, got "${raw}"`);
+  }
+}
+
+/** Reads and checks a routing table file; errors name the file and the entry. */
+export function loadRoutingTable(file: string): RoutingTable {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read routing table ${file}: ${(err as Error).message}`);
+  }
+  const table = parsed as Partial<RoutingTable>;
+  const check = (where: string, entry: unknown): RouteEntry => {
+    const e = entry as RouteEntry | undefined;
+    if (!e || typeof e.flow !== 'string' || !e.flow) throw new ConfigError(`${file}: ${where} needs a "flow" name`);
+    if (e.args !== undefined && (typeof e.args !== 'object' || Array.isArray(e.args))) {
+      throw new ConfigError(`${file}: ${where}.args must be an object`);
+    }
+    return e;
+  };
+  const numbers: Record<string, RouteEntry> = {};
+  for (const [number, entry] of Object.entries(table.numbers ?? {})) {
+    if (!isDialTarget(number)) throw new ConfigError(`${file}: "${number}" is not an E.164 number or SIP URI`);
+    numbers[number] = check(`numbers["${number}"]`, entry);
+  }
+  return { default: check('default', table.default), numbers };
+}
+
+export function routeFor(table: RoutingTable, dialedNumber: string): RouteEntry {
+  return table.numbers[dialedNumber] ?? table.default;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const port_ = port(env, 'PORT', 3000);
+  const routingTablePath = path.resolve(env.ROUTING_TABLE_PATH || path.join(PROJECT_ROOT, 'config', 'routes.json'));
+  return {
+    temporal: {
+      address: env.TEMPORAL_ADDRESS || undefined,
+      namespace: env.TEMPORAL_NAMESPACE || 'default',
+      taskQueue: env.TEMPORAL_TASK_QUEUE || DEFAULT_TASK_QUEUE,
+      port: port(env, 'TEMPORAL_PORT', 7233),
+      uiPort: port(env, 'TEMPORAL_UI_PORT', 8233),
+      cliPath: env.TEMPORAL_CLI_PATH || undefined,
+      dataDir: path.resolve(env.DATA_DIR || path.join(PROJECT_ROOT, '.data')),
+    },
+    gateway: {
+      port: port_,
+      host: env.HOST || '127.0.0.1',
+      publicBaseUrl: url(env, 'PUBLIC_BASE_URL', `http://127.0.0.1:${port_}`),
+    },
+    telnyx: {
+      apiKey: env.TELNYX_API_KEY || undefined,
+      publicKey: env.TELNYX_PUBLIC_KEY || undefined,
+      connectionId: env.TELNYX_CONNECTION_ID || 'durable-calls-dev',
+      apiBaseUrl: url(env, 'TELNYX_API_BASE_URL', 'https://api.telnyx.com/v2'),
+      voice: env.TELNYX_VOICE || 'AWS.Polly.Joanna-Neural',
+    },
+    routing: loadRoutingTable(routingTablePath),
+    routingTablePath,
+    logLevel: env.LOG_LEVEL || 'info',
+  };
+}

@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { isDialTarget, outboundCallWorkflowId, PROVIDERS, type Provider } from '../calls';
+import { unavailable } from './telnyx-webhooks';
+import type { Sessions } from './sessions';
+
+export interface CallsApiOptions {
+  sessions: Sessions;
+  /** Carriers this gateway can place calls on. */
+  providers: Provider[];
+  /** Flows `POST /calls` may name. */
+  flows: string[];
+  /** Base URL of the Temporal Web UI, for links in responses. */
+  temporalUiUrl?: string;
+  namespace: string;
+}
+
+interface PlaceCallBody {
+  to: string;
+  from: string;
+  provider?: Provider;
+  flow?: string;
+  args?: Record<string, string | number | boolean>;
+  /** Idempotency key: the same requestId always names the same call. */
+  requestId?: string;
+}
+
+/** The REST API: place a call, read a call's state, health. */
+export async function callsApi(app: FastifyInstance, options: CallsApiOptions): Promise<void> {
+  const { sessions } = options;
+  const uiLink = (workflowId: string) =>
+    options.temporalUiUrl
+      ? `${options.temporalUiUrl}/namespaces/${options.namespace}/workflows/${encodeURIComponent(workflowId)}`
+      : undefined;
+
+  app.get<{ Params: { id: string } }>('/calls/:id', async (request, reply) => {
+    const workflowId = request.params.id;
+    try {
+      const state = await sessions.state(workflowId);
+      if (!state) return reply.code(404).send({ error: 'not found', reason: `no call session ${workflowId}` });
+      return reply.send({ workflowId, temporalUiUrl: uiLink(workflowId), state });
+    } catch (err) {
+      return unavailable(reply, err, request.log);
+    }
+  });
+
+  app.post<{ Body: PlaceCallBody }>(
+    '/calls',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['to', 'from'],
+          additionalProperties: false,
+          properties: {
+            to: { type: 'string', minLength: 1 },
+            from: { type: 'string', minLength: 1 },
+            provider: { type: 'string', enum: [...PROVIDERS] },
+            flow: { type: 'string', minLength: 1 },
+            args: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
+            requestId: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const provider = body.provider ?? options.providers[0];
+      const flow = body.flow ?? 'outboundNotice';
+      if (!provider || !options.providers.includes(provider)) {
+        return reply.code(400).send({ error: 'carrier not configured', reason: `${body.provider ?? 'no carrier'} is not configured on this gateway` });
+      }
+      if (!options.flows.includes(flow)) {
+        return reply.code(400).send({ error: 'unknown flow', reason: `"${flow}" is not one of ${options.flows.join(', ')}` });
+      }
+      for (const field of ['to', 'from'] as const) {
+        if (!isDialTarget(body[field])) {
+          return reply.code(400).send({ error: 'invalid number', reason: `${field} must be an E.164 number (+15551234567) or a SIP URI` });
+        }
+      }
+      const workflowId = outboundCallWorkflowId(provider, body.requestId ?? randomUUID());
+      try {
+        const { started } = await sessions.start(workflowId, {
+          provider,
+          direction: 'outbound',
+          flow,
+          flowArgs: body.args,
+          from: body.from,
+          to: body.to,
+        });
+        return reply
+          .code(started ? 202 : 200)
+          .send({ workflowId, started, statusUrl: `/calls/${encodeURIComponent(workflowId)}`, temporalUiUrl: uiLink(workflowId) });
+      } catch (err) {
+        return unavailable(reply, err, request.log);
+      }
+    },
+  );
+
+  app.get('/healthz', async (_request, reply) => {
+    const temporal = (await sessions.healthy()) ? 'up' : 'down';
+    return reply.code(200).send({ status: 'ok', temporal });
+  });
+}

@@ -1,0 +1,76 @@
+import {
+  ApplicationFailure,
+  ContinueAsNew,
+  allHandlersFinished,
+  condition,
+  log,
+  setHandler,
+} from '@temporalio/workflow';
+import {
+  callEventSignal,
+  hangupUpdate,
+  isCallEnded,
+  stateQuery,
+  type CallOutcome,
+  type CallSessionInput,
+} from '../src/calls';
+import { FLOWS } from './flows';
+import { CallSession } from './session';
+
+/**
+ * One phone call, start to end. Carrier webhooks arrive as `callEvent` signals (the gateway starts the
+ * session with signal-with-start on an inbound call's first event); the routing table's flow drives the
+ * call through the `CallSession` flow API.
+ */
+export async function callSessionWorkflow(input: CallSessionInput): Promise<CallOutcome> {
+  const session = new CallSession(input);
+  // Handlers first: signals sent with signal-with-start are buffered until a handler exists.
+  setHandler(callEventSignal, (event) => session.onEvent(event));
+  setHandler(stateQuery, () => session.state);
+  setHandler(hangupUpdate, async () => {
+    await session.hangup();
+    return { accepted: true };
+  });
+
+  let flowResult: string | undefined;
+  let flowFailure: ApplicationFailure | undefined;
+  const flow = (FLOWS as Record<string, (typeof FLOWS)[keyof typeof FLOWS] | undefined>)[input.flow];
+  try {
+    if (!flow) {
+      flowFailure = ApplicationFailure.nonRetryable(`no flow named "${input.flow}"`, 'UnknownFlow');
+      if (input.direction === 'inbound') await session.reject('rejected');
+    } else {
+      if (input.direction === 'outbound' && !input.carried) {
+        const placed = await session.placePrimary({ to: input.to, from: input.from, timeoutSeconds: 30 });
+        if (!placed.answered) flowResult = `not answered (${placed.endCause ?? 'unknown'})`;
+      }
+      if (!session.ended) {
+        flowResult = (await flow(session, { args: input.flowArgs ?? {}, resume: session.resumeFrom })) ?? 'done';
+      }
+    }
+  } catch (err) {
+    if (err instanceof ContinueAsNew) throw err;
+    if (isCallEnded(err)) {
+      flowResult = `call ended (${err.endCause})${err.operation ? ` during ${err.operation}` : ''}`;
+    } else {
+      // A flow bug or a carrier refusal: end the call cleanly, then fail the run so it stands out in the UI.
+      log.error('flow failed', { error: (err as Error)?.message });
+      session.noteFlowError(err);
+      flowFailure = ApplicationFailure.nonRetryable(`flow ${input.flow} failed: ${(err as Error)?.message}`, 'FlowFailed');
+    }
+  }
+
+  await session.close();
+  await condition(allHandlersFinished);
+  if (flowFailure) throw flowFailure;
+  const { state } = session;
+  return {
+    status: 'ended',
+    endCause: state.endCause,
+    flow: input.flow,
+    flowResult,
+    digits: state.digits,
+    recordings: state.recordings.map((r) => r.url ?? ''),
+    runs: state.runs,
+  };
+}

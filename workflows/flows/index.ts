@@ -1,0 +1,12 @@
+import { defaultIvr } from './default-ivr';
+import { outboundNotice } from './outbound';
+import type { FlowName } from '../../src/calls';
+import type { Flow } from './types';
+
+export type { Flow, FlowContext } from './types';
+
+/** Every flow a routing-table entry or `POST /calls` may name. */
+export const FLOWS: Record<FlowName, Flow> = {
+  defaultIvr,
+  outboundNotice,
+};

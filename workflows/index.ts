@@ -1,0 +1,2 @@
+/** Workflow code the worker bundles: everything exported here is a workflow type. */
+export { callSessionWorkflow } from './call-session';

@@ -1,0 +1,724 @@
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import {
+  CallEnded,
+  CallStatusKey,
+  CallQueueKey,
+  ErrorType,
+  STATE_LIMITS,
+  Unsupported,
+  commandKey,
+  failureType,
+  sequenceOfCommandKey,
+  type CallCommandBody,
+  type CallEvent,
+  type CallEventKind,
+  type CallSessionInput,
+  type CallState,
+  type CallStatus,
+  type DialOptions,
+  type EndCause,
+  type FlowCheckpoint,
+  type GatherOptions,
+  type GatherEndReason,
+  type LegState,
+  type Prompt,
+  type RecordOptions,
+} from '../src/calls';
+import type { CallActivities } from '../activities';
+
+/**
+ * The flow API and the session's bookkeeping. One `CallSession` per workflow run: carrier events come in
+ * through `onEvent` (the signal handler) and settle the operations a flow is waiting on; operations go out
+ * as activities. Everything here is deterministic and plain JSON, so it replays and continues-as-new.
+ */
+
+// Commands are quick HTTP calls. Retries stay inside Telnyx's 60 s command_id de-duplication window.
+const COMMAND_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '55 seconds',
+  retry: {
+    initialInterval: '250 ms',
+    backoffCoefficient: 2,
+    maximumInterval: '5 seconds',
+    nonRetryableErrorTypes: [ErrorType.CallGone, ErrorType.CarrierRejected, ErrorType.Unsupported, ErrorType.InvalidCommand],
+  },
+};
+
+function activitiesFor(summary: string): CallActivities {
+  return proxyActivities<CallActivities>({ ...COMMAND_OPTIONS, summary });
+}
+
+export interface GatherResult {
+  digits: string;
+  reason: GatherEndReason;
+  speech?: { text: string; confidence?: number };
+}
+
+export interface RecordingResult {
+  url?: string;
+  durationMs?: number;
+  /** False when the recording failed or never reported back. */
+  saved: boolean;
+}
+
+export interface DialResult {
+  answered: boolean;
+  /** The carrier's id of the new leg. */
+  callId: string;
+  /** Why the leg ended, when it did not answer. */
+  endCause?: EndCause;
+}
+
+/** An operation waiting for its terminal event. */
+interface PendingOperation {
+  seq: number;
+  key: string;
+  op: string;
+  callId: string;
+  kinds: readonly CallEventKind[];
+  event?: CallEvent;
+}
+
+/** Thrown out of `checkpoint` to continue-as-new; flows must let it pass (they only catch `CallEnded`). */
+function shouldContinueAsNew(input: CallSessionInput): boolean {
+  const info = workflowInfo();
+  if (info.continueAsNewSuggested) return true;
+  return input.continueAsNewAtHistoryLength !== undefined && info.historyLength >= input.continueAsNewAtHistoryLength;
+}
+
+export class CallSession {
+  readonly state: CallState;
+  private readonly seenEventIds: string[];
+  private readonly seen: Set<string>;
+  private nextSequence: number;
+  private readonly pending: PendingOperation[] = [];
+  /** Events for legs we do not know yet (a dialed leg's webhooks can beat the dial activity's result). */
+  private unclaimed: CallEvent[];
+  private recordingInProgress = false;
+  /** Where the flow resumes after continue-as-new. */
+  readonly resumeFrom?: FlowCheckpoint;
+
+  constructor(private readonly input: CallSessionInput) {
+    const info = workflowInfo();
+    const carried = input.carried;
+    this.state = carried
+      ? { ...carried.state, runs: carried.state.runs + 1 }
+      : {
+          workflowId: info.workflowId,
+          provider: input.provider,
+          direction: input.direction,
+          flow: input.flow,
+          from: input.from,
+          to: input.to,
+          status: input.direction === 'inbound' ? 'ringing' : 'dialing',
+          callId: input.callId,
+          legs: input.callId ? [{ callId: input.callId, role: 'primary', from: input.from, to: input.to, status: 'ringing' }] : [],
+          startedAt: new Date(info.startTime).toISOString(),
+          digits: '',
+          recordings: [],
+          lastEvents: [],
+          operations: [],
+          duplicatesIgnored: 0,
+          eventErrors: [],
+          runs: 1,
+        };
+    this.seenEventIds = carried ? [...carried.seenEventIds] : [];
+    this.seen = new Set(this.seenEventIds);
+    this.nextSequence = carried?.nextSequence ?? 1;
+    this.unclaimed = (carried?.pendingEvents as CallEvent[] | undefined) ?? [];
+    this.resumeFrom = carried?.checkpoint;
+  }
+
+  get workflowId(): string {
+    return this.state.workflowId;
+  }
+  get provider(): CallState['provider'] {
+    return this.state.provider;
+  }
+  get ended(): boolean {
+    return this.state.status === 'ended';
+  }
+  /** Arguments the routing table gave this flow. */
+  get args(): NonNullable<CallSessionInput['flowArgs']> {
+    return this.input.flowArgs ?? {};
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Events (signal handler side). Never throws: a throwing signal handler fails the workflow task.
+
+  onEvent(event: CallEvent): void {
+    try {
+      if (this.seen.has(event.eventId)) {
+        this.state.duplicatesIgnored++;
+        return;
+      }
+      this.remember(event.eventId);
+      this.apply(event);
+    } catch (err) {
+      const message = `${event?.kind ?? 'event'} ${event?.eventId ?? ''}: ${(err as Error)?.message ?? String(err)}`;
+      log.warn('call event could not be applied', { error: message });
+      this.state.eventErrors = [...this.state.eventErrors, message].slice(-STATE_LIMITS.eventErrors);
+    }
+  }
+
+  private remember(eventId: string): void {
+    this.seenEventIds.push(eventId);
+    this.seen.add(eventId);
+    if (this.seenEventIds.length > STATE_LIMITS.seenEventIds) this.seen.delete(this.seenEventIds.shift()!);
+  }
+
+  private apply(raw: CallEvent): void {
+    const event = this.resolveLeg(raw);
+    const leg = this.state.legs.find((l) => l.callId === event.callId);
+    if (!leg) {
+      // Not ours yet: keep it until `addLeg` claims it (bounded, so a stray leg cannot grow state).
+      this.unclaimed = [...this.unclaimed, event].slice(-50);
+      return;
+    }
+    if (raw.legId && !leg.legId) leg.legId = raw.legId;
+    this.state.lastEvents = [
+      ...this.state.lastEvents,
+      { kind: event.kind, eventId: event.eventId, callId: event.callId, occurredAt: event.occurredAt },
+    ].slice(-STATE_LIMITS.lastEvents);
+    const primary = leg.role === 'primary';
+
+    switch (event.kind) {
+      case 'call.answered':
+        if (leg.status !== 'ended') leg.status = 'answered';
+        if (primary && !this.ended) {
+          this.state.answeredAt ??= event.occurredAt;
+          this.setStatus('answered');
+        }
+        break;
+      case 'call.ended':
+        leg.status = 'ended';
+        leg.endCause = event.cause;
+        if (primary) this.markEnded(event.cause, event.occurredAt);
+        break;
+      case 'dtmf':
+        if (primary) this.state.digits += event.digit;
+        break;
+      case 'recording.saved':
+        this.recordingInProgress = false;
+        this.state.recordings = [
+          ...this.state.recordings,
+          {
+            seq: sequenceOfCommandKey(event.controlId),
+            url: event.url,
+            recordingId: event.recordingId,
+            durationMs: event.durationMs,
+            savedAt: event.occurredAt,
+          },
+        ];
+        break;
+      case 'recording.failed':
+        this.recordingInProgress = false;
+        break;
+      case 'bridged':
+        if (leg.status !== 'ended') leg.status = 'bridged';
+        if (primary && !this.ended) this.setStatus('bridged');
+        break;
+      case 'unbridged':
+        if (leg.status === 'bridged') leg.status = 'answered';
+        if (primary && this.state.status === 'bridged') this.setStatus('answered');
+        break;
+      case 'queue.joined':
+        if (primary && !this.ended) {
+          this.state.queue = { name: event.queue, position: event.position };
+          upsertSearchAttributes([{ key: CallQueueKey, value: event.queue }]);
+          this.setStatus('queued');
+        }
+        break;
+      case 'queue.left':
+        if (primary) {
+          this.state.queue = undefined;
+          if (this.state.status === 'queued') this.setStatus('answered');
+        }
+        break;
+      case 'fax.page':
+        this.state.fax = { ...this.state.fax, pagesDone: Math.max(this.state.fax?.pagesDone ?? 0, event.page) };
+        break;
+      case 'fax.ended':
+        this.state.fax = { pagesDone: event.pages, result: event.success ? 'success' : (event.resultText ?? 'failed') };
+        break;
+      default:
+        break;
+    }
+    this.settle(event);
+    this.publishDetails();
+  }
+
+  /** Telnyx names the leg of `call.recording.saved` only by `call_leg_id`. */
+  private resolveLeg(event: CallEvent): CallEvent {
+    if (event.callId || !event.legId) return event;
+    const leg = this.state.legs.find((l) => l.legId === event.legId);
+    return { ...event, callId: leg?.callId ?? this.state.callId ?? '' };
+  }
+
+  /** Hands a terminal event to the operation waiting for it. */
+  private settle(event: CallEvent): void {
+    const candidates = this.pending.filter((p) => !p.event && p.callId === event.callId && p.kinds.includes(event.kind));
+    if (candidates.length === 0) return;
+    const exact = candidates.find((p) => p.key === event.controlId);
+    if (!exact) {
+      // An event tagged with an older operation of ours that is no longer waiting is a late echo of it.
+      const seq = sequenceOfCommandKey(event.controlId);
+      if (seq !== undefined && seq < candidates[0].seq && event.controlId?.startsWith(`${this.workflowId}#`)) return;
+    }
+    (exact ?? candidates[0]).event = event;
+  }
+
+  private setStatus(status: CallStatus): void {
+    if (this.state.status === status) return;
+    this.state.status = status;
+    upsertSearchAttributes([{ key: CallStatusKey, value: status }]);
+  }
+
+  private markEnded(cause: EndCause, at?: string): void {
+    if (this.ended) return;
+    this.state.endCause = cause;
+    this.state.endedAt = at ?? new Date().toISOString();
+    const primary = this.primaryLeg();
+    if (primary && primary.status !== 'ended') {
+      primary.status = 'ended';
+      primary.endCause = cause;
+    }
+    this.state.queue = undefined;
+    this.setStatus('ended');
+    this.publishDetails();
+  }
+
+  private primaryLeg(): LegState | undefined {
+    return this.state.legs.find((l) => l.role === 'primary');
+  }
+
+  private addLeg(leg: LegState): void {
+    this.state.legs = [...this.state.legs, leg];
+    if (leg.role === 'primary') this.state.callId = leg.callId;
+    const claimed = this.unclaimed.filter((e) => e.callId === leg.callId);
+    this.unclaimed = this.unclaimed.filter((e) => e.callId !== leg.callId);
+    for (const event of claimed) this.apply(event);
+  }
+
+  /** The live one-paragraph summary the Temporal UI shows on the workflow page (needs a running worker). */
+  private publishDetails(): void {
+    const s = this.state;
+    const lines = [
+      `**${s.status}** ${s.direction} ${s.provider} call ${s.from} → ${s.to}, flow \`${s.flow}\``,
+      s.currentOperation ? `now: ${s.currentOperation}` : undefined,
+      s.digits ? `digits: ${s.digits}` : undefined,
+      s.queue ? `queue: ${s.queue.name}${s.queue.position ? ` (position ${s.queue.position})` : ''}` : undefined,
+      s.recordings.length ? `recordings: ${s.recordings.map((r) => r.url ?? '(no url)').join(', ')}` : undefined,
+      s.endCause ? `ended: ${s.endCause}` : undefined,
+    ];
+    setCurrentDetails(lines.filter(Boolean).join('  \n'));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Operations (flow side).
+
+  private requirePrimary(operation: string): string {
+    if (this.ended) throw new CallEnded(this.state.endCause ?? 'unknown', operation);
+    if (!this.state.callId) throw new Error(`${operation}: the call has not been placed yet`);
+    return this.state.callId;
+  }
+
+  private begin(op: string, callId: string): { seq: number; key: string } {
+    const seq = this.nextSequence++;
+    this.state.currentOperation = op;
+    this.state.operations = [
+      ...this.state.operations,
+      { seq, op, callId, startedAt: new Date().toISOString() },
+    ].slice(-STATE_LIMITS.operations);
+    this.publishDetails();
+    return { seq, key: commandKey(this.workflowId, seq) };
+  }
+
+  private finish(seq: number, outcome: string): void {
+    const record = this.state.operations.find((o) => o.seq === seq);
+    if (record) {
+      record.endedAt = new Date().toISOString();
+      record.outcome = outcome;
+    }
+    if (this.state.operations.at(-1)?.seq === seq) this.state.currentOperation = undefined;
+  }
+
+  /**
+   * Runs an activity while watching the call: if the call ends first, the operation fails with `CallEnded`
+   * at once (the carrier would refuse the command anyway). Carrier failures become the flow's errors.
+   */
+  private async activity<T>(op: string, start: () => Promise<T>, opts: { endedIsSuccess?: boolean } = {}): Promise<T | undefined> {
+    let settled = false;
+    let value: T | undefined;
+    let error: unknown;
+    start().then(
+      (v) => {
+        value = v;
+        settled = true;
+      },
+      (e) => {
+        error = e;
+        settled = true;
+      },
+    );
+    await condition(() => settled || this.ended);
+    if (!settled) {
+      if (opts.endedIsSuccess) return undefined;
+      throw new CallEnded(this.state.endCause ?? 'unknown', op);
+    }
+    if (error !== undefined) {
+      const type = failureType(error);
+      if (type === ErrorType.CallGone) {
+        this.markEnded('gone');
+        if (opts.endedIsSuccess) return undefined;
+        throw new CallEnded(this.state.endCause ?? 'gone', op);
+      }
+      if (type === ErrorType.Unsupported) throw new Unsupported(this.provider, op);
+      throw error;
+    }
+    return value;
+  }
+
+  /**
+   * Sends one command and, when `terminal` is given, waits for the first of those events on the leg.
+   * Resolves with the terminal event, or `undefined` if none came within `timeoutMs` and the carrier says
+   * the call is still up (webhooks can be lost; the flow decides what a missing outcome means).
+   */
+  private async command(
+    body: CallCommandBody,
+    opts: {
+      callId?: string;
+      terminal?: readonly CallEventKind[];
+      timeoutMs?: number;
+      /** Keep waiting this long after a hangup (a recording is saved after the caller hangs up). */
+      afterHangupMs?: number;
+    } = {},
+  ): Promise<CallEvent | undefined> {
+    const callId = opts.callId ?? this.requirePrimary(body.op);
+    if (this.ended) throw new CallEnded(this.state.endCause ?? 'unknown', body.op);
+    const { seq, key } = this.begin(body.op, callId);
+    const waiter: PendingOperation | undefined = opts.terminal
+      ? { seq, key, op: body.op, callId, kinds: opts.terminal }
+      : undefined;
+    // Registered before the command goes out: its webhook can arrive before the activity completes.
+    if (waiter) this.pending.push(waiter);
+    try {
+      await this.activity(body.op, () =>
+        activitiesFor(body.op).sendCallCommand({
+          ...body,
+          provider: this.provider,
+          callId,
+          commandKey: key,
+          ownerWorkflowId: this.workflowId,
+        }),
+      );
+      if (!waiter) {
+        this.finish(seq, 'sent');
+        return undefined;
+      }
+      const event = await this.awaitTerminal(waiter, opts.timeoutMs ?? 120_000, opts.afterHangupMs);
+      this.finish(seq, event ? event.kind : 'no outcome (timed out)');
+      return event;
+    } catch (err) {
+      this.finish(seq, (err as Error).name ?? 'failed');
+      throw err;
+    } finally {
+      if (waiter) this.pending.splice(this.pending.indexOf(waiter), 1);
+    }
+  }
+
+  private async awaitTerminal(waiter: PendingOperation, timeoutMs: number, afterHangupMs?: number): Promise<CallEvent | undefined> {
+    const onPrimary = waiter.callId === this.state.callId;
+    const interrupted = () => onPrimary && this.ended;
+    const arrived = await condition(() => waiter.event !== undefined || interrupted(), timeoutMs);
+    if (waiter.event) return waiter.event;
+    if (arrived && interrupted()) {
+      if (afterHangupMs && (await condition(() => waiter.event !== undefined, afterHangupMs))) return waiter.event;
+      throw new CallEnded(this.state.endCause ?? 'unknown', waiter.op);
+    }
+    // No terminal event in time: ask the carrier whether the leg still exists.
+    const status = await this.activity('reconcile', () =>
+      activitiesFor('reconcile').fetchCallStatus({ provider: this.provider, callId: waiter.callId }),
+    );
+    if (status && !status.alive) {
+      if (onPrimary) {
+        this.markEnded('gone');
+        throw new CallEnded('gone', waiter.op);
+      }
+      return undefined;
+    }
+    log.warn('operation had no outcome; call still up', { op: waiter.op, seq: waiter.seq });
+    return undefined;
+  }
+
+  /** Answers an inbound call; resolves once the carrier reports it answered. */
+  async answer(): Promise<void> {
+    if (this.state.answeredAt && !this.ended) return;
+    await this.command({ op: 'answer' }, { terminal: ['call.answered'], timeoutMs: 30_000 });
+  }
+
+  /** Hangs up; resolves once the call has ended (also if it already had). */
+  async hangup(): Promise<void> {
+    if (this.ended || !this.state.callId) return;
+    try {
+      await this.command({ op: 'hangup' }, { terminal: ['call.ended'], timeoutMs: 30_000 });
+    } catch (err) {
+      if (!(err instanceof CallEnded)) throw err;
+    }
+  }
+
+  /** Refuses an unanswered inbound call. */
+  async reject(reason: 'busy' | 'rejected' = 'rejected'): Promise<void> {
+    try {
+      await this.command({ op: 'reject', reason }, { terminal: ['call.ended'], timeoutMs: 30_000 });
+    } catch (err) {
+      if (!(err instanceof CallEnded)) throw err;
+    }
+  }
+
+  /** Speaks text; resolves when it has finished playing. */
+  async say(text: string, options: { voice?: string; language?: string } = {}): Promise<void> {
+    await this.command({ op: 'say', text, ...options }, { terminal: ['speak.ended'], timeoutMs: 60_000 + text.length * 150 });
+  }
+
+  /** Plays an audio URL; resolves when it has finished. */
+  async play(url: string, options: { loop?: number } = {}): Promise<void> {
+    await this.command({ op: 'play', url, ...options }, { terminal: ['playback.ended'], timeoutMs: 10 * 60_000 });
+  }
+
+  async stopPlayback(): Promise<void> {
+    await this.command({ op: 'stopPlayback' });
+  }
+
+  /** Collects digits, optionally after a spoken or played prompt. */
+  async gather(options: GatherOptions = {}): Promise<GatherResult> {
+    const promptAllowanceMs = options.prompt && 'say' in options.prompt ? 30_000 + options.prompt.say.length * 150 : 120_000;
+    const waitMs = promptAllowanceMs + (options.timeoutMs ?? 5000) + (options.maxDigits ?? 1) * (options.interDigitTimeoutMs ?? 3000);
+    const event = await this.command({ op: 'gather', ...options }, { terminal: ['gather.ended'], timeoutMs: waitMs });
+    if (event?.kind !== 'gather.ended') return { digits: '', reason: 'timeout' };
+    if (event.reason === 'hangup') throw new CallEnded(this.state.endCause ?? 'normal', 'gather');
+    return { digits: event.digits, reason: event.reason, ...(event.speech ? { speech: event.speech } : {}) };
+  }
+
+  /** Convenience: `gather` with a prompt. */
+  async ask(prompt: Prompt, options: Omit<GatherOptions, 'prompt'> = {}): Promise<GatherResult> {
+    return this.gather({ ...options, prompt });
+  }
+
+  async stopGather(): Promise<void> {
+    await this.command({ op: 'stopGather' });
+  }
+
+  /**
+   * Records until silence, the time limit or a hang-up, and resolves with the saved recording. A caller
+   * hanging up ends a voicemail: the recording is still awaited, then later operations fail with `CallEnded`.
+   */
+  async record(options: RecordOptions = {}): Promise<RecordingResult> {
+    this.recordingInProgress = true;
+    const event = await this.command(
+      { op: 'recordStart', ...options },
+      {
+        terminal: ['recording.saved', 'recording.failed'],
+        timeoutMs: ((options.maxSeconds ?? 120) + 60) * 1000,
+        afterHangupMs: 60_000,
+      },
+    );
+    this.recordingInProgress = false;
+    if (event?.kind === 'recording.saved') return { saved: true, url: event.url, durationMs: event.durationMs };
+    return { saved: false };
+  }
+
+  /** Starts recording in the background (the whole call, say); `stopRecording` or hang-up ends it. */
+  async startRecording(options: RecordOptions = {}): Promise<void> {
+    this.recordingInProgress = true;
+    await this.command({ op: 'recordStart', ...options });
+  }
+
+  async stopRecording(): Promise<RecordingResult> {
+    const event = await this.command({ op: 'recordStop' }, { terminal: ['recording.saved', 'recording.failed'], timeoutMs: 60_000 });
+    return event?.kind === 'recording.saved' ? { saved: true, url: event.url, durationMs: event.durationMs } : { saved: false };
+  }
+
+  async pauseRecording(): Promise<void> {
+    await this.command({ op: 'recordPause' });
+  }
+
+  async resumeRecording(): Promise<void> {
+    await this.command({ op: 'recordResume' });
+  }
+
+  /** Places a new leg owned by this session; resolves when it answers or ends. */
+  async dial(options: DialOptions): Promise<DialResult> {
+    this.requirePrimary('dial');
+    const { seq, key } = this.begin('dial', '');
+    try {
+      const placed = await this.activity('dial', () =>
+        activitiesFor('dial').placeCall({
+          ...options,
+          from: options.from ?? this.state.to,
+          provider: this.provider,
+          commandKey: key,
+          ownerWorkflowId: this.workflowId,
+        }),
+      );
+      const callId = placed!.callId;
+      const waiter: PendingOperation = { seq, key, op: 'dial', callId, kinds: ['call.answered', 'call.ended'] };
+      this.pending.push(waiter);
+      try {
+        this.addLeg({ callId, role: 'agent', to: options.to, from: options.from ?? this.state.to, status: 'ringing' });
+        const event = await this.awaitTerminal(waiter, ((options.timeoutSeconds ?? 30) + 30) * 1000);
+        const result: DialResult =
+          event?.kind === 'call.answered'
+            ? { answered: true, callId }
+            : { answered: false, callId, endCause: event?.kind === 'call.ended' ? event.cause : 'no-answer' };
+        this.finish(seq, result.answered ? 'answered' : `not answered (${result.endCause})`);
+        return result;
+      } finally {
+        this.pending.splice(this.pending.indexOf(waiter), 1);
+      }
+    } catch (err) {
+      this.finish(seq, (err as Error).name ?? 'failed');
+      throw err;
+    }
+  }
+
+  /** Hangs up a leg this session placed (not the caller). */
+  async hangupLeg(callId: string): Promise<void> {
+    const leg = this.state.legs.find((l) => l.callId === callId);
+    if (!leg || leg.status === 'ended') return;
+    await this.command({ op: 'hangup' }, { callId, terminal: ['call.ended'], timeoutMs: 30_000 });
+  }
+
+  /** Connects the caller with another leg; resolves once the carrier reports the bridge. */
+  async bridge(otherCallId: string): Promise<void> {
+    await this.command({ op: 'bridge', otherCallId }, { terminal: ['bridged'], timeoutMs: 30_000 });
+  }
+
+  /** Transfers the caller to a new destination (a new leg bridged by the carrier). */
+  async transfer(to: string, options: { from?: string; timeoutSeconds?: number } = {}): Promise<void> {
+    await this.command({ op: 'transfer', to, ...options }, { terminal: ['bridged'], timeoutMs: ((options.timeoutSeconds ?? 30) + 30) * 1000 });
+  }
+
+  async sendDtmf(digits: string): Promise<void> {
+    await this.command({ op: 'sendDtmf', digits });
+  }
+
+  /** Puts the caller in the carrier's named queue; resolves when the carrier confirms. */
+  async enqueue(queue: string, options: { maxWaitSeconds?: number } = {}): Promise<void> {
+    await this.command({ op: 'enqueue', queue, ...options }, { terminal: ['queue.joined'], timeoutMs: 30_000 });
+  }
+
+  async leaveQueue(): Promise<void> {
+    await this.command({ op: 'leaveQueue' }, { terminal: ['queue.left'], timeoutMs: 30_000 });
+  }
+
+  async startFork(target: { rx?: string; tx?: string }): Promise<void> {
+    await this.command({ op: 'forkStart', ...target }, { terminal: ['fork.started'], timeoutMs: 30_000 });
+  }
+
+  async stopFork(): Promise<void> {
+    await this.command({ op: 'forkStop' }, { terminal: ['fork.stopped'], timeoutMs: 30_000 });
+  }
+
+  /** Sends a fax on this call (document carriers only; Telnyx fails with `Unsupported`). */
+  async sendFax(documentUrl: string, options: { headerInfo?: string; identity?: string } = {}): Promise<void> {
+    await this.command({ op: 'sendFax', documentUrl, ...options }, { terminal: ['fax.ended'], timeoutMs: 30 * 60_000 });
+  }
+
+  async receiveFax(): Promise<void> {
+    await this.command({ op: 'receiveFax' }, { terminal: ['fax.ended'], timeoutMs: 30 * 60_000 });
+  }
+
+  /**
+   * Waits until the call ends (a bridged call, a caller on hold), continuing-as-new as needed so a
+   * four-hour call stays within history limits. `step` is where the flow resumes in the next run.
+   */
+  async waitForHangup(step = 'waitForHangup'): Promise<void> {
+    for (;;) {
+      await condition(() => this.ended || shouldContinueAsNew(this.input));
+      if (this.ended) return;
+      await this.checkpoint(step);
+    }
+  }
+
+  /**
+   * A point where the flow can be resumed from plain data. If Temporal suggests continue-as-new, the run
+   * ends here and the next run calls the flow again with `resume = { step, data }`.
+   */
+  async checkpoint(step: string, data?: Record<string, unknown>): Promise<void> {
+    if (this.ended || !shouldContinueAsNew(this.input) || this.pending.length > 0) return;
+    await condition(allHandlersFinished);
+    await continueAsNew<(input: CallSessionInput) => Promise<unknown>>({
+      ...this.input,
+      callId: this.state.callId,
+      carried: {
+        state: this.state,
+        seenEventIds: this.seenEventIds,
+        nextSequence: this.nextSequence,
+        checkpoint: { step, ...(data ? { data } : {}) },
+        pendingEvents: this.unclaimed,
+      },
+      // Only the first hop is forced by tests; later hops wait for the server's suggestion.
+      continueAsNewAtHistoryLength: undefined,
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Session lifecycle, used by the workflow function.
+
+  /** Places the primary leg of an outbound call and waits for it to answer or fail. */
+  async placePrimary(options: DialOptions): Promise<DialResult> {
+    const { seq, key } = this.begin('dial', '');
+    const placed = await this.activity('dial', () =>
+      activitiesFor('dial').placeCall({
+        ...options,
+        from: options.from ?? this.state.from,
+        provider: this.provider,
+        commandKey: key,
+        ownerWorkflowId: this.workflowId,
+      }),
+    );
+    const callId = placed!.callId;
+    const waiter: PendingOperation = { seq, key, op: 'dial', callId, kinds: ['call.answered', 'call.ended'] };
+    this.pending.push(waiter);
+    try {
+      this.addLeg({ callId, role: 'primary', to: options.to, from: options.from ?? this.state.from, status: 'ringing' });
+      if (!this.ended) this.setStatus(this.state.answeredAt ? this.state.status : 'ringing');
+      await condition(() => waiter.event !== undefined || this.ended, ((options.timeoutSeconds ?? 30) + 60) * 1000);
+      const event = waiter.event;
+      if (event?.kind === 'call.answered' && !this.ended) {
+        this.finish(seq, 'answered');
+        return { answered: true, callId };
+      }
+      if (!this.ended) this.markEnded(event?.kind === 'call.ended' ? event.cause : 'no-answer');
+      this.finish(seq, `not answered (${this.state.endCause})`);
+      return { answered: false, callId, endCause: this.state.endCause };
+    } finally {
+      this.pending.splice(this.pending.indexOf(waiter), 1);
+    }
+  }
+
+  /** After the flow: hang up if it did not, and give a running recording a moment to report back. */
+  async close(): Promise<void> {
+    if (!this.ended) await this.hangup();
+    if (this.recordingInProgress) await condition(() => !this.recordingInProgress, 60_000);
+    this.state.currentOperation = undefined;
+    this.publishDetails();
+  }
+
+  /** Marks the call failed for reasons outside the carrier (a flow bug); the call is hung up. */
+  noteFlowError(err: unknown): void {
+    const message = `flow failed: ${(err as Error)?.message ?? String(err)}`;
+    this.state.eventErrors = [...this.state.eventErrors, message].slice(-STATE_LIMITS.eventErrors);
+  }
+}
