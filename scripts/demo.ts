@@ -1,0 +1,109 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { request } from 'undici';
+import { inboundCallWorkflowId, type CallOutcome } from '../src/calls';
+import { loadConfig, PROJECT_ROOT } from '../src/config';
+import { startDevServer, temporalUiWorkflowUrl, type DevServer } from '../src/dev/dev-server';
+import { startStack, type Stack } from '../src/dev/stack';
+import { bundleWorkflowsToFile } from '../worker/bundle';
+
+/**
+ * `npm run demo`: three simulated callers through the default IVR: one presses 1 and talks to an agent,
+ * one presses 2 and leaves a message, one hangs up mid-menu. Uses the stack `npm start` runs, or starts
+ * its own when none is running.
+ */
+
+interface StackInfo {
+  gatewayUrl: string;
+  simulatorUrl?: string;
+  temporalUiUrl?: string;
+  temporalAddress: string;
+}
+
+const CALLERS = [
+  { name: 'presses 1 (agent)', script: { from: '+15557770001', to: '+15550001000', presses: ['1'], hangupAfterMs: 15_000 } },
+  { name: 'presses 2 (voicemail)', script: { from: '+15557770002', to: '+15550001000', presses: ['2'], voicemail: { talkMs: 3000 } } },
+  { name: 'hangs up mid-menu', script: { from: '+15557770003', to: '+15550001000', hangupDuringPrompt: 0 } },
+];
+
+async function json<T>(url: string, init?: { method?: 'POST'; body?: unknown }): Promise<{ status: number; body: T }> {
+  const res = await request(url, {
+    method: init?.method ?? 'GET',
+    headers: init?.body === undefined ? {} : { 'content-type': 'application/json' },
+    body: init?.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  return { status: res.statusCode, body: (await res.body.json()) as T };
+}
+
+async function runningStack(): Promise<StackInfo | undefined> {
+  const file = path.join(PROJECT_ROOT, '.data', 'stack.json');
+  if (!existsSync(file)) return undefined;
+  const info = JSON.parse(readFileSync(file, 'utf8')) as StackInfo;
+  try {
+    await json(`${info.gatewayUrl}/healthz`);
+    return info;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  let info = await runningStack();
+  let own: { server?: DevServer; stack: Stack } | undefined;
+  if (!info) {
+    console.log('No running `npm start` found; starting a stack for this demo ...');
+    const config = loadConfig();
+    const server = config.temporal.address
+      ? undefined
+      : await startDevServer({ dbFile: path.join(config.temporal.dataDir, 'temporal.sqlite'), log: (l) => console.log(l), projectRoot: PROJECT_ROOT });
+    const address = config.temporal.address ?? server!.address;
+    const bundle = await bundleWorkflowsToFile(path.join(config.temporal.dataDir, 'workflow-bundle.js'));
+    const stack = await startStack({
+      temporalAddress: address,
+      temporalUiUrl: server?.uiUrl,
+      workflowBundlePath: bundle,
+      gatewayPort: config.gateway.port,
+      forceSimulator: true,
+      keyFile: path.join(config.temporal.dataDir, 'simulator-key.json'),
+      log: () => undefined,
+    });
+    own = { server, stack };
+    info = { gatewayUrl: stack.gatewayUrl, simulatorUrl: stack.simulatorUrl, temporalUiUrl: server?.uiUrl, temporalAddress: address };
+  }
+  if (!info.simulatorUrl) throw new Error('the running stack talks to a real carrier (TELNYX_API_KEY is set); the demo needs the simulator');
+
+  const connection = await Connection.connect({ address: info.temporalAddress });
+  const client = new Client({ connection });
+  try {
+    const placed = await Promise.all(
+      CALLERS.map(async (caller) => {
+        const { body } = await json<{ call_control_id: string }>(`${info.simulatorUrl}/_sim/calls`, { method: 'POST', body: caller.script });
+        return { caller, callId: body.call_control_id };
+      }),
+    );
+    console.log(`Placed ${placed.length} calls to ${CALLERS[0].script.to}; waiting for them to finish ...\n`);
+    for (const { caller, callId } of placed) {
+      const workflowId = inboundCallWorkflowId('telnyx', callId);
+      const outcome = (await client.workflow.getHandle(workflowId).result()) as CallOutcome;
+      const sim = await json<{ outcome?: string }>(`${info.simulatorUrl}/_sim/calls/${encodeURIComponent(callId)}`);
+      console.log(`● Caller who ${caller.name}`);
+      console.log(`    session:  ${outcome.flowResult ?? '(no result)'} — ended: ${outcome.endCause ?? 'unknown'}, digits: "${outcome.digits}"`);
+      if (sim.body.outcome) console.log(`    carrier:  ${sim.body.outcome}`);
+      console.log(`    workflow: ${workflowId}`);
+      if (info.temporalUiUrl) console.log(`    UI:       ${temporalUiWorkflowUrl(info.temporalUiUrl, 'default', workflowId)}`);
+      console.log('');
+    }
+  } finally {
+    await connection.close();
+    if (own) {
+      await own.stack.stop();
+      await own.server?.stop();
+    }
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,97 @@
+import path from 'node:path';
+import { writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { loadConfig, PROJECT_ROOT } from '../src/config';
+import { startDevServer, type DevServer } from '../src/dev/dev-server';
+import { startStack, type Stack } from '../src/dev/stack';
+import { bundleWorkflowsToFile } from '../worker/bundle';
+
+/**
+ * `npm start`: the whole service with the embedded defaults. Temporal dev server (unless
+ * TEMPORAL_ADDRESS), worker, gateway, and the Telnyx simulator when no carrier is configured.
+ * A crashed worker or gateway is restarted, which is also how to watch a call survive `kill -9`.
+ */
+
+export const STACK_FILE = path.join(PROJECT_ROOT, '.data', 'stack.json');
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = (line: string) => console.log(line);
+  mkdirSync(config.temporal.dataDir, { recursive: true });
+
+  let server: DevServer | undefined;
+  let address = config.temporal.address;
+  let uiUrl = process.env.TEMPORAL_UI_URL;
+  if (!address) {
+    log('Starting the embedded Temporal dev server (SQLite in .data/temporal.sqlite) ...');
+    server = await startDevServer({
+      dbFile: path.join(config.temporal.dataDir, 'temporal.sqlite'),
+      port: config.temporal.port,
+      uiPort: config.temporal.uiPort,
+      log,
+      projectRoot: PROJECT_ROOT,
+    });
+    address = server.address;
+    uiUrl = server.uiUrl;
+  } else {
+    log(`Using Temporal at ${address} (TEMPORAL_ADDRESS is set; starting no server)`);
+  }
+
+  const bundle = await bundleWorkflowsToFile(path.join(config.temporal.dataDir, 'workflow-bundle.js'));
+  const stack: Stack = await startStack({
+    temporalAddress: address,
+    temporalUiUrl: uiUrl,
+    workflowBundlePath: bundle,
+    gatewayPort: config.gateway.port,
+    keyFile: path.join(config.temporal.dataDir, 'simulator-key.json'),
+    log,
+  });
+  supervise(stack, log);
+
+  writeFileSync(
+    STACK_FILE,
+    JSON.stringify({ gatewayUrl: stack.gatewayUrl, simulatorUrl: stack.simulatorUrl, temporalUiUrl: uiUrl, temporalAddress: address }, null, 2),
+  );
+  log('');
+  log(`  Gateway       ${stack.gatewayUrl}   (webhooks: ${stack.gatewayUrl}/webhooks/telnyx)`);
+  if (uiUrl) log(`  Temporal UI   ${uiUrl}`);
+  log(`  Temporal      ${address}`);
+  log(stack.simulatorUrl ? `  Carrier       Telnyx simulator at ${stack.simulatorUrl} (no TELNYX_API_KEY set)` : '  Carrier       Telnyx');
+  log('');
+  log('Try `npm run demo` in another terminal. Ctrl-C stops everything.');
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    log('Stopping ...');
+    await stack.stop();
+    await server?.stop();
+    rmSync(STACK_FILE, { force: true });
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+
+  /** Restarts a part that died on its own (not during shutdown). */
+  function supervise(s: Stack, say: (line: string) => void): void {
+    const watchWorker = (worker: Stack['worker']) => {
+      void worker.exited.then(async (code) => {
+        if (stopping) return;
+        say(`worker exited (${code}); starting a new one`);
+        watchWorker(await s.startWorker());
+      });
+    };
+    watchWorker(s.worker);
+    void s.gateway.exited.then((code) => {
+      if (!stopping) {
+        say(`gateway exited (${code}); stopping`);
+        void stop();
+      }
+    });
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
