@@ -1,0 +1,223 @@
+import type { CallCommand, CallOp, GatherOptions, Prompt, RecordOptions } from '../../calls';
+import { gatherSettings, recordSettings } from './defaults';
+import { documentUrl, statusCallbackUrl, type CallbackConfig } from './webhook';
+
+/**
+ * SWML documents for the steps SignalWire takes only as documents: answer, play-and-collect (`prompt`),
+ * bridge (`connect`), DTMF out, fax send and receive; plus foreground `record`, `hangup`, and the holding
+ * document.
+ *
+ * How a call is held while the flow decides, and how later steps reach it. Sources: research notes §2,
+ * §6, §7, §10 and the SWML method pages (`transfer`, `prompt`, `record`, `connect`, `send_fax`, `sleep`);
+ * [inference] marks what they do not state.
+ * - Every document we return, except a hang-up, ends by handing the call back: a `transfer` to the
+ *   session's document URL with params `{op, step}`. SignalWire POSTs there with every variable the steps
+ *   set (`prompt_value`, `record_url`, `send_fax_result`, ...) in `vars`, so one signed request both reports
+ *   the step's outcome (`normaliseDocumentRequest` turns it into events whose control id is the step's
+ *   command key) and asks the session for the next document.
+ * - When the flow has not decided in time, the gateway answers with `holdingDocument`: ringback as early
+ *   media while the call is unanswered (answering is the flow's decision), `sleep` once it is answered,
+ *   for a bounded time, then the same hand-back. The loop goes through the gateway rather than staying
+ *   inside one document because what SignalWire does when a document runs out is undocumented (it may
+ *   hang up), and because an unanswered call cannot be redirected, so coming back is its only way in.
+ * - While an answered call sleeps, REST commands (`calling.play`, `calling.collect`, `calling.record`, ...)
+ *   act on it [inference: the docs do not say REST commands run beside a running document, but the
+ *   Calling API offers no other way to drive a call a document has answered].
+ * - A document-only step the flow asks for meanwhile reaches the call through an `update` redirect to the
+ *   document URL (allowed only while answered); SignalWire fetches it and the session answers with the
+ *   step's document. Before answer, the next hold's hand-back is the only way in, so those holds are short.
+ */
+
+/** One SWML method, e.g. `{ answer: {} }`. */
+export type SwmlMethod = Record<string, unknown>;
+
+export interface SwmlDocument {
+  version: '1.0.0';
+  sections: { main: SwmlMethod[] };
+}
+
+/** The flow operations that have a document form (some have no other: see `isDocumentOnly`). */
+export const DOCUMENT_OPS = [
+  'answer',
+  'hangup',
+  'reject',
+  'gather',
+  'recordStart',
+  'bridge',
+  'sendDtmf',
+  'sendFax',
+  'receiveFax',
+] as const satisfies readonly CallOp[];
+export type DocumentOp = (typeof DOCUMENT_OPS)[number];
+
+/** The `params` a hand-back sends to the document URL: which step just finished, or that a hold ran out. */
+export type HandBackParams = { op: 'hold' } | { op: DocumentOp; step: string };
+
+export function swmlDocument(main: SwmlMethod[]): SwmlDocument {
+  return { version: '1.0.0', sections: { main } };
+}
+
+/**
+ * Hands the call back to the session's document URL; SignalWire POSTs `vars` and these params there.
+ * Without params the fetch reports no step (like a fetch after an `update` redirect).
+ */
+export function handBackMethod(url: string, params?: HandBackParams): SwmlMethod {
+  return { transfer: params ? { dest: url, params } : { dest: url } };
+}
+
+export function answerMethod(maxDurationSeconds?: number): SwmlMethod {
+  return { answer: maxDurationSeconds === undefined ? {} : { max_duration: Math.round(maxDurationSeconds) } };
+}
+
+export function hangupMethod(reason?: 'hangup' | 'busy' | 'decline'): SwmlMethod {
+  return { hangup: reason ? { reason } : {} };
+}
+
+// SWML playable sounds are `say:<text>` strings matched by a single-line pattern.
+const say = (text: string) => `say:${text.replace(/\s+/g, ' ').trim()}`;
+
+function playable(prompt: Prompt): { play: string; say_voice?: string; say_language?: string } {
+  if ('play' in prompt) return { play: prompt.play };
+  return {
+    play: say(prompt.say),
+    ...(prompt.voice ? { say_voice: prompt.voice } : {}),
+    ...(prompt.language ? { say_language: prompt.language } : {}),
+  };
+}
+
+/** Play-and-collect digits. Without a prompt it plays a moment of silence: SWML `prompt` requires `play`. */
+export function promptMethod(gather: GatherOptions): SwmlMethod {
+  return { prompt: { ...(gather.prompt ? playable(gather.prompt) : { play: 'silence:0.1' }), ...gatherSettings(gather) } };
+}
+
+/** Foreground recording (a voicemail): the document waits until it ends. SWML `record` has no `both`. */
+export function recordMethod(options: RecordOptions): SwmlMethod {
+  return { record: { ...recordSettings(options), direction: 'speak' } };
+}
+
+/** Answering-machine (and fax) detection that runs beside the rest of the document. */
+export function detectMachineMethod(statusUrl: string): SwmlMethod {
+  return { detect_machine: { wait: false, status_url: statusUrl } };
+}
+
+export interface ConnectOptions {
+  /** E.164 number, SIP URI, or `call:<call id>` to bridge an existing leg. */
+  to: string;
+  from?: string;
+  timeoutSeconds?: number;
+  /** Receives `calling.call.connect` (connecting / connected / failed / disconnected). */
+  statusUrl?: string;
+}
+
+export function connectMethod(options: ConnectOptions): SwmlMethod {
+  return {
+    connect: {
+      to: options.to,
+      ...(options.from ? { from: options.from } : {}),
+      ...(options.timeoutSeconds === undefined ? {} : { timeout: Math.round(options.timeoutSeconds) }),
+      ...(options.statusUrl ? { status_url: options.statusUrl } : {}),
+    },
+  };
+}
+
+export function sendDigitsMethod(digits: string): SwmlMethod {
+  return { send_digits: { digits } };
+}
+
+export interface SendFaxOptions {
+  /** URL of the PDF to send. */
+  documentUrl: string;
+  headerInfo?: string;
+  /** Station identity; SignalWire defaults to the caller's number. */
+  identity?: string;
+  /** Receives `calling.call.fax` page and finished events. */
+  statusUrl?: string;
+}
+
+export function sendFaxMethod(options: SendFaxOptions): SwmlMethod {
+  return {
+    send_fax: {
+      document: options.documentUrl,
+      ...(options.headerInfo ? { header_info: options.headerInfo } : {}),
+      ...(options.identity ? { identity: options.identity } : {}),
+      ...(options.statusUrl ? { status_url: options.statusUrl } : {}),
+    },
+  };
+}
+
+export function receiveFaxMethod(statusUrl?: string): SwmlMethod {
+  return { receive_fax: statusUrl ? { status_url: statusUrl } : {} };
+}
+
+/** A document that only ends the call. */
+export function hangupDocument(reason?: 'hangup' | 'busy' | 'decline'): SwmlDocument {
+  return swmlDocument([hangupMethod(reason)]);
+}
+
+/**
+ * Bridging an existing leg by id: connect's `call:` destinations "bridge an existing leg instead of
+ * originating one" (connect docs); the exact `call:<call id>` form is [inference].
+ */
+const bridgeTarget = (otherCallId: string) => `call:${otherCallId}`;
+
+export function hasDocumentForm(command: CallCommand): command is CallCommand & { op: DocumentOp } {
+  return (DOCUMENT_OPS as readonly string[]).includes(command.op);
+}
+
+/**
+ * The document for one flow operation, ending with the hand-back that reports its outcome (a hang-up
+ * ends the call instead). Throws for operations that are REST commands only.
+ */
+export function documentForCommand(command: CallCommand, callbacks: CallbackConfig): SwmlDocument {
+  if (!hasDocumentForm(command)) throw new TypeError(`${command.op} has no SWML document form; send it as a command`);
+  const { publicBaseUrl, secret } = callbacks;
+  const statusUrl = statusCallbackUrl(publicBaseUrl, secret, command.ownerWorkflowId);
+  const handBack = handBackMethod(documentUrl(publicBaseUrl, secret, command.ownerWorkflowId), {
+    op: command.op,
+    step: command.commandKey,
+  });
+  switch (command.op) {
+    case 'answer':
+      return swmlDocument([answerMethod(), handBack]);
+    case 'hangup':
+      return hangupDocument('hangup');
+    case 'reject':
+      return hangupDocument(command.reason === 'busy' ? 'busy' : 'decline');
+    case 'gather':
+      return swmlDocument([promptMethod(command), handBack]);
+    case 'recordStart':
+      return swmlDocument([recordMethod(command), handBack]);
+    case 'bridge':
+      return swmlDocument([connectMethod({ to: bridgeTarget(command.otherCallId), statusUrl }), handBack]);
+    case 'sendDtmf':
+      return swmlDocument([sendDigitsMethod(command.digits), handBack]);
+    case 'sendFax':
+      return swmlDocument([sendFaxMethod({ ...command, statusUrl }), handBack]);
+    case 'receiveFax':
+      return swmlDocument([receiveFaxMethod(statusUrl), handBack]);
+  }
+}
+
+/**
+ * How long a hold lasts before the call comes back for the flow's next step. An answered call can be
+ * redirected at any time (`update`), so it can wait longer; an unanswered one can only come back.
+ */
+export const HOLD_SECONDS = { answered: 30, unanswered: 5 } as const;
+
+export interface HoldOptions {
+  /** The session's document URL (`documentUrl`). */
+  documentUrl: string;
+  answered: boolean;
+  seconds?: number;
+  /** Ringback cadence (country code) played while unanswered. @default 'us' */
+  ringtone?: string;
+}
+
+/** The fallback when the flow has not queued its next step in time: wait, then come back. */
+export function holdingDocument(options: HoldOptions): SwmlDocument {
+  const seconds = options.seconds ?? (options.answered ? HOLD_SECONDS.answered : HOLD_SECONDS.unanswered);
+  const wait = options.answered
+    ? { sleep: Math.round(seconds * 1000) }
+    : { play: { url: `ring:${seconds}:${options.ringtone ?? 'us'}`, auto_answer: false } };
+  return swmlDocument([wait, handBackMethod(options.documentUrl, { op: 'hold' })]);
+}

@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import { commandKey, type CallCommand, type CallCommandBody } from '../../../../src/calls';
+import {
+  DOCUMENT_OPS,
+  answerMethod,
+  documentForCommand,
+  documentUrl,
+  hasDocumentForm,
+  holdingDocument,
+  sendFaxMethod,
+  receiveFaxMethod,
+  handBackMethod,
+  statusCallbackUrl,
+  swmlDocument,
+  type DocumentOp,
+  type SwmlDocument,
+} from '../../../../src/providers/signalwire';
+import { schemaErrors } from './spec';
+
+const callId = '3fa85f64-5717-4562-b3fc-2c963f66afa6';
+const workflowId = `call:signalwire:${callId}`;
+const callbacks = { publicBaseUrl: 'https://gw.example.com', secret: randomBytes(32).toString('base64url') };
+const sessionUrl = documentUrl(callbacks.publicBaseUrl, callbacks.secret, workflowId);
+const statusUrl = statusCallbackUrl(callbacks.publicBaseUrl, callbacks.secret, workflowId);
+
+const validSwml = (document: SwmlDocument) => expect(schemaErrors('SWML.Calling.SWMLObject', document)).toBe('');
+
+const samples: { [K in DocumentOp]: Extract<CallCommandBody, { op: K }> } = {
+  answer: { op: 'answer' },
+  hangup: { op: 'hangup' },
+  reject: { op: 'reject', reason: 'rejected' },
+  gather: { op: 'gather', prompt: { say: 'Press 1 for sales,\nor 2 to leave a message', voice: 'Polly.Joanna' }, maxDigits: 1 },
+  recordStart: { op: 'recordStart', beep: true, maxSeconds: 90 },
+  bridge: { op: 'bridge', otherCallId: 'b1c2d3e4-5717-4562-b3fc-2c963f66afa6' },
+  sendDtmf: { op: 'sendDtmf', digits: '1w2#' },
+  sendFax: { op: 'sendFax', documentUrl: 'https://files.example.com/a.pdf', headerInfo: 'Invoice 12', identity: '+15550001111' },
+  receiveFax: { op: 'receiveFax' },
+};
+
+const command = (op: DocumentOp): CallCommand =>
+  ({ ...samples[op], callId, commandKey: commandKey(workflowId, 5), ownerWorkflowId: workflowId }) as CallCommand;
+
+describe('documents for flow operations', () => {
+  it('are checked by a validator that does refuse bad documents', () => {
+    expect(schemaErrors('SWML.Calling.SWMLObject', swmlDocument([{ prompt: { play: 'say:two\nlines' } }]))).not.toBe('');
+    expect(schemaErrors('SWML.Calling.SWMLObject', swmlDocument([{ answer: { max_duration: 'long' } }]))).not.toBe('');
+    expect(schemaErrors('SWML.Calling.SWMLObject', swmlDocument([{ teleport: {} }]))).not.toBe('');
+  });
+
+  it.each([...DOCUMENT_OPS])('%s builds a document that validates against the SWML schema', (op) => {
+    validSwml(documentForCommand(command(op), callbacks));
+  });
+
+  it('hands the call back to the session after each step, naming the step', () => {
+    const handBack = { transfer: { dest: sessionUrl, params: { op: 'answer', step: commandKey(workflowId, 5) } } };
+    expect(documentForCommand(command('answer'), callbacks)).toEqual(swmlDocument([{ answer: {} }, handBack]));
+  });
+
+  it('ends the call without a hand-back for hangup and reject', () => {
+    expect(documentForCommand(command('hangup'), callbacks)).toEqual(swmlDocument([{ hangup: { reason: 'hangup' } }]));
+    expect(documentForCommand(command('reject'), callbacks)).toEqual(swmlDocument([{ hangup: { reason: 'decline' } }]));
+  });
+
+  it('plays the prompt as one line of SWML say: text, with the flow defaults for collecting', () => {
+    const [prompt] = documentForCommand(command('gather'), callbacks).sections.main;
+    expect(prompt).toEqual({
+      prompt: {
+        play: 'say:Press 1 for sales, or 2 to leave a message',
+        say_voice: 'Polly.Joanna',
+        max_digits: 1,
+        terminators: '#',
+        digit_timeout: 3,
+        initial_timeout: 5,
+      },
+    });
+    const noPrompt = { ...command('gather'), prompt: undefined } as CallCommand;
+    validSwml(documentForCommand(noPrompt, callbacks));
+  });
+
+  it('asks for status callbacks where progress matters: bridge and fax', () => {
+    const main = (op: DocumentOp) => documentForCommand(command(op), callbacks).sections.main[0];
+    expect(main('bridge')).toEqual({ connect: { to: 'call:b1c2d3e4-5717-4562-b3fc-2c963f66afa6', status_url: statusUrl } });
+    expect(main('sendFax')).toEqual({
+      send_fax: { document: 'https://files.example.com/a.pdf', header_info: 'Invoice 12', identity: '+15550001111', status_url: statusUrl },
+    });
+    expect(main('receiveFax')).toEqual({ receive_fax: { status_url: statusUrl } });
+  });
+
+  it('answers with a longer call limit than the four-hour SignalWire default when asked', () => {
+    const document = swmlDocument([answerMethod(8 * 3600), handBackMethod(sessionUrl)]);
+    validSwml(document);
+    expect(document.sections.main[0]).toEqual({ answer: { max_duration: 28800 } });
+  });
+
+  it('builds an outbound fax document from its parts (dial with inline SWML)', () => {
+    validSwml(swmlDocument([sendFaxMethod({ documentUrl: 'https://files.example.com/a.pdf' }), handBackMethod(sessionUrl)]));
+    validSwml(swmlDocument([receiveFaxMethod(), handBackMethod(sessionUrl, { op: 'receiveFax', step: 'k' })]));
+  });
+
+  it('refuses operations that are REST commands only', () => {
+    const play = { op: 'play', url: 'https://cdn.example.com/a.mp3', callId, commandKey: 'k', ownerWorkflowId: workflowId } as CallCommand;
+    expect(hasDocumentForm(play)).toBe(false);
+    expect(() => documentForCommand(play, callbacks)).toThrow(/no SWML document form/);
+  });
+});
+
+describe('holding document', () => {
+  it('rings as early media while the call is unanswered, then comes back', () => {
+    const document = holdingDocument({ documentUrl: sessionUrl, answered: false });
+    validSwml(document);
+    expect(document.sections.main).toEqual([
+      { play: { url: 'ring:5:us', auto_answer: false } },
+      { transfer: { dest: sessionUrl, params: { op: 'hold' } } },
+    ]);
+  });
+
+  it('sleeps once the call is answered, so REST commands can run, then comes back', () => {
+    const document = holdingDocument({ documentUrl: sessionUrl, answered: true, seconds: 12.5 });
+    validSwml(document);
+    expect(document.sections.main[0]).toEqual({ sleep: 12500 });
+  });
+
+  it('takes another ring cadence', () => {
+    const document = holdingDocument({ documentUrl: sessionUrl, answered: false, seconds: 3, ringtone: 'uk' });
+    validSwml(document);
+    expect(document.sections.main[0]).toEqual({ play: { url: 'ring:3:uk', auto_answer: false } });
+  });
+});
