@@ -1,0 +1,219 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingWebhook, VerifyResult } from '../types';
+
+/**
+ * jambonz webhook security, in two layers:
+ * - `Jambonz-Signature` proves a request came from jambonz (HMAC of the body with the account webhook secret);
+ * - a token in the query of every hook URL we hand to jambonz proves that the URL is ours, so the owning
+ *   workflow id and operation it names cannot be forged by whoever learns one of our URLs.
+ */
+
+/** jambonz sets no tolerance server-side; its SDKs reject a timestamp more than 300 s away. */
+export const SIGNATURE_TOLERANCE_SECONDS = 300;
+
+/**
+ * Checks `Jambonz-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>...]` against the raw body.
+ * `v1` is HMAC-SHA256(secret, "<t>.<raw body>"); jambonz signs the same `JSON.stringify` output it sends,
+ * so the raw bytes are what must be hashed. Any of `secrets` may match (rotation).
+ */
+export function verifyJambonzSignature(
+  webhook: Pick<IncomingWebhook, 'headers' | 'rawBody'>,
+  secrets: readonly string[],
+  nowMs: number = Date.now(),
+): VerifyResult {
+  const usableSecrets = secrets.filter((secret) => secret.length > 0);
+  if (usableSecrets.length === 0) return { ok: false, reason: 'no jambonz webhook secret is configured' };
+
+  const header = headerValue(webhook.headers, 'jambonz-signature');
+  if (header === undefined) return { ok: false, reason: 'missing Jambonz-Signature header' };
+
+  const parsed = parseSignatureHeader(header);
+  if (!parsed.ok) return { ok: false, reason: `malformed Jambonz-Signature header: ${parsed.reason}` };
+  const { timestamp, signatures } = parsed;
+
+  const matches = usableSecrets.some((secret) => {
+    const expected = createHmac('sha256', secret).update(`${timestamp}.`).update(webhook.rawBody).digest();
+    return signatures.some((candidate) => timingSafeEqual(candidate, expected));
+  });
+  if (!matches) return { ok: false, reason: 'Jambonz-Signature does not match the body for any configured secret' };
+
+  const skewSeconds = Math.abs(nowMs / 1000 - timestamp);
+  if (skewSeconds > SIGNATURE_TOLERANCE_SECONDS) {
+    return {
+      ok: false,
+      reason: `stale Jambonz-Signature: t=${timestamp} is ${Math.round(skewSeconds)} s from now (tolerance ${SIGNATURE_TOLERANCE_SECONDS} s)`,
+    };
+  }
+  return { ok: true };
+}
+
+type ParsedSignature =
+  | { ok: true; timestamp: number; signatures: Buffer[] }
+  | { ok: false; reason: string };
+
+function parseSignatureHeader(header: string): ParsedSignature {
+  let timestamp: number | undefined;
+  const signatures: Buffer[] = [];
+  for (const element of header.split(',')) {
+    const separator = element.indexOf('=');
+    if (separator < 0) return { ok: false, reason: `element "${element.trim()}" is not key=value` };
+    const key = element.slice(0, separator).trim();
+    const value = element.slice(separator + 1).trim();
+    if (key === 't') {
+      if (!/^\d{1,12}$/.test(value)) return { ok: false, reason: `t="${value}" is not unix seconds` };
+      timestamp = Number(value);
+    } else if (key === 'v1') {
+      if (!/^[0-9a-f]{64}$/i.test(value)) return { ok: false, reason: 'a v1 signature is not 64 hex digits' };
+      signatures.push(Buffer.from(value, 'hex'));
+    }
+    // Other schemes are skipped, so jambonz can add one without breaking verification.
+  }
+  if (timestamp === undefined) return { ok: false, reason: 'no t= timestamp' };
+  if (signatures.length === 0) return { ok: false, reason: 'no v1= signature' };
+  return { ok: true, timestamp, signatures };
+}
+
+function headerValue(headers: Record<string, string | undefined>, name: string): string | undefined {
+  const key = Object.keys(headers).find((candidate) => candidate.toLowerCase() === name);
+  return key === undefined ? undefined : headers[key];
+}
+
+/** Which jambonz hook a request is; the gateway serves them all on one endpoint, told apart by `?hook=`. */
+export const JambonzHook = {
+  /** `call_hook`: a new or newly answered call (`session:new`). On the application it names no session. */
+  Call: 'call',
+  /** `call_status_hook`: status changes of a call and of the legs it dials. On the application it names no session. */
+  Status: 'status',
+  /** A `redirect` verb or a Live Call Control `call_hook`: the session is asked for its next document. */
+  Next: 'next',
+  /** The `redirect` that follows a `say`; `say` has no actionHook, so reaching it means the say ended. */
+  Say: 'say',
+  /** Live Call Control redirect that interrupted a play or say (see `liveControlForCommand`). */
+  PlaybackStopped: 'playback-stopped',
+  /** Live Call Control redirect that interrupted a gather; a killed gather sends no actionHook of its own. */
+  GatherStopped: 'gather-stopped',
+  Gather: 'gather',
+  Play: 'play',
+  Dial: 'dial',
+  /** `listen`, our recording mechanism: its actionHook fires when the audio stream ends. */
+  Listen: 'listen',
+  Enqueue: 'enqueue',
+  /** Polled by `enqueue` while the caller waits; only play, say, pause and leave may answer it. */
+  Wait: 'wait',
+  Dequeue: 'dequeue',
+  /** Answering-machine detection results of a call we placed. */
+  Amd: 'amd',
+} as const;
+export type JambonzHook = (typeof JambonzHook)[keyof typeof JambonzHook];
+
+const HOOKS = new Set<string>(Object.values(JambonzHook));
+/** Hooks configured once on the jambonz application, so their URL cannot carry a session. */
+const APPLICATION_HOOKS = new Set<string>([JambonzHook.Call, JambonzHook.Status]);
+
+/** Path of the gateway endpoint that serves every jambonz hook, below the public base URL. */
+export const JAMBONZ_HOOK_PATH = '/jambonz/hook';
+
+const Param = { hook: 'hook', workflowId: 'wf', controlId: 'op', token: 'token' } as const;
+
+/**
+ * The URL we give jambonz for one hook of a session: `<base>/jambonz/hook?hook=..&wf=..&op=..&token=..`.
+ * `controlId` (the command key of the operation) rides along so the events the hook produces can be matched
+ * to their operation. jambonz keeps the query string when it calls an absolute hook URL.
+ */
+export function hookUrl(
+  publicBaseUrl: string,
+  secret: string,
+  workflowId: string,
+  hook: JambonzHook,
+  controlId?: string,
+): string {
+  const url = new URL(`${publicBaseUrl.replace(/\/+$/, '')}${JAMBONZ_HOOK_PATH}`);
+  url.searchParams.set(Param.hook, hook);
+  url.searchParams.set(Param.workflowId, workflowId);
+  if (controlId !== undefined) url.searchParams.set(Param.controlId, controlId);
+  url.searchParams.set(Param.token, hookToken(secret, hook, workflowId, controlId));
+  return url.toString();
+}
+
+/** The `call_hook` or `call_status_hook` to configure on the jambonz application (no session yet, no token). */
+export function applicationHookUrl(publicBaseUrl: string, hook: typeof JambonzHook.Call | typeof JambonzHook.Status): string {
+  const url = new URL(`${publicBaseUrl.replace(/\/+$/, '')}${JAMBONZ_HOOK_PATH}`);
+  url.searchParams.set(Param.hook, hook);
+  return url.toString();
+}
+
+export type HookTokenResult =
+  | { ok: true; hook: JambonzHook; workflowId?: string; controlId?: string }
+  | { ok: false; reason: string };
+
+/**
+ * Reads and checks the query of a hook request (absolute URL or path with query). Application hooks may come
+ * without a session; every other hook must carry a workflow id with a token made by one of `secrets`.
+ */
+export function verifyHookToken(url: string, secrets: readonly string[]): HookTokenResult {
+  let params: URLSearchParams;
+  try {
+    params = new URL(url, 'http://relative.invalid').searchParams;
+  } catch {
+    return { ok: false, reason: `unreadable hook URL: ${url}` };
+  }
+  const hook = params.get(Param.hook);
+  if (hook === null || !HOOKS.has(hook)) return { ok: false, reason: `unknown hook "${hook ?? ''}"` };
+  const knownHook = hook as JambonzHook;
+
+  const workflowId = params.get(Param.workflowId) ?? undefined;
+  const token = params.get(Param.token) ?? undefined;
+  const controlId = params.get(Param.controlId) ?? undefined;
+  if (workflowId === undefined && token === undefined && controlId === undefined) {
+    return APPLICATION_HOOKS.has(knownHook)
+      ? { ok: true, hook: knownHook }
+      : { ok: false, reason: `hook "${knownHook}" must name its session (wf) and carry a token` };
+  }
+  if (workflowId === undefined || token === undefined) {
+    return { ok: false, reason: `hook "${knownHook}" has a partial session reference (wf and token go together)` };
+  }
+  const presented = Buffer.from(token, 'base64url');
+  const valid = secrets.some((secret) => {
+    if (secret.length === 0) return false;
+    const expected = Buffer.from(hookToken(secret, knownHook, workflowId, controlId), 'base64url');
+    return presented.length === expected.length && timingSafeEqual(presented, expected);
+  });
+  if (!valid) return { ok: false, reason: `hook "${knownHook}" token does not match its workflow id and operation` };
+  return { ok: true, hook: knownHook, workflowId, controlId };
+}
+
+/** HMAC over every routed field, newline-separated so no field can absorb another. */
+function hookToken(secret: string, hook: string, workflowId: string, controlId: string | undefined): string {
+  return createHmac('sha256', secret)
+    .update(`jambonz-hook\n${hook}\n${workflowId}\n${controlId ?? ''}`)
+    .digest('base64url');
+}
+
+/** The hook URLs of one operation of one session, as the verb builders and Live Call Control need them. */
+export interface OperationHooks {
+  /** The workflow that owns the call; tagged on the call so legs we cannot route by URL still find it. */
+  readonly ownerWorkflowId: string;
+  /** URL jambonz calls for `hook` of this operation. */
+  url(hook: JambonzHook): string;
+  /**
+   * WebSocket URL that receives call audio and stores it: jambonz records by streaming (`listen`), because
+   * its `record` verb cannot run. Without it `recordStart` is refused.
+   */
+  readonly recordingStreamUrl?: string;
+}
+
+export function operationHooks(input: {
+  publicBaseUrl: string;
+  secret: string;
+  workflowId: string;
+  /** The command key of the operation. */
+  controlId: string;
+  recordingStreamUrl?: string;
+}): OperationHooks {
+  const { publicBaseUrl, secret, workflowId, controlId, recordingStreamUrl } = input;
+  return {
+    ownerWorkflowId: workflowId,
+    url: (hook) => hookUrl(publicBaseUrl, secret, workflowId, hook, controlId),
+    recordingStreamUrl,
+  };
+}

@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Ajv, { type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import { parse } from 'yaml';
+
+/**
+ * Validators for request bodies of jambonz's REST API swagger (shared/specs/jambonz-api.swagger.yaml,
+ * OpenAPI 3.0, read as draft-07 JSON Schema with strict: false for `example` and friends).
+ *
+ * The swagger was last edited in 2024-05 and is stale (research/jambonz.md §0, §1): the api-server and
+ * feature-server code accept properties it leaves out, and `whisper` no longer has the shape it gives.
+ * The request schemas are open (no `additionalProperties: false`), so a missing property would pass
+ * unnoticed; `closedRequestErrors` closes them, and each documented exception is checked on its own by
+ * `staleSwaggerProperties`, so the exception list must shrink if the swagger catches up.
+ */
+
+export const SWAGGER_PATH = path.resolve(__dirname, '../../../../../shared/specs/jambonz-api.swagger.yaml');
+
+type Schema = Record<string, unknown> & { properties?: Record<string, Schema> };
+interface Swagger {
+  components: Record<string, unknown>;
+  paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: Schema }> } }>>;
+}
+
+const swagger = parse(readFileSync(SWAGGER_PATH, 'utf8')) as Swagger;
+const ajv = new Ajv({ strict: false, allErrors: true });
+addFormats(ajv);
+// The swagger writes `format: url`, which is not a JSON Schema format; check it as an absolute URL.
+ajv.addFormat('url', /^(https?|wss?):\/\/\S+$/);
+ajv.addSchema({ $id: 'jambonz', components: swagger.components });
+
+/** A request body schema of the swagger with its `$ref`s pointing into the registered components. */
+export function requestSchema(pathName: string, method: string): Schema {
+  const schema = swagger.paths[pathName]?.[method]?.requestBody?.content['application/json']?.schema;
+  if (!schema) throw new Error(`no JSON request body for ${method.toUpperCase()} ${pathName} in the swagger`);
+  return JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"jambonz#/components/')) as Schema;
+}
+
+/** `POST /Accounts/{AccountSid}/Calls/{CallSid}`: the swagger documents update-call as POST only. */
+export const updateCallSchema = requestSchema('/Accounts/{AccountSid}/Calls/{CallSid}', 'post');
+export const createCallSchema = requestSchema('/Accounts/{AccountSid}/Calls', 'post');
+
+const compiled = new Map<Schema, ValidateFunction>();
+function validatorFor(schema: Schema): ValidateFunction {
+  let validate = compiled.get(schema);
+  if (!validate) {
+    validate = ajv.compile({ ...schema, additionalProperties: false });
+    compiled.set(schema, validate);
+  }
+  return validate;
+}
+
+/**
+ * The errors of `body` against the request schema closed to its documented properties, leaving out the
+ * `exceptions` (properties known to be stale in the swagger); '' when it is valid.
+ */
+export function closedRequestErrors(schema: Schema, body: object, exceptions: readonly string[]): string {
+  const documented = Object.fromEntries(Object.entries(body).filter(([key]) => !exceptions.includes(key)));
+  const validate = validatorFor(schema);
+  return validate(documented) ? '' : ajv.errorsText(validate.errors, { separator: '\n' });
+}
+
+/**
+ * The properties of `body` the swagger does not describe as sent: absent from its schema, or with a value
+ * its (closed) property schema rejects. Used to prove each documented exception is still needed.
+ */
+export function staleSwaggerProperties(schema: Schema, body: object): string[] {
+  return Object.entries(body)
+    .filter(([key, value]) => {
+      const propertySchema = schema.properties?.[key];
+      return propertySchema === undefined || !ajv.validate(closedProperty(propertySchema), value);
+    })
+    .map(([key]) => key);
+}
+
+/** A property schema (following one `$ref`) that allows only the properties it lists. */
+function closedProperty(schema: Schema): Schema {
+  const reference = typeof schema.$ref === 'string' ? schema.$ref : undefined;
+  const target = reference ? (ajv.getSchema(reference)?.schema as Schema | undefined) : schema;
+  if (!target) throw new Error(`unresolvable ${reference ?? 'schema'} in the swagger`);
+  return target.properties ? { ...target, additionalProperties: false } : target;
+}
