@@ -1,0 +1,25 @@
+# One image for the gateway and the worker; the command picks which one runs:
+#   node dist/src/gateway/main.js   (default)
+#   node dist/worker/main.js
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY config ./config
+# HOST: listen on the container's interfaces, not loopback. The worker loads the workflow code bundled
+# at build time instead of bundling at start. Routes live outside dist/.
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js \
+    ROUTING_TABLE_PATH=/app/config/routes.json
+USER node
+EXPOSE 3000
+CMD ["node", "dist/src/gateway/main.js"]

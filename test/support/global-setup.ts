@@ -1,0 +1,77 @@
+/**
+ * jest globalSetup of the `integration` project: one real Temporal dev server for the whole run, on a
+ * fresh SQLite file and free ports (see temporal-server.ts).
+ */
+import { promises as fs } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { devServerSpec, isProcessAlive, launchDevServer, stopProcess } from '../../src/dev/dev-server';
+import { resolveTemporalCli } from '../../src/dev/temporal-cli';
+import { log, PROJECT_ROOT, readTestRun, TEST_RUN_ENV, writeTestRun, type TestRun } from './temporal-server';
+
+const DATA_DIR = path.join(PROJECT_ROOT, '.data');
+/** Finished runs' folders kept for post-mortems (server log, SQLite file); older ones are deleted. */
+const KEEP_RUNS = 3;
+
+export default async function globalSetup(): Promise<void> {
+  await cleanUpFinishedRuns();
+
+  const [port, uiPort] = await freePorts(2);
+  const binary = await resolveTemporalCli({ log, projectRoot: PROJECT_ROOT });
+  const runDir = path.join(DATA_DIR, `test-${Date.now()}`);
+  const spec = devServerSpec({ binary, port, uiPort, dbFile: path.join(runDir, 'temporal.sqlite'), log });
+  // Detached: the fault tests kill and restart it, possibly from a jest worker process.
+  const server = await launchDevServer(spec, { log, detached: true });
+  const runFile = path.join(runDir, 'test-run.json');
+  await writeTestRun({ ...spec, pid: server.pid, port, uiPort, ownerPid: process.pid }, runFile);
+  // Test processes inherit these: workers start after globalSetup, and in-band tests share this process.
+  process.env[TEST_RUN_ENV] = runFile;
+  process.env.TEMPORAL_ADDRESS = server.address;
+  log(`Web UI for this run: ${server.uiUrl}; server log: ${path.relative(PROJECT_ROOT, server.logFile)}`);
+
+  // TODO(bundle): bundle the workflow code once here, for every test file's workers.
+}
+
+/**
+ * Stops servers that interrupted runs (Ctrl-C before teardown) left behind, and deletes all but the
+ * newest finished runs' folders. Runs whose jest process is still alive, in this checkout, are left alone.
+ */
+async function cleanUpFinishedRuns(): Promise<void> {
+  const names = (await fs.readdir(DATA_DIR).catch(() => [] as string[])).filter((name) => /^test-\d+$/.test(name)).sort();
+  const finished: string[] = [];
+  for (const name of names) {
+    let run: TestRun;
+    try {
+      run = readTestRun(path.join(DATA_DIR, name, 'test-run.json'));
+    } catch {
+      continue; // a run still starting, or one whose setup failed: not known to be finished
+    }
+    if (isProcessAlive(run.ownerPid)) continue;
+    // Only if the pid is still that server (Linux /proc; elsewhere a leftover is left running).
+    const cmdline = await fs.readFile(`/proc/${run.pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes('start-dev') && cmdline.includes(run.dbFile)) {
+      log(`Stopping the server an interrupted run left behind (pid ${run.pid}, ${name})`);
+      await stopProcess(run.pid);
+    }
+    finished.push(name);
+  }
+  for (const name of finished.slice(0, Math.max(0, finished.length - KEEP_RUNS))) {
+    await fs.rm(path.join(DATA_DIR, name), { recursive: true, force: true });
+  }
+}
+
+/** Ports the OS hands out for port 0, all held open together so they differ from each other. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () =>
+      new Promise<net.Server>((resolve, reject) => {
+        const server = net.createServer();
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve(server));
+      }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
