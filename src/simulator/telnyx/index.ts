@@ -1,0 +1,109 @@
+import type { AddressInfo } from 'node:net';
+import { CallEngine } from './call-engine';
+import { CommandGate } from './command-gate';
+import { buildSimulatorServer } from './server';
+import { defaultSpecPath, loadTelnyxSpec } from './spec';
+import type { TelnyxSimulator, TelnyxSimulatorOptions } from './types';
+import { loadOrCreateSigningKey, WebhookDispatcher } from './webhooks';
+
+export type {
+  AgentScript,
+  CallerScript,
+  CommandLogEntry,
+  DeliveredWebhook,
+  FaultOptions,
+  SimCallRecord,
+  SimLegState,
+  SimRecording,
+  TelnyxSimulator,
+  TelnyxSimulatorOptions,
+} from './types';
+export { defaultSpecPath, TelnyxSpecValidator, validateTelnyxRequest, validateTelnyxWebhook } from './spec';
+export { parseCallerScript } from './server';
+
+/** The Call Control App id of the simulated account (the app's default TELNYX_CONNECTION_ID), unless `connectionId` says otherwise. */
+export const DEFAULT_CONNECTION_ID = 'durable-calls-dev';
+
+const DEFAULT_WEBHOOK_DELAY_MS: [number, number] = [2, 20];
+const SWEEP_INTERVAL_MS = 30_000;
+
+/** URL host for a listen address: wildcard addresses are reached over loopback. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startTelnyxSimulator(opts: TelnyxSimulatorOptions): Promise<TelnyxSimulator> {
+  const log = opts.log ?? (() => undefined);
+  const timeScale = opts.timeScale ?? 1;
+  if (!Number.isFinite(timeScale) || timeScale < 0) throw new Error(`timeScale must be a number >= 0, got ${timeScale}`);
+  const host = opts.host ?? '127.0.0.1';
+  const connectionId = opts.connectionId ?? DEFAULT_CONNECTION_ID;
+  const spec = loadTelnyxSpec(opts.specPath ?? defaultSpecPath(), log);
+  const signingKey = loadOrCreateSigningKey(opts.privateKey);
+  let webhookUrl = opts.webhookUrl;
+  let origin = '';
+
+  const dispatcher = new WebhookDispatcher({
+    signingKey: signingKey.privateKey,
+    delayMs: opts.faults?.webhookDelayMs ?? DEFAULT_WEBHOOK_DELAY_MS,
+    duplicate: opts.faults?.duplicateWebhooks === true,
+    validate: spec ? (rawBody) => spec.webhookErrors(rawBody) : undefined,
+    log,
+  });
+  const engine = new CallEngine({
+    connectionId,
+    timeScale,
+    agents: opts.agents ?? {},
+    dispatcher,
+    webhookUrl: () => webhookUrl || undefined,
+    origin: () => origin,
+    log,
+  });
+  const gate = new CommandGate(opts.faults?.failFirstCommandAttempts);
+  const app = buildSimulatorServer({
+    engine,
+    gate,
+    dispatcher,
+    spec,
+    apiKey: opts.apiKey,
+    publicKeyBase64: signingKey.publicKeyBase64,
+    connectionId,
+    setWebhookUrl: (url) => {
+      webhookUrl = url;
+    },
+    log,
+  });
+  await app.listen({ port: opts.port ?? 0, host });
+  origin = `http://${urlHost(host)}:${(app.server.address() as AddressInfo).port}`;
+  const sweeper = setInterval(() => {
+    engine.sweep();
+    gate.sweep();
+  }, SWEEP_INTERVAL_MS).unref();
+
+  return {
+    baseUrl: `${origin}/v2`,
+    publicKeyBase64: signingKey.publicKeyBase64,
+    connectionId,
+    setWebhookUrl(url) {
+      webhookUrl = url;
+    },
+    async placeInboundCall(script) {
+      return { callControlId: engine.placeInboundCall(script).callControlId };
+    },
+    getCall(callControlId) {
+      const leg = engine.leg(callControlId);
+      return leg && engine.record(leg);
+    },
+    waitForCallEnd: (callControlId, timeoutMs) => engine.waitForCallEnd(callControlId, timeoutMs),
+    commands: () => gate.log(),
+    webhooks: () => dispatcher.list(),
+    async close() {
+      clearInterval(sweeper);
+      await app.close();
+      engine.close();
+      await dispatcher.close();
+    },
+  };
+}

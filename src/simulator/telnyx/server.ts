@@ -1,0 +1,252 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { silentMp3, silentWav } from './audio';
+import { SIMULATED_ACTIONS, type CallEngine } from './call-engine';
+import type { CommandGate } from './command-gate';
+import { CommandRejected, errorBodies, rejections, violationError, type TelnyxError } from './errors';
+import type { TelnyxSpecValidator } from './spec';
+import type { CallerScript, CommandLogEntry, FaultOptions } from './types';
+import type { WebhookDispatcher } from './webhooks';
+
+/**
+ * HTTP surface: the Telnyx REST API under `/v2` (Bearer auth, spec-validated bodies, command_id
+ * de-duplication, injected faults) and the simulator's own control API under `/_sim` (no auth).
+ */
+
+export interface SimulatorServerDeps {
+  engine: CallEngine;
+  gate: CommandGate;
+  dispatcher: WebhookDispatcher;
+  /** Absent when the spec file is missing: bodies are then not validated. */
+  spec?: TelnyxSpecValidator;
+  apiKey: string;
+  publicKeyBase64: string;
+  connectionId: string;
+  setWebhookUrl: (url: string) => void;
+  log: (line: string) => void;
+}
+
+type Body = Record<string, unknown>;
+
+interface CommandRequest {
+  action: string;
+  callControlId?: string;
+  /** The operation in the spec, for validating the body. */
+  specPath: string;
+  method: 'post' | 'put';
+  body: unknown;
+  execute: (body: Body) => Body;
+}
+
+function isObject(value: unknown): value is Body {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function faultError(status: number): TelnyxError {
+  if (status === 429) return errorBodies.tooManyRequests();
+  return status === 503 ? errorBodies.unavailable() : errorBodies.internal();
+}
+
+function faultHeaders(fault: NonNullable<FaultOptions['failFirstCommandAttempts']>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
+  if (fault.status === 429) {
+    headers['x-ratelimit-limit'] = '100';
+    headers['x-ratelimit-remaining'] = '0';
+    headers['x-ratelimit-reset'] = String(fault.retryAfterSeconds ?? 1);
+  }
+  return headers;
+}
+
+export function buildSimulatorServer(deps: SimulatorServerDeps): FastifyInstance {
+  const app = Fastify({ logger: false });
+
+  // Telnyx accepts an empty body where no field is required; fastify's default parser would refuse it.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, raw, done) => {
+    const text = String(raw);
+    if (text.trim() === '') return done(null, {});
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(Object.assign(new Error('The request body is not valid JSON.'), { statusCode: 400 }), undefined);
+    }
+  });
+  app.setErrorHandler((error: { statusCode?: number; message: string }, _request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) deps.log(`internal error: ${error.message}`);
+    return reply.code(status).send({ errors: [status < 500 ? errorBodies.badJson(error.message) : errorBodies.internal()] });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ errors: [errorBodies.notFound(`No route for ${request.method} ${request.url}.`)] }),
+  );
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  void app.register(async (api) => registerTelnyxApi(api, deps), { prefix: '/v2' });
+  void app.register(async (api) => registerControlApi(api, deps), { prefix: '/_sim' });
+  return app;
+}
+
+function registerTelnyxApi(api: FastifyInstance, deps: SimulatorServerDeps): void {
+  const { engine } = deps;
+  api.addHook('onRequest', async (request, reply) => {
+    if (request.headers.authorization !== `Bearer ${deps.apiKey}`) {
+      return reply.code(401).send({ errors: [errorBodies.unauthorized()] });
+    }
+  });
+
+  api.post('/calls', async (request, reply) =>
+    handleCommand(deps, reply, {
+      action: 'dial',
+      specPath: '/calls',
+      method: 'post',
+      body: request.body,
+      execute: (body) => engine.dial(body),
+    }),
+  );
+
+  api.get('/calls/:id', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    const leg = engine.leg(request.params.id);
+    if (!leg) return reply.code(422).send({ errors: rejections.invalidCallControlId().errors });
+    return { data: engine.callStatus(leg) };
+  });
+
+  const action = async (request: FastifyRequest<{ Params: { id: string; action: string } }>, reply: FastifyReply) => {
+    const { id, action: name } = request.params;
+    if (SIMULATED_ACTIONS[name] !== request.method) {
+      const detail = `The simulator has no ${request.method} action '${name}'.`;
+      deps.gate.record(logEntry(id, name, request.body, 404));
+      return reply.code(404).send({ errors: [errorBodies.notFound(detail)] });
+    }
+    return handleCommand(deps, reply, {
+      action: name,
+      callControlId: id,
+      specPath: `/calls/{call_control_id}/actions/${name}`,
+      method: request.method === 'PUT' ? 'put' : 'post',
+      body: request.body,
+      execute: (body) => {
+        const leg = engine.leg(id);
+        if (!leg) throw rejections.invalidCallControlId();
+        return engine.execute(leg, name, body);
+      },
+    });
+  };
+  api.post('/calls/:id/actions/:action', action);
+  api.put('/calls/:id/actions/:action', action);
+}
+
+function logEntry(callControlId: string | undefined, action: string, body: unknown, status: number): CommandLogEntry {
+  const commandId = isObject(body) && typeof body.command_id === 'string' ? body.command_id : undefined;
+  return { at: new Date().toISOString(), callControlId, action, commandId, body, status, duplicate: false };
+}
+
+/**
+ * The spec's BridgeRequest marks `call_control_id` required, yet its own description says `queue` "can't be
+ * used together with" it. The simulator follows the description: a bridge to a queue is validated as if
+ * the id were there, so every other field is still checked.
+ */
+function bodyForSpec(action: string, body: unknown): unknown {
+  const bridgeToQueue = action === 'bridge' && isObject(body) && typeof body.queue === 'string';
+  return bridgeToQueue && body.call_control_id === undefined ? { ...body, call_control_id: '' } : body;
+}
+
+/** Faults, then the call id, then command_id de-duplication, then the spec, then the command itself. */
+function handleCommand(deps: SimulatorServerDeps, reply: FastifyReply, command: CommandRequest): FastifyReply {
+  const body = command.body ?? {};
+  const entry = logEntry(command.callControlId, command.action, body, 200);
+  const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+    entry.status = status;
+    deps.gate.record(entry);
+    deps.log(
+      `${command.action} ${command.callControlId ?? ''} -> ${status}${entry.duplicate ? ' (duplicate command_id, ignored)' : ''}`,
+    );
+    return reply.code(status).headers(headers).send(payload);
+  };
+  const sendErrors = (status: number, errors: TelnyxError[]) => send(status, { errors });
+
+  const scope = command.callControlId ?? 'dial';
+  // Without a command_id the only way to recognise a retry is its content.
+  const attemptKey = `${scope}|${entry.commandId ?? `${command.action}|${JSON.stringify(body)}`}`;
+  const fault = deps.gate.injectedFault(attemptKey);
+  if (fault) return send(fault.status, { errors: [faultError(fault.status)] }, faultHeaders(fault));
+
+  if (command.callControlId !== undefined && !deps.engine.leg(command.callControlId)) {
+    return sendErrors(422, rejections.invalidCallControlId().errors);
+  }
+  const dedupeKey = entry.commandId === undefined ? undefined : `${scope}|${entry.commandId}`;
+  const earlier = dedupeKey === undefined ? undefined : deps.gate.acceptedBefore(dedupeKey);
+  if (earlier) {
+    entry.duplicate = true;
+    return send(200, earlier.response);
+  }
+  const violations = deps.spec?.requestViolations(command.specPath, command.method, bodyForSpec(command.action, body)) ?? [];
+  if (violations.length > 0) return sendErrors(422, violations.map(violationError));
+  if (!isObject(body)) return sendErrors(422, rejections.invalidValue('/', 'The request body must be a JSON object.').errors);
+
+  try {
+    const response = { data: command.execute(body) };
+    if (dedupeKey !== undefined) deps.gate.accept(dedupeKey, response);
+    return send(200, response);
+  } catch (err) {
+    if (err instanceof CommandRejected) return sendErrors(err.status, err.errors);
+    throw err;
+  }
+}
+
+function registerControlApi(api: FastifyInstance, deps: SimulatorServerDeps): void {
+  const { engine } = deps;
+  api.post('/calls', async (request, reply) => {
+    const script = parseCallerScript(request.body);
+    if (typeof script === 'string') return reply.code(400).send({ error: script });
+    return { call_control_id: engine.placeInboundCall(script).callControlId };
+  });
+  api.get('/calls', async () => engine.records());
+  api.get('/calls/:id', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    const leg = engine.leg(request.params.id);
+    return leg ? engine.record(leg) : reply.code(404).send({ error: `no call ${request.params.id}` });
+  });
+  // Long-poll for separate-process tests: answers once the call ended and its webhooks were delivered.
+  api.get(
+    '/calls/:id/ended',
+    async (request: FastifyRequest<{ Params: { id: string }; Querystring: { timeout_ms?: string } }>, reply) => {
+      const timeoutMs = Number(request.query.timeout_ms ?? 30_000);
+      try {
+        return await engine.waitForCallEnd(request.params.id, Number.isFinite(timeoutMs) ? timeoutMs : 30_000);
+      } catch (err) {
+        return reply.code(408).send({ error: err instanceof Error ? err.message : String(err) });
+      }
+    },
+  );
+  api.get('/commands', async () => deps.gate.log());
+  api.get('/webhooks', async () => deps.dispatcher.list());
+  api.put('/webhook-url', async (request, reply) => {
+    const url = isObject(request.body) ? request.body.url : undefined;
+    if (typeof url !== 'string' || !/^https?:\/\//.test(url)) return reply.code(400).send({ error: '`url` must be an http(s) URL' });
+    deps.setWebhookUrl(url);
+    return { url };
+  });
+  api.get('/public-key', async () => ({ public_key: deps.publicKeyBase64, connection_id: deps.connectionId }));
+  api.get('/recordings/:file', async (request: FastifyRequest<{ Params: { file: string } }>, reply) => {
+    const match = /^([0-9a-f-]{36})\.(mp3|wav)$/.exec(request.params.file);
+    const durationMs = match ? engine.recordingLength(match[1]) : undefined;
+    if (!match || durationMs === undefined) return reply.code(404).send({ error: 'no such recording' });
+    const wav = match[2] === 'wav';
+    return reply.type(wav ? 'audio/wav' : 'audio/mpeg').send(wav ? silentWav(durationMs) : silentMp3(durationMs));
+  });
+}
+
+/** A CallerScript from JSON, or what is wrong with it. */
+export function parseCallerScript(input: unknown): CallerScript | string {
+  if (!isObject(input)) return 'body must be a JSON object';
+  const { from, to, presses, hangupAfterMs, hangupDuringPrompt, voicemail, giveUpAfterMs } = input;
+  if (typeof from !== 'string' || typeof to !== 'string') return '`from` and `to` must be strings';
+  if (presses !== undefined && !(Array.isArray(presses) && presses.every((p) => p === null || typeof p === 'string'))) {
+    return '`presses` must be an array of strings and nulls';
+  }
+  for (const [name, value] of Object.entries({ hangupAfterMs, hangupDuringPrompt, giveUpAfterMs })) {
+    if (value !== undefined && (typeof value !== 'number' || value < 0)) return `\`${name}\` must be a non-negative number`;
+  }
+  if (voicemail !== undefined && !(isObject(voicemail) && typeof voicemail.talkMs === 'number')) {
+    return '`voicemail` must be {talkMs: number}';
+  }
+  return input as unknown as CallerScript;
+}

@@ -1,0 +1,230 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+
+/**
+ * Validation against Telnyx's official OpenAPI 3.1 spec: request bodies of REST operations (`paths`) and
+ * webhook bodies (`webhooks`). Validators are compiled lazily, one per operation or event type, and cached.
+ */
+
+const SPEC_ID = 'telnyx-call-control.json';
+
+/** `<repo root>/../shared/specs/telnyx-call-control.openapi.json`; the repo root is the nearest package.json. */
+export function defaultSpecPath(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return resolve(dir, '..', 'shared', 'specs', 'telnyx-call-control.openapi.json');
+}
+
+/** One way a request body breaks its schema; `pointer` is a JSON pointer into the body. */
+export interface RequestViolation {
+  keyword: string;
+  pointer: string;
+  message: string;
+  /** For `enum`: the allowed values. */
+  allowedValues?: unknown[];
+}
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function escapePointerSegment(segment: string): string {
+  return encodeURIComponent(segment.replace(/~/g, '~0').replace(/\//g, '~1'));
+}
+
+/**
+ * A copy of the spec in which every object schema that lists `properties` rejects other properties.
+ * The spec's webhook schemas declare no `required` and allow anything extra, so validating against them
+ * as published would accept almost any body; the simulator must send only what the spec documents.
+ */
+function closeObjectSchemas(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(closeObjectSchemas);
+  if (!isObject(node)) return node;
+  const copy: JsonObject = {};
+  for (const [key, value] of Object.entries(node)) {
+    // Examples hold instance data, not schemas.
+    copy[key] = key === 'example' || key === 'examples' ? value : closeObjectSchemas(value);
+  }
+  const composed = 'allOf' in node || 'anyOf' in node || 'oneOf' in node;
+  if (isObject(node.properties) && !('additionalProperties' in node) && !composed) copy.additionalProperties = false;
+  return copy;
+}
+
+export class TelnyxSpecValidator {
+  private readonly requestAjv = new Ajv2020({ strict: false, allErrors: false });
+  private readonly webhookAjv = new Ajv2020({ strict: false, allErrors: true });
+  private readonly requestValidators = new Map<string, ValidateFunction | null>();
+  private readonly webhookValidators = new Map<string, ValidateFunction>();
+  /** event_type -> JSON pointer of its webhook body schema. */
+  private readonly webhookSchemaByEventType = new Map<string, string>();
+
+  constructor(private readonly spec: JsonObject) {
+    addFormats(this.requestAjv);
+    addFormats(this.webhookAjv);
+    this.requestAjv.addSchema(spec, SPEC_ID);
+    this.webhookAjv.addSchema(closeObjectSchemas(spec) as JsonObject, SPEC_ID);
+    this.indexWebhooks();
+  }
+
+  static fromFile(path: string): TelnyxSpecValidator {
+    return new TelnyxSpecValidator(JSON.parse(readFileSync(path, 'utf8')) as JsonObject);
+  }
+
+  /** Whether the spec documents `method` on `operationPath` (a path template such as `/calls/{call_control_id}`). */
+  hasOperation(operationPath: string, method: string): boolean {
+    return this.operation(operationPath, method) !== undefined;
+  }
+
+  /** Violations of the operation's request-body schema; an operation without a JSON body accepts anything. */
+  requestViolations(operationPath: string, method: string, body: unknown): RequestViolation[] {
+    const validate = this.requestValidator(operationPath, method);
+    if (!validate || validate(body)) return [];
+    // With allErrors off, the last error is the outermost one (e.g. `oneOf` after its branches' errors).
+    const error = validate.errors?.[validate.errors.length - 1];
+    return error ? [toViolation(error)] : [];
+  }
+
+  /** Everything wrong with a webhook body (object or raw JSON) against its event type's schema. */
+  webhookErrors(body: unknown): string[] {
+    let parsed = body;
+    if (typeof body === 'string' || Buffer.isBuffer(body)) {
+      try {
+        parsed = JSON.parse(body.toString());
+      } catch {
+        return ['body is not JSON'];
+      }
+    }
+    const data = isObject(parsed) ? parsed.data : undefined;
+    if (!isObject(data)) return ['body has no `data` object'];
+    const eventType = data.event_type;
+    if (typeof eventType !== 'string') return ['data.event_type is missing'];
+    const pointer = this.webhookSchemaByEventType.get(eventType);
+    if (!pointer) return [`event_type ${eventType} has no webhook schema in the spec`];
+    // The envelope fields every call event carries; the spec lists them without marking them required.
+    const missing = ['record_type', 'event_type', 'id', 'occurred_at', 'payload']
+      .filter((field) => !(field in data))
+      .map((field) => `data.${field} is missing`);
+    let validate = this.webhookValidators.get(eventType);
+    if (!validate) {
+      validate = this.webhookAjv.compile({ $ref: `${SPEC_ID}#${pointer}` });
+      this.webhookValidators.set(eventType, validate);
+    }
+    if (validate(parsed)) return missing;
+    return [...missing, ...(validate.errors ?? []).map(describeError)];
+  }
+
+  private operation(operationPath: string, method: string): JsonObject | undefined {
+    const paths = this.spec.paths;
+    const item = isObject(paths) ? paths[operationPath] : undefined;
+    const operation = isObject(item) ? item[method.toLowerCase()] : undefined;
+    return isObject(operation) ? operation : undefined;
+  }
+
+  private requestValidator(operationPath: string, method: string): ValidateFunction | null {
+    const key = `${method.toLowerCase()} ${operationPath}`;
+    const cached = this.requestValidators.get(key);
+    if (cached !== undefined) return cached;
+    const operation = this.operation(operationPath, method);
+    if (!operation) throw new Error(`the spec has no operation ${method.toUpperCase()} ${operationPath}`);
+    const content = isObject(operation.requestBody) ? operation.requestBody.content : undefined;
+    const hasJsonBody = isObject(content) && isObject(content['application/json']);
+    const validate = hasJsonBody
+      ? this.requestAjv.compile({
+          $ref: `${SPEC_ID}#/paths/${escapePointerSegment(operationPath)}/${method.toLowerCase()}/requestBody/content/${escapePointerSegment('application/json')}/schema`,
+        })
+      : null;
+    this.requestValidators.set(key, validate);
+    return validate;
+  }
+
+  /** Maps each webhook's `data.event_type` enum value to the pointer of the webhook's body schema. */
+  private indexWebhooks(): void {
+    const webhooks = isObject(this.spec.webhooks) ? this.spec.webhooks : {};
+    for (const webhook of Object.values(webhooks)) {
+      const schema = (((webhook as JsonObject).post as JsonObject | undefined)?.requestBody as JsonObject | undefined)
+        ?.content as JsonObject | undefined;
+      const bodyRef = ((schema?.['application/json'] as JsonObject | undefined)?.schema as JsonObject | undefined)?.$ref;
+      if (typeof bodyRef !== 'string') continue;
+      const body = this.resolve(bodyRef);
+      const data = this.resolve((body?.properties as JsonObject | undefined)?.data);
+      const eventTypes = ((data?.properties as JsonObject | undefined)?.event_type as JsonObject | undefined)?.enum;
+      if (!Array.isArray(eventTypes)) continue;
+      for (const eventType of eventTypes) {
+        if (typeof eventType === 'string') this.webhookSchemaByEventType.set(eventType, bodyRef.slice(1));
+      }
+    }
+  }
+
+  /** Follows a local `$ref` (or returns the inline schema). */
+  private resolve(schemaOrRef: unknown): JsonObject | undefined {
+    const ref = typeof schemaOrRef === 'string' ? schemaOrRef : isObject(schemaOrRef) ? schemaOrRef.$ref : undefined;
+    if (typeof ref !== 'string') return isObject(schemaOrRef) ? schemaOrRef : undefined;
+    let node: unknown = this.spec;
+    for (const segment of ref.replace(/^#\//, '').split('/')) {
+      node = isObject(node) ? node[segment.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
+    }
+    return isObject(node) ? node : undefined;
+  }
+}
+
+function toViolation(error: ErrorObject): RequestViolation {
+  const missing = error.keyword === 'required' ? (error.params as { missingProperty: string }).missingProperty : undefined;
+  const pointer = missing === undefined ? error.instancePath || '/' : `${error.instancePath}/${missing}`;
+  const allowedValues =
+    error.keyword === 'enum' ? (error.params as { allowedValues: unknown[] }).allowedValues : undefined;
+  return { keyword: error.keyword, pointer, message: error.message ?? error.keyword, allowedValues };
+}
+
+function describeError(error: ErrorObject): string {
+  if (error.keyword === 'additionalProperties') {
+    const extra = (error.params as { additionalProperty: string }).additionalProperty;
+    return `${error.instancePath || '/'}: property "${extra}" is not in the spec's schema`;
+  }
+  return `${error.instancePath || '/'}: ${error.message ?? error.keyword}`;
+}
+
+const validators = new Map<string, TelnyxSpecValidator>();
+const warnedPaths = new Set<string>();
+
+/**
+ * The validator for the spec at `specPath`, shared per path. When the file is missing it logs a warning
+ * once and returns undefined, so the simulator runs without validation.
+ */
+export function loadTelnyxSpec(specPath = defaultSpecPath(), warn?: (line: string) => void): TelnyxSpecValidator | undefined {
+  const cached = validators.get(specPath);
+  if (cached) return cached;
+  if (!existsSync(specPath)) {
+    if (!warnedPaths.has(specPath)) {
+      warnedPaths.add(specPath);
+      warn?.(`warning: Telnyx spec not found at ${specPath}; requests and webhooks are not validated`);
+    }
+    return undefined;
+  }
+  const validator = TelnyxSpecValidator.fromFile(specPath);
+  validators.set(specPath, validator);
+  return validator;
+}
+
+function requireSpec(specPath?: string): TelnyxSpecValidator {
+  const path = specPath ?? defaultSpecPath();
+  const validator = loadTelnyxSpec(path);
+  // Callers of these helpers (tests) must not pass vacuously because the spec is absent.
+  if (!validator) throw new Error(`Telnyx spec not found at ${path}`);
+  return validator;
+}
+
+/** Errors of a webhook body against its event type's schema in the spec (undeclared properties included). */
+export function validateTelnyxWebhook(body: unknown, specPath?: string): string[] {
+  return requireSpec(specPath).webhookErrors(body);
+}
+
+/** Errors of a request body against the operation's request schema, e.g. ('/calls', 'post', {...}). */
+export function validateTelnyxRequest(operationPath: string, method: string, body: unknown, specPath?: string): string[] {
+  return requireSpec(specPath)
+    .requestViolations(operationPath, method, body)
+    .map((violation) => `${violation.pointer}: ${violation.message}`);
+}

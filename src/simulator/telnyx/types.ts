@@ -1,0 +1,146 @@
+/**
+ * Public types of the Telnyx Call Control simulator. Durations in scripts are simulated milliseconds:
+ * the simulator multiplies them by `timeScale`.
+ */
+
+export interface TelnyxSimulatorOptions {
+  /** 0 = a random free port. */
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** Where webhooks are POSTed (the gateway's `/webhooks/telnyx`); may be set later with `setWebhookUrl`. */
+  webhookUrl: string;
+  /** The Bearer token every REST call must carry (401 otherwise). */
+  apiKey: string;
+  /** The Call Control App id `dial` must name. @default DEFAULT_CONNECTION_ID */
+  connectionId?: string;
+  /** Multiplies every simulated duration, including the app's own timeouts (`timeout_millis`, ...). @default 1 */
+  timeScale?: number;
+  /** Behaviour of the numbers we dial, keyed by E.164. Unknown numbers answer after ~300 ms. */
+  agents?: Record<string, AgentScript>;
+  faults?: FaultOptions;
+  /**
+   * Ed25519 private key that signs webhooks, as PKCS8 PEM, base64 of PKCS8 DER or base64 of the 32-byte
+   * seed, so a restarted simulator keeps its public key. Generated when absent.
+   */
+  privateKey?: string;
+  /** @default '<repo root>/../shared/specs/telnyx-call-control.openapi.json'; missing = warn once, no validation. */
+  specPath?: string;
+  log?: (line: string) => void;
+}
+
+export interface CallerScript {
+  from: string;
+  to: string;
+  /** Digits pressed at each successive gather, after its prompt; null = silent (it times out). Exhausted = silent. */
+  presses?: Array<string | null>;
+  /** The caller hangs up this long after the call was answered. */
+  hangupAfterMs?: number;
+  /** The caller hangs up while the prompt of the Nth (0-based) gather plays. */
+  hangupDuringPrompt?: number;
+  /** When a recording starts, the caller talks this long and then hangs up. */
+  voicemail?: { talkMs: number };
+  /** The caller gives up (`originator_cancel`) if the call is not answered within this long. @default 60000 */
+  giveUpAfterMs?: number;
+}
+
+export interface AgentScript {
+  behaviour: 'answer' | 'busy' | 'no-answer';
+  /** @default 300 */
+  answerAfterMs?: number;
+  /** The agent hangs up this long after answering. */
+  hangupAfterMs?: number;
+  /** What answering-machine detection finds when the app asks for it. @default 'human' */
+  answeredBy?: 'human' | 'machine';
+}
+
+export interface FaultOptions {
+  /** The first `count` attempts of every command (by `command_id`) get this error instead of running. */
+  failFirstCommandAttempts?: { status: 500 | 503 | 429; count: number; retryAfterSeconds?: number };
+  /** Deliver every webhook twice (same event id, separately signed). */
+  duplicateWebhooks?: boolean;
+  /** Random delay before each webhook's first delivery attempt, in real milliseconds. @default [2, 20] */
+  webhookDelayMs?: [number, number];
+}
+
+export type SimLegState = 'parked' | 'ringing' | 'answered' | 'bridged' | 'ended';
+
+export interface SimRecording {
+  recordingId: string;
+  url: string;
+  /** Wall-clock length, matching `recording_ended_at - recording_started_at` in the webhook. */
+  durationMs: number;
+}
+
+export interface SimCallRecord {
+  callControlId: string;
+  callLegId: string;
+  callSessionId: string;
+  direction: 'incoming' | 'outgoing';
+  from: string;
+  to: string;
+  state: SimLegState;
+  hangupCause?: string;
+  hangupSource?: string;
+  /** Every prompt played to this leg (speak payloads and audio URLs), in order. */
+  heard: string[];
+  /** Every DTMF digit the scripted caller pressed, in order. */
+  digitsPressed: string;
+  /** call_control_id of the leg this one is bridged with (the last one, once unbridged). */
+  bridgedWith?: string;
+  recordings: SimRecording[];
+  /** The queue the leg is waiting in now. */
+  queue?: string;
+  /** A one-line human summary, e.g. "answered, pressed 1, bridged to +15550002000, caller hung up". */
+  outcome: string;
+}
+
+export interface CommandLogEntry {
+  /** ISO time the request arrived. */
+  at: string;
+  callControlId?: string;
+  /** The action name; `dial` for POST /calls. */
+  action: string;
+  commandId?: string;
+  body: unknown;
+  /** The HTTP status the simulator answered. */
+  status: number;
+  /** A repeated command_id inside the 60 s window: acknowledged, not executed. */
+  duplicate: boolean;
+}
+
+export interface DeliveredWebhook {
+  eventId: string;
+  eventType: string;
+  callControlId?: string;
+  callLegId: string;
+  /** The exact JSON bytes sent (and signed). */
+  body: string;
+  /** The second copy sent because of the `duplicateWebhooks` fault. */
+  duplicate: boolean;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  /** The URL of the last attempt. */
+  url?: string;
+  lastStatusCode?: number;
+  lastError?: string;
+  deliveredAt?: string;
+  /** Violations of the spec's webhook schema (a simulator bug if not empty). */
+  specErrors: string[];
+}
+
+export interface TelnyxSimulator {
+  /** e.g. http://127.0.0.1:PORT/v2 (what TELNYX_API_BASE_URL is set to). */
+  readonly baseUrl: string;
+  /** Base64 of the 32 raw bytes of the Ed25519 public key, as the Telnyx portal shows it (TELNYX_PUBLIC_KEY). */
+  readonly publicKeyBase64: string;
+  readonly connectionId: string;
+  setWebhookUrl(url: string): void;
+  placeInboundCall(script: CallerScript): Promise<{ callControlId: string }>;
+  getCall(callControlId: string): SimCallRecord | undefined;
+  /** Resolves once the leg ended and all its webhooks were delivered (2xx) or given up. */
+  waitForCallEnd(callControlId: string, timeoutMs: number): Promise<SimCallRecord>;
+  commands(): CommandLogEntry[];
+  webhooks(): DeliveredWebhook[];
+  close(): Promise<void>;
+}
