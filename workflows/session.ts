@@ -89,7 +89,20 @@ interface PendingOperation {
   event?: CallEvent;
 }
 
-/** Thrown out of `checkpoint` to continue-as-new; flows must let it pass (they only catch `CallEnded`). */
+/** An operation's outcome that means the call is over (the carrier stopped it because of a hangup). */
+function endedByHangup(event: CallEvent): boolean {
+  switch (event.kind) {
+    case 'gather.ended':
+      return event.reason === 'hangup';
+    case 'playback.ended':
+    case 'speak.ended':
+      return event.status === 'hangup';
+    default:
+      return false;
+  }
+}
+
+/** Whether this run should continue-as-new at its next checkpoint. */
 function shouldContinueAsNew(input: CallSessionInput): boolean {
   const info = workflowInfo();
   if (info.continueAsNewSuggested) return true;
@@ -441,6 +454,11 @@ export class CallSession {
     const onPrimary = waiter.callId === this.state.callId;
     const interrupted = () => onPrimary && this.ended;
     const arrived = await condition(() => waiter.event !== undefined || interrupted(), timeoutMs);
+    if (waiter.event && onPrimary && endedByHangup(waiter.event)) {
+      // The operation says the caller hung up; the hangup webhook itself may still be on its way.
+      if (!(await condition(() => this.ended, '10 seconds'))) this.markEnded('unknown');
+      throw new CallEnded(this.state.endCause ?? 'unknown', waiter.op);
+    }
     if (waiter.event) return waiter.event;
     if (arrived && interrupted()) {
       if (afterHangupMs && (await condition(() => waiter.event !== undefined, afterHangupMs))) return waiter.event;
@@ -506,7 +524,6 @@ export class CallSession {
     const waitMs = promptAllowanceMs + (options.timeoutMs ?? 5000) + (options.maxDigits ?? 1) * (options.interDigitTimeoutMs ?? 3000);
     const event = await this.command({ op: 'gather', ...options }, { terminal: ['gather.ended'], timeoutMs: waitMs });
     if (event?.kind !== 'gather.ended') return { digits: '', reason: 'timeout' };
-    if (event.reason === 'hangup') throw new CallEnded(this.state.endCause ?? 'normal', 'gather');
     return { digits: event.digits, reason: event.reason, ...(event.speech ? { speech: event.speech } : {}) };
   }
 
@@ -668,8 +685,6 @@ export class CallSession {
         checkpoint: { step, ...(data ? { data } : {}) },
         pendingEvents: this.unclaimed,
       },
-      // Only the first hop is forced by tests; later hops wait for the server's suggestion.
-      continueAsNewAtHistoryLength: undefined,
     });
   }
 

@@ -49,6 +49,10 @@ export interface Config {
   };
   routing: RoutingTable;
   routingTablePath: string;
+  session: {
+    /** Continue-as-new once a run's history has this many events (unset: when Temporal suggests). */
+    maxHistoryEvents?: number;
+  };
   logLevel: string;
 }
 
@@ -61,6 +65,14 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port number, got "${raw}"`);
+  return n;
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name} must be a positive whole number, got "${raw}"`);
   return n;
 }
 
@@ -129,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     routing: loadRoutingTable(routingTablePath),
     routingTablePath,
+    session: { maxHistoryEvents: positiveInt(env, 'SESSION_MAX_HISTORY_EVENTS') },
     logLevel: env.LOG_LEVEL || 'info',
   };
 }

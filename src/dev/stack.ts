@@ -69,6 +69,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   if (options.forceSimulator || !baseEnv.TELNYX_API_KEY) {
     const keys = simulatorKeys(options.keyFile);
     const apiKey = 'KEY-simulator';
+    baseEnv.TELNYX_CONNECTION_ID ||= 'durable-calls-dev';
     simulator = await startPart('simulator', {
       log,
       env: {
@@ -82,7 +83,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     });
     Object.assign(baseEnv, {
       TELNYX_API_KEY: apiKey,
-      TELNYX_PUBLIC_KEY: keys.publicBase64,
+      TELNYX_PUBLIC_KEY: String(simulator.ready.publicKey),
       TELNYX_API_BASE_URL: String(simulator.ready.baseUrl),
     });
   }

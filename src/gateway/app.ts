@@ -34,13 +34,14 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       voice: config.telnyx.voice,
       publicKey: config.telnyx.publicKey,
     });
-    await app.register(telnyxWebhooks, { adapter, sessions, routing: config.routing });
+    await app.register(telnyxWebhooks, { adapter, sessions, routing: config.routing, maxHistoryEvents: config.session.maxHistoryEvents });
   }
 
   await app.register(callsApi, {
     sessions,
     providers,
     flows: deps.flows,
+    maxHistoryEvents: config.session.maxHistoryEvents,
     temporalUiUrl: deps.temporalUiUrl,
     namespace: config.temporal.namespace,
   });

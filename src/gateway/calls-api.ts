@@ -13,6 +13,7 @@ export interface CallsApiOptions {
   /** Base URL of the Temporal Web UI, for links in responses. */
   temporalUiUrl?: string;
   namespace: string;
+  maxHistoryEvents?: number;
 }
 
 interface PlaceCallBody {
@@ -57,7 +58,7 @@ export async function callsApi(app: FastifyInstance, options: CallsApiOptions): 
             from: { type: 'string', minLength: 1 },
             provider: { type: 'string', enum: [...PROVIDERS] },
             flow: { type: 'string', minLength: 1 },
-            args: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
+            args: { type: 'object', additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] } },
             requestId: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
           },
         },
@@ -87,6 +88,7 @@ export async function callsApi(app: FastifyInstance, options: CallsApiOptions): 
           flowArgs: body.args,
           from: body.from,
           to: body.to,
+          continueAsNewAtHistoryLength: options.maxHistoryEvents,
         });
         return reply
           .code(started ? 202 : 200)

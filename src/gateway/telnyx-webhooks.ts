@@ -8,6 +8,7 @@ export interface TelnyxWebhookOptions {
   adapter: CommandCarrier;
   sessions: Sessions;
   routing: RoutingTable;
+  maxHistoryEvents?: number;
 }
 
 /**
@@ -18,7 +19,8 @@ export interface TelnyxWebhookOptions {
 export async function telnyxWebhooks(app: FastifyInstance, options: TelnyxWebhookOptions): Promise<void> {
   const { adapter, sessions, routing } = options;
 
-  // Signatures cover the exact bytes, so this route gets the body unparsed. Scoped to this plugin.
+  // Signatures cover the exact bytes, so this route gets the body unparsed (JSON included). Scoped to this plugin.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
 
   app.post('/webhooks/telnyx', async (request, reply) => {
@@ -68,6 +70,7 @@ export async function telnyxWebhooks(app: FastifyInstance, options: TelnyxWebhoo
           from: event.from,
           to: event.to,
           callId: event.callId,
+          continueAsNewAtHistoryLength: options.maxHistoryEvents,
         },
         event,
       );
