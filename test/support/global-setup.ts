@@ -3,10 +3,10 @@
  * fresh SQLite file and free ports (see temporal-server.ts).
  */
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { devServerSpec, isProcessAlive, launchDevServer, stopProcess } from '../../src/dev/dev-server';
 import { resolveTemporalCli } from '../../src/dev/temporal-cli';
+import { freePorts } from './net';
 import { log, PROJECT_ROOT, readTestRun, TEST_RUN_ENV, writeTestRun, type TestRun } from './temporal-server';
 
 const DATA_DIR = path.join(PROJECT_ROOT, '.data');
@@ -58,20 +58,4 @@ async function cleanUpFinishedRuns(): Promise<void> {
   for (const name of finished.slice(0, Math.max(0, finished.length - KEEP_RUNS))) {
     await fs.rm(path.join(DATA_DIR, name), { recursive: true, force: true });
   }
-}
-
-/** Ports the OS hands out for port 0, all held open together so they differ from each other. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () =>
-      new Promise<net.Server>((resolve, reject) => {
-        const server = net.createServer();
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve(server));
-      }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
 }
