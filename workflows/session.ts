@@ -397,7 +397,8 @@ export class CallSession {
         throw new CallEnded(this.state.endCause ?? 'gone', op);
       }
       if (type === ErrorType.Unsupported) throw new Unsupported(this.provider, op);
-      throw error;
+      // An ActivityFailure: the flow sees the carrier's refusal as it is.
+      throw error as Error;
     }
     return value;
   }

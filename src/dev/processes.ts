@@ -60,7 +60,7 @@ export function startPart(part: PartName, options: StartPartOptions): Promise<Ma
         reject(new Error(`${name} did not report ready within ${options.readyTimeoutMs ?? 60_000} ms`));
       }
     }, options.readyTimeoutMs ?? 60_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       if (!ready && line.startsWith('{') && line.includes('-ready"')) {
         try {
           const parsed = JSON.parse(line) as Record<string, unknown>;
@@ -74,7 +74,7 @@ export function startPart(part: PartName, options: StartPartOptions): Promise<Ma
       }
       log(`[${name}] ${line}`);
     });
-    createInterface({ input: child.stderr! }).on('line', (line) => log(`[${name}] ${line}`));
+    createInterface({ input: child.stderr }).on('line', (line) => log(`[${name}] ${line}`));
     void exited.then((code) => {
       if (!ready) {
         clearTimeout(timer);

@@ -47,11 +47,11 @@ function describeBody(body: unknown): { code?: string; detail?: string } {
   const b = body as Record<string, unknown>;
   const first = Array.isArray(b.errors) ? (b.errors[0] as Record<string, unknown> | undefined) : undefined;
   if (first) {
-    const code = first.code === undefined ? undefined : String(first.code);
+    const code = typeof first.code === 'string' || typeof first.code === 'number' ? String(first.code) : undefined;
     const detail = [first.title, first.detail, first.message].filter((x) => typeof x === 'string').join(': ');
     return { code, detail: detail || undefined };
   }
-  const detail = [b.error, b.msg, b.message].find((x) => typeof x === 'string') as string | undefined;
+  const detail = [b.error, b.msg, b.message].find((x): x is string => typeof x === 'string');
   return { detail };
 }
 

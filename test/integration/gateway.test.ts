@@ -30,7 +30,7 @@ describe('gateway: Telnyx webhooks', () => {
       headers: payload === undefined ? {} : { 'content-type': 'application/json' },
       body: payload === undefined ? undefined : JSON.stringify(payload),
     });
-    const body = await res.json();
+    const body = (await res.json()) as any;
     return { statusCode: res.status, json: () => body };
   };
   let connection: Connection;
