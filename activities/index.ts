@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import type { CallCommand, PlaceCallRequest, PlacedCall, Provider } from '../src/calls';
-import { CarrierError } from '../src/providers/errors';
+import { CarrierError, certainlyNotActed } from '../src/providers/errors';
 import type { CarrierHttp } from '../src/providers/http';
-import type { CommandCarrier } from '../src/providers/types';
+import type { CarrierCommands } from '../src/providers/types';
 
 /**
  * Carrier commands as activities. Each activity sends exactly one HTTP request and turns the outcome into
@@ -13,8 +13,14 @@ import type { CommandCarrier } from '../src/providers/types';
 
 /** A carrier the worker can command: its pure adapter and its HTTP pool. */
 export interface CarrierClient {
-  adapter: CommandCarrier;
+  adapter: CarrierCommands;
   http: CarrierHttp;
+}
+
+/** Heartbeat details a failed `placeCall` attempt leaves for the next one. */
+interface DialAttemptNote {
+  /** The failed attempt certainly did not place a call, so another attempt is safe. */
+  notPlaced: boolean;
 }
 
 export interface ActivityDeps {
@@ -23,6 +29,15 @@ export interface ActivityDeps {
 
 export type SendCommandInput = CallCommand & { provider: Provider };
 export type PlaceCallInput = PlaceCallRequest & { provider: Provider };
+
+function dialOutcomeUnknown(provider: Provider, cause?: CarrierError): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'DialOutcomeUnknown',
+    message: `${provider} may have placed the call already (${cause?.message ?? 'an earlier attempt did not finish'}); not dialing again, because ${provider} has no idempotency key for dial`,
+    nonRetryable: true,
+    cause,
+  });
+}
 
 function toFailure(err: unknown): unknown {
   if (!(err instanceof CarrierError)) return err;
@@ -49,14 +64,15 @@ export function createActivities(deps: ActivityDeps) {
     return client;
   };
 
-  // The activity's cancellation aborts the request (the workflow cancels commands when a call ends).
-  const signal = () => {
+  const currentContext = (): Context | undefined => {
     try {
-      return Context.current().cancellationSignal;
+      return Context.current();
     } catch {
       return undefined; // called outside an activity (unit tests)
     }
   };
+  // The activity's cancellation aborts the request.
+  const signal = () => currentContext()?.cancellationSignal;
 
   return {
     /** Sends one command to a leg. Idempotent at the carrier through the command key. */
@@ -70,13 +86,28 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Places a new leg and returns the carrier's id for it. */
+    /**
+     * Places a new leg and returns the carrier's id for it. Where the carrier's dial has no idempotency
+     * key (SignalWire, jambonz), an attempt that may have reached the carrier is never followed by another:
+     * a failed attempt records (as heartbeat details, which Temporal hands to the next attempt) whether it
+     * certainly placed nothing, and a retry without that note, after a timeout or a worker crash mid-request,
+     * gives up with `DialOutcomeUnknown` instead of risking a second call.
+     */
     async placeCall(input: PlaceCallInput): Promise<PlacedCall> {
       const { provider, ...request } = input;
       const { adapter, http } = carrier(provider);
+      const context = currentContext();
+      if (!adapter.dialIsIdempotent && context && context.info.attempt > 1) {
+        const note = context.info.heartbeatDetails as DialAttemptNote | undefined;
+        if (!note?.notPlaced) throw dialOutcomeUnknown(provider);
+      }
       try {
         return adapter.placedCall(await http.send(adapter.placeCallRequest(request), { signal: signal() }));
       } catch (err) {
+        if (!adapter.dialIsIdempotent && err instanceof CarrierError && err.retryable) {
+          if (!certainlyNotActed(err)) throw dialOutcomeUnknown(provider, err);
+          context?.heartbeat({ notPlaced: true } satisfies DialAttemptNote);
+        }
         throw toFailure(err);
       }
     },

@@ -16,7 +16,7 @@ import { bundleWorkflowsToFile } from '../worker/bundle';
 
 interface StackInfo {
   gatewayUrl: string;
-  simulatorUrl?: string;
+  simulatorUrls: Partial<Record<'telnyx' | 'signalwire' | 'jambonz', string>>;
   temporalUiUrl?: string;
   temporalAddress: string;
 }
@@ -64,21 +64,22 @@ async function main(): Promise<void> {
       temporalUiUrl: server?.uiUrl,
       workflowBundlePath: bundle,
       gatewayPort: config.gateway.port,
-      forceSimulator: true,
+      simulate: ['telnyx'],
       keyFile: path.join(config.temporal.dataDir, 'simulator-key.json'),
       log: () => undefined,
     });
     own = { server, stack };
-    info = { gatewayUrl: stack.gatewayUrl, simulatorUrl: stack.simulatorUrl, temporalUiUrl: server?.uiUrl, temporalAddress: address };
+    info = { gatewayUrl: stack.gatewayUrl, simulatorUrls: stack.simulatorUrls, temporalUiUrl: server?.uiUrl, temporalAddress: address };
   }
-  if (!info.simulatorUrl) throw new Error('the running stack talks to a real carrier (TELNYX_API_KEY is set); the demo needs the simulator');
+  const simulatorUrl = info.simulatorUrls.telnyx;
+  if (!simulatorUrl) throw new Error('the running stack talks to real carriers (credentials are set); the demo needs the simulators');
 
   const connection = await Connection.connect({ address: info.temporalAddress });
   const client = new Client({ connection });
   try {
     const placed = await Promise.all(
       CALLERS.map(async (caller) => {
-        const { body } = await json<{ call_control_id: string }>(`${info.simulatorUrl}/_sim/calls`, { method: 'POST', body: caller.script });
+        const { body } = await json<{ call_control_id: string }>(`${simulatorUrl}/_sim/calls`, { method: 'POST', body: caller.script });
         return { caller, callId: body.call_control_id };
       }),
     );
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
     for (const { caller, callId } of placed) {
       const workflowId = inboundCallWorkflowId('telnyx', callId);
       const outcome = (await client.workflow.getHandle(workflowId).result()) as CallOutcome;
-      const sim = await json<{ outcome?: string }>(`${info.simulatorUrl}/_sim/calls/${encodeURIComponent(callId)}`);
+      const sim = await json<{ outcome?: string }>(`${simulatorUrl}/_sim/calls/${encodeURIComponent(callId)}`);
       console.log(`● Caller who ${caller.name}`);
       console.log(`    session:  ${outcome.flowResult ?? '(no result)'} — ended: ${outcome.endCause ?? 'unknown'}, digits: "${outcome.digits}"`);
       if (sim.body.outcome) console.log(`    carrier:  ${sim.body.outcome}`);

@@ -49,13 +49,15 @@ async function main(): Promise<void> {
 
   writeFileSync(
     STACK_FILE,
-    JSON.stringify({ gatewayUrl: stack.gatewayUrl, simulatorUrl: stack.simulatorUrl, temporalUiUrl: uiUrl, temporalAddress: address }, null, 2),
+    JSON.stringify({ gatewayUrl: stack.gatewayUrl, simulatorUrls: stack.simulatorUrls, temporalUiUrl: uiUrl, temporalAddress: address }, null, 2),
   );
   log('');
   log(`  Gateway       ${stack.gatewayUrl}   (webhooks: ${stack.gatewayUrl}/webhooks/telnyx)`);
   if (uiUrl) log(`  Temporal UI   ${uiUrl}`);
   log(`  Temporal      ${address}`);
-  log(stack.simulatorUrl ? `  Carrier       Telnyx simulator at ${stack.simulatorUrl} (no TELNYX_API_KEY set)` : '  Carrier       Telnyx');
+  const simulated = Object.entries(stack.simulatorUrls);
+  if (simulated.length === 0) log('  Carriers      as configured (no simulators)');
+  for (const [carrier, url] of simulated) log(`  Simulator     ${carrier} at ${url} (no carrier credentials set)`);
   log('');
   log('Try `npm run demo` in another terminal. Ctrl-C stops everything.');
 

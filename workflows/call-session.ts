@@ -9,6 +9,7 @@ import {
 import {
   callEventSignal,
   hangupUpdate,
+  nextDocumentUpdate,
   isCallEnded,
   stateQuery,
   type CallOutcome,
@@ -27,6 +28,7 @@ export async function callSessionWorkflow(input: CallSessionInput): Promise<Call
   // Handlers first: signals sent with signal-with-start are buffered until a handler exists.
   setHandler(callEventSignal, (event) => session.onEvent(event));
   setHandler(stateQuery, () => session.state);
+  setHandler(nextDocumentUpdate, (request) => session.nextDocument(request));
   setHandler(hangupUpdate, async () => {
     await session.hangup();
     return { accepted: true };

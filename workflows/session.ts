@@ -19,7 +19,10 @@ import {
   commandKey,
   failureType,
   sequenceOfCommandKey,
+  type CallCommand,
   type CallCommandBody,
+  type DocumentReply,
+  type DocumentRequest,
   type CallEvent,
   type CallEventKind,
   type CallSessionInput,
@@ -87,7 +90,20 @@ interface PendingOperation {
   callId: string;
   kinds: readonly CallEventKind[];
   event?: CallEvent;
+  /** Document carriers: the carrier finished this operation's document step (its hand-back arrived). */
+  handedBack?: boolean;
+  /** Document carriers: the document carrying this operation was handed to the carrier. */
+  delivered?: boolean;
 }
+
+/** What a document carrier is doing with the call, as far as the session knows. */
+type CarrierActivity =
+  /** A fetch is waiting in `nextDocument` for the flow's next commands. */
+  | 'fetching'
+  /** Running a document we gave it; it will come back with a hand-back when done. */
+  | 'running'
+  /** Running a holding document: it comes back only when the hold runs out, unless redirected. */
+  | 'holding';
 
 /** An operation's outcome that means the call is over (the carrier stopped it because of a hangup). */
 function endedByHangup(event: CallEvent): boolean {
@@ -118,6 +134,13 @@ export class CallSession {
   /** Events for legs we do not know yet (a dialed leg's webhooks can beat the dial activity's result). */
   private unclaimed: CallEvent[];
   private recordingInProgress = false;
+  /** Document carriers: operations that travel in documents, and the commands waiting for the next fetch. */
+  private readonly documentOps: ReadonlySet<string>;
+  private outbox: CallCommand[] = [];
+  private fetchesWaiting = 0;
+  private carrierActivity: CarrierActivity = 'running';
+  /** Set while continuing-as-new: waiting fetches answer at once (with a hold) so handlers can finish. */
+  private draining = false;
   /** Where the flow resumes after continue-as-new. */
   readonly resumeFrom?: FlowCheckpoint;
 
@@ -150,6 +173,12 @@ export class CallSession {
     this.nextSequence = carried?.nextSequence ?? 1;
     this.unclaimed = (carried?.pendingEvents as CallEvent[] | undefined) ?? [];
     this.resumeFrom = carried?.checkpoint;
+    this.documentOps = new Set(input.documentOps ?? []);
+  }
+
+  /** Whether the carrier takes this call's instructions as documents (SignalWire, jambonz). */
+  get usesDocuments(): boolean {
+    return this.documentOps.size > 0;
   }
 
   get workflowId(): string {
@@ -291,6 +320,39 @@ export class CallSession {
     (exact ?? candidates[0]).event = event;
   }
 
+  /**
+   * A document carrier asks what to do next (the `nextDocument` update). Applies the events it carried,
+   * marks the step it handed back as done, then waits, up to `waitMs`, for the flow to queue commands.
+   */
+  async nextDocument(request: DocumentRequest): Promise<DocumentReply> {
+    for (const event of request.events) this.onEvent(event);
+    if (request.handedBack) {
+      const step = this.pending.find((p) => p.key === request.handedBack);
+      if (step) step.handedBack = true;
+    }
+    if (this.ended) return { kind: 'hangup' };
+    this.fetchesWaiting++;
+    this.carrierActivity = 'fetching';
+    try {
+      await condition(() => this.outbox.length > 0 || this.ended || this.draining, request.waitMs);
+    } finally {
+      this.fetchesWaiting--;
+    }
+    if (this.outbox.length > 0) {
+      const commands = this.outbox;
+      this.outbox = [];
+      for (const command of commands) {
+        const waiter = this.pending.find((p) => p.key === command.commandKey);
+        if (waiter) waiter.delivered = true;
+      }
+      this.carrierActivity = 'running';
+      return { kind: 'commands', commands };
+    }
+    if (this.ended) return { kind: 'hangup' };
+    if (this.fetchesWaiting === 0) this.carrierActivity = 'holding';
+    return { kind: 'hold' };
+  }
+
   private setStatus(status: CallStatus): void {
     if (this.state.status === status) return;
     this.state.status = status;
@@ -424,6 +486,7 @@ export class CallSession {
     const waiter: PendingOperation | undefined = opts.terminal
       ? { seq, key, op: body.op, callId, kinds: opts.terminal }
       : undefined;
+    if (this.documentOps.has(body.op)) return this.documentCommand(body, { ...opts, callId, seq, key });
     // Registered before the command goes out: its webhook can arrive before the activity completes.
     if (waiter) this.pending.push(waiter);
     try {
@@ -451,16 +514,66 @@ export class CallSession {
     }
   }
 
+  /**
+   * Document carriers: the command waits in the outbox for the carrier's next fetch (or a redirect makes
+   * the carrier fetch now); it is done on its terminal event, when the carrier hands its step back, or,
+   * for a step that reports nothing, once its document was delivered.
+   */
+  private async documentCommand(
+    body: CallCommandBody,
+    opts: { callId: string; seq: number; key: string; terminal?: readonly CallEventKind[]; timeoutMs?: number; afterHangupMs?: number },
+  ): Promise<CallEvent | undefined> {
+    const { callId, seq, key } = opts;
+    const waiter: PendingOperation = { seq, key, op: body.op, callId, kinds: opts.terminal ?? [] };
+    this.pending.push(waiter);
+    this.outbox.push({ ...body, callId, commandKey: key, ownerWorkflowId: this.workflowId } as CallCommand);
+    try {
+      if (this.fetchesWaiting === 0 && this.carrierActivity === 'holding' && this.state.answeredAt) {
+        // The carrier is holding the call: fetch now rather than when the hold runs out.
+        await this.redirect();
+      }
+      const event = await this.awaitTerminal(waiter, opts.timeoutMs ?? 120_000, opts.afterHangupMs);
+      this.finish(seq, event ? event.kind : waiter.handedBack || waiter.delivered ? 'done' : 'no outcome (timed out)');
+      return event;
+    } catch (err) {
+      this.finish(seq, (err as Error).name ?? 'failed');
+      throw err;
+    } finally {
+      this.pending.splice(this.pending.indexOf(waiter), 1);
+      this.outbox = this.outbox.filter((c) => c.commandKey !== key);
+    }
+  }
+
+  /** Makes a document carrier fetch the call's next document now. */
+  private async redirect(): Promise<void> {
+    const callId = this.requirePrimary('redirect');
+    const { seq, key } = this.begin('redirect', callId);
+    this.carrierActivity = 'running';
+    await this.activity('redirect', () =>
+      activitiesFor('redirect').sendCallCommand({
+        op: 'redirect',
+        provider: this.provider,
+        callId,
+        commandKey: key,
+        ownerWorkflowId: this.workflowId,
+      }),
+    );
+    this.finish(seq, 'sent');
+  }
+
   private async awaitTerminal(waiter: PendingOperation, timeoutMs: number, afterHangupMs?: number): Promise<CallEvent | undefined> {
     const onPrimary = waiter.callId === this.state.callId;
     const interrupted = () => onPrimary && this.ended;
-    const arrived = await condition(() => waiter.event !== undefined || interrupted(), timeoutMs);
+    // A document step that reports no event of its own is done when handed back, or once delivered.
+    const stepDone = () => waiter.handedBack === true || (waiter.kinds.length === 0 && waiter.delivered === true);
+    const arrived = await condition(() => waiter.event !== undefined || stepDone() || interrupted(), timeoutMs);
     if (waiter.event && onPrimary && endedByHangup(waiter.event)) {
       // The operation says the caller hung up; the hangup webhook itself may still be on its way.
       if (!(await condition(() => this.ended, '10 seconds'))) this.markEnded('unknown');
       throw new CallEnded(this.state.endCause ?? 'unknown', waiter.op);
     }
     if (waiter.event) return waiter.event;
+    if (stepDone()) return undefined;
     if (arrived && interrupted()) {
       if (afterHangupMs && (await condition(() => waiter.event !== undefined, afterHangupMs))) return waiter.event;
       throw new CallEnded(this.state.endCause ?? 'unknown', waiter.op);
@@ -483,7 +596,12 @@ export class CallSession {
   /** Answers an inbound call; resolves once the carrier reports it answered. */
   async answer(): Promise<void> {
     if (this.state.answeredAt && !this.ended) return;
-    await this.command({ op: 'answer' }, { terminal: ['call.answered'], timeoutMs: 30_000 });
+    const event = await this.command({ op: 'answer' }, { terminal: ['call.answered'], timeoutMs: 30_000 });
+    if (!event && !this.ended && !this.state.answeredAt) {
+      // A document carrier handed the answer step back without a separate answered event.
+      this.state.answeredAt = new Date().toISOString();
+      this.setStatus('answered');
+    }
   }
 
   /** Hangs up; resolves once the call has ended (also if it already had). */
@@ -507,7 +625,8 @@ export class CallSession {
 
   /** Speaks text; resolves when it has finished playing. */
   async say(text: string, options: { voice?: string; language?: string } = {}): Promise<void> {
-    await this.command({ op: 'say', text, ...options }, { terminal: ['speak.ended'], timeoutMs: 60_000 + text.length * 150 });
+    // SignalWire reports speech as playback.
+    await this.command({ op: 'say', text, ...options }, { terminal: ['speak.ended', 'playback.ended'], timeoutMs: 60_000 + text.length * 150 });
   }
 
   /** Plays an audio URL; resolves when it has finished. */
@@ -575,9 +694,21 @@ export class CallSession {
     await this.command({ op: 'recordResume' });
   }
 
-  /** Places a new leg owned by this session; resolves when it answers or ends. */
+  /**
+   * Places a new leg owned by this session; resolves when it answers or ends. On a document carrier the
+   * carrier dials and bridges in one step, so an answered leg is already bridged to the caller.
+   */
   async dial(options: DialOptions): Promise<DialResult> {
     this.requirePrimary('dial');
+    if (this.documentOps.has('connect')) {
+      const event = await this.command(
+        { op: 'connect', to: options.to, from: options.from ?? this.state.to, timeoutSeconds: options.timeoutSeconds ?? 30 },
+        { terminal: ['bridged', 'unbridged'], timeoutMs: ((options.timeoutSeconds ?? 30) + 30) * 1000 },
+      );
+      if (event?.kind === 'bridged') return { answered: true, callId: event.otherCallId ?? '' };
+      const agent = this.state.legs.find((l) => l.role === 'agent' && l.status === 'ended');
+      return { answered: false, callId: agent?.callId ?? '', endCause: agent?.endCause ?? 'no-answer' };
+    }
     const { seq, key } = this.begin('dial', '');
     try {
       const placed = await this.activity('dial', () =>
@@ -619,6 +750,8 @@ export class CallSession {
 
   /** Connects the caller with another leg; resolves once the carrier reports the bridge. */
   async bridge(otherCallId: string): Promise<void> {
+    // Document carriers bridge as part of `dial`.
+    if (this.state.status === 'bridged' && this.documentOps.has('connect')) return;
     await this.command({ op: 'bridge', otherCallId }, { terminal: ['bridged'], timeoutMs: 30_000 });
   }
 
@@ -662,9 +795,12 @@ export class CallSession {
    * four-hour call stays within history limits. `step` is where the flow resumes in the next run.
    */
   async waitForHangup(step = 'waitForHangup'): Promise<void> {
+    // On a document carrier the caller comes back to the flow when a bridge ends; on Telnyx both legs end.
+    const bridged = this.state.status === 'bridged';
+    const over = () => this.ended || (bridged && this.state.status !== 'bridged');
     for (;;) {
-      await condition(() => this.ended || shouldContinueAsNew(this.input));
-      if (this.ended) return;
+      await condition(() => over() || shouldContinueAsNew(this.input));
+      if (over()) return;
       await this.checkpoint(step);
     }
   }
@@ -675,6 +811,7 @@ export class CallSession {
    */
   async checkpoint(step: string, data?: Record<string, unknown>): Promise<void> {
     if (this.ended || !shouldContinueAsNew(this.input) || this.pending.length > 0) return;
+    this.draining = true;
     await condition(allHandlersFinished);
     await continueAsNew<(input: CallSessionInput) => Promise<unknown>>({
       ...this.input,

@@ -68,7 +68,11 @@ export type CallCommandBody =
   | { op: 'forkStop' }
   | { op: 'clientStateUpdate' }
   | { op: 'sendFax'; documentUrl: string; headerInfo?: string; identity?: string }
-  | { op: 'receiveFax' };
+  | { op: 'receiveFax' }
+  /** Document carriers: dial a new leg and bridge it to this call in one step (SWML `connect`, jambonz `dial`). */
+  | { op: 'connect'; to: string; from?: string; timeoutSeconds?: number }
+  /** Document carriers: make the carrier fetch the call's next document now (SignalWire `update`, jambonz LCC `call_hook`). */
+  | { op: 'redirect' };
 
 export type CallOp = CallCommandBody['op'];
 

@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CallCommand } from './commands';
 import type { CallEvent } from './events';
 import type { CallState } from './state';
 
@@ -12,6 +13,25 @@ export const callEventSignal = defineSignal<[CallEvent]>('callEvent');
 
 /** The session's state, for `GET /calls/:id` and the Temporal UI. */
 export const stateQuery = defineQuery<CallState>('state');
+
+/** A document carrier asks for the call's next instructions (a SWML fetch, a jambonz hook). */
+export interface DocumentRequest {
+  /** Events this request carried; applied first (the gateway has also signalled them, duplicates are ignored). */
+  events: CallEvent[];
+  /** The command key of the document step the carrier has just finished, when this request hands one back. */
+  handedBack?: string;
+  /** How long the session may take to decide before the gateway serves a holding document. */
+  waitMs: number;
+}
+
+/** The next instructions: commands to render as the carrier's document, or hold (nothing decided yet), or hang up. */
+export type DocumentReply =
+  | { kind: 'commands'; commands: CallCommand[] }
+  | { kind: 'hold' }
+  | { kind: 'hangup' };
+
+/** Updates, unlike signals, return a value: the document the carrier is waiting for in its HTTP response. */
+export const nextDocumentUpdate = defineUpdate<DocumentReply, [DocumentRequest]>('nextDocument');
 
 /** Asks a session to hang up (REST control). */
 export const hangupUpdate = defineUpdate<{ accepted: boolean }, []>('hangup');

@@ -1,4 +1,5 @@
 import type { CallDirection } from './events';
+import type { CallOp } from './commands';
 import type { Provider } from './ids';
 import type { CallState } from './state';
 
@@ -22,6 +23,11 @@ export interface CallSessionInput {
   to: string;
   /** The carrier's id of the primary leg; unset for an outbound call until it is placed. */
   callId?: string;
+  /**
+   * Document carriers (SignalWire, jambonz): the operations this carrier takes only as documents. The
+   * session hands them to the gateway through the `nextDocument` update instead of sending them itself.
+   */
+  documentOps?: CallOp[];
   /** Carried across continue-as-new. */
   carried?: {
     state: CallState;

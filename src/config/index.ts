@@ -47,6 +47,23 @@ export interface Config {
     apiBaseUrl: string;
     voice: string;
   };
+  signalwire: {
+    /** `https://<space>.signalwire.com`; REST commands go to `<apiBaseUrl>/api/calling/calls`. */
+    apiBaseUrl?: string;
+    projectId?: string;
+    apiToken?: string;
+    /** Signs SWML fetches; also keys the tokens in our status-callback URLs. */
+    signingKey?: string;
+  };
+  jambonz: {
+    /** e.g. `https://api.jambonz.cloud/v1`. */
+    apiBaseUrl?: string;
+    accountSid?: string;
+    apiKey?: string;
+    /** The account's webhook secret; several (comma-separated) while rotating. The first keys our hook URLs. */
+    webhookSecrets: string[];
+    applicationSid?: string;
+  };
   routing: RoutingTable;
   routingTablePath: string;
   session: {
@@ -138,6 +155,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connectionId: env.TELNYX_CONNECTION_ID || 'durable-calls-dev',
       apiBaseUrl: url(env, 'TELNYX_API_BASE_URL', 'https://api.telnyx.com/v2'),
       voice: env.TELNYX_VOICE || 'AWS.Polly.Joanna-Neural',
+    },
+    signalwire: {
+      apiBaseUrl: env.SIGNALWIRE_API_BASE_URL || env.SIGNALWIRE_SPACE_URL ? url(env, env.SIGNALWIRE_API_BASE_URL ? 'SIGNALWIRE_API_BASE_URL' : 'SIGNALWIRE_SPACE_URL', '') : undefined,
+      projectId: env.SIGNALWIRE_PROJECT_ID || undefined,
+      apiToken: env.SIGNALWIRE_API_TOKEN || undefined,
+      signingKey: env.SIGNALWIRE_SIGNING_KEY || undefined,
+    },
+    jambonz: {
+      apiBaseUrl: env.JAMBONZ_API_BASE_URL ? url(env, 'JAMBONZ_API_BASE_URL', '') : undefined,
+      accountSid: env.JAMBONZ_ACCOUNT_SID || undefined,
+      apiKey: env.JAMBONZ_API_KEY || undefined,
+      webhookSecrets: (env.JAMBONZ_WEBHOOK_SECRET ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      applicationSid: env.JAMBONZ_APPLICATION_SID || undefined,
     },
     routing: loadRoutingTable(routingTablePath),
     routingTablePath,

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -15,8 +16,19 @@ export const PART_ENTRY = {
   worker: 'worker/main',
   gateway: 'src/gateway/main',
   simulator: 'src/simulator/main',
+  'simulator-signalwire': 'src/simulator/signalwire/main',
+  'simulator-jambonz': 'src/simulator/jambonz/main',
 } as const;
 export type PartName = keyof typeof PART_ENTRY;
+
+function entryOf(part: PartName): string {
+  return path.join(ROOT, COMPILED ? `${PART_ENTRY[part]}.js` : `${PART_ENTRY[part]}.ts`);
+}
+
+/** Whether this checkout has the part (a simulator can be absent from a slimmed-down build). */
+export function partAvailable(part: PartName): boolean {
+  return existsSync(entryOf(part));
+}
 
 export interface ManagedProcess {
   readonly name: string;
@@ -41,7 +53,7 @@ export interface StartPartOptions {
 }
 
 export function startPart(part: PartName, options: StartPartOptions): Promise<ManagedProcess> {
-  const entry = path.join(ROOT, COMPILED ? `${PART_ENTRY[part]}.js` : `${PART_ENTRY[part]}.ts`);
+  const entry = entryOf(part);
   const args = COMPILED ? [entry] : ['-r', require.resolve('ts-node/register/transpile-only'), entry];
   const name = options.label ?? part;
   const log = options.log ?? ((line: string) => console.log(line));

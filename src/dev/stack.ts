@@ -1,7 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startPart, type ManagedProcess } from './processes';
+import type { Provider } from '../calls/ids';
+import { partAvailable, startPart, type ManagedProcess } from './processes';
 
 /**
  * The whole service on one machine: worker, gateway and (without carrier credentials) the Telnyx
@@ -16,45 +17,59 @@ export interface StackOptions {
   /** Pre-bundled workflow code for fast worker starts. */
   workflowBundlePath?: string;
   gatewayPort?: number;
+  /** First simulator port; each simulated carrier takes the next one (0: random ports). */
   simulatorPort?: number;
   /** Simulated durations × this (tests use < 1). */
   simulatorTimeScale?: number;
   /** Extra environment for every part (overrides the process's own). */
   env?: NodeJS.ProcessEnv;
-  /** Use the simulator even if `TELNYX_API_KEY` is set. */
-  forceSimulator?: boolean;
+  /**
+   * Carriers to simulate. Default: every carrier when none is configured (no `TELNYX_API_KEY`,
+   * `SIGNALWIRE_PROJECT_ID` or `JAMBONZ_ACCOUNT_SID`), else none.
+   */
+  simulate?: Provider[];
   log?: (line: string) => void;
-  /** Keeps the simulator's key across restarts of the stack. */
+  /** Keeps the Telnyx simulator's key across restarts of the stack. */
   keyFile?: string;
 }
 
 export interface Stack {
   gatewayUrl: string;
-  simulatorUrl?: string;
+  /** Base URL of each simulated carrier (its `/_sim/` control API lives there). */
+  simulatorUrls: Partial<Record<Provider, string>>;
   temporalUiUrl?: string;
   worker: ManagedProcess;
   gateway: ManagedProcess;
-  simulator?: ManagedProcess;
+  simulators: ManagedProcess[];
   /** Starts another worker (or a replacement after a kill). */
   startWorker(label?: string): Promise<ManagedProcess>;
   stop(): Promise<void>;
 }
 
-/** An Ed25519 key pair for the simulator, kept in a file so a restarted simulator signs with the same key. */
-function simulatorKeys(keyFile: string | undefined): { privatePem: string; publicBase64: string } {
-  if (keyFile && existsSync(keyFile)) return JSON.parse(readFileSync(keyFile, 'utf8')) as { privatePem: string; publicBase64: string };
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const der = publicKey.export({ format: 'der', type: 'spki' });
-  const keys = {
-    privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-    // The raw key is the last 32 bytes of the SPKI DER; Telnyx shows it as base64.
-    publicBase64: der.subarray(der.length - 32).toString('base64'),
-  };
+/** An Ed25519 key pair for the Telnyx simulator, kept in a file so a restarted simulator signs with the same key. */
+function simulatorKeys(keyFile: string | undefined): { privatePem: string } {
+  if (keyFile && existsSync(keyFile)) return JSON.parse(readFileSync(keyFile, 'utf8')) as { privatePem: string };
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const keys = { privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() };
   if (keyFile) {
     mkdirSync(path.dirname(keyFile), { recursive: true });
     writeFileSync(keyFile, JSON.stringify(keys), { mode: 0o600 });
   }
   return keys;
+}
+
+/** Development credentials the simulators and our parts share; never valid at a real carrier. */
+const DEV = {
+  telnyxApiKey: 'KEY-simulator',
+  signalwire: { projectId: 'dev-project', apiToken: 'PT-dev-token', signingKey: 'PSK-dev-signing-key' },
+  jambonz: { accountSid: 'dev-account', apiKey: 'dev-api-key', webhookSecret: 'wh_secret_dev', applicationSid: 'dev-application' },
+} as const;
+
+const SIMULATED_CARRIERS: Provider[] = ['telnyx', 'signalwire', 'jambonz'];
+const SIMULATOR_PART = { telnyx: 'simulator', signalwire: 'simulator-signalwire', jambonz: 'simulator-jambonz' } as const;
+
+function carriersConfigured(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.TELNYX_API_KEY || env.SIGNALWIRE_PROJECT_ID || env.JAMBONZ_ACCOUNT_SID);
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -64,29 +79,86 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   if (options.workflowBundlePath) baseEnv.WORKFLOW_BUNDLE_PATH = options.workflowBundlePath;
   const gatewayPort = options.gatewayPort ?? Number(baseEnv.PORT || 3000);
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  baseEnv.PUBLIC_BASE_URL ||= gatewayUrl;
+  const simulate = options.simulate ?? (carriersConfigured(baseEnv) ? [] : SIMULATED_CARRIERS.filter((c) => partAvailable(SIMULATOR_PART[c])));
+  const firstPort = options.simulatorPort ?? Number(baseEnv.SIMULATOR_PORT || 8787);
+  const simulatorEnv = (offset: number) => ({
+    ...baseEnv,
+    SIMULATOR_PORT: String(firstPort === 0 ? 0 : firstPort + offset),
+    SIMULATOR_TIME_SCALE: String(options.simulatorTimeScale ?? baseEnv.SIMULATOR_TIME_SCALE ?? 1),
+  });
 
-  let simulator: ManagedProcess | undefined;
-  if (options.forceSimulator || !baseEnv.TELNYX_API_KEY) {
+  const simulators: ManagedProcess[] = [];
+  const simulatorUrls: Partial<Record<Provider, string>> = {};
+  const partEnv: NodeJS.ProcessEnv = {};
+  if (simulate.includes('telnyx')) {
     const keys = simulatorKeys(options.keyFile);
-    const apiKey = 'KEY-simulator';
-    baseEnv.TELNYX_CONNECTION_ID ||= 'durable-calls-dev';
-    simulator = await startPart('simulator', {
+    const connectionId = baseEnv.TELNYX_CONNECTION_ID || 'durable-calls-dev';
+    const sim = await startPart('simulator', {
       log,
       env: {
-        ...baseEnv,
-        SIMULATOR_PORT: String(options.simulatorPort ?? Number(baseEnv.SIMULATOR_PORT || 8787)),
+        ...simulatorEnv(0),
         SIMULATOR_WEBHOOK_URL: `${gatewayUrl}/webhooks/telnyx`,
         SIMULATOR_PRIVATE_KEY: keys.privatePem,
-        SIMULATOR_TIME_SCALE: String(options.simulatorTimeScale ?? baseEnv.SIMULATOR_TIME_SCALE ?? 1),
-        TELNYX_API_KEY: apiKey,
+        TELNYX_API_KEY: DEV.telnyxApiKey,
+        TELNYX_CONNECTION_ID: connectionId,
       },
     });
-    Object.assign(baseEnv, {
-      TELNYX_API_KEY: apiKey,
-      TELNYX_PUBLIC_KEY: String(simulator.ready.publicKey),
-      TELNYX_API_BASE_URL: String(simulator.ready.baseUrl),
+    simulators.push(sim);
+    simulatorUrls.telnyx = String(sim.ready.baseUrl).replace(/\/v2$/, '');
+    Object.assign(partEnv, {
+      TELNYX_API_KEY: DEV.telnyxApiKey,
+      TELNYX_PUBLIC_KEY: String(sim.ready.publicKey),
+      TELNYX_API_BASE_URL: String(sim.ready.baseUrl),
+      TELNYX_CONNECTION_ID: connectionId,
     });
   }
+  if (simulate.includes('signalwire')) {
+    const creds = DEV.signalwire;
+    const sim = await startPart('simulator-signalwire', {
+      log,
+      env: {
+        ...simulatorEnv(1),
+        SIMULATOR_SWML_URL: `${gatewayUrl}/webhooks/signalwire/swml`,
+        SIGNALWIRE_PROJECT_ID: creds.projectId,
+        SIGNALWIRE_API_TOKEN: creds.apiToken,
+        SIGNALWIRE_SIGNING_KEY: creds.signingKey,
+      },
+    });
+    simulators.push(sim);
+    simulatorUrls.signalwire = String(sim.ready.baseUrl);
+    Object.assign(partEnv, {
+      SIGNALWIRE_API_BASE_URL: String(sim.ready.baseUrl),
+      SIGNALWIRE_PROJECT_ID: creds.projectId,
+      SIGNALWIRE_API_TOKEN: creds.apiToken,
+      SIGNALWIRE_SIGNING_KEY: creds.signingKey,
+    });
+  }
+  if (simulate.includes('jambonz')) {
+    const creds = DEV.jambonz;
+    const sim = await startPart('simulator-jambonz', {
+      log,
+      env: {
+        ...simulatorEnv(2),
+        SIMULATOR_CALL_HOOK_URL: `${gatewayUrl}/webhooks/jambonz?hook=call`,
+        SIMULATOR_STATUS_HOOK_URL: `${gatewayUrl}/webhooks/jambonz?hook=status`,
+        JAMBONZ_ACCOUNT_SID: creds.accountSid,
+        JAMBONZ_API_KEY: creds.apiKey,
+        JAMBONZ_WEBHOOK_SECRET: creds.webhookSecret,
+        JAMBONZ_APPLICATION_SID: creds.applicationSid,
+      },
+    });
+    simulators.push(sim);
+    simulatorUrls.jambonz = String(sim.ready.baseUrl).replace(/\/v1$/, '');
+    Object.assign(partEnv, {
+      JAMBONZ_API_BASE_URL: String(sim.ready.baseUrl),
+      JAMBONZ_ACCOUNT_SID: creds.accountSid,
+      JAMBONZ_API_KEY: creds.apiKey,
+      JAMBONZ_WEBHOOK_SECRET: creds.webhookSecret,
+      JAMBONZ_APPLICATION_SID: creds.applicationSid,
+    });
+  }
+  Object.assign(baseEnv, partEnv);
 
   const startWorker = (label?: string) => startPart('worker', { env: baseEnv, log, label });
   const [worker, gateway] = await Promise.all([
@@ -97,11 +169,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   return {
     gatewayUrl,
-    simulatorUrl: simulator ? String(simulator.ready.url ?? simulator.ready.baseUrl).replace(/\/v2$/, '') : undefined,
+    simulatorUrls,
     temporalUiUrl: options.temporalUiUrl,
     worker,
     gateway,
-    simulator,
+    simulators,
     async startWorker(label) {
       const next = await startWorker(label);
       workers.push(next);
@@ -110,7 +182,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     async stop() {
       await gateway.stop();
       await Promise.all(workers.map((w) => w.stop()));
-      await simulator?.stop();
+      await Promise.all(simulators.map((s) => s.stop()));
     },
   };
 }

@@ -1,4 +1,5 @@
 import {
+  WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   type Client,
@@ -13,8 +14,11 @@ import {
   CallStatusKey,
   CallToKey,
   callEventSignal,
+  nextDocumentUpdate,
   stateQuery,
   type CallEvent,
+  type DocumentReply,
+  type DocumentRequest,
   type CallSessionInput,
   type CallState,
 } from '../calls';
@@ -89,6 +93,52 @@ export function createSessions(options: SessionsOptions) {
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return { outcome: 'late', workflowId };
         throw err;
+      }
+    },
+
+    /**
+     * A document carrier's request for the call's next instructions (SWML fetch, jambonz hook). The events
+     * it carries reach Temporal durably whatever happens: if the session does not answer within
+     * `request.waitMs` (no worker, a slow worker, a restart), they are signalled and the reply is `hold`,
+     * so the gateway serves a holding document and the carrier comes back. `start` makes the first request
+     * of an inbound call start the session (update-with-start). `updateId` names the request, so a carrier
+     * retrying the same request gets the same answer.
+     */
+    async nextDocument(
+      workflowId: string,
+      request: DocumentRequest,
+      options: { updateId: string; start?: CallSessionInput },
+    ): Promise<DocumentReply | { kind: 'late' }> {
+      const deadline = request.waitMs + 2000;
+      try {
+        return await connection.withDeadline(Date.now() + deadline, () =>
+          options.start
+            ? client.workflow.executeUpdateWithStart(nextDocumentUpdate, {
+                args: [request],
+                updateId: options.updateId,
+                startWorkflowOperation: new WithStartWorkflowOperation(CALL_SESSION_WORKFLOW, {
+                  ...startOptions(workflowId, options.start),
+                  workflowIdConflictPolicy: 'USE_EXISTING',
+                }),
+              })
+            : client.workflow.getHandle(workflowId).executeUpdate(nextDocumentUpdate, { args: [request], updateId: options.updateId }),
+        );
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError || err instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'late' };
+        // The session did not answer in time: make sure its events are in Temporal, then hold the call.
+        const first = request.events.find((e) => e.kind === 'call.incoming');
+        const delivery =
+          options.start && first
+            ? await this.signalWithStart(workflowId, options.start, first)
+            : { outcome: 'delivered' as const, workflowId, started: false };
+        if (delivery.outcome === 'late') return { kind: 'late' };
+        for (const event of request.events) {
+          if (event !== first || !options.start) {
+            const d = await this.signal(workflowId, event);
+            if (d.outcome === 'late') return { kind: 'late' };
+          }
+        }
+        return { kind: 'hold' };
       }
     },
 

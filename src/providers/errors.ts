@@ -13,6 +13,8 @@ export interface CarrierErrorDetails {
   /** The carrier's own error code (Telnyx `errors[0].code`), when it gave one. */
   code?: string;
   detail?: string;
+  /** The request never left this machine (connection refused, unknown host). */
+  notSent?: boolean;
 }
 
 export class CarrierError extends Error {
@@ -96,8 +98,22 @@ export function networkError(provider: Provider, operation: string, cause: unkno
     `${provider} ${operation}: no response (${message})`,
     ErrorType.CarrierUnavailable,
     true,
-    { provider, operation, detail: message },
+    { provider, operation, detail: message, notSent: neverSent(cause) },
     undefined,
     { cause },
   );
+}
+
+/** Connection refused or the host unknown: the request cannot have reached the carrier. */
+function neverSent(cause: unknown): boolean {
+  const code = (cause as { code?: unknown; cause?: { code?: unknown } })?.code ?? (cause as { cause?: { code?: unknown } })?.cause?.code;
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+}
+
+/**
+ * Whether a failed request certainly did not act at the carrier: a throttle (429), jambonz's "no feature
+ * server" (480), or no connection at all. Anything else (a timeout, a reset, a 5xx) may have acted.
+ */
+export function certainlyNotActed(err: CarrierError): boolean {
+  return err.details.status === 429 || err.details.status === 480 || err.details.notSent === true;
 }

@@ -1,7 +1,7 @@
 import { Pool, errors as undiciErrors } from 'undici';
 import type { Provider } from '../calls/ids';
 import { classifyResponse, networkError, type ClassifyInput } from './errors';
-import type { CarrierRequest } from './types';
+import type { CarrierCommands, CarrierRequest } from './types';
 
 /**
  * One keep-alive connection pool per carrier API, with timeouts and no retries: Temporal owns retries,
@@ -18,6 +18,8 @@ export interface CarrierHttpOptions {
   timeoutMs?: number;
   /** How this carrier says "this call no longer exists". */
   gone: Pick<ClassifyInput, 'goneCodes' | 'goneStatuses'>;
+  /** A carrier-specific classification that replaces the generic one. */
+  classify?: CarrierCommands['classify'];
   connections?: number;
 }
 
@@ -66,14 +68,10 @@ export function createCarrierHttp(options: CarrierHttpOptions): CarrierHttp {
           body = text;
         }
       }
-      const failure = classifyResponse({
-        provider: options.provider,
-        operation: request.operation,
-        status: response.statusCode,
-        headers: response.headers,
-        body,
-        ...options.gone,
-      });
+      const outcome = { operation: request.operation, status: response.statusCode, headers: response.headers, body };
+      const failure = options.classify
+        ? options.classify(outcome)
+        : classifyResponse({ ...outcome, provider: options.provider, ...options.gone });
       if (failure) throw failure;
       return body;
     },

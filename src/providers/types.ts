@@ -1,4 +1,5 @@
 import type { CallCommand, CallEvent, CallOp, PlaceCallRequest, PlacedCall, Provider } from '../calls';
+import type { CarrierError } from './errors';
 
 /**
  * The contract every carrier adapter fulfils. Adapters are pure (no Temporal, no fastify, no sockets):
@@ -37,13 +38,9 @@ export interface RoutedEvents {
 /** Which flow-API operations a carrier can do; anything else fails fast with `Unsupported`. */
 export type Capabilities = Record<CallOp, boolean>;
 
-export interface CommandCarrier {
+/** What the worker's activities need from a carrier: requests for commands, and how to read responses. */
+export interface CarrierCommands {
   readonly provider: Provider;
-  readonly capabilities: Capabilities;
-  /** Checks the webhook's signature and freshness against the raw bytes. */
-  verify(webhook: IncomingWebhook, nowMs?: number): VerifyResult;
-  /** Turns a verified webhook body into events; throws `MalformedWebhookError` on a body it cannot read. */
-  normalise(rawBody: Buffer): RoutedEvents;
   /** The REST request for a command on an existing leg. */
   commandRequest(command: CallCommand): CarrierRequest;
   /** The REST request that places a new leg, and how to read its response. */
@@ -52,6 +49,22 @@ export interface CommandCarrier {
   /** The request that reads a leg's status, for reconciliation. */
   callStatusRequest(callId: string): CarrierRequest;
   callIsAlive(responseBody: unknown): boolean;
+  /**
+   * Whether placing a call carries an idempotency key (Telnyx `command_id`). Without one, a dial that may
+   * have reached the carrier is never retried: a retry could place a second call.
+   */
+  readonly dialIsIdempotent: boolean;
+  /** Overrides the generic response classification (e.g. SignalWire `dial` 422 is a refusal, not "call gone"). */
+  classify?(input: { operation: string; status: number; headers: Record<string, string | string[] | undefined>; body: unknown }): CarrierError | undefined;
+}
+
+/** A carrier commanded over REST whose webhooks are plain notifications (Telnyx). */
+export interface CommandCarrier extends CarrierCommands {
+  readonly capabilities: Capabilities;
+  /** Checks the webhook's signature and freshness against the raw bytes. */
+  verify(webhook: IncomingWebhook, nowMs?: number): VerifyResult;
+  /** Turns a verified webhook body into events; throws `MalformedWebhookError` on a body it cannot read. */
+  normalise(rawBody: Buffer): RoutedEvents;
 }
 
 /** A webhook body that is not what the carrier documents. The gateway answers 400. */

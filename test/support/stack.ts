@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { request } from 'undici';
-import { inboundCallWorkflowId, type CallOutcome, type CallState } from '../../src/calls';
+import { inboundCallWorkflowId, type CallOutcome, type CallState, type Provider } from '../../src/calls';
 import { startStack, type Stack } from '../../src/dev/stack';
 import type { CallerScript, CommandLogEntry, DeliveredWebhook, SimCallRecord } from '../../src/simulator/telnyx/types';
 import { bundleWorkflowsToFile } from '../../worker/bundle';
@@ -46,22 +46,22 @@ async function getJson<T>(url: string, body?: unknown): Promise<T> {
   return JSON.parse(text) as T;
 }
 
-export async function startTestStack(options: { timeScale?: number; env?: NodeJS.ProcessEnv } = {}): Promise<TestStack> {
-  const [gatewayPort, simulatorPort] = await freePorts(2);
+export async function startTestStack(options: { timeScale?: number; env?: NodeJS.ProcessEnv; simulate?: Provider[] } = {}): Promise<TestStack> {
+  const [gatewayPort] = await freePorts(1);
   const output: string[] = [];
   const stack = await startStack({
     temporalAddress: testServerAddress(),
     workflowBundlePath: await testWorkflowBundle(),
     gatewayPort,
-    simulatorPort,
+    simulatorPort: 0,
     simulatorTimeScale: options.timeScale ?? 0.25,
-    forceSimulator: true,
+    simulate: options.simulate ?? ['telnyx'],
     env: { LOG_LEVEL: 'warn', ROUTING_TABLE_PATH: path.join(PROJECT_ROOT, 'config', 'routes.json'), ...options.env },
     log: (line) => output.push(line),
   });
   const connection = await Connection.connect({ address: testServerAddress() });
   const client = new Client({ connection });
-  const sim = stack.simulatorUrl!;
+  const sim = stack.simulatorUrls.telnyx ?? '';
   return {
     ...stack,
     client,

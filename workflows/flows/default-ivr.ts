@@ -22,6 +22,7 @@ export const defaultIvr: Flow = async (call, { args, resume }) => {
   if (!resume) await call.answer();
   if (resume?.step === 'bridged') {
     await call.waitForHangup('bridged');
+    await call.hangup();
     return 'talked to an agent';
   }
 
@@ -40,6 +41,7 @@ export const defaultIvr: Flow = async (call, { args, resume }) => {
         if (agent.answered) {
           await call.bridge(agent.callId);
           await call.waitForHangup('bridged');
+          await call.hangup();
           return `pressed 1, bridged to agent ${agentNumber}`;
         }
       }

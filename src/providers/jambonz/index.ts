@@ -37,4 +37,6 @@ export const JAMBONZ_CAPABILITIES: Capabilities = {
   clientStateUpdate: true,
   sendFax: false,
   receiveFax: false,
+  connect: true,
+  redirect: true,
 };

@@ -237,7 +237,8 @@ export function liveControlForCommand(command: CallCommandBody, hooks: Operation
     case 'stopGather':
       return redirectCall(hooks.url(JambonzHook.GatherStopped));
     case 'recordStop':
-      // The killed `listen` still sends its actionHook, which reports the recording.
+    case 'redirect':
+      // recordStop: the killed `listen` still sends its actionHook, which reports the recording.
       return redirectCall(hooks.url(JambonzHook.Next));
     case 'recordPause':
       return setListenStatus('pause');

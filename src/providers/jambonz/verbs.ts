@@ -404,6 +404,15 @@ export function mapCommandToVerbs(command: CallCommandBody, hooks: OperationHook
           actionHook: hooks.url(JambonzHook.Dial),
         }),
       ];
+    case 'connect':
+      return [
+        dialVerb({
+          target: [dialTarget(command.to)],
+          callerId: command.from,
+          timeout: command.timeoutSeconds ?? DIAL_TIMEOUT_SECONDS,
+          actionHook: hooks.url(JambonzHook.Dial),
+        }),
+      ];
     case 'bridge':
       return [
         dequeueVerb({
@@ -440,6 +449,7 @@ export function mapCommandToVerbs(command: CallCommandBody, hooks: OperationHook
     case 'recordStop':
     case 'recordPause':
     case 'recordResume':
+    case 'redirect':
       throw liveControlOnly(command.op);
   }
 }

@@ -111,12 +111,12 @@ const HOOKS = new Set<string>(Object.values(JambonzHook));
 const APPLICATION_HOOKS = new Set<string>([JambonzHook.Call, JambonzHook.Status]);
 
 /** Path of the gateway endpoint that serves every jambonz hook, below the public base URL. */
-export const JAMBONZ_HOOK_PATH = '/jambonz/hook';
+export const JAMBONZ_HOOK_PATH = '/webhooks/jambonz';
 
 const Param = { hook: 'hook', workflowId: 'wf', controlId: 'op', token: 'token' } as const;
 
 /**
- * The URL we give jambonz for one hook of a session: `<base>/jambonz/hook?hook=..&wf=..&op=..&token=..`.
+ * The URL we give jambonz for one hook of a session: `<base>/webhooks/jambonz?hook=..&wf=..&op=..&token=..`.
  * `controlId` (the command key of the operation) rides along so the events the hook produces can be matched
  * to their operation. jambonz keeps the query string when it calls an absolute hook URL.
  */

@@ -270,7 +270,7 @@ export function classifySignalWireResponse(input: {
   });
 }
 
-const DOCUMENT_ONLY_OPS: ReadonlySet<CallOp> = new Set(['answer', 'bridge', 'sendDtmf', 'sendFax', 'receiveFax']);
+const DOCUMENT_ONLY_OPS: ReadonlySet<CallOp> = new Set(['answer', 'bridge', 'connect', 'sendDtmf', 'sendFax', 'receiveFax']);
 
 /** Whether SignalWire can do this only through a SWML document (`documentForCommand`), never by REST. */
 export function isDocumentOnly(command: CallCommand): boolean {
@@ -402,8 +402,12 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
       return callingRequest('calling.tap', callId, tapParams(command, status_url));
     case 'forkStop':
       return callingRequest('calling.tap.stop', callId, target('calling.tap.stop'));
+    case 'redirect':
+      // Only an answered call can be redirected (update rules); the session redirects only answered calls.
+      return updateRequest(callId, { url: documentUrl(context.callbacks.publicBaseUrl, context.callbacks.secret, command.ownerWorkflowId) }, 'answered');
     case 'answer':
     case 'bridge':
+    case 'connect':
     case 'sendDtmf':
     case 'sendFax':
     case 'receiveFax':

@@ -44,6 +44,7 @@ export const DOCUMENT_OPS = [
   'gather',
   'recordStart',
   'bridge',
+  'connect',
   'sendDtmf',
   'sendFax',
   'receiveFax',
@@ -189,6 +190,11 @@ export function documentForCommand(command: CallCommand, callbacks: CallbackConf
       return swmlDocument([recordMethod(command), handBack]);
     case 'bridge':
       return swmlDocument([connectMethod({ to: bridgeTarget(command.otherCallId), statusUrl }), handBack]);
+    case 'connect':
+      return swmlDocument([
+        connectMethod({ to: command.to, from: command.from, timeoutSeconds: command.timeoutSeconds, statusUrl }),
+        handBack,
+      ]);
     case 'sendDtmf':
       return swmlDocument([sendDigitsMethod(command.digits), handBack]);
     case 'sendFax':

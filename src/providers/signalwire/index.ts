@@ -30,7 +30,7 @@ export const SIGNALWIRE_CAPABILITIES: Capabilities = {
   answer: true, hangup: true, reject: true, play: true, say: true, stopPlayback: true, gather: true,
   stopGather: true, recordStart: true, recordStop: true, recordPause: true, recordResume: true, bridge: true,
   transfer: true, sendDtmf: true, enqueue: false, leaveQueue: false, forkStart: true, forkStop: true,
-  clientStateUpdate: false, sendFax: true, receiveFax: true,
+  clientStateUpdate: false, sendFax: true, receiveFax: true, connect: true, redirect: true,
 };
 
 /**

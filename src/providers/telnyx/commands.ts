@@ -122,6 +122,13 @@ export function telnyxCommandRequest(command: CallCommand, options: TelnyxComman
         body: { client_state: tags.client_state },
         operation: 'client_state_update',
       };
+    case 'connect':
+    case 'redirect':
+      // Document-carrier steps: on Telnyx the session dials and bridges with separate commands.
+      throw new CarrierError(`telnyx has no ${command.op} command`, ErrorType.Unsupported, false, {
+        provider: 'telnyx',
+        operation: command.op,
+      });
     case 'sendFax':
     case 'receiveFax':
       // Telnyx faxes go through the Programmable Fax API, not Call Control; not mapped yet.

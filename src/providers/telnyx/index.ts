@@ -23,7 +23,7 @@ export const TELNYX_CAPABILITIES: Capabilities = {
   answer: true, hangup: true, reject: true, play: true, say: true, stopPlayback: true, gather: true,
   stopGather: true, recordStart: true, recordStop: true, recordPause: true, recordResume: true, bridge: true,
   transfer: true, sendDtmf: true, enqueue: true, leaveQueue: true, forkStart: true, forkStop: true,
-  clientStateUpdate: true, sendFax: false, receiveFax: false,
+  clientStateUpdate: true, sendFax: false, receiveFax: false, connect: false, redirect: false,
 };
 
 export interface TelnyxAdapterOptions extends TelnyxCommandOptions {
@@ -44,5 +44,6 @@ export function createTelnyxAdapter(options: TelnyxAdapterOptions): CommandCarri
     placedCall: telnyxPlacedCall,
     callStatusRequest: telnyxCallStatusRequest,
     callIsAlive: telnyxCallIsAlive,
+    dialIsIdempotent: true,
   };
 }

@@ -82,7 +82,7 @@ describe('the swagger check', () => {
 
 describe('Live Call Control bodies', () => {
   it.each<[string, UpdateCallBody]>([
-    ['redirect', redirectCall('https://gateway.example.com/jambonz/hook?hook=next')],
+    ['redirect', redirectCall('https://gateway.example.com/webhooks/jambonz?hook=next')],
     ['redirect of both legs', redirectCall('https://g.example.com/a', { childCallHook: 'https://g.example.com/b' })],
     ['redirect with a new status hook', redirectCall('https://g.example.com/a', { callStatusHook: 'https://g.example.com/s' })],
     ['redirect of the dialed leg', redirectChildCall('https://g.example.com/b')],
@@ -248,8 +248,8 @@ describe('outbound calls', () => {
     ownerWorkflowId: 'call:jambonz:out:req-1',
   };
   const ourHooks: JambonzCallApplication = {
-    call_hook: 'https://gateway.example.com/jambonz/hook?hook=call&wf=call%3Ajambonz%3Aout%3Areq-1&token=t',
-    call_status_hook: 'https://gateway.example.com/jambonz/hook?hook=status&wf=call%3Ajambonz%3Aout%3Areq-1&token=t',
+    call_hook: 'https://gateway.example.com/webhooks/jambonz?hook=call&wf=call%3Ajambonz%3Aout%3Areq-1&token=t',
+    call_status_hook: 'https://gateway.example.com/webhooks/jambonz?hook=status&wf=call%3Ajambonz%3Aout%3Areq-1&token=t',
     speech_synthesis_vendor: 'google',
     speech_synthesis_language: 'en-US',
     speech_synthesis_voice: 'en-US-Wavenet-C',
@@ -294,7 +294,7 @@ describe('outbound calls', () => {
   });
 
   it('places a call run by a stored application, with answering-machine detection', () => {
-    const amdHook = 'https://gateway.example.com/jambonz/hook?hook=amd';
+    const amdHook = 'https://gateway.example.com/webhooks/jambonz?hook=amd';
     const body = createCallBody({ ...request, to: 'sip:bob@pbx.example.com', detectMachine: true }, { application_sid: '0dddaabf-0a85-4a4c-b3c4-0c0e8b9c1e2d' }, amdHook);
     expect(body).toEqual({
       from: '+15557654321',

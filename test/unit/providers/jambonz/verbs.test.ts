@@ -71,7 +71,7 @@ describe('verb-spec validator', () => {
 });
 
 describe('verb builders', () => {
-  const url = 'https://gateway.example.com/jambonz/hook?hook=next';
+  const url = 'https://gateway.example.com/webhooks/jambonz?hook=next';
 
   it.each<[string, JambonzVerb]>([
     ['answer', answerVerb()],

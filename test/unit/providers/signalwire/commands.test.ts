@@ -258,6 +258,8 @@ const samples: { [K in CallOp]: Extract<CallCommandBody, { op: K }> } = {
   clientStateUpdate: { op: 'clientStateUpdate' },
   sendFax: { op: 'sendFax', documentUrl: 'https://files.example.com/a.pdf' },
   receiveFax: { op: 'receiveFax' },
+  connect: { op: 'connect', to: '+15550004444', from: '+15550001111', timeoutSeconds: 25 },
+  redirect: { op: 'redirect' },
 };
 
 const command = <K extends CallOp>(op: K, sequence = 7): CallCommand =>
@@ -268,7 +270,8 @@ const restOps = (Object.keys(samples) as CallOp[]).filter((op) => SIGNALWIRE_CAP
 describe('flow commands as Calling API requests', () => {
   it.each(restOps)('%s becomes a valid request for the call', (op) => {
     const body = validBody(signalwireCommandRequest(command(op), context));
-    expect(body.id).toBe(callId);
+    // `update` names the call inside params; every other command at the top.
+    expect(body.command === 'update' ? body.params.id : body.id).toBe(callId);
   });
 
   it('gives every operation it starts control_id = the command key and a status_url naming the session', () => {

@@ -35,6 +35,7 @@ const samples: { [K in DocumentOp]: Extract<CallCommandBody, { op: K }> } = {
   sendDtmf: { op: 'sendDtmf', digits: '1w2#' },
   sendFax: { op: 'sendFax', documentUrl: 'https://files.example.com/a.pdf', headerInfo: 'Invoice 12', identity: '+15550001111' },
   receiveFax: { op: 'receiveFax' },
+  connect: { op: 'connect', to: '+15550004444', from: '+15550001111', timeoutSeconds: 25 },
 };
 
 const command = (op: DocumentOp): CallCommand =>
