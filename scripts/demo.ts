@@ -36,6 +36,21 @@ async function json<T>(url: string, init?: { method?: 'POST'; body?: unknown }):
   return { status: res.statusCode, body: (await res.body.json()) as T };
 }
 
+/** The session's result; its first webhook may still be on the way when the call is placed. */
+async function outcomeOf(client: Client, workflowId: string): Promise<CallOutcome> {
+  const handle = client.workflow.getHandle(workflowId);
+  for (let waited = 0; ; waited += 200) {
+    try {
+      await handle.describe();
+      break;
+    } catch (err) {
+      if (waited > 30_000) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  return (await handle.result()) as CallOutcome;
+}
+
 async function runningStack(): Promise<StackInfo | undefined> {
   const file = path.join(PROJECT_ROOT, '.data', 'stack.json');
   if (!existsSync(file)) return undefined;
@@ -86,7 +101,7 @@ async function main(): Promise<void> {
     console.log(`Placed ${placed.length} calls to ${CALLERS[0].script.to}; waiting for them to finish ...\n`);
     for (const { caller, callId } of placed) {
       const workflowId = inboundCallWorkflowId('telnyx', callId);
-      const outcome = (await client.workflow.getHandle(workflowId).result()) as CallOutcome;
+      const outcome = await outcomeOf(client, workflowId);
       const sim = await json<{ outcome?: string }>(`${simulatorUrl}/_sim/calls/${encodeURIComponent(callId)}`);
       console.log(`● Caller who ${caller.name}`);
       console.log(`    session:  ${outcome.flowResult ?? '(no result)'} — ended: ${outcome.endCause ?? 'unknown'}, digits: "${outcome.digits}"`);

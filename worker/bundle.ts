@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 
 /** Path of the workflow code entry point (a `.ts` file under ts-node/jest, `.js` once compiled). */
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -10,7 +10,7 @@ export const WORKFLOWS_PATH = require.resolve('../workflows');
  * webpack each time (and a replacement worker after a crash is back quickly).
  */
 export async function bundleWorkflowsToFile(outFile: string): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined });
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
   mkdirSync(path.dirname(outFile), { recursive: true });
   writeFileSync(outFile, code);
   return outFile;
