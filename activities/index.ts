@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import type { CallCommand, PlaceCallRequest, PlacedCall, Provider } from '../src/calls';
+import { unsupportedFailure, type CallCommand, type FaxCallRequest, type PlaceCallRequest, type PlacedCall, type Provider } from '../src/calls';
 import { CarrierError, certainlyNotActed } from '../src/providers/errors';
 import type { CarrierHttp } from '../src/providers/http';
-import type { CarrierCommands } from '../src/providers/types';
+import type { CarrierCommands, CarrierRequest } from '../src/providers/types';
 
 /**
  * Carrier commands as activities. Each activity sends exactly one HTTP request and turns the outcome into
@@ -29,6 +29,14 @@ export interface ActivityDeps {
 
 export type SendCommandInput = CallCommand & { provider: Provider };
 export type PlaceCallInput = PlaceCallRequest & { provider: Provider };
+export type PlaceFaxCallInput = FaxCallRequest & { provider: Provider };
+export interface StopFaxInput {
+  provider: Provider;
+  callId: string;
+  /** The carrier's id of the running fax, from its events. */
+  controlId: string;
+  direction: 'send' | 'receive';
+}
 
 function dialOutcomeUnknown(provider: Provider, cause?: CarrierError): ApplicationFailure {
   return ApplicationFailure.create({
@@ -49,6 +57,36 @@ function toFailure(err: unknown): unknown {
     details: [err.details],
     cause: err,
   });
+}
+
+/**
+ * One attempt at placing a leg. Where the carrier's dial has no idempotency key (SignalWire, jambonz), an
+ * attempt that may have reached the carrier is never followed by another: a failed attempt records (as
+ * heartbeat details, which Temporal hands to the next attempt) whether it certainly placed nothing, and a
+ * retry without that note, after a timeout or a worker crash mid-request, gives up with
+ * `DialOutcomeUnknown` instead of risking a second call.
+ */
+async function placeOnce(provider: Provider, client: CarrierClient, build: () => CarrierRequest): Promise<PlacedCall> {
+  const { adapter, http } = client;
+  let context: Context | undefined;
+  try {
+    context = Context.current();
+  } catch {
+    context = undefined; // called outside an activity (unit tests)
+  }
+  if (!adapter.dialIsIdempotent && context && context.info.attempt > 1) {
+    const note = context.info.heartbeatDetails as DialAttemptNote | undefined;
+    if (!note?.notPlaced) throw dialOutcomeUnknown(provider);
+  }
+  try {
+    return adapter.placedCall(await http.send(build(), { signal: context?.cancellationSignal }));
+  } catch (err) {
+    if (!adapter.dialIsIdempotent && err instanceof CarrierError && err.retryable) {
+      if (!certainlyNotActed(err)) throw dialOutcomeUnknown(provider, err);
+      context?.heartbeat({ notPlaced: true } satisfies DialAttemptNote);
+    }
+    throw toFailure(err);
+  }
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -86,28 +124,32 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    /**
-     * Places a new leg and returns the carrier's id for it. Where the carrier's dial has no idempotency
-     * key (SignalWire, jambonz), an attempt that may have reached the carrier is never followed by another:
-     * a failed attempt records (as heartbeat details, which Temporal hands to the next attempt) whether it
-     * certainly placed nothing, and a retry without that note, after a timeout or a worker crash mid-request,
-     * gives up with `DialOutcomeUnknown` instead of risking a second call.
-     */
+    /** Places a new leg and returns the carrier's id for it (see `placeOnce` on carriers without a dial key). */
     async placeCall(input: PlaceCallInput): Promise<PlacedCall> {
       const { provider, ...request } = input;
-      const { adapter, http } = carrier(provider);
-      const context = currentContext();
-      if (!adapter.dialIsIdempotent && context && context.info.attempt > 1) {
-        const note = context.info.heartbeatDetails as DialAttemptNote | undefined;
-        if (!note?.notPlaced) throw dialOutcomeUnknown(provider);
-      }
+      const client = carrier(provider);
+      return placeOnce(provider, client, () => client.adapter.placeCallRequest(request));
+    },
+
+    /**
+     * Places a call that sends a fax once answered (the send-fax workflow). The same rule as `placeCall`:
+     * a carrier without an idempotency key on dial is never asked twice for one attempt.
+     */
+    async placeFaxCall(input: PlaceFaxCallInput): Promise<PlacedCall> {
+      const { provider, ...request } = input;
+      const client = carrier(provider);
+      const build = client.adapter.placeFaxCallRequest?.bind(client.adapter);
+      if (!build) throw unsupportedFailure(provider, 'sendFax');
+      return placeOnce(provider, client, () => build(request));
+    },
+
+    /** Stops a running fax (a cancelled send). Idempotent at the carrier: stopping a finished fax changes nothing. */
+    async stopFax(input: StopFaxInput): Promise<void> {
+      const { adapter, http } = carrier(input.provider);
+      if (!adapter.stopFaxRequest) throw unsupportedFailure(input.provider, 'stopFax');
       try {
-        return adapter.placedCall(await http.send(adapter.placeCallRequest(request), { signal: signal() }));
+        await http.send(adapter.stopFaxRequest(input.callId, input.controlId, input.direction), { signal: signal() });
       } catch (err) {
-        if (!adapter.dialIsIdempotent && err instanceof CarrierError && err.retryable) {
-          if (!certainlyNotActed(err)) throw dialOutcomeUnknown(provider, err);
-          context?.heartbeat({ notPlaced: true } satisfies DialAttemptNote);
-        }
         throw toFailure(err);
       }
     },

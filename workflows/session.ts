@@ -250,6 +250,10 @@ export class CallSession {
       case 'dtmf':
         if (primary) this.state.digits += event.digit;
         break;
+      case 'gather.ended':
+        // Document carriers report a prompt's digits only in its result; Telnyx reports each key as well.
+        if (primary && this.usesDocuments) this.state.digits += event.digits;
+        break;
       case 'recording.saved':
         this.recordingInProgress = false;
         this.state.recordings = [
@@ -305,6 +309,17 @@ export class CallSession {
     if (event.callId || !event.legId) return event;
     const leg = this.state.legs.find((l) => l.legId === event.legId);
     return { ...event, callId: leg?.callId ?? this.state.callId ?? '' };
+  }
+
+  /**
+   * The operation a stop, pause or resume acts on: the newest operation of those kinds on the primary leg,
+   * named by its command key (SignalWire's `control_id`). Only one sent as a REST command has that id; a
+   * document step runs under the carrier's own id, so none is named then and the carrier adapter decides.
+   */
+  private targetOf(ops: readonly string[]): { target?: string } {
+    const record = [...this.state.operations].reverse().find((o) => ops.includes(o.op) && o.callId === this.state.callId);
+    if (!record || this.documentOps.has(record.op)) return {};
+    return { target: commandKey(this.workflowId, record.seq) };
   }
 
   /** Hands a terminal event to the operation waiting for it. */
@@ -635,7 +650,7 @@ export class CallSession {
   }
 
   async stopPlayback(): Promise<void> {
-    await this.command({ op: 'stopPlayback' });
+    await this.command({ op: 'stopPlayback', ...this.targetOf(['play', 'say']) });
   }
 
   /** Collects digits, optionally after a spoken or played prompt. */
@@ -653,7 +668,7 @@ export class CallSession {
   }
 
   async stopGather(): Promise<void> {
-    await this.command({ op: 'stopGather' });
+    await this.command({ op: 'stopGather', ...this.targetOf(['gather']) });
   }
 
   /**
@@ -682,16 +697,16 @@ export class CallSession {
   }
 
   async stopRecording(): Promise<RecordingResult> {
-    const event = await this.command({ op: 'recordStop' }, { terminal: ['recording.saved', 'recording.failed'], timeoutMs: 60_000 });
+    const event = await this.command({ op: 'recordStop', ...this.targetOf(['recordStart']) }, { terminal: ['recording.saved', 'recording.failed'], timeoutMs: 60_000 });
     return event?.kind === 'recording.saved' ? { saved: true, url: event.url, durationMs: event.durationMs } : { saved: false };
   }
 
   async pauseRecording(): Promise<void> {
-    await this.command({ op: 'recordPause' });
+    await this.command({ op: 'recordPause', ...this.targetOf(['recordStart']) });
   }
 
   async resumeRecording(): Promise<void> {
-    await this.command({ op: 'recordResume' });
+    await this.command({ op: 'recordResume', ...this.targetOf(['recordStart']) });
   }
 
   /**
@@ -778,7 +793,7 @@ export class CallSession {
   }
 
   async stopFork(): Promise<void> {
-    await this.command({ op: 'forkStop' }, { terminal: ['fork.stopped'], timeoutMs: 30_000 });
+    await this.command({ op: 'forkStop', ...this.targetOf(['forkStart']) }, { terminal: ['fork.stopped'], timeoutMs: 30_000 });
   }
 
   /** Sends a fax on this call (document carriers only; Telnyx fails with `Unsupported`). */

@@ -45,27 +45,31 @@ export interface DialOptions {
   detectMachine?: boolean;
 }
 
-/** A command's payload; the session adds the command key and the target leg. */
+/**
+ * A command's payload; the session adds the command key and the target leg. `target` on a stop, pause or
+ * resume is the command key of the operation it acts on (SignalWire needs its `control_id`); the session
+ * sets it when that operation was sent as a REST command.
+ */
 export type CallCommandBody =
   | { op: 'answer' }
   | { op: 'hangup' }
   | { op: 'reject'; reason: 'busy' | 'rejected' }
   | { op: 'play'; url: string; loop?: number }
   | { op: 'say'; text: string; voice?: string; language?: string }
-  | { op: 'stopPlayback' }
+  | { op: 'stopPlayback'; target?: string }
   | ({ op: 'gather' } & GatherOptions)
-  | { op: 'stopGather' }
+  | { op: 'stopGather'; target?: string }
   | ({ op: 'recordStart' } & RecordOptions)
-  | { op: 'recordStop' }
-  | { op: 'recordPause' }
-  | { op: 'recordResume' }
+  | { op: 'recordStop'; target?: string }
+  | { op: 'recordPause'; target?: string }
+  | { op: 'recordResume'; target?: string }
   | { op: 'bridge'; otherCallId: string }
   | { op: 'transfer'; to: string; from?: string; timeoutSeconds?: number }
   | { op: 'sendDtmf'; digits: string }
   | { op: 'enqueue'; queue: string; maxWaitSeconds?: number }
   | { op: 'leaveQueue' }
   | { op: 'forkStart'; rx?: string; tx?: string }
-  | { op: 'forkStop' }
+  | { op: 'forkStop'; target?: string }
   | { op: 'clientStateUpdate' }
   | { op: 'sendFax'; documentUrl: string; headerInfo?: string; identity?: string }
   | { op: 'receiveFax' }
@@ -91,6 +95,22 @@ export interface PlaceCallRequest extends DialOptions {
   from: string;
   commandKey: string;
   ownerWorkflowId: string;
+}
+
+/** A call placed only to send a fax (the send-fax workflow): the carrier sends the document once answered. */
+export interface FaxCallRequest {
+  to: string;
+  from: string;
+  /** URL of the PDF to send. */
+  documentUrl: string;
+  /** The header line printed on each page. */
+  headerInfo?: string;
+  /** Our station identity; carriers default it to `from`. */
+  identity?: string;
+  /** The fax workflow: every event of the fax call goes there. */
+  ownerWorkflowId: string;
+  /** Ring time before the attempt counts as not answered. @default 60 */
+  timeoutSeconds?: number;
 }
 
 /** What the carrier tells us synchronously about a leg it has accepted to place. */

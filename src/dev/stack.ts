@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Provider } from '../calls/ids';
+import { numberStatusUrl } from '../providers/signalwire/webhook';
 import { partAvailable, startPart, type ManagedProcess } from './processes';
 
 /**
@@ -61,7 +62,7 @@ function simulatorKeys(keyFile: string | undefined): { privatePem: string } {
 /** Development credentials the simulators and our parts share; never valid at a real carrier. */
 const DEV = {
   telnyxApiKey: 'KEY-simulator',
-  signalwire: { projectId: 'dev-project', apiToken: 'PT-dev-token', signingKey: 'PSK-dev-signing-key' },
+  signalwire: { projectId: '6f1d2c3b-0000-4000-8000-00000000de40', apiToken: 'PT-dev-token', signingKey: 'PSK-dev-signing-key' },
   jambonz: { accountSid: 'dev-account', apiKey: 'dev-api-key', webhookSecret: 'wh_secret_dev', applicationSid: 'dev-application' },
 } as const;
 
@@ -120,6 +121,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       env: {
         ...simulatorEnv(1),
         SIMULATOR_SWML_URL: `${gatewayUrl}/webhooks/signalwire/swml`,
+        // The phone number's Status Change Webhook: how inbound calls' hang-ups reach their sessions.
+        SIMULATOR_STATUS_CHANGE_URL: numberStatusUrl(baseEnv.PUBLIC_BASE_URL ?? gatewayUrl, creds.signingKey),
         SIGNALWIRE_PROJECT_ID: creds.projectId,
         SIGNALWIRE_API_TOKEN: creds.apiToken,
         SIGNALWIRE_SIGNING_KEY: creds.signingKey,

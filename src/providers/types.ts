@@ -1,4 +1,4 @@
-import type { CallCommand, CallEvent, CallOp, PlaceCallRequest, PlacedCall, Provider } from '../calls';
+import type { CallCommand, CallEvent, CallOp, FaxCallRequest, PlaceCallRequest, PlacedCall, Provider } from '../calls';
 import type { CarrierError } from './errors';
 
 /**
@@ -54,6 +54,13 @@ export interface CarrierCommands {
    * have reached the carrier is never retried: a retry could place a second call.
    */
   readonly dialIsIdempotent: boolean;
+  /**
+   * Carriers that fax: the request that places a call which sends a fax once answered (its response reads
+   * like `placedCall`), and the one that stops a running fax by the id the carrier's fax events carried.
+   * Absent: faxing fails with `Unsupported`.
+   */
+  placeFaxCallRequest?(request: FaxCallRequest): CarrierRequest;
+  stopFaxRequest?(callId: string, controlId: string, direction: 'send' | 'receive'): CarrierRequest;
   /** Overrides the generic response classification (e.g. SignalWire `dial` 422 is a refusal, not "call gone"). */
   classify?(input: { operation: string; status: number; headers: Record<string, string | string[] | undefined>; body: unknown }): CarrierError | undefined;
 }

@@ -289,7 +289,7 @@ export interface CommandContext {
   callbacks: CallbackConfig;
   /**
    * The control_id of the running operation a stop, pause or resume acts on: SignalWire has no "stop
-   * whatever is playing", and the flow's stop commands do not name their target.
+   * whatever is playing". Overrides the command's own `target` (the session's command key of that operation).
    */
   targetControlId?: string;
 }
@@ -331,8 +331,14 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
   const { callId, commandKey: control_id } = command;
   const status_url = statusCallbackUrl(context.callbacks.publicBaseUrl, context.callbacks.secret, command.ownerWorkflowId);
   const target = (operation: CallingCommand): ControlParams => {
-    if (!context.targetControlId) throw invalidCommand(operation, `${command.op} needs the control_id of the operation it acts on`);
-    return { control_id: context.targetControlId };
+    const controlId = context.targetControlId ?? ('target' in command ? command.target : undefined);
+    if (!controlId) {
+      throw invalidCommand(
+        operation,
+        `${command.op} needs the control_id of the operation it acts on (an operation run as a SWML document step has none of ours)`,
+      );
+    }
+    return { control_id: controlId };
   };
   switch (command.op) {
     case 'hangup':
@@ -402,9 +408,14 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
       return callingRequest('calling.tap', callId, tapParams(command, status_url));
     case 'forkStop':
       return callingRequest('calling.tap.stop', callId, target('calling.tap.stop'));
-    case 'redirect':
+    case 'redirect': {
       // Only an answered call can be redirected (update rules); the session redirects only answered calls.
-      return updateRequest(callId, { url: documentUrl(context.callbacks.publicBaseUrl, context.callbacks.secret, command.ownerWorkflowId) }, 'answered');
+      // The redirect's key rides in the URL so each redirect's fetch differs from every other fetch of the
+      // call (the gateway names a fetch by its URL and bytes; only a carrier retry may repeat one).
+      const url = new URL(documentUrl(context.callbacks.publicBaseUrl, context.callbacks.secret, command.ownerWorkflowId));
+      url.searchParams.set('redirect', control_id);
+      return updateRequest(callId, { url: url.toString() }, 'answered');
+    }
     case 'answer':
     case 'bridge':
     case 'connect':

@@ -41,6 +41,8 @@ export const DOCUMENT_OPS = [
   'answer',
   'hangup',
   'reject',
+  'say',
+  'play',
   'gather',
   'recordStart',
   'bridge',
@@ -51,8 +53,33 @@ export const DOCUMENT_OPS = [
 ] as const satisfies readonly CallOp[];
 export type DocumentOp = (typeof DOCUMENT_OPS)[number];
 
-/** The `params` a hand-back sends to the document URL: which step just finished, or that a hold ran out. */
-export type HandBackParams = { op: 'hold' } | { op: DocumentOp; step: string };
+/**
+ * The `params` a hand-back sends to the document URL: which step just finished, or that a hold ran out.
+ * A hold names itself (`hold`: an id the gateway picks), so two holds of one call never post identical
+ * bodies: the gateway names each fetch by its bytes, and a carrier retry must be the only repeat.
+ */
+export type HandBackParams = { op: 'hold'; hold?: string } | { op: DocumentOp; step: string };
+
+/**
+ * The operations the session sends to SignalWire as documents (`CallSessionInput.documentOps`): the
+ * document-only ones, and `say`, `play`, `gather` and `recordStart`, which could also be REST commands but
+ * would then run beside a document the call is holding in. As document steps they run in order on the call
+ * and report their outcome in the hand-back, with no race against a holding document or a redirect.
+ * `hangup` and `reject` stay REST (`calling.end`): that works whatever the call is doing, fetching,
+ * holding or in the middle of a step.
+ */
+export const SIGNALWIRE_DOCUMENT_OPS = [
+  'answer',
+  'say',
+  'play',
+  'gather',
+  'recordStart',
+  'bridge',
+  'connect',
+  'sendDtmf',
+  'sendFax',
+  'receiveFax',
+] as const satisfies readonly DocumentOp[];
 
 export function swmlDocument(main: SwmlMethod[]): SwmlDocument {
   return { version: '1.0.0', sections: { main } };
@@ -91,9 +118,31 @@ export function promptMethod(gather: GatherOptions): SwmlMethod {
   return { prompt: { ...(gather.prompt ? playable(gather.prompt) : { play: 'silence:0.1' }), ...gatherSettings(gather) } };
 }
 
-/** Foreground recording (a voicemail): the document waits until it ends. SWML `record` has no `both`. */
-export function recordMethod(options: RecordOptions): SwmlMethod {
-  return { record: { ...recordSettings(options), direction: 'speak' } };
+/**
+ * Foreground recording (a voicemail): the document waits until it ends. SWML `record` has no `both`.
+ * With `statusUrl` the recording also reports by status callback: a caller who ends a voicemail by hanging
+ * up ends the document too, so no hand-back ever reports that recording.
+ */
+export function recordMethod(options: RecordOptions, statusUrl?: string): SwmlMethod {
+  return { record: { ...recordSettings(options), direction: 'speak', ...(statusUrl ? { status_url: statusUrl } : {}) } };
+}
+
+/** Longest play list a `play` with `loop` expands to: SWML `play` has no loop, so the URL is repeated. */
+export const MAX_PLAY_REPEATS = 100;
+
+/** Speaks text (SWML `say:` playable). */
+export function sayMethod(text: string, options: { voice?: string; language?: string } = {}): SwmlMethod {
+  const { play: url, ...voice } = playable({ say: text, ...options });
+  return { play: { url, ...voice } };
+}
+
+/**
+ * Plays an audio URL `loop` times (0: "forever", which a document step cannot be; it becomes
+ * `MAX_PLAY_REPEATS` plays).
+ */
+export function playMethod(url: string, loop?: number): SwmlMethod {
+  const times = loop === undefined ? 1 : loop <= 0 ? MAX_PLAY_REPEATS : Math.min(Math.round(loop), MAX_PLAY_REPEATS);
+  return { play: times === 1 ? { url } : { urls: Array.from({ length: times }, () => url) } };
 }
 
 /** Answering-machine (and fax) detection that runs beside the rest of the document. */
@@ -184,10 +233,14 @@ export function documentForCommand(command: CallCommand, callbacks: CallbackConf
       return hangupDocument('hangup');
     case 'reject':
       return hangupDocument(command.reason === 'busy' ? 'busy' : 'decline');
+    case 'say':
+      return swmlDocument([sayMethod(command.text, command), handBack]);
+    case 'play':
+      return swmlDocument([playMethod(command.url, command.loop), handBack]);
     case 'gather':
       return swmlDocument([promptMethod(command), handBack]);
     case 'recordStart':
-      return swmlDocument([recordMethod(command), handBack]);
+      return swmlDocument([recordMethod(command, statusUrl), handBack]);
     case 'bridge':
       return swmlDocument([connectMethod({ to: bridgeTarget(command.otherCallId), statusUrl }), handBack]);
     case 'connect':
@@ -205,6 +258,27 @@ export function documentForCommand(command: CallCommand, callbacks: CallbackConf
 }
 
 /**
+ * One document for several queued steps (a flow can queue more than one, e.g. from concurrent branches):
+ * their methods in order, and one hand-back naming the last step. Steps after one that ends the call are
+ * dropped. The hand-back reports only the last step's outcome: earlier steps are done by then, and report
+ * what they report through status callbacks (`recordStart`, `bridge`, `connect`, fax) or nothing.
+ */
+export function documentForCommands(commands: readonly CallCommand[], callbacks: CallbackConfig): SwmlDocument {
+  if (commands.length === 0) throw new TypeError('documentForCommands needs at least one command');
+  if (commands.length === 1) return documentForCommand(commands[0], callbacks);
+  const methods: SwmlMethod[] = [];
+  for (const [index, command] of commands.entries()) {
+    const steps = documentForCommand(command, callbacks).sections.main;
+    const last = index === commands.length - 1;
+    const endsCall = command.op === 'hangup' || command.op === 'reject';
+    // Every document but a hang-up ends with its hand-back: keep only the last one.
+    methods.push(...(last || endsCall ? steps : steps.slice(0, -1)));
+    if (endsCall) break;
+  }
+  return swmlDocument(methods);
+}
+
+/**
  * How long a hold lasts before the call comes back for the flow's next step. An answered call can be
  * redirected at any time (`update`), so it can wait longer; an unanswered one can only come back.
  */
@@ -213,6 +287,8 @@ export const HOLD_SECONDS = { answered: 30, unanswered: 5 } as const;
 export interface HoldOptions {
   /** The session's document URL (`documentUrl`). */
   documentUrl: string;
+  /** Names this hold in its hand-back (see `HandBackParams`). */
+  holdId?: string;
   answered: boolean;
   seconds?: number;
   /** Ringback cadence (country code) played while unanswered. @default 'us' */
@@ -225,5 +301,5 @@ export function holdingDocument(options: HoldOptions): SwmlDocument {
   const wait = options.answered
     ? { sleep: Math.round(seconds * 1000) }
     : { play: { url: `ring:${seconds}:${options.ringtone ?? 'us'}`, auto_answer: false } };
-  return swmlDocument([wait, handBackMethod(options.documentUrl, { op: 'hold' })]);
+  return swmlDocument([wait, handBackMethod(options.documentUrl, { op: 'hold', ...(options.holdId ? { hold: options.holdId } : {}) })]);
 }

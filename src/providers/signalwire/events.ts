@@ -73,6 +73,19 @@ function event(scope: Scope, eventIdValue: string, detail: EventDetail): CallEve
   return compact({ provider: 'signalwire', eventId: eventIdValue, ...scope, ...detail }) as CallEvent;
 }
 
+/**
+ * Outcomes both surfaces report, a status callback (under SignalWire's control id for a document step) and
+ * the step's hand-back (under ours): a saved recording, a finished fax. Their id comes from the fact (the
+ * recording's URL; the fax's document, pages and result), so the second report is a duplicate.
+ */
+function outcomeId(callId: string, detail: EventDetail): string | undefined {
+  if (detail.kind === 'recording.saved' && detail.url) return eventId('recording.saved', callId, detail.url);
+  if (detail.kind === 'fax.ended') {
+    return eventId('fax.ended', callId, detail.documentUrl, detail.pages, detail.resultCode, String(detail.success));
+  }
+  return undefined;
+}
+
 /** A lifecycle event: at most one of each kind per call, so its id is the call's and the kind's. */
 function lifecycle(scope: Scope, detail: EventDetail): CallEvent {
   return event({ callId: scope.callId, occurredAt: scope.occurredAt }, eventId('lifecycle', scope.callId, detail.kind), detail);
@@ -243,7 +256,9 @@ function fax(params: Json): { discriminator: string; detail: EventDetail } | und
 
 function operation(eventType: string, params: Json, scope: Scope, timestamp: number): CallEvent[] {
   const emit = (discriminator: string, ...details: EventDetail[]) =>
-    details.map((detail) => event(scope, eventId(eventType, scope.callId, scope.controlId, discriminator, detail.kind), detail));
+    details.map((detail) =>
+      event(scope, outcomeId(scope.callId, detail) ?? eventId(eventType, scope.callId, scope.controlId, discriminator, detail.kind), detail),
+    );
   const state = () => field(params, 'state', 'params.state');
   switch (eventType) {
     case 'calling.call.play': {
@@ -393,7 +408,8 @@ export function normaliseDocumentRequest(rawBody: Buffer, receivedAt: string): D
   if (step) {
     const vars = isObject(body.vars) ? body.vars : {};
     for (const detail of stepOutcome(step.op, vars)) {
-      events.push(event({ ...scope, controlId: step.key }, eventId('swml-step', callId, step.key, detail.kind), detail));
+      const id = outcomeId(callId, detail) ?? eventId('swml-step', callId, step.key, detail.kind);
+      events.push(event({ ...scope, controlId: step.key }, id, detail));
     }
   }
   return compact({ callId, direction, from, to, callState, step, events });

@@ -15,6 +15,7 @@ import { normaliseDocumentRequest, normaliseStatusCallback } from './events';
 import { legStatusFromSession, legStatusFromWire } from './update-rules';
 import { callbackOwner, documentUrl, statusCallbackUrl, verifySignalWireSignature } from './webhook';
 
+export * from './carrier';
 export * from './commands';
 export * from './documents';
 export * from './events';

@@ -110,6 +110,29 @@ export function documentUrl(publicBaseUrl: string, secret: string, workflowId: s
 }
 
 /**
+ * Stands in for a workflow id in the token of the phone number's Status Change Webhook, which names no
+ * session (no workflow id starts with `number`: they are `call:...` and `fax:...`).
+ */
+const NUMBER_WEBHOOK_SCOPE = 'number-status-change';
+
+/**
+ * `<base>/webhooks/signalwire/status?t=...`: the URL to configure as the phone number's Status Change
+ * Webhook, where SignalWire reports the call state of inbound calls (a hang-up during a document step
+ * reaches the session only this way). It names no session: the gateway routes its callbacks by call id.
+ */
+export function numberStatusUrl(publicBaseUrl: string, secret: string): string {
+  const url = new URL(publicBaseUrl.replace(/\/+$/, '') + SIGNALWIRE_WEBHOOK_PATHS.status);
+  url.searchParams.set('t', statusCallbackToken(secret, NUMBER_WEBHOOK_SCOPE));
+  return url.toString();
+}
+
+/** Whether a callback URL without `wf` carries the number webhook's token (see `numberStatusUrl`). */
+export function isNumberStatusUrl(url: string, secret: string): boolean {
+  const token = new URL(url, 'http://gateway.invalid').searchParams.get('t');
+  return token !== null && verifyStatusCallbackToken(secret, NUMBER_WEBHOOK_SCOPE, token);
+}
+
+/**
  * The session a callback or document URL names. A URL without `wf` names none (an inbound call's first
  * fetch, or a callback configured in the SignalWire dashboard): the gateway routes it by call id.
  */

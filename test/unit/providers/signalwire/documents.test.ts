@@ -2,8 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { commandKey, type CallCommand, type CallCommandBody } from '../../../../src/calls';
 import {
   DOCUMENT_OPS,
+  MAX_PLAY_REPEATS,
+  SIGNALWIRE_DOCUMENT_OPS,
   answerMethod,
   documentForCommand,
+  documentForCommands,
   documentUrl,
   hasDocumentForm,
   holdingDocument,
@@ -29,6 +32,8 @@ const samples: { [K in DocumentOp]: Extract<CallCommandBody, { op: K }> } = {
   answer: { op: 'answer' },
   hangup: { op: 'hangup' },
   reject: { op: 'reject', reason: 'rejected' },
+  say: { op: 'say', text: 'Connecting you to an agent.', voice: 'Polly.Joanna', language: 'en-US' },
+  play: { op: 'play', url: 'https://cdn.example.com/hold.mp3', loop: 3 },
   gather: { op: 'gather', prompt: { say: 'Press 1 for sales,\nor 2 to leave a message', voice: 'Polly.Joanna' }, maxDigits: 1 },
   recordStart: { op: 'recordStart', beep: true, maxSeconds: 90 },
   bridge: { op: 'bridge', otherCallId: 'b1c2d3e4-5717-4562-b3fc-2c963f66afa6' },
@@ -99,9 +104,47 @@ describe('documents for flow operations', () => {
   });
 
   it('refuses operations that are REST commands only', () => {
-    const play = { op: 'play', url: 'https://cdn.example.com/a.mp3', callId, commandKey: 'k', ownerWorkflowId: workflowId } as CallCommand;
-    expect(hasDocumentForm(play)).toBe(false);
-    expect(() => documentForCommand(play, callbacks)).toThrow(/no SWML document form/);
+    const stop = { op: 'stopPlayback', callId, commandKey: 'k', ownerWorkflowId: workflowId } as CallCommand;
+    expect(hasDocumentForm(stop)).toBe(false);
+    expect(() => documentForCommand(stop, callbacks)).toThrow(/no SWML document form/);
+  });
+
+  it('speaks and plays as document steps (say: playables; a loop repeats the URL)', () => {
+    expect(documentForCommand(command('say'), callbacks).sections.main[0]).toEqual({
+      play: { url: 'say:Connecting you to an agent.', say_voice: 'Polly.Joanna', say_language: 'en-US' },
+    });
+    const url = 'https://cdn.example.com/hold.mp3';
+    expect(documentForCommand(command('play'), callbacks).sections.main[0]).toEqual({ play: { urls: [url, url, url] } });
+    const once = { ...command('play'), loop: undefined } as CallCommand;
+    expect(documentForCommand(once, callbacks).sections.main[0]).toEqual({ play: { url } });
+    const forever = { ...command('play'), loop: 0 } as CallCommand;
+    const main = documentForCommand(forever, callbacks).sections.main;
+    expect((main[0].play as { urls: string[] }).urls).toHaveLength(MAX_PLAY_REPEATS);
+    validSwml(documentForCommand(forever, callbacks));
+  });
+
+  it('asks a voicemail recording for status callbacks: a caller who hangs up ends the document before its hand-back', () => {
+    expect(documentForCommand(command('recordStart'), callbacks).sections.main[0]).toEqual({
+      record: { beep: true, format: 'mp3', stereo: false, max_length: 90, end_silence_timeout: 5, direction: 'speak', status_url: statusUrl },
+    });
+  });
+
+  it('sends only operations with a document form as documents', () => {
+    for (const op of SIGNALWIRE_DOCUMENT_OPS) expect(DOCUMENT_OPS).toContain(op);
+    expect(SIGNALWIRE_DOCUMENT_OPS).not.toContain('hangup');
+  });
+
+  it('renders several queued steps as one document with one hand-back, naming the last step', () => {
+    const say = { ...command('say'), commandKey: commandKey(workflowId, 6) } as CallCommand;
+    const gather = { ...command('gather'), commandKey: commandKey(workflowId, 7) } as CallCommand;
+    const document = documentForCommands([say, gather], callbacks);
+    validSwml(document);
+    expect(document.sections.main.map((m) => Object.keys(m)[0])).toEqual(['play', 'prompt', 'transfer']);
+    expect(document.sections.main[2]).toEqual({ transfer: { dest: sessionUrl, params: { op: 'gather', step: commandKey(workflowId, 7) } } });
+    expect(documentForCommands([say], callbacks)).toEqual(documentForCommand(say, callbacks));
+    const hangup = { ...command('hangup'), commandKey: commandKey(workflowId, 8) } as CallCommand;
+    expect(documentForCommands([say, hangup, gather], callbacks).sections.main.map((m) => Object.keys(m)[0])).toEqual(['play', 'hangup']);
+    expect(() => documentForCommands([], callbacks)).toThrow(TypeError);
   });
 });
 
@@ -119,6 +162,12 @@ describe('holding document', () => {
     const document = holdingDocument({ documentUrl: sessionUrl, answered: true, seconds: 12.5 });
     validSwml(document);
     expect(document.sections.main[0]).toEqual({ sleep: 12500 });
+  });
+
+  it('names itself in the hand-back, so two holds of one call never post the same bytes', () => {
+    const document = holdingDocument({ documentUrl: sessionUrl, answered: true, holdId: 'h-1' });
+    validSwml(document);
+    expect(document.sections.main[1]).toEqual({ transfer: { dest: sessionUrl, params: { op: 'hold', hold: 'h-1' } } });
   });
 
   it('takes another ring cadence', () => {

@@ -391,6 +391,26 @@ describe('SWML document fetches', () => {
     ]);
   });
 
+  it('gives a recording and a fax the same id from the hand-back as from their status callback', () => {
+    const url = 'https://space.signalwire.com/api/v1/recordings/r3/download';
+    const fromStep = handBack({ op: 'recordStart' }, { record_result: 'success', record_url: url }).events.find((e) => e.kind === 'recording.saved');
+    const fromCallback = normalise(callback('calling.call.record', { control_id: 'server-record-1', state: 'finished', url, duration: 4 }));
+    expect(fromStep?.eventId).toBe(fromCallback[0].eventId);
+
+    const document = 'https://files.example.com/a.pdf';
+    const faxStep = handBack(
+      { op: 'sendFax', documentUrl: document },
+      { send_fax_result: 'success', send_fax_pages: '2', send_fax_result_code: '0', send_fax_document: document },
+    ).events.find((e) => e.kind === 'fax.ended');
+    const faxCallback = normalise(
+      callback('calling.call.fax', {
+        control_id: 'server-fax-2',
+        fax: { type: 'finished', params: { direction: 'send', document, pages: 2, success: true, result: 0, result_text: 'OK' } },
+      }),
+    );
+    expect(faxStep?.eventId).toBe(faxCallback[0].eventId);
+  });
+
   it('reads a hold running out, or a fetch after a redirect, as no step', () => {
     expect(read(fetchBody({ call_state: 'answered' }, { params: { op: 'hold' } })).step).toBeUndefined();
     expect(read(fetchBody({ call_state: 'answered' }, { params: { op: 'teleport', step: 'x' } })).step).toBeUndefined();
