@@ -1,1 +1,2 @@
 export * from './telnyx';
+export * from './signalwire';

@@ -1,0 +1,182 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { silentMp3, silentWav } from '../telnyx/audio';
+import { parseCallerScript } from '../telnyx/server';
+import type { CallEngine } from './call-engine';
+import type { CommandGate } from './command-gate';
+import type { Deliveries } from './delivery';
+import { CommandRejected, errorBodies, violationErrors } from './errors';
+import { blankPdf } from './fax-document';
+import type { SignalWireSpecValidator } from './spec';
+import type { InboundFaxScript, SignalWireCommandLogEntry } from './types';
+
+/**
+ * HTTP surface: the Calling API (`POST /api/calling/calls`, Basic auth, bodies validated against the spec's
+ * `CallRequest`, injected faults), the voice log read (`GET /api/voice/logs/:id`), and the simulator's own
+ * control API under `/_sim` (no auth), which also serves recordings and received faxes.
+ */
+
+export interface SimulatorServerDeps {
+  engine: CallEngine;
+  gate: CommandGate;
+  deliveries: Deliveries;
+  /** Absent when the spec file is missing: bodies are then not validated. */
+  spec?: SignalWireSpecValidator;
+  projectId: string;
+  apiToken: string;
+  setSwmlUrl: (url: string) => void;
+  log: (line: string) => void;
+}
+
+type Body = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Body => typeof value === 'object' && value !== null && !Array.isArray(value);
+const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+
+function faultError(status: number) {
+  if (status === 429) return errorBodies.tooManyRequests();
+  return status === 503 ? errorBodies.unavailable() : errorBodies.internal();
+}
+
+export function buildSimulatorServer(deps: SimulatorServerDeps): FastifyInstance {
+  const app = Fastify({ logger: false });
+
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, raw, done) => {
+    const text = String(raw);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(Object.assign(new Error('The request body is not valid JSON.'), { statusCode: 400 }), undefined);
+    }
+  });
+  app.setErrorHandler((error: { statusCode?: number; message: string }, _request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) deps.log(`internal error: ${error.message}`);
+    return reply.code(status).send(status < 500 ? errorBodies.badRequest() : errorBodies.internal());
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBodies.notFound()));
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  void app.register(async (api) => registerCallingApi(api, deps), { prefix: '/api' });
+  void app.register(async (api) => registerControlApi(api, deps), { prefix: '/_sim' });
+  return app;
+}
+
+function authorised(request: FastifyRequest, deps: SimulatorServerDeps): boolean {
+  const match = /^Basic\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+  const credentials = match ? Buffer.from(match[1], 'base64').toString('utf8') : '';
+  return credentials === `${deps.projectId}:${deps.apiToken}`;
+}
+
+function registerCallingApi(api: FastifyInstance, deps: SimulatorServerDeps): void {
+  api.post('/calling/calls', async (request, reply) => handleCommand(deps, request, reply));
+  api.get('/voice/logs/:id', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    if (!authorised(request, deps)) return reply.code(401).send(errorBodies.unauthorized());
+    const log = deps.engine.voiceLog(request.params.id);
+    return log ?? reply.code(404).send(errorBodies.notFound());
+  });
+}
+
+function logEntry(body: unknown): SignalWireCommandLogEntry {
+  const params = isObject(body) && isObject(body.params) ? body.params : {};
+  const command = isObject(body) ? (str(body.command) ?? '') : '';
+  const callId = command === 'update' ? str(params.id) : isObject(body) ? str(body.id) : undefined;
+  return { at: new Date().toISOString(), command, callId, controlId: str(params.control_id), body, status: 200, duplicate: false };
+}
+
+/** Auth, then faults, then the spec, then the command itself; every request is logged with its answer. */
+function handleCommand(deps: SimulatorServerDeps, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const body = request.body;
+  const entry = logEntry(body);
+  const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+    entry.status = status;
+    deps.gate.record(entry);
+    deps.log(`${entry.command || '(no command)'} ${entry.callId ?? ''} -> ${status}${entry.duplicate ? ' (duplicate control_id, not run again)' : ''}`);
+    return reply.code(status).headers(headers).send(payload);
+  };
+  if (!authorised(request, deps)) return send(401, errorBodies.unauthorized());
+
+  // Without a control_id the only way to recognise a retry is its content.
+  const fault = deps.gate.injectedFault(`${entry.callId ?? 'dial'}|${entry.command}|${entry.controlId ?? JSON.stringify(body)}`);
+  if (fault) {
+    return send(fault.status, faultError(fault.status), fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) });
+  }
+  const violations = deps.spec?.requestViolations(body) ?? [];
+  if (violations.length > 0) return send(422, { errors: violationErrors(violations) });
+  if (!isObject(body)) return send(400, errorBodies.badRequest());
+
+  try {
+    const outcome = deps.engine.command(body);
+    entry.callId = outcome.callId;
+    entry.duplicate = outcome.duplicate;
+    return send(200, outcome.response);
+  } catch (err) {
+    if (err instanceof CommandRejected) return send(err.status, err.body);
+    throw err;
+  }
+}
+
+function registerControlApi(api: FastifyInstance, deps: SimulatorServerDeps): void {
+  const { engine } = deps;
+  api.post('/calls', async (request, reply) => {
+    const script = parseCallerScript(request.body);
+    if (typeof script === 'string') return reply.code(400).send({ error: script });
+    return { call_id: engine.placeInboundCall(script).callId };
+  });
+  api.post('/faxes', async (request, reply) => {
+    const script = parseInboundFaxScript(request.body);
+    if (typeof script === 'string') return reply.code(400).send({ error: script });
+    return { call_id: engine.placeInboundFax(script).callId };
+  });
+  api.get('/calls', async () => engine.records());
+  api.get('/calls/:id', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    const leg = engine.leg(request.params.id);
+    return leg ? engine.record(leg) : reply.code(404).send({ error: `no call ${request.params.id}` });
+  });
+  // Long-poll for separate-process tests: answers once the call ended and its callbacks were delivered.
+  api.get(
+    '/calls/:id/ended',
+    async (request: FastifyRequest<{ Params: { id: string }; Querystring: { timeout_ms?: string } }>, reply) => {
+      const timeoutMs = Number(request.query.timeout_ms ?? 30_000);
+      try {
+        return await engine.waitForCallEnd(request.params.id, Number.isFinite(timeoutMs) ? timeoutMs : 30_000);
+      } catch (err) {
+        return reply.code(408).send({ error: err instanceof Error ? err.message : String(err) });
+      }
+    },
+  );
+  api.get('/commands', async () => deps.gate.log());
+  api.get('/webhooks', async () => deps.deliveries.list());
+  api.put('/swml-url', async (request, reply) => {
+    const url = isObject(request.body) ? request.body.url : undefined;
+    if (typeof url !== 'string' || !/^https?:\/\//.test(url)) return reply.code(400).send({ error: '`url` must be an http(s) URL' });
+    deps.setSwmlUrl(url);
+    return { url };
+  });
+  api.get('/faxes/:file', async (request: FastifyRequest<{ Params: { file: string } }>, reply) => {
+    const match = /^([0-9a-f-]{36})\.pdf$/.exec(request.params.file);
+    const pages = match ? engine.receivedFax(match[1]) : undefined;
+    if (pages === undefined) return reply.code(404).send({ error: 'no such fax' });
+    return reply.type('application/pdf').send(blankPdf(pages));
+  });
+  api.get('/recordings/:file', async (request: FastifyRequest<{ Params: { file: string } }>, reply) => {
+    const match = /^([0-9a-f-]{36})\.(mp3|wav)$/.exec(request.params.file);
+    const recording = match ? engine.media.recordingInfo(match[1]) : undefined;
+    if (!match || !recording || recording.format !== match[2]) return reply.code(404).send({ error: 'no such recording' });
+    const wav = match[2] === 'wav';
+    return reply.type(wav ? 'audio/wav' : 'audio/mpeg').send(wav ? silentWav(recording.durationMs) : silentMp3(recording.durationMs));
+  });
+}
+
+/** An InboundFaxScript from JSON, or what is wrong with it. */
+export function parseInboundFaxScript(input: unknown): InboundFaxScript | string {
+  if (!isObject(input)) return 'body must be a JSON object';
+  const { from, to, pages, failOnPage } = input;
+  if (typeof from !== 'string' || typeof to !== 'string') return '`from` and `to` must be strings';
+  if (typeof pages !== 'number' || !Number.isInteger(pages) || pages < 1) return '`pages` must be a whole number >= 1';
+  if (failOnPage !== undefined && (typeof failOnPage !== 'number' || !Number.isInteger(failOnPage) || failOnPage < 1)) {
+    return '`failOnPage` must be a whole number >= 1';
+  }
+  return { from, to, pages, ...(failOnPage === undefined ? {} : { failOnPage }) };
+}
