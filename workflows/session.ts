@@ -346,14 +346,17 @@ export class CallSession {
       if (step) step.handedBack = true;
     }
     if (this.ended) return { kind: 'hangup' };
+    // Workflow time: when this task started. A request that comes too late for its reply to be read is a hold.
+    const budgetMs = request.answerBy === undefined ? request.waitMs : Math.min(request.waitMs, request.answerBy - Date.now());
     this.fetchesWaiting++;
     this.carrierActivity = 'fetching';
     try {
-      await condition(() => this.outbox.length > 0 || this.ended || this.draining, request.waitMs);
+      if (budgetMs > 0) await condition(() => this.outbox.length > 0 || this.ended || this.draining, budgetMs);
     } finally {
       this.fetchesWaiting--;
     }
-    if (this.outbox.length > 0) {
+    const unread = request.answerBy !== undefined && Date.now() >= request.answerBy;
+    if (this.outbox.length > 0 && !unread) {
       const commands = this.outbox;
       this.outbox = [];
       for (const command of commands) {

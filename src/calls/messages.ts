@@ -22,6 +22,12 @@ export interface DocumentRequest {
   handedBack?: string;
   /** How long the session may take to decide before the gateway serves a holding document. */
   waitMs: number;
+  /**
+   * Epoch ms after which nobody reads the reply: the gateway has served a holding document by then. A request
+   * the session gets to only later (a worker was down) still applies its events, but leaves the outbox alone,
+   * so commands are never handed to a reply that is lost.
+   */
+  answerBy?: number;
 }
 
 /** The next instructions: commands to render as the carrier's document, or hold (nothing decided yet), or hang up. */

@@ -63,6 +63,13 @@ export interface Config {
     /** The account's webhook secret; several (comma-separated) while rotating. The first keys our hook URLs. */
     webhookSecrets: string[];
     applicationSid?: string;
+    /**
+     * How long the gateway lets a session decide before it answers a jambonz hook with holding verbs;
+     * kept well below jambonz's webhook timeout (10 s by default).
+     */
+    hookWaitMs: number;
+    /** Where the gateway stores the recordings jambonz streams to it (`listen`), served at `/recordings/`. */
+    recordingsDir: string;
   };
   routing: RoutingTable;
   routingTablePath: string;
@@ -90,6 +97,14 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name} must be a positive whole number, got "${raw}"`);
+  return n;
+}
+
+function boundedInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
   return n;
 }
 
@@ -168,6 +183,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiKey: env.JAMBONZ_API_KEY || undefined,
       webhookSecrets: (env.JAMBONZ_WEBHOOK_SECRET ?? '').split(',').map((s) => s.trim()).filter(Boolean),
       applicationSid: env.JAMBONZ_APPLICATION_SID || undefined,
+      hookWaitMs: boundedInt(env, 'JAMBONZ_HOOK_WAIT_MS', 4000, 100, 7000),
+      recordingsDir: path.resolve(env.RECORDINGS_DIR || path.join(env.DATA_DIR || path.join(PROJECT_ROOT, '.data'), 'recordings')),
     },
     routing: loadRoutingTable(routingTablePath),
     routingTablePath,

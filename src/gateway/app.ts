@@ -1,9 +1,11 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Client, Connection } from '@temporalio/client';
-import type { Provider } from '../calls';
+import type { CallOp, Provider } from '../calls';
 import type { Config } from '../config';
+import { JAMBONZ_DOCUMENT_OPS } from '../providers/jambonz';
 import { createTelnyxAdapter } from '../providers/telnyx';
 import { callsApi } from './calls-api';
+import { jambonzWebhooks } from './jambonz-webhooks';
 import { createSessions } from './sessions';
 import { telnyxWebhooks } from './telnyx-webhooks';
 
@@ -37,9 +39,25 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     await app.register(telnyxWebhooks, { adapter, sessions, routing: config.routing, maxHistoryEvents: config.session.maxHistoryEvents });
   }
 
+  const documentOps: Partial<Record<Provider, readonly CallOp[]>> = {};
+  if (config.jambonz.webhookSecrets.length > 0) {
+    providers.push('jambonz');
+    documentOps.jambonz = JAMBONZ_DOCUMENT_OPS;
+    await app.register(jambonzWebhooks, {
+      sessions,
+      routing: config.routing,
+      secrets: config.jambonz.webhookSecrets,
+      publicBaseUrl: config.gateway.publicBaseUrl,
+      hookWaitMs: config.jambonz.hookWaitMs,
+      recordingsDir: config.jambonz.recordingsDir,
+      maxHistoryEvents: config.session.maxHistoryEvents,
+    });
+  }
+
   await app.register(callsApi, {
     sessions,
     providers,
+    documentOps,
     flows: deps.flows,
     maxHistoryEvents: config.session.maxHistoryEvents,
     temporalUiUrl: deps.temporalUiUrl,

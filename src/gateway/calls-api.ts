@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { isDialTarget, outboundCallWorkflowId, PROVIDERS, type Provider } from '../calls';
+import { isDialTarget, outboundCallWorkflowId, PROVIDERS, type CallOp, type Provider } from '../calls';
 import { unavailable } from './telnyx-webhooks';
 import type { Sessions } from './sessions';
 
@@ -8,6 +8,8 @@ export interface CallsApiOptions {
   sessions: Sessions;
   /** Carriers this gateway can place calls on. */
   providers: Provider[];
+  /** Document carriers: the operations each takes only as documents (`CallSessionInput.documentOps`). */
+  documentOps?: Partial<Record<Provider, readonly CallOp[]>>;
   /** Flows `POST /calls` may name. */
   flows: string[];
   /** Base URL of the Temporal Web UI, for links in responses. */
@@ -88,6 +90,7 @@ export async function callsApi(app: FastifyInstance, options: CallsApiOptions): 
           flowArgs: body.args,
           from: body.from,
           to: body.to,
+          ...(options.documentOps?.[provider] && { documentOps: [...options.documentOps[provider]] }),
           continueAsNewAtHistoryLength: options.maxHistoryEvents,
         });
         return reply

@@ -110,18 +110,20 @@ export function createSessions(options: SessionsOptions) {
       options: { updateId: string; start?: CallSessionInput },
     ): Promise<DocumentReply | { kind: 'late' }> {
       const deadline = request.waitMs + 2000;
+      // Past this the reply would come too late to be read (see `DocumentRequest.answerBy`); 1 s covers the trip back.
+      const sent: DocumentRequest = { ...request, answerBy: request.answerBy ?? Date.now() + request.waitMs + 1000 };
       try {
         return await connection.withDeadline(Date.now() + deadline, () =>
           options.start
             ? client.workflow.executeUpdateWithStart(nextDocumentUpdate, {
-                args: [request],
+                args: [sent],
                 updateId: options.updateId,
                 startWorkflowOperation: new WithStartWorkflowOperation(CALL_SESSION_WORKFLOW, {
                   ...startOptions(workflowId, options.start),
                   workflowIdConflictPolicy: 'USE_EXISTING',
                 }),
               })
-            : client.workflow.getHandle(workflowId).executeUpdate(nextDocumentUpdate, { args: [request], updateId: options.updateId }),
+            : client.workflow.getHandle(workflowId).executeUpdate(nextDocumentUpdate, { args: [sent], updateId: options.updateId }),
         );
       } catch (err) {
         if (err instanceof WorkflowNotFoundError || err instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'late' };

@@ -1,6 +1,7 @@
 import type { Provider } from '../calls/ids';
 import type { Config } from '../config';
 import { createCarrierHttp, type CarrierHttp } from './http';
+import { createJambonzCommands, jambonzAuthHeaders } from './jambonz';
 import { createTelnyxAdapter, TELNYX_CALL_GONE_CODES } from './telnyx';
 import type { CarrierCommands } from './types';
 
@@ -25,8 +26,26 @@ function telnyx(config: Config): ConfiguredCarrier | undefined {
   };
 }
 
+function jambonz(config: Config): ConfiguredCarrier | undefined {
+  const { apiBaseUrl, accountSid, apiKey, webhookSecrets, applicationSid } = config.jambonz;
+  if (!apiBaseUrl || !accountSid || !apiKey) return undefined;
+  // The secret keys the tokens of our hook URLs; without it no hook of a call could be trusted.
+  if (webhookSecrets.length === 0) throw new Error('JAMBONZ_WEBHOOK_SECRET is required with JAMBONZ_ACCOUNT_SID (it verifies hooks and keys our hook URLs)');
+  const adapter = createJambonzCommands({ accountSid, publicBaseUrl: config.gateway.publicBaseUrl, hookSecret: webhookSecrets[0], applicationSid });
+  return {
+    adapter,
+    http: createCarrierHttp({
+      provider: 'jambonz',
+      baseUrl: apiBaseUrl,
+      headers: jambonzAuthHeaders(apiKey),
+      gone: { goneStatuses: [404, 422] },
+      classify: (outcome) => adapter.classify?.(outcome),
+    }),
+  };
+}
+
 /** One entry per carrier: builds its client when the configuration has its credentials. */
-const CARRIER_FACTORIES: Array<(config: Config) => ConfiguredCarrier | undefined> = [telnyx];
+const CARRIER_FACTORIES: Array<(config: Config) => ConfiguredCarrier | undefined> = [telnyx, jambonz];
 
 /** The carriers this process can talk to, built from configuration (one HTTP pool each). */
 export function createCarriers(config: Config): ConfiguredCarriers {

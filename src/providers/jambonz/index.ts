@@ -9,6 +9,8 @@ export * from './events';
 export * from './verbs';
 export * from './live-control';
 export * from './outbound-call';
+export * from './carrier';
+export * from './document';
 
 /**
  * What the flow API can do on jambonz. jambonz has no fax (no T.38, no fax verb). `bridge` works for a call

@@ -1,0 +1,141 @@
+import type { CallCommand, CallOp, PlaceCallRequest } from '../../calls/commands';
+import { ErrorType } from '../../calls/errors';
+import { CarrierError } from '../errors';
+import type { CarrierCommands, CarrierRequest } from '../types';
+import { classifyJambonzResponse, liveControlForCommand, updateCallRequest } from './live-control';
+import {
+  classifyCreateCallResponse,
+  createCallBody,
+  createCallRequest,
+  readCreatedCall,
+  type JambonzCallApplication,
+  type JambonzSpeechDefaults,
+} from './outbound-call';
+import { hookUrl, JambonzHook, operationHooks } from './webhook';
+
+/**
+ * What the worker needs to command jambonz: Live Call Control for the operations that act on the running
+ * verb, `createCall` to place calls, the call resource to reconcile. Everything else travels as verbs in the
+ * documents the gateway returns (`JAMBONZ_DOCUMENT_OPS`), so it never reaches `commandRequest`.
+ */
+
+/**
+ * The operations jambonz takes only as verbs (everything `mapCommandToVerbs` can express). The session puts
+ * them in its outbox and the gateway renders them into the answer of jambonz's next hook. The rest
+ * (stopPlayback, stopGather, recordStop/Pause/Resume, redirect) are Live Call Control requests, and fax is
+ * refused with `Unsupported`.
+ */
+export const JAMBONZ_DOCUMENT_OPS: readonly CallOp[] = [
+  'answer',
+  'hangup',
+  'reject',
+  'play',
+  'say',
+  'gather',
+  'recordStart',
+  'transfer',
+  'connect',
+  'bridge',
+  'enqueue',
+  'leaveQueue',
+  'sendDtmf',
+  'forkStart',
+  'forkStop',
+  'clientStateUpdate',
+];
+
+/** Operations no jambonz request can carry out (no T.38, no fax verb). */
+const UNSUPPORTED_OPS: ReadonlySet<CallOp> = new Set(['sendFax', 'receiveFax']);
+
+/**
+ * Speech defaults for calls placed without a stored application (jambonz requires all five then). With
+ * `JAMBONZ_APPLICATION_SID` set, the application's own defaults apply instead.
+ */
+export const JAMBONZ_DEFAULT_SPEECH: JambonzSpeechDefaults = {
+  speech_synthesis_vendor: 'google',
+  speech_synthesis_language: 'en-US',
+  speech_synthesis_voice: 'en-US-Standard-C',
+  speech_recognizer_vendor: 'google',
+  speech_recognizer_language: 'en-US',
+};
+
+export interface JambonzCommandsOptions {
+  accountSid: string;
+  /** The URL jambonz reaches the gateway at; hook URLs in Live Call Control and createCall live under it. */
+  publicBaseUrl: string;
+  /** The webhook secret that keys the tokens of our hook URLs (the first configured one). */
+  hookSecret: string;
+  /** Calls we place run this stored application (its hooks must be the gateway's). Unset: our own hooks. */
+  applicationSid?: string;
+  speechDefaults?: JambonzSpeechDefaults;
+}
+
+const ENDED_STATUSES = new Set(['completed', 'failed', 'busy', 'no-answer']);
+
+export function createJambonzCommands(options: JambonzCommandsOptions): CarrierCommands {
+  const { accountSid, publicBaseUrl, hookSecret } = options;
+  const hooksFor = (command: CallCommand) =>
+    operationHooks({ publicBaseUrl, secret: hookSecret, workflowId: command.ownerWorkflowId, controlId: command.commandKey });
+
+  const application = (request: PlaceCallRequest): JambonzCallApplication =>
+    options.applicationSid
+      ? { application_sid: options.applicationSid }
+      : {
+          call_hook: hookUrl(publicBaseUrl, hookSecret, request.ownerWorkflowId, JambonzHook.Call),
+          call_status_hook: hookUrl(publicBaseUrl, hookSecret, request.ownerWorkflowId, JambonzHook.Status),
+          ...(options.speechDefaults ?? JAMBONZ_DEFAULT_SPEECH),
+        };
+
+  return {
+    provider: 'jambonz',
+    dialIsIdempotent: false,
+
+    commandRequest(command: CallCommand): CarrierRequest {
+      if (UNSUPPORTED_OPS.has(command.op)) {
+        throw new CarrierError(`jambonz does not support ${command.op} (no fax: no T.38, no fax verb)`, ErrorType.Unsupported, false, {
+          provider: 'jambonz',
+          operation: command.op,
+        });
+      }
+      const body = liveControlForCommand(command, hooksFor(command));
+      if (body === undefined) {
+        throw new CarrierError(
+          `jambonz ${command.op} is carried out by verbs in the call's next document, not by a REST request; ` +
+            'the session must list it in documentOps',
+          ErrorType.InvalidCommand,
+          false,
+          { provider: 'jambonz', operation: command.op },
+        );
+      }
+      // Refuses a body that breaks jambonz's combination rules before anything is sent (InvalidUpdateCallError).
+      return updateCallRequest(accountSid, command.callId, body);
+    },
+
+    placeCallRequest(request: PlaceCallRequest): CarrierRequest {
+      const amdHook = request.detectMachine
+        ? hookUrl(publicBaseUrl, hookSecret, request.ownerWorkflowId, JambonzHook.Amd, request.commandKey)
+        : undefined;
+      return createCallRequest(accountSid, createCallBody(request, application(request), amdHook));
+    },
+
+    placedCall: (responseBody) => {
+      const { callId } = readCreatedCall(responseBody);
+      return { callId };
+    },
+
+    callStatusRequest: (callId) => ({
+      method: 'GET',
+      path: `/Accounts/${encodeURIComponent(accountSid)}/Calls/${encodeURIComponent(callId)}`,
+      operation: 'getCall',
+    }),
+
+    /** A call record (404 once jambonz has dropped it, which the activity reads as gone). */
+    callIsAlive(responseBody) {
+      const status = (responseBody as { call_status?: unknown } | undefined)?.call_status;
+      return typeof status !== 'string' || !ENDED_STATUSES.has(status);
+    },
+
+    /** createCall must never be retried once it may have reached jambonz; everything else is Live Call Control. */
+    classify: (outcome) => (outcome.operation === 'createCall' ? classifyCreateCallResponse(outcome) : classifyJambonzResponse(outcome)),
+  };
+}
