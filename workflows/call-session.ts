@@ -73,6 +73,7 @@ export async function callSessionWorkflow(input: CallSessionInput): Promise<Call
     flowResult,
     digits: state.digits,
     recordings: state.recordings.map((r) => r.url ?? ''),
+    ...(state.fax ? { fax: state.fax } : {}),
     runs: state.runs,
   };
 }

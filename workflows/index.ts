@@ -1,2 +1,3 @@
 /** Workflow code the worker bundles: everything exported here is a workflow type. */
 export { callSessionWorkflow } from './call-session';
+export { sendFaxWorkflow } from './fax';

@@ -74,6 +74,16 @@ export interface RecordingResult {
   saved: boolean;
 }
 
+export interface FaxOutcome {
+  success: boolean;
+  pages: number;
+  resultCode?: string;
+  resultText?: string;
+  remoteIdentity?: string;
+  /** The sent document, or where the carrier keeps the received one. */
+  documentUrl?: string;
+}
+
 export interface DialResult {
   answered: boolean;
   /** The carrier's id of the new leg. */
@@ -295,7 +305,11 @@ export class CallSession {
         this.state.fax = { ...this.state.fax, pagesDone: Math.max(this.state.fax?.pagesDone ?? 0, event.page) };
         break;
       case 'fax.ended':
-        this.state.fax = { pagesDone: event.pages, result: event.success ? 'success' : (event.resultText ?? 'failed') };
+        this.state.fax = {
+          pagesDone: event.pages,
+          result: event.success ? 'success' : (event.resultText ?? 'failed'),
+          ...(event.documentUrl ? { documentUrl: event.documentUrl } : {}),
+        };
         break;
       default:
         break;
@@ -799,13 +813,20 @@ export class CallSession {
     await this.command({ op: 'forkStop', ...this.targetOf(['forkStart']) }, { terminal: ['fork.stopped'], timeoutMs: 30_000 });
   }
 
-  /** Sends a fax on this call (document carriers only; Telnyx fails with `Unsupported`). */
-  async sendFax(documentUrl: string, options: { headerInfo?: string; identity?: string } = {}): Promise<void> {
-    await this.command({ op: 'sendFax', documentUrl, ...options }, { terminal: ['fax.ended'], timeoutMs: 30 * 60_000 });
+  /** Sends a fax on this call (document carriers only; Telnyx fails with `Unsupported`). Pages show in `state.fax`. */
+  async sendFax(documentUrl: string, options: { headerInfo?: string; identity?: string } = {}): Promise<FaxOutcome> {
+    return this.faxOutcome(await this.command({ op: 'sendFax', documentUrl, ...options }, { terminal: ['fax.ended'], timeoutMs: 30 * 60_000 }));
   }
 
-  async receiveFax(): Promise<void> {
-    await this.command({ op: 'receiveFax' }, { terminal: ['fax.ended'], timeoutMs: 30 * 60_000 });
+  /** Receives a fax on this call; the outcome names the received document's URL. Pages show in `state.fax`. */
+  async receiveFax(): Promise<FaxOutcome> {
+    return this.faxOutcome(await this.command({ op: 'receiveFax' }, { terminal: ['fax.ended'], timeoutMs: 30 * 60_000 }));
+  }
+
+  private faxOutcome(event: CallEvent | undefined): FaxOutcome {
+    if (event?.kind !== 'fax.ended') return { success: false, pages: this.state.fax?.pagesDone ?? 0, resultText: 'no fax result' };
+    const { success, pages, resultCode, resultText, remoteIdentity, documentUrl } = event;
+    return { success, pages, resultCode, resultText, remoteIdentity, documentUrl };
   }
 
   /**

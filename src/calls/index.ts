@@ -6,3 +6,4 @@ export * from './state';
 export * from './messages';
 export * from './search-attributes';
 export * from './session-input';
+export * from './fax';

@@ -44,7 +44,7 @@ export interface CallSessionInput {
 }
 
 /** Every flow in `workflows/flows`; the workflow's flow table is typed by this list, so they cannot drift. */
-export const FLOW_NAMES = ['defaultIvr', 'outboundNotice'] as const;
+export const FLOW_NAMES = ['defaultIvr', 'outboundNotice', 'receiveFax'] as const;
 export type FlowName = (typeof FLOW_NAMES)[number];
 
 /** The workflow type name the gateway starts (kept here so the gateway need not import workflow code). */
@@ -58,5 +58,7 @@ export interface CallOutcome {
   flowResult?: string;
   digits: string;
   recordings: string[];
+  /** A fax sent or received on the call: pages, result, and the document (a received fax's URL). */
+  fax?: CallState['fax'];
   runs: number;
 }

@@ -69,7 +69,8 @@ export interface CallState {
   digits: string;
   recordings: RecordingState[];
   queue?: { name: string; position?: number };
-  fax?: { pagesDone: number; result?: string };
+  /** Fax on this call: pages so far, the result once it ended, and the document (a received fax's URL). */
+  fax?: { pagesDone: number; result?: string; documentUrl?: string };
   /** The newest events (bounded), oldest first. */
   lastEvents: Array<Pick<CallEvent, 'kind' | 'eventId' | 'callId' | 'occurredAt'>>;
   /** The newest operations with their outcomes (bounded), oldest first. */

@@ -3,10 +3,13 @@ import type { Client, Connection } from '@temporalio/client';
 import type { CallOp, Provider } from '../calls';
 import type { Config } from '../config';
 import { JAMBONZ_DOCUMENT_OPS } from '../providers/jambonz';
+import { SIGNALWIRE_DOCUMENT_OPS, numberStatusUrl } from '../providers/signalwire';
 import { createTelnyxAdapter } from '../providers/telnyx';
 import { callsApi } from './calls-api';
 import { jambonzWebhooks } from './jambonz-webhooks';
+import { faxesApi } from './faxes-api';
 import { createSessions } from './sessions';
+import { signalwireWebhooks } from './signalwire-webhooks';
 import { telnyxWebhooks } from './telnyx-webhooks';
 
 export interface GatewayDeps {
@@ -40,6 +43,19 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   }
 
   const documentOps: Partial<Record<Provider, readonly CallOp[]>> = {};
+  if (config.signalwire.signingKey) {
+    providers.push('signalwire');
+    documentOps.signalwire = SIGNALWIRE_DOCUMENT_OPS;
+    await app.register(signalwireWebhooks, {
+      sessions,
+      routing: config.routing,
+      publicBaseUrl: config.gateway.publicBaseUrl,
+      signingKey: config.signalwire.signingKey,
+      maxHistoryEvents: config.session.maxHistoryEvents,
+    });
+    // The phone number's Status Change Webhook (inbound hang-ups reach sessions this way): its token is ours.
+    app.log.info({ statusChangeWebhook: numberStatusUrl(config.gateway.publicBaseUrl, config.signalwire.signingKey) }, 'signalwire configured');
+  }
   if (config.jambonz.webhookSecrets.length > 0) {
     providers.push('jambonz');
     documentOps.jambonz = JAMBONZ_DOCUMENT_OPS;
@@ -60,6 +76,15 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     documentOps,
     flows: deps.flows,
     maxHistoryEvents: config.session.maxHistoryEvents,
+    temporalUiUrl: deps.temporalUiUrl,
+    namespace: config.temporal.namespace,
+  });
+  await app.register(faxesApi, {
+    client: deps.client,
+    connection: deps.connection,
+    taskQueue: config.temporal.taskQueue,
+    // Carriers whose adapter sends faxes (SignalWire; Telnyx and jambonz have no fax here).
+    providers: providers.filter((p) => p === 'signalwire'),
     temporalUiUrl: deps.temporalUiUrl,
     namespace: config.temporal.namespace,
   });

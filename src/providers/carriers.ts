@@ -2,6 +2,7 @@ import type { Provider } from '../calls/ids';
 import type { Config } from '../config';
 import { createCarrierHttp, type CarrierHttp } from './http';
 import { createJambonzCommands, jambonzAuthHeaders } from './jambonz';
+import { createSignalWireCommands, SIGNALWIRE_GONE_STATUSES } from './signalwire';
 import { createTelnyxAdapter, TELNYX_CALL_GONE_CODES } from './telnyx';
 import type { CarrierCommands } from './types';
 
@@ -26,6 +27,24 @@ function telnyx(config: Config): ConfiguredCarrier | undefined {
   };
 }
 
+function signalwire(config: Config): ConfiguredCarrier | undefined {
+  const { apiBaseUrl, projectId, apiToken, signingKey } = config.signalwire;
+  if (!apiBaseUrl || !projectId || !apiToken) return undefined;
+  // Without a signing key no callback URL could be trusted, and no SWML fetch verified: refuse to start.
+  if (!signingKey) throw new Error('SIGNALWIRE_SIGNING_KEY is required with SIGNALWIRE_PROJECT_ID (it signs our callback URLs)');
+  const adapter = createSignalWireCommands({ apiBaseUrl, projectId, apiToken, signingKey, publicBaseUrl: config.gateway.publicBaseUrl });
+  return {
+    adapter,
+    http: createCarrierHttp({
+      provider: 'signalwire',
+      baseUrl: apiBaseUrl,
+      headers: { authorization: adapter.authorization },
+      gone: { goneStatuses: SIGNALWIRE_GONE_STATUSES },
+      classify: (outcome) => adapter.classify?.(outcome),
+    }),
+  };
+}
+
 function jambonz(config: Config): ConfiguredCarrier | undefined {
   const { apiBaseUrl, accountSid, apiKey, webhookSecrets, applicationSid } = config.jambonz;
   if (!apiBaseUrl || !accountSid || !apiKey) return undefined;
@@ -45,7 +64,7 @@ function jambonz(config: Config): ConfiguredCarrier | undefined {
 }
 
 /** One entry per carrier: builds its client when the configuration has its credentials. */
-const CARRIER_FACTORIES: Array<(config: Config) => ConfiguredCarrier | undefined> = [telnyx, jambonz];
+const CARRIER_FACTORIES: Array<(config: Config) => ConfiguredCarrier | undefined> = [telnyx, signalwire, jambonz];
 
 /** The carriers this process can talk to, built from configuration (one HTTP pool each). */
 export function createCarriers(config: Config): ConfiguredCarriers {

@@ -4,6 +4,12 @@ import { Client, Connection } from '@temporalio/client';
 import { request } from 'undici';
 import { inboundCallWorkflowId, type CallOutcome, type CallState, type Provider } from '../../src/calls';
 import { startStack, type Stack } from '../../src/dev/stack';
+import type {
+  InboundFaxScript,
+  SignalWireCallRecord,
+  SignalWireCommandLogEntry,
+  SignalWireDelivery,
+} from '../../src/simulator/signalwire/types';
 import type { CallerScript, CommandLogEntry, DeliveredWebhook, SimCallRecord } from '../../src/simulator/telnyx/types';
 import { bundleWorkflowsToFile } from '../../worker/bundle';
 import { eventually, freePorts } from './net';
@@ -32,7 +38,25 @@ export interface TestStack extends Stack {
   state(workflowId: string): Promise<CallState>;
   /** The session's result, once the gateway has started it (webhooks may still be on their way). */
   outcome(workflowId: string): Promise<CallOutcome>;
+  /** The SignalWire simulator's control API (when the stack simulates SignalWire). */
+  signalwire: SignalWireSimControl;
   close(): Promise<void>;
+}
+
+export interface SignalWireSimControl {
+  readonly baseUrl: string;
+  /** A scripted caller dials in; its session is `call:signalwire:<call_id>`. */
+  placeCall(script: CallerScript): Promise<{ callId: string; workflowId: string }>;
+  /** A fax machine dials one of our numbers. */
+  placeFax(script: InboundFaxScript): Promise<{ callId: string; workflowId: string }>;
+  call(callId: string): Promise<SignalWireCallRecord>;
+  calls(): Promise<SignalWireCallRecord[]>;
+  /** Resolves once the call ended and all its status callbacks were delivered or given up. */
+  waitForEnd(callId: string, timeoutMs?: number): Promise<SignalWireCallRecord>;
+  /** Every Calling API request the simulator received, with the status it answered (422: not valid by the spec). */
+  commands(): Promise<SignalWireCommandLogEntry[]>;
+  /** Every SWML fetch and status callback the simulator sent, with its outcome and spec errors. */
+  webhooks(): Promise<SignalWireDelivery[]>;
 }
 
 async function getJson<T>(url: string, body?: unknown): Promise<T> {
@@ -73,6 +97,7 @@ export async function startTestStack(options: { timeScale?: number; env?: NodeJS
     simCall: (id) => getJson<SimCallRecord>(`${sim}/_sim/calls/${encodeURIComponent(id)}`),
     simCommands: () => getJson<CommandLogEntry[]>(`${sim}/_sim/commands`),
     simWebhooks: () => getJson<DeliveredWebhook[]>(`${sim}/_sim/webhooks`),
+    signalwire: signalwireControl(stack.simulatorUrls.signalwire ?? ''),
     state: (workflowId) => client.workflow.getHandle(workflowId).query<CallState>('state'),
     async outcome(workflowId) {
       const handle = client.workflow.getHandle(workflowId);
@@ -83,6 +108,26 @@ export async function startTestStack(options: { timeScale?: number; env?: NodeJS
       await stack.stop();
       await connection.close();
     },
+  };
+}
+
+function signalwireControl(sim: string): SignalWireSimControl {
+  return {
+    baseUrl: sim,
+    async placeCall(script) {
+      const { call_id } = await getJson<{ call_id: string }>(`${sim}/_sim/calls`, script);
+      return { callId: call_id, workflowId: inboundCallWorkflowId('signalwire', call_id) };
+    },
+    async placeFax(script) {
+      const { call_id } = await getJson<{ call_id: string }>(`${sim}/_sim/faxes`, script);
+      return { callId: call_id, workflowId: inboundCallWorkflowId('signalwire', call_id) };
+    },
+    call: (callId) => getJson<SignalWireCallRecord>(`${sim}/_sim/calls/${encodeURIComponent(callId)}`),
+    calls: () => getJson<SignalWireCallRecord[]>(`${sim}/_sim/calls`),
+    waitForEnd: (callId, timeoutMs = 60_000) =>
+      getJson<SignalWireCallRecord>(`${sim}/_sim/calls/${encodeURIComponent(callId)}/ended?timeout_ms=${timeoutMs}`),
+    commands: () => getJson<SignalWireCommandLogEntry[]>(`${sim}/_sim/commands`),
+    webhooks: () => getJson<SignalWireDelivery[]>(`${sim}/_sim/webhooks`),
   };
 }
 

@@ -1,5 +1,6 @@
 import { defaultIvr } from './default-ivr';
 import { outboundNotice } from './outbound';
+import { receiveFax } from './receive-fax';
 import type { FlowName } from '../../src/calls';
 import type { Flow } from './types';
 
@@ -9,4 +10,5 @@ export type { Flow, FlowContext } from './types';
 export const FLOWS: Record<FlowName, Flow> = {
   defaultIvr,
   outboundNotice,
+  receiveFax,
 };

@@ -1,0 +1,148 @@
+import { request } from 'undici';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { inboundCallWorkflowId } from '../../src/calls';
+import { signSignalWireRequest } from '../../src/providers/signalwire';
+import { IVR_PROMPTS } from '../../workflows/flows/default-ivr';
+import { eventually } from '../support/net';
+import { startTestStack, testWorkflowBundle, type TestStack } from '../support/stack';
+
+/**
+ * The three demo callers end to end on SignalWire, with the flow code unchanged: simulator → signed SWML
+ * fetches and status callbacks → gateway → Temporal (update-with-start, nextDocument) → worker → SWML
+ * documents and Calling API commands → simulator, all real processes on loopback.
+ */
+
+/** The dev signing key `startStack` gives the SignalWire simulator and our parts. */
+const SIGNING_KEY = 'PSK-dev-signing-key';
+
+describe('default IVR on SignalWire, end to end', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack({ simulate: ['signalwire'] });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+  afterEach(() => {
+    if (expect.getState().assertionCalls !== expect.getState().numPassingAsserts) console.log(stack.output.join('\n'));
+  });
+
+  it('runs the three demo callers to the end their scripts say', async () => {
+    const sw = stack.signalwire;
+    const agentCaller = await sw.placeCall({ from: '+15557770001', to: '+15550001000', presses: ['1'], hangupAfterMs: 60_000 });
+    const voicemailCaller = await sw.placeCall({ from: '+15557770002', to: '+15550001000', presses: ['2'], voicemail: { talkMs: 2000 } });
+    const hangupCaller = await sw.placeCall({ from: '+15557770003', to: '+15550001000', hangupDuringPrompt: 0 });
+
+    const [agent, voicemail, hungUp] = await Promise.all(
+      [agentCaller, voicemailCaller, hangupCaller].map((c) => stack.outcome(c.workflowId)),
+    );
+
+    // 1: bridged to the agent number from the routing table (SWML connect), until the caller hung up.
+    expect(agent.flowResult).toBe('pressed 1, bridged to agent +15550002000');
+    expect(agent.digits).toBe('1');
+    const agentSim = await sw.waitForEnd(agentCaller.callId);
+    expect(agentSim.bridgedWith).toBeDefined();
+    expect(agentSim.heard.join(' ')).toContain(IVR_PROMPTS.connecting);
+    const agentState = await stack.state(agentCaller.workflowId);
+    expect(agentState.lastEvents.map((e) => e.kind)).toContain('bridged');
+
+    // 2: a voicemail after the beep, saved. The SignalWire simulator's caller stays on the line until the
+    // recorder stops on silence and hangs up a moment later, during the flow's "thank you": either ending
+    // is the flow working as written.
+    expect(voicemail.flowResult).toMatch(/^(pressed 2, voicemail saved at https?:\/\/.+|call ended \(normal\) during say)$/);
+    expect(voicemail.recordings).toHaveLength(1);
+    const voicemailSim = await sw.waitForEnd(voicemailCaller.callId);
+    expect(voicemailSim.recordings.map((r) => r.url)).toEqual(voicemail.recordings);
+    expect((await stack.state(voicemailCaller.workflowId)).endCause).toBe('normal');
+
+    // 3: hung up while the menu was playing; the session ended with the call and sent nothing after.
+    expect(hungUp.flowResult).toMatch(/^call ended \(.+\) during gather$/);
+    const hungUpSim = await sw.waitForEnd(hangupCaller.callId);
+    expect(hungUpSim.endedBy).toBe('remote');
+
+    // Every Calling API request the worker sent was valid by the spec and accepted (the simulator
+    // validates each body and answers 422 for one that is not), and none ran twice. The one refusal
+    // allowed: a hang-up racing the caller's own (404, the call is gone, which the session reads as ended).
+    const commands = await sw.commands();
+    expect(commands.length).toBeGreaterThan(0);
+    expect(commands.filter((c) => c.status !== 200 && !(c.command === 'calling.end' && c.status === 404))).toEqual([]);
+    expect(commands.filter((c) => c.duplicate)).toEqual([]);
+    // Every SWML fetch and status callback was answered 2xx and matched the documented shapes.
+    const webhooks = await sw.webhooks();
+    expect(webhooks.filter((w) => w.specErrors.length > 0)).toEqual([]);
+    expect(webhooks.filter((w) => w.status !== 'delivered')).toEqual([]);
+    // The calls were driven by documents: each fetched several (the first, then a hand-back per step).
+    expect(agentSim.documentsFetched).toBeGreaterThan(3);
+  });
+
+  it('answers a signed inbound SWML fetch from any HTTP client with a document that answers the call', async () => {
+    const callId = 'b7f1c6d2-0000-4000-8000-00000000a001';
+    const url = `${stack.gatewayUrl}/webhooks/signalwire/swml`;
+    const body = Buffer.from(
+      JSON.stringify({
+        call: {
+          call_id: callId,
+          node_id: 'node-1',
+          segment_id: 'segment-1',
+          call_state: 'created',
+          direction: 'inbound',
+          type: 'phone',
+          from: '+15557770009',
+          to: '+15550001000',
+          from_number: '+15557770009',
+          to_number: '+15550001000',
+          headers: [],
+          project_id: 'dev-project',
+          space_id: 'dev-space',
+        },
+        vars: {},
+        envs: {},
+        params: {},
+      }),
+    );
+    const post = (headers: Record<string, string>) =>
+      request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+    // Unsigned and wrongly signed fetches are refused, and start nothing.
+    const unsigned = await post({});
+    expect(unsigned.statusCode).toBe(401);
+    await unsigned.body.dump();
+    const wrong = await post({ 'x-signalwire-signature': signSignalWireRequest('not-the-key', url, body) });
+    expect(wrong.statusCode).toBe(401);
+    await wrong.body.dump();
+    const workflowId = inboundCallWorkflowId('signalwire', callId);
+    await expect(stack.client.workflow.getHandle(workflowId).describe()).rejects.toThrow();
+
+    const signed = await post({
+      'x-signalwire-signature': signSignalWireRequest(SIGNING_KEY, url, body, 'sha1'),
+      'x-signalwire-sha256-signature': signSignalWireRequest(SIGNING_KEY, url, body, 'sha256'),
+    });
+    expect(signed.statusCode).toBe(200);
+    const document = (await signed.body.json()) as { version: string; sections: { main: Array<Record<string, unknown>> } };
+    expect(document.version).toBe('1.0.0');
+    expect(document.sections.main[0]).toEqual({ answer: {} });
+    expect(Object.keys(document.sections.main.at(-1)!)).toEqual(['transfer']);
+    await eventually('the session to run', () => stack.state(workflowId).then((s) => s.flow === 'defaultIvr'), 10_000, 200);
+    await stack.client.workflow.getHandle(workflowId).terminate('test over');
+  });
+
+  it('replays the recorded SignalWire histories deterministically against the current workflow code', async () => {
+    const ids: string[] = [];
+    for await (const wf of stack.client.workflow.list({
+      query: `WorkflowType = 'callSessionWorkflow' AND ExecutionStatus = 'Completed' AND CallProvider = 'signalwire'`,
+    })) {
+      ids.push(wf.workflowId);
+    }
+    expect(ids.length).toBeGreaterThan(0);
+    const bundle = await testWorkflowBundle();
+    try {
+      Runtime.install({ logger: new DefaultLogger('WARN') });
+    } catch {
+      // installed already by another test in this process
+    }
+    for (const workflowId of ids) {
+      const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: { codePath: bundle } }, history, workflowId);
+    }
+  });
+});
