@@ -2,16 +2,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { request } from 'undici';
-import { inboundCallWorkflowId, type CallOutcome } from '../src/calls';
+import { inboundCallWorkflowId, type CallOutcome, type Provider } from '../src/calls';
 import { loadConfig, PROJECT_ROOT } from '../src/config';
 import { startDevServer, temporalUiWorkflowUrl, type DevServer } from '../src/dev/dev-server';
 import { startStack, type Stack } from '../src/dev/stack';
 import { bundleWorkflowsToFile } from '../worker/bundle';
 
 /**
- * `npm run demo`: three simulated callers through the default IVR: one presses 1 and talks to an agent,
- * one presses 2 and leaves a message, one hangs up mid-menu. Uses the stack `npm start` runs, or starts
- * its own when none is running.
+ * `npm run demo`: three simulated callers through the default IVR on every simulated carrier: one presses 1
+ * and talks to an agent, one presses 2 and leaves a message, one hangs up mid-menu. Uses the stack
+ * `npm start` runs, or starts its own when none is running.
  */
 
 interface StackInfo {
@@ -25,6 +25,20 @@ const CALLERS = [
   { name: 'presses 1 (agent)', script: { from: '+15557770001', to: '+15550001000', presses: ['1'], hangupAfterMs: 15_000 } },
   { name: 'presses 2 (voicemail)', script: { from: '+15557770002', to: '+15550001000', presses: ['2'], voicemail: { talkMs: 3000 } } },
   { name: 'hangs up mid-menu', script: { from: '+15557770003', to: '+15550001000', hangupDuringPrompt: 0 } },
+];
+
+type CallerScript = (typeof CALLERS)[number]['script'];
+
+/** Each carrier the demo calls through: how its simulator places a scripted caller, and the call's id. */
+const DEMO_CARRIERS: Array<{ carrier: Provider; place(simulatorUrl: string, script: CallerScript): Promise<string> }> = [
+  {
+    carrier: 'telnyx',
+    place: async (url, script) => (await json<{ call_control_id: string }>(`${url}/_sim/calls`, { method: 'POST', body: script })).body.call_control_id,
+  },
+  {
+    carrier: 'jambonz',
+    place: async (url, script) => (await json<{ call_sid: string }>(`${url}/_sim/calls`, { method: 'POST', body: script })).body.call_sid,
+  },
 ];
 
 async function json<T>(url: string, init?: { method?: 'POST'; body?: unknown }): Promise<{ status: number; body: T }> {
@@ -79,31 +93,33 @@ async function main(): Promise<void> {
       temporalUiUrl: server?.uiUrl,
       workflowBundlePath: bundle,
       gatewayPort: config.gateway.port,
-      simulate: ['telnyx'],
+      simulate: DEMO_CARRIERS.map((d) => d.carrier),
       keyFile: path.join(config.temporal.dataDir, 'simulator-key.json'),
       log: () => undefined,
     });
     own = { server, stack };
     info = { gatewayUrl: stack.gatewayUrl, simulatorUrls: stack.simulatorUrls, temporalUiUrl: server?.uiUrl, temporalAddress: address };
   }
-  const simulatorUrl = info.simulatorUrls.telnyx;
-  if (!simulatorUrl) throw new Error('the running stack talks to real carriers (credentials are set); the demo needs the simulators');
+  const simulated = DEMO_CARRIERS.flatMap((demo) => {
+    const simulatorUrl = info.simulatorUrls[demo.carrier];
+    return simulatorUrl ? [{ ...demo, simulatorUrl }] : [];
+  });
+  if (simulated.length === 0) throw new Error('the running stack talks to real carriers (credentials are set); the demo needs the simulators');
 
   const connection = await Connection.connect({ address: info.temporalAddress });
   const client = new Client({ connection });
   try {
     const placed = await Promise.all(
-      CALLERS.map(async (caller) => {
-        const { body } = await json<{ call_control_id: string }>(`${simulatorUrl}/_sim/calls`, { method: 'POST', body: caller.script });
-        return { caller, callId: body.call_control_id };
-      }),
+      simulated.flatMap(({ carrier, place, simulatorUrl }) =>
+        CALLERS.map(async (caller) => ({ carrier, simulatorUrl, caller, callId: await place(simulatorUrl, caller.script) })),
+      ),
     );
-    console.log(`Placed ${placed.length} calls to ${CALLERS[0].script.to}; waiting for them to finish ...\n`);
-    for (const { caller, callId } of placed) {
-      const workflowId = inboundCallWorkflowId('telnyx', callId);
+    console.log(`Placed ${placed.length} calls to ${CALLERS[0].script.to} (${simulated.map((s) => s.carrier).join(', ')}); waiting for them to finish ...\n`);
+    for (const { carrier, simulatorUrl, caller, callId } of placed) {
+      const workflowId = inboundCallWorkflowId(carrier, callId);
       const outcome = await outcomeOf(client, workflowId);
       const sim = await json<{ outcome?: string }>(`${simulatorUrl}/_sim/calls/${encodeURIComponent(callId)}`);
-      console.log(`● Caller who ${caller.name}`);
+      console.log(`● ${carrier}: caller who ${caller.name}`);
       console.log(`    session:  ${outcome.flowResult ?? '(no result)'} — ended: ${outcome.endCause ?? 'unknown'}, digits: "${outcome.digits}"`);
       if (sim.body.outcome) console.log(`    carrier:  ${sim.body.outcome}`);
       console.log(`    workflow: ${workflowId}`);

@@ -63,7 +63,13 @@ function simulatorKeys(keyFile: string | undefined): { privatePem: string } {
 const DEV = {
   telnyxApiKey: 'KEY-simulator',
   signalwire: { projectId: '6f1d2c3b-0000-4000-8000-00000000de40', apiToken: 'PT-dev-token', signingKey: 'PSK-dev-signing-key' },
-  jambonz: { accountSid: 'dev-account', apiKey: 'dev-api-key', webhookSecret: 'wh_secret_dev', applicationSid: 'dev-application' },
+  // jambonz sids are UUIDs (the api server checks application_sid's format).
+  jambonz: {
+    accountSid: '9351f46a-678c-43f5-b8a6-d4eb58d131af',
+    apiKey: 'dev-api-key',
+    webhookSecret: 'wh_secret_dev',
+    applicationSid: '7087fe50-8acb-4f3b-b820-97b573723aab',
+  },
 } as const;
 
 const SIMULATED_CARRIERS: Provider[] = ['telnyx', 'signalwire', 'jambonz'];
