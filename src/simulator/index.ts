@@ -1,2 +1,3 @@
 export * from './telnyx';
 export * from './signalwire';
+export * from './jambonz';

@@ -1,12 +1,11 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import Ajv, { type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
-import { parse } from 'yaml';
+import { join } from 'node:path';
+import type { ValidateFunction } from 'ajv';
+import { defaultJambonzSpecDir } from '../../../../src/simulator/jambonz';
+import { readSwagger, requestSchema, SWAGGER_FILE, swaggerAjv, type Schema } from '../../../../src/simulator/jambonz/swagger';
 
 /**
- * Validators for request bodies of jambonz's REST API swagger (shared/specs/jambonz-api.swagger.yaml,
- * OpenAPI 3.0, read as draft-07 JSON Schema with strict: false for `example` and friends).
+ * Validators for request bodies of jambonz's REST API swagger (shared/specs/jambonz-api.swagger.yaml, loaded
+ * by src/simulator/jambonz/swagger.ts, which the simulator shares).
  *
  * The swagger was last edited in 2024-05 and is stale (research/jambonz.md §0, §1): the api-server and
  * feature-server code accept properties it leaves out, and `whisper` no longer has the shape it gives.
@@ -15,31 +14,14 @@ import { parse } from 'yaml';
  * `staleSwaggerProperties`, so the exception list must shrink if the swagger catches up.
  */
 
-export const SWAGGER_PATH = path.resolve(__dirname, '../../../../../shared/specs/jambonz-api.swagger.yaml');
+export const SWAGGER_PATH = join(defaultJambonzSpecDir(), SWAGGER_FILE);
 
-type Schema = Record<string, unknown> & { properties?: Record<string, Schema> };
-interface Swagger {
-  components: Record<string, unknown>;
-  paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: Schema }> } }>>;
-}
-
-const swagger = parse(readFileSync(SWAGGER_PATH, 'utf8')) as Swagger;
-const ajv = new Ajv({ strict: false, allErrors: true });
-addFormats(ajv);
-// The swagger writes `format: url`, which is not a JSON Schema format; check it as an absolute URL.
-ajv.addFormat('url', /^(https?|wss?):\/\/\S+$/);
-ajv.addSchema({ $id: 'jambonz', components: swagger.components });
-
-/** A request body schema of the swagger with its `$ref`s pointing into the registered components. */
-export function requestSchema(pathName: string, method: string): Schema {
-  const schema = swagger.paths[pathName]?.[method]?.requestBody?.content['application/json']?.schema;
-  if (!schema) throw new Error(`no JSON request body for ${method.toUpperCase()} ${pathName} in the swagger`);
-  return JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"jambonz#/components/')) as Schema;
-}
+const swagger = readSwagger(SWAGGER_PATH);
+const ajv = swaggerAjv(swagger, { allErrors: true });
 
 /** `POST /Accounts/{AccountSid}/Calls/{CallSid}`: the swagger documents update-call as POST only. */
-export const updateCallSchema = requestSchema('/Accounts/{AccountSid}/Calls/{CallSid}', 'post');
-export const createCallSchema = requestSchema('/Accounts/{AccountSid}/Calls', 'post');
+export const updateCallSchema = requestSchema(swagger, '/Accounts/{AccountSid}/Calls/{CallSid}', 'post');
+export const createCallSchema = requestSchema(swagger, '/Accounts/{AccountSid}/Calls', 'post');
 
 const compiled = new Map<Schema, ValidateFunction>();
 function validatorFor(schema: Schema): ValidateFunction {

@@ -1,0 +1,113 @@
+import type { AddressInfo } from 'node:net';
+import { SimClock } from './clock';
+import { CallEngine } from './engine';
+import { HookClient } from './hooks';
+import { buildJambonzServer } from './server';
+import { defaultSpecDir, loadJambonzSpecs } from './spec';
+import type { JambonzCommandLogEntry, JambonzSimulator, JambonzSimulatorOptions } from './types';
+
+export type {
+  JambonzCallRecord,
+  JambonzCallStatus,
+  JambonzCommandLogEntry,
+  JambonzFaultOptions,
+  JambonzHookDelivery,
+  JambonzHookType,
+  JambonzSimulator,
+  JambonzSimulatorOptions,
+  JambonzStreamRecord,
+} from './types';
+export { JambonzSpecValidator, loadJambonzSpecs, defaultSpecDir as defaultJambonzSpecDir } from './spec';
+export { VerbSpecError, VerbSpecValidator, normaliseVerbs, VERB_SPECS_FILE, type NormalisedVerb } from './verb-spec';
+export { LISTEN_SUBPROTOCOL } from './audio-stream';
+
+/** The application inbound calls run, unless `applicationSid` says otherwise. */
+export const DEFAULT_APPLICATION_SID = '7087fe50-8acb-4f3b-b820-97b573723aab';
+
+const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SWEEP_INTERVAL_MS = 60_000;
+/** What the simulated application is configured with; createCall with its application_sid gets these. */
+const APPLICATION_SPEECH_DEFAULTS = {
+  speech_synthesis_vendor: 'google',
+  speech_synthesis_language: 'en-US',
+  speech_synthesis_voice: 'en-US-Standard-C',
+  speech_recognizer_vendor: 'google',
+  speech_recognizer_language: 'en-US',
+};
+
+/** URL host for a listen address: wildcard addresses are reached over loopback. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startJambonzSimulator(opts: JambonzSimulatorOptions): Promise<JambonzSimulator> {
+  const log = opts.log ?? (() => undefined);
+  const timeScale = opts.timeScale ?? 1;
+  if (!Number.isFinite(timeScale) || timeScale < 0) throw new Error(`timeScale must be a number >= 0, got ${timeScale}`);
+  const host = opts.host ?? '127.0.0.1';
+  const applicationSid = opts.applicationSid ?? DEFAULT_APPLICATION_SID;
+  const specs = loadJambonzSpecs(opts.specPath ?? defaultSpecDir(), log);
+  // jambonz's sids are UUIDs, and the swagger checks a createCall's application_sid as one.
+  if (!UUID.test(applicationSid)) log(`warning: applicationSid "${applicationSid}" is not a UUID; a createCall naming it breaks the swagger (400)`);
+  const account = { accountSid: opts.accountSid, applicationSid, apiBaseUrl: '' };
+  const hooks = new HookClient({
+    secret: opts.webhookSecret,
+    timeoutMs: opts.webhookTimeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS,
+    delayMs: opts.faults?.hookDelayMs ?? [0, 0],
+    duplicateStatusHooks: opts.faults?.duplicateStatusHooks === true,
+    log,
+  });
+  const engine = new CallEngine({
+    account,
+    callHook: { url: opts.callHookUrl, method: 'POST' },
+    statusHook: { url: opts.statusHookUrl, method: 'POST' },
+    hooks,
+    specs,
+    clock: new SimClock(timeScale),
+    agents: opts.agents ?? {},
+    log,
+  });
+  const commands: JambonzCommandLogEntry[] = [];
+  const app = buildJambonzServer({
+    engine,
+    hooks,
+    specs,
+    apiKey: opts.apiKey,
+    createCall: {
+      accountSid: opts.accountSid,
+      applicationSid,
+      callHookUrl: opts.callHookUrl,
+      statusHookUrl: opts.statusHookUrl,
+      speechDefaults: APPLICATION_SPEECH_DEFAULTS,
+    },
+    fault: opts.faults?.failFirstCommandAttempts,
+    commands,
+    log,
+  });
+  await app.listen({ port: opts.port ?? 0, host });
+  const baseUrl = `http://${urlHost(host)}:${(app.server.address() as AddressInfo).port}/v1`;
+  account.apiBaseUrl = baseUrl;
+  const sweeper = setInterval(() => engine.sweep(), SWEEP_INTERVAL_MS).unref();
+
+  return {
+    baseUrl,
+    accountSid: opts.accountSid,
+    applicationSid,
+    async placeInboundCall(script) {
+      return { callSid: engine.placeInboundCall(script).callSid };
+    },
+    getCall: (callSid) => engine.call(callSid)?.record(),
+    waitForCallEnd: (callSid, timeoutMs) => engine.waitForCallEnd(callSid, timeoutMs),
+    commands: () => commands.map((entry) => ({ ...entry })),
+    webhooks: () => hooks.list(),
+    async close() {
+      clearInterval(sweeper);
+      await app.close();
+      engine.close();
+      await hooks.close();
+    },
+  };
+}

@@ -1,0 +1,161 @@
+import type { AgentScript, CallerScript } from '../telnyx/types';
+
+/**
+ * Public types of the jambonz simulator (a feature server and api server in one process). Durations in
+ * scripts and verbs are simulated time, multiplied by `timeScale`; HTTP timeouts are real time.
+ */
+
+export interface JambonzSimulatorOptions {
+  /** 0 = a random free port. */
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** The application's `call_hook`: our gateway's `applicationHookUrl(base, 'call')`. */
+  callHookUrl: string;
+  /** The application's `call_status_hook`: our gateway's `applicationHookUrl(base, 'status')`. */
+  statusHookUrl: string;
+  accountSid: string;
+  /** The Bearer token every REST request must carry (401 otherwise). */
+  apiKey: string;
+  /** The account's webhook secret: every hook carries `Jambonz-Signature` made with it. */
+  webhookSecret: string;
+  /** The application inbound calls run; `createCall` may name it. @default DEFAULT_APPLICATION_SID */
+  applicationSid?: string;
+  /**
+   * How long a hook may take to answer, real milliseconds (the feature server's JAMBONES_HTTP_TIMEOUT).
+   * A hook that times out or fails rejects an inbound call (480) or ends a running one. @default 10000
+   */
+  webhookTimeoutMs?: number;
+  /** Multiplies every simulated duration (speech, audio, pauses, ringing, gather timeouts). @default 1 */
+  timeScale?: number;
+  /** Behaviour of the numbers (or SIP URIs, or user names) `dial`, `createCall` and `sip:refer` reach. Others answer after ~300 ms. */
+  agents?: Record<string, AgentScript>;
+  faults?: JambonzFaultOptions;
+  /** The folder holding jambonz-verbs.specs.json and jambonz-api.swagger.yaml; missing = warn once, no validation. */
+  specPath?: string;
+  log?: (line: string) => void;
+}
+
+export interface JambonzFaultOptions {
+  /** The first `count` attempts of every REST request (same method, path and body) get this status instead of running. */
+  failFirstCommandAttempts?: { status: 429 | 480 | 500 | 503; count: number; retryAfterSeconds?: number };
+  /** Send every call:status hook twice (jambonz itself does not; for testing de-duplication). */
+  duplicateStatusHooks?: boolean;
+  /** Random delay before each hook's first attempt, real milliseconds. @default [0, 0] */
+  hookDelayMs?: [number, number];
+}
+
+export type JambonzCallStatus =
+  | 'trying'
+  | 'ringing'
+  | 'early-media'
+  | 'in-progress'
+  | 'completed'
+  | 'failed'
+  | 'busy'
+  | 'no-answer';
+
+export interface JambonzStreamRecord {
+  /** The `listen` WebSocket URL (or a `config` background stream's). */
+  url: string;
+  /** Whether the socket accepted the connection. */
+  connected: boolean;
+  /** Simulated seconds streamed, as `dial_call_duration` reports them; set once the stream ended. */
+  seconds?: number;
+  /** Bytes of audio sent over the socket. */
+  audioBytes: number;
+  background: boolean;
+}
+
+export interface JambonzCallRecord {
+  callSid: string;
+  /** SIP Call-ID of the feature server's leg. */
+  callId: string;
+  direction: 'inbound' | 'outbound';
+  from: string;
+  to: string;
+  /** Set on legs a `dial` created. */
+  parentCallSid?: string;
+  /** The last status jambonz reported (a call rejected without a status hook stays `trying`). */
+  status: JambonzCallStatus;
+  sipStatus: number;
+  answered: boolean;
+  ended: boolean;
+  callTerminationBy?: 'caller' | 'jambonz';
+  /** Simulated seconds from answer to hang-up. */
+  durationSeconds?: number;
+  customerData?: Record<string, unknown>;
+  /** Every prompt played to this leg (say text, audio URLs, whispers, beeps), in order. */
+  heard: string[];
+  /** Every DTMF digit the scripted caller pressed, in order. */
+  digitsPressed: string;
+  /** Digits jambonz sent to the far end (`dtmf` verb, Live Call Control `dtmf`). */
+  dtmfSent: string;
+  streams: JambonzStreamRecord[];
+  /** The queue the leg waits in now. */
+  queue?: string;
+  /** call_sid of the leg this one is (or was last) bridged with. */
+  bridgedWith?: string;
+  /** The verbs the feature server ran on this leg, in order. */
+  verbs: string[];
+  /** A one-line summary, e.g. "answered, pressed 1, bridged to +15550002000, caller hung up". */
+  outcome: string;
+}
+
+/** One REST request the api server received. */
+export interface JambonzCommandLogEntry {
+  /** ISO time the request arrived. */
+  at: string;
+  method: string;
+  path: string;
+  action: 'updateCall' | 'createCall' | 'getCall' | 'listCalls';
+  callSid?: string;
+  body: unknown;
+  /** The HTTP status answered. */
+  status: number;
+  /** The JSON answered, if any. */
+  response?: unknown;
+}
+
+export type JambonzHookType = 'session:new' | 'session:redirect' | 'verb:hook' | 'call:status';
+
+/** One hook the feature server sent, with its answer. */
+export interface JambonzHookDelivery {
+  id: string;
+  type: JambonzHookType;
+  callSid: string;
+  /** The URL requested (without a `#rc=` retry fragment). */
+  url: string;
+  method: 'GET' | 'POST';
+  /** The exact JSON that was signed (and sent, for POST). */
+  body: string;
+  status: 'pending' | 'answered' | 'failed';
+  attempts: number;
+  httpStatus?: number;
+  /** Why the last attempt failed (timeout, connection refused, HTTP status). */
+  error?: string;
+  /** The answer's body as text (verb hooks only; status hooks' answers are ignored). */
+  response?: string;
+  /** Why jambonz refused the verbs it got back (verb spec violation). */
+  invalidVerbs?: string;
+  /** The second copy sent because of the `duplicateStatusHooks` fault. */
+  duplicate: boolean;
+  sentAt: string;
+  answeredAt?: string;
+}
+
+export interface JambonzSimulator {
+  /** e.g. http://127.0.0.1:PORT/v1 (what JAMBONZ_API_BASE_URL is set to). */
+  readonly baseUrl: string;
+  readonly accountSid: string;
+  readonly applicationSid: string;
+  placeInboundCall(script: CallerScript): Promise<{ callSid: string }>;
+  getCall(callSid: string): JambonzCallRecord | undefined;
+  /** Resolves once the call ended, its verbs stopped running and all its hooks were answered or failed. */
+  waitForCallEnd(callSid: string, timeoutMs: number): Promise<JambonzCallRecord>;
+  /** Every REST request received (Live Call Control, createCall, reads), with the status answered. */
+  commands(): JambonzCommandLogEntry[];
+  /** Every hook sent, with its answer. */
+  webhooks(): JambonzHookDelivery[];
+  close(): Promise<void>;
+}
