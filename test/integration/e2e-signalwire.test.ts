@@ -29,7 +29,7 @@ describe('default IVR on SignalWire, end to end', () => {
 
   it('runs the three demo callers to the end their scripts say', async () => {
     const sw = stack.signalwire;
-    const agentCaller = await sw.placeCall({ from: '+15557770001', to: '+15550001000', presses: ['1'], hangupAfterMs: 60_000 });
+    const agentCaller = await sw.placeCall({ from: '+15557770001', to: '+15550001000', presses: ['1'], hangupAfterMs: 20_000 });
     const voicemailCaller = await sw.placeCall({ from: '+15557770002', to: '+15550001000', presses: ['2'], voicemail: { talkMs: 2000 } });
     const hangupCaller = await sw.placeCall({ from: '+15557770003', to: '+15550001000', hangupDuringPrompt: 0 });
 
@@ -124,6 +124,43 @@ describe('default IVR on SignalWire, end to end', () => {
     expect(Object.keys(document.sections.main.at(-1)!)).toEqual(['transfer']);
     await eventually('the session to run', () => stack.state(workflowId).then((s) => s.flow === 'defaultIvr'), 10_000, 200);
     await stack.client.workflow.getHandle(workflowId).terminate('test over');
+  });
+
+  it('holds a call while no worker runs, and carries on once one is back', async () => {
+    await stack.worker.kill();
+    const caller = await stack.signalwire.placeCall({ from: '+15557770005', to: '+15550001000', presses: ['2'], voicemail: { talkMs: 1000 }, giveUpAfterMs: 240_000 });
+    // The gateway cannot get the flow's first step: the call rings on a holding document and comes back.
+    await eventually(
+      'a holding document',
+      async () => (await stack.signalwire.webhooks()).filter((w) => w.callId === caller.callId && w.kind === 'swml-fetch').length >= 2,
+      20_000,
+      200,
+    );
+    await stack.startWorker('worker-2');
+    const outcome = await stack.outcome(caller.workflowId);
+    expect(outcome.recordings).toHaveLength(1);
+    expect(outcome.digits).toBe('2');
+    const sim = await stack.signalwire.waitForEnd(caller.callId);
+    expect(sim.recordings).toHaveLength(1);
+  });
+
+  it('places an outbound call on SignalWire and runs the outbound flow on it', async () => {
+    const res = await request(`${stack.gatewayUrl}/calls`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ provider: 'signalwire', to: '+15550003000', from: '+15550001000', flow: 'outboundNotice', requestId: 'sw-outbound-1' }),
+    });
+    expect(res.statusCode).toBe(202);
+    const { workflowId } = (await res.body.json()) as { workflowId: string };
+    const outcome = await stack.outcome(workflowId);
+    // The callee (a scripted person who presses nothing) hears the notice three times.
+    expect(outcome.flowResult).toBe('not confirmed');
+    const state = await stack.state(workflowId);
+    expect(state.operations.filter((o) => o.op === 'gather')).toHaveLength(3);
+    const dials = (await stack.signalwire.commands()).filter((c) => c.command === 'dial');
+    expect(dials).toEqual([expect.objectContaining({ status: 200, callId: state.callId })]);
+    const callee = await stack.signalwire.waitForEnd(state.callId!);
+    expect(callee.heard.join(' ')).toContain('We will call you again later.');
   });
 
   it('replays the recorded SignalWire histories deterministically against the current workflow code', async () => {
