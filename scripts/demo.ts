@@ -2,16 +2,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { request } from 'undici';
-import { inboundCallWorkflowId, type CallOutcome, type Provider } from '../src/calls';
+import { inboundCallWorkflowId, type CallOutcome, type FaxResult, type Provider } from '../src/calls';
 import { loadConfig, PROJECT_ROOT } from '../src/config';
 import { startDevServer, temporalUiWorkflowUrl, type DevServer } from '../src/dev/dev-server';
-import { startStack, type Stack } from '../src/dev/stack';
+import { DEMO_FAX_NUMBER, startStack, type Stack } from '../src/dev/stack';
 import { bundleWorkflowsToFile } from '../worker/bundle';
 
 /**
  * `npm run demo`: three simulated callers through the default IVR on every simulated carrier: one presses 1
- * and talks to an agent, one presses 2 and leaves a message, one hangs up mid-menu. Uses the stack
- * `npm start` runs, or starts its own when none is running.
+ * and talks to an agent, one presses 2 and leaves a message, one hangs up mid-menu; and, on SignalWire,
+ * one fax sent to a simulated fax machine. Uses the stack `npm start` runs, or starts its own when none
+ * is running.
  */
 
 interface StackInfo {
@@ -34,6 +35,10 @@ const DEMO_CARRIERS: Array<{ carrier: Provider; place(simulatorUrl: string, scri
   {
     carrier: 'telnyx',
     place: async (url, script) => (await json<{ call_control_id: string }>(`${url}/_sim/calls`, { method: 'POST', body: script })).body.call_control_id,
+  },
+  {
+    carrier: 'signalwire',
+    place: async (url, script) => (await json<{ call_id: string }>(`${url}/_sim/calls`, { method: 'POST', body: script })).body.call_id,
   },
   {
     carrier: 'jambonz',
@@ -115,6 +120,14 @@ async function main(): Promise<void> {
       ),
     );
     console.log(`Placed ${placed.length} calls to ${CALLERS[0].script.to} (${simulated.map((s) => s.carrier).join(', ')}); waiting for them to finish ...\n`);
+    // On SignalWire, also a fax: a send-fax workflow, dialing the simulator's demo fax machine.
+    const fax = info.simulatorUrls.signalwire
+      ? await json<{ workflowId: string }>(`${info.gatewayUrl}/faxes`, {
+          method: 'POST',
+          body: { to: DEMO_FAX_NUMBER, from: CALLERS[0].script.to, documentUrl: 'https://example.com/durable-calls-demo.pdf', headerInfo: 'durable-calls demo' },
+        })
+      : undefined;
+    if (fax && fax.status !== 202) throw new Error(`POST /faxes answered ${fax.status}: ${JSON.stringify(fax.body)}`);
     for (const { carrier, simulatorUrl, caller, callId } of placed) {
       const workflowId = inboundCallWorkflowId(carrier, callId);
       const outcome = await outcomeOf(client, workflowId);
@@ -123,6 +136,15 @@ async function main(): Promise<void> {
       console.log(`    session:  ${outcome.flowResult ?? '(no result)'} — ended: ${outcome.endCause ?? 'unknown'}, digits: "${outcome.digits}"`);
       if (sim.body.outcome) console.log(`    carrier:  ${sim.body.outcome}`);
       console.log(`    workflow: ${workflowId}`);
+      if (info.temporalUiUrl) console.log(`    UI:       ${temporalUiWorkflowUrl(info.temporalUiUrl, 'default', workflowId)}`);
+      console.log('');
+    }
+    if (fax) {
+      const { workflowId } = fax.body;
+      const result = (await client.workflow.getHandle(workflowId).result()) as FaxResult;
+      console.log(`● signalwire: fax to ${DEMO_FAX_NUMBER}`);
+      console.log(`    result:   ${result.status}, ${result.pages} pages, ${result.resultText ?? ''} (${result.attempts} attempt${result.attempts === 1 ? '' : 's'})`);
+      console.log(`    workflow: ${workflowId}  (GET ${info.gatewayUrl}/faxes/${workflowId})`);
       if (info.temporalUiUrl) console.log(`    UI:       ${temporalUiWorkflowUrl(info.temporalUiUrl, 'default', workflowId)}`);
       console.log('');
     }

@@ -73,6 +73,10 @@ const DEV = {
 } as const;
 
 const SIMULATED_CARRIERS: Provider[] = ['telnyx', 'signalwire', 'jambonz'];
+
+/** A fax machine the simulated SignalWire answers at (3 pages, then success), for `npm run demo`. */
+export const DEMO_FAX_NUMBER = '+15550009000';
+const DEMO_FAX_MACHINES = { [DEMO_FAX_NUMBER]: { outcome: 'success', pages: 3 } };
 const SIMULATOR_PART = { telnyx: 'simulator', signalwire: 'simulator-signalwire', jambonz: 'simulator-jambonz' } as const;
 
 function carriersConfigured(env: NodeJS.ProcessEnv): boolean {
@@ -127,6 +131,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       env: {
         ...simulatorEnv(1),
         SIMULATOR_SWML_URL: `${gatewayUrl}/webhooks/signalwire/swml`,
+        SIMULATOR_FAXES: baseEnv.SIMULATOR_FAXES || JSON.stringify(DEMO_FAX_MACHINES),
         // The phone number's Status Change Webhook: how inbound calls' hang-ups reach their sessions.
         SIMULATOR_STATUS_CHANGE_URL: numberStatusUrl(baseEnv.PUBLIC_BASE_URL ?? gatewayUrl, creds.signingKey),
         SIGNALWIRE_PROJECT_ID: creds.projectId,
