@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { inboundCallWorkflowId } from '../../src/calls';
-import { signSignalWireRequest } from '../../src/providers/signalwire';
+import { documentUrl, signSignalWireRequest, statusCallbackUrl } from '../../src/providers/signalwire';
 import { IVR_PROMPTS } from '../../workflows/flows/default-ivr';
 import { eventually } from '../support/net';
 import { startTestStack, testWorkflowBundle, type TestStack } from '../support/stack';
@@ -124,6 +124,38 @@ describe('default IVR on SignalWire, end to end', () => {
     expect(Object.keys(document.sections.main.at(-1)!)).toEqual(['transfer']);
     await eventually('the session to run', () => stack.state(workflowId).then((s) => s.flow === 'defaultIvr'), 10_000, 200);
     await stack.client.workflow.getHandle(workflowId).terminate('test over');
+  });
+
+  it('checks the token in callback and document URLs, and answers malformed callbacks with 400', async () => {
+    const workflowId = inboundCallWorkflowId('signalwire', 'b7f1c6d2-0000-4000-8000-00000000a002');
+    const statusUrl = statusCallbackUrl(stack.gatewayUrl, SIGNING_KEY, workflowId);
+    const forged = statusUrl.replace(/t=[^&]+/, 't=forged');
+    const callback = Buffer.from(
+      JSON.stringify({
+        event_type: 'calling.call.state',
+        event_channel: 'swml:x',
+        timestamp: 1_777_565_701.5,
+        project_id: 'p',
+        space_id: 's',
+        params: { call_id: 'b7f1c6d2-0000-4000-8000-00000000a002', node_id: 'n', call_state: 'ended', direction: 'inbound', end_reason: 'hangup' },
+      }),
+    );
+    const post = async (url: string, body: Buffer, headers: Record<string, string> = {}) => {
+      const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      return { status: res.statusCode, body: (await res.body.json()) as { error?: string; status?: string } };
+    };
+    expect((await post(forged, callback)).status).toBe(401);
+    expect((await post(`${stack.gatewayUrl}/webhooks/signalwire/status`, callback)).status).toBe(401);
+    const malformed = await post(statusUrl, Buffer.from('{"event_type":"calling.call.state"}'));
+    expect(malformed).toEqual({ status: 400, body: expect.objectContaining({ error: 'malformed status callback' }) });
+    // A callback for a session that does not run (ended, or never started) is acknowledged and dropped.
+    expect(await post(statusUrl, callback)).toEqual({ status: 200, body: expect.objectContaining({ status: 'accepted' }) });
+    await expect(stack.client.workflow.getHandle(workflowId).describe()).rejects.toThrow();
+
+    // A document URL naming a session must carry its token too, even when the fetch is signed.
+    const documentFetch = Buffer.from(JSON.stringify({ call: { call_id: 'c', call_state: 'answered', direction: 'inbound' }, vars: {}, params: {} }));
+    const forgedDocument = documentUrl(stack.gatewayUrl, SIGNING_KEY, workflowId).replace(/t=[^&]+/, 't=forged');
+    expect((await post(forgedDocument, documentFetch, { 'x-signalwire-signature': signSignalWireRequest(SIGNING_KEY, forgedDocument, documentFetch) })).status).toBe(401);
   });
 
   it('holds a call while no worker runs, and carries on once one is back', async () => {
