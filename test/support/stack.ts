@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { request } from 'undici';
 import { inboundCallWorkflowId, type CallOutcome, type CallState, type Provider } from '../../src/calls';
 import { startStack, type Stack } from '../../src/dev/stack';
+import type { JambonzCallRecord, JambonzCommandLogEntry, JambonzHookDelivery } from '../../src/simulator/jambonz/types';
 import type {
   InboundFaxScript,
   SignalWireCallRecord,
@@ -40,6 +41,8 @@ export interface TestStack extends Stack {
   outcome(workflowId: string): Promise<CallOutcome>;
   /** The SignalWire simulator's control API (when the stack simulates SignalWire). */
   signalwire: SignalWireSimControl;
+  /** The jambonz simulator's control API (when the stack simulates jambonz). */
+  jambonz: JambonzSimControl;
   close(): Promise<void>;
 }
 
@@ -57,6 +60,18 @@ export interface SignalWireSimControl {
   commands(): Promise<SignalWireCommandLogEntry[]>;
   /** Every SWML fetch and status callback the simulator sent, with its outcome and spec errors. */
   webhooks(): Promise<SignalWireDelivery[]>;
+}
+
+export interface JambonzSimControl {
+  /** A scripted caller dials in; its session is `call:jambonz:<call_sid>`. */
+  placeCall(script: CallerScript): Promise<{ callSid: string; workflowId: string }>;
+  call(callSid: string): Promise<JambonzCallRecord>;
+  /** Resolves once the call ended and all its hooks were answered or failed. */
+  waitForEnd(callSid: string, timeoutMs?: number): Promise<JambonzCallRecord>;
+  /** Every REST request the simulated api server received (Live Call Control, createCall, reads). */
+  commands(): Promise<JambonzCommandLogEntry[]>;
+  /** Every hook the simulated feature server sent, with its answer. */
+  webhooks(): Promise<JambonzHookDelivery[]>;
 }
 
 async function getJson<T>(url: string, body?: unknown): Promise<T> {
@@ -98,6 +113,7 @@ export async function startTestStack(options: { timeScale?: number; env?: NodeJS
     simCommands: () => getJson<CommandLogEntry[]>(`${sim}/_sim/commands`),
     simWebhooks: () => getJson<DeliveredWebhook[]>(`${sim}/_sim/webhooks`),
     signalwire: signalwireControl(stack.simulatorUrls.signalwire ?? ''),
+    jambonz: jambonzControl(stack.simulatorUrls.jambonz ?? ''),
     state: (workflowId) => client.workflow.getHandle(workflowId).query<CallState>('state'),
     async outcome(workflowId) {
       const handle = client.workflow.getHandle(workflowId);
@@ -128,6 +144,20 @@ function signalwireControl(sim: string): SignalWireSimControl {
       getJson<SignalWireCallRecord>(`${sim}/_sim/calls/${encodeURIComponent(callId)}/ended?timeout_ms=${timeoutMs}`),
     commands: () => getJson<SignalWireCommandLogEntry[]>(`${sim}/_sim/commands`),
     webhooks: () => getJson<SignalWireDelivery[]>(`${sim}/_sim/webhooks`),
+  };
+}
+
+function jambonzControl(sim: string): JambonzSimControl {
+  return {
+    async placeCall(script) {
+      const { call_sid } = await getJson<{ call_sid: string }>(`${sim}/_sim/calls`, script);
+      return { callSid: call_sid, workflowId: inboundCallWorkflowId('jambonz', call_sid) };
+    },
+    call: (callSid) => getJson<JambonzCallRecord>(`${sim}/_sim/calls/${encodeURIComponent(callSid)}`),
+    waitForEnd: (callSid, timeoutMs = 60_000) =>
+      getJson<JambonzCallRecord>(`${sim}/_sim/calls/${encodeURIComponent(callSid)}/ended?timeout_ms=${timeoutMs}`),
+    commands: () => getJson<JambonzCommandLogEntry[]>(`${sim}/_sim/commands`),
+    webhooks: () => getJson<JambonzHookDelivery[]>(`${sim}/_sim/webhooks`),
   };
 }
 
