@@ -158,24 +158,6 @@ describe('default IVR on SignalWire, end to end', () => {
     expect((await post(forgedDocument, documentFetch, { 'x-signalwire-signature': signSignalWireRequest(SIGNING_KEY, forgedDocument, documentFetch) })).status).toBe(401);
   });
 
-  it('holds a call while no worker runs, and carries on once one is back', async () => {
-    await stack.worker.kill();
-    const caller = await stack.signalwire.placeCall({ from: '+15557770005', to: '+15550001000', presses: ['2'], voicemail: { talkMs: 1000 }, giveUpAfterMs: 240_000 });
-    // The gateway cannot get the flow's first step: the call rings on a holding document and comes back.
-    await eventually(
-      'a holding document',
-      async () => (await stack.signalwire.webhooks()).filter((w) => w.callId === caller.callId && w.kind === 'swml-fetch').length >= 2,
-      20_000,
-      200,
-    );
-    await stack.startWorker('worker-2');
-    const outcome = await stack.outcome(caller.workflowId);
-    expect(outcome.recordings).toHaveLength(1);
-    expect(outcome.digits).toBe('2');
-    const sim = await stack.signalwire.waitForEnd(caller.callId);
-    expect(sim.recordings).toHaveLength(1);
-  });
-
   it('places an outbound call on SignalWire and runs the outbound flow on it', async () => {
     const res = await request(`${stack.gatewayUrl}/calls`, {
       method: 'POST',
