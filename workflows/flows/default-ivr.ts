@@ -1,3 +1,4 @@
+import { isCallEnded } from '../../src/calls';
 import type { Flow } from './types';
 
 /**
@@ -59,9 +60,14 @@ async function leaveVoicemail(call: Parameters<Flow>[0], prompt: string, why: st
   await call.say(prompt);
   // A caller usually ends a voicemail by hanging up: `record` still resolves with the saved recording.
   const recording = await call.record({ beep: true, maxSeconds: 120, silenceSeconds: 5 });
-  if (!call.ended) {
-    await call.say(IVR_PROMPTS.thanks);
-    await call.hangup();
+  try {
+    if (!call.ended) {
+      await call.say(IVR_PROMPTS.thanks);
+      await call.hangup();
+    }
+  } catch (err) {
+    // The message is in; a caller hanging up during the thank-you changes nothing.
+    if (!isCallEnded(err)) throw err;
   }
   return recording.saved ? `${why}, voicemail saved at ${recording.url ?? '(no url)'}` : `${why}, no voicemail`;
 }
