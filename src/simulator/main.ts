@@ -7,69 +7,31 @@
  * SIMULATOR_FAULTS (JSON), SIMULATOR_PRIVATE_KEY (Ed25519, PKCS8 PEM or base64, to keep the public key across
  * restarts), SIMULATOR_CONNECTION_ID (else TELNYX_CONNECTION_ID), SIMULATOR_SPEC_PATH.
  */
+import { jsonEnv, numberEnv, runSimulatorProcess } from './process';
 import { DEFAULT_CONNECTION_ID, startTelnyxSimulator, type AgentScript, type FaultOptions } from './telnyx';
 
 const DEV_API_KEY = 'KEYsimulator-dev-key';
 
-function jsonEnv<T>(name: string): T | undefined {
-  const raw = process.env[name];
-  if (!raw) return undefined;
-  try {
-    return JSON.parse(raw) as T;
-  } catch (err) {
-    throw new Error(`${name} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-function numberEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
-  return value;
-}
-
-async function main(): Promise<void> {
-  const log = (line: string) => process.stderr.write(`[telnyx-sim] ${line}\n`);
-  const simulator = await startTelnyxSimulator({
-    port: numberEnv('SIMULATOR_PORT', 8787),
-    host: process.env.SIMULATOR_HOST || '127.0.0.1',
-    webhookUrl: process.env.SIMULATOR_WEBHOOK_URL || 'http://127.0.0.1:3000/webhooks/telnyx',
-    apiKey: process.env.TELNYX_API_KEY || DEV_API_KEY,
-    connectionId: process.env.SIMULATOR_CONNECTION_ID || process.env.TELNYX_CONNECTION_ID || DEFAULT_CONNECTION_ID,
-    timeScale: numberEnv('SIMULATOR_TIME_SCALE', 1),
-    agents: jsonEnv<Record<string, AgentScript>>('SIMULATOR_AGENTS'),
-    faults: jsonEnv<FaultOptions>('SIMULATOR_FAULTS'),
-    privateKey: process.env.SIMULATOR_PRIVATE_KEY || undefined,
-    specPath: process.env.SIMULATOR_SPEC_PATH || undefined,
-    log,
-  });
-  process.stdout.write(
-    `${JSON.stringify({
-      event: 'simulator-ready',
-      baseUrl: simulator.baseUrl,
-      publicKey: simulator.publicKeyBase64,
-      connectionId: simulator.connectionId,
-    })}\n`,
-  );
-  let closing = false;
-  const shutdown = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    log(`${signal}: closing`);
-    simulator.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log(`close failed: ${String(err)}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`[telnyx-sim] failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+runSimulatorProcess({
+  name: 'telnyx-sim',
+  start: (log) =>
+    startTelnyxSimulator({
+      port: numberEnv('SIMULATOR_PORT', 8787),
+      host: process.env.SIMULATOR_HOST || '127.0.0.1',
+      webhookUrl: process.env.SIMULATOR_WEBHOOK_URL || 'http://127.0.0.1:3000/webhooks/telnyx',
+      apiKey: process.env.TELNYX_API_KEY || DEV_API_KEY,
+      connectionId: process.env.SIMULATOR_CONNECTION_ID || process.env.TELNYX_CONNECTION_ID || DEFAULT_CONNECTION_ID,
+      timeScale: numberEnv('SIMULATOR_TIME_SCALE', 1),
+      agents: jsonEnv<Record<string, AgentScript>>('SIMULATOR_AGENTS'),
+      faults: jsonEnv<FaultOptions>('SIMULATOR_FAULTS'),
+      privateKey: process.env.SIMULATOR_PRIVATE_KEY || undefined,
+      specPath: process.env.SIMULATOR_SPEC_PATH || undefined,
+      log,
+    }),
+  ready: (simulator) => ({
+    event: 'simulator-ready',
+    baseUrl: simulator.baseUrl,
+    publicKey: simulator.publicKeyBase64,
+    connectionId: simulator.connectionId,
+  }),
 });

@@ -1,10 +1,11 @@
-import type { AddressInfo } from 'node:net';
+import { CommandGate } from '../command-gate';
+import { checkedTimeScale, listenOrigin } from '../http';
 import { SimClock } from './clock';
 import { CallEngine } from './engine';
 import { HookClient } from './hooks';
-import { buildJambonzServer } from './server';
+import { buildJambonzServer, type JambonzCommandGate } from './server';
 import { defaultSpecDir, loadJambonzSpecs } from './spec';
-import type { JambonzCommandLogEntry, JambonzSimulator, JambonzSimulatorOptions } from './types';
+import type { JambonzSimulator, JambonzSimulatorOptions } from './types';
 
 export type {
   JambonzCallRecord,
@@ -36,17 +37,9 @@ const APPLICATION_SPEECH_DEFAULTS = {
   speech_recognizer_language: 'en-US',
 };
 
-/** URL host for a listen address: wildcard addresses are reached over loopback. */
-function urlHost(host: string): string {
-  if (host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
-}
-
 export async function startJambonzSimulator(opts: JambonzSimulatorOptions): Promise<JambonzSimulator> {
   const log = opts.log ?? (() => undefined);
-  const timeScale = opts.timeScale ?? 1;
-  if (!Number.isFinite(timeScale) || timeScale < 0) throw new Error(`timeScale must be a number >= 0, got ${timeScale}`);
+  const timeScale = checkedTimeScale(opts.timeScale);
   const host = opts.host ?? '127.0.0.1';
   const applicationSid = opts.applicationSid ?? DEFAULT_APPLICATION_SID;
   const specs = loadJambonzSpecs(opts.specPath ?? defaultSpecDir(), log);
@@ -70,7 +63,7 @@ export async function startJambonzSimulator(opts: JambonzSimulatorOptions): Prom
     agents: opts.agents ?? {},
     log,
   });
-  const commands: JambonzCommandLogEntry[] = [];
+  const gate: JambonzCommandGate = new CommandGate(opts.faults?.failFirstCommandAttempts);
   const app = buildJambonzServer({
     engine,
     hooks,
@@ -83,12 +76,10 @@ export async function startJambonzSimulator(opts: JambonzSimulatorOptions): Prom
       statusHookUrl: opts.statusHookUrl,
       speechDefaults: APPLICATION_SPEECH_DEFAULTS,
     },
-    fault: opts.faults?.failFirstCommandAttempts,
-    commands,
+    gate,
     log,
   });
-  await app.listen({ port: opts.port ?? 0, host });
-  const baseUrl = `http://${urlHost(host)}:${(app.server.address() as AddressInfo).port}/v1`;
+  const baseUrl = `${await listenOrigin(app, opts.port, host)}/v1`;
   account.apiBaseUrl = baseUrl;
   const sweeper = setInterval(() => engine.sweep(), SWEEP_INTERVAL_MS).unref();
 
@@ -101,7 +92,7 @@ export async function startJambonzSimulator(opts: JambonzSimulatorOptions): Prom
     },
     getCall: (callSid) => engine.call(callSid)?.record(),
     waitForCallEnd: (callSid, timeoutMs) => engine.waitForCallEnd(callSid, timeoutMs),
-    commands: () => commands.map((entry) => ({ ...entry })),
+    commands: () => gate.log(),
     webhooks: () => hooks.list(),
     async close() {
       clearInterval(sweeper);

@@ -8,6 +8,7 @@
  * (10000), SIMULATOR_AGENTS and SIMULATOR_FAULTS (JSON), SIMULATOR_SPEC_PATH (the specs folder).
  */
 import { applicationHookUrl } from '../../providers/jambonz';
+import { jsonEnv, numberEnv, runSimulatorProcess } from '../process';
 import type { AgentScript } from '../telnyx/types';
 import { DEFAULT_APPLICATION_SID, startJambonzSimulator, type JambonzFaultOptions } from '.';
 
@@ -17,69 +18,30 @@ const DEV_API_KEY = 'jambonz-simulator-dev-key';
 const DEV_WEBHOOK_SECRET = 'wh_secret_simulator-dev';
 const DEV_GATEWAY_URL = 'http://127.0.0.1:3000';
 
-function jsonEnv<T>(name: string): T | undefined {
-  const raw = process.env[name];
-  if (!raw) return undefined;
-  try {
-    return JSON.parse(raw) as T;
-  } catch (err) {
-    throw new Error(`${name} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-function numberEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
-  return value;
-}
-
-async function main(): Promise<void> {
-  const log = (line: string) => process.stderr.write(`[jambonz-sim] ${line}\n`);
-  const simulator = await startJambonzSimulator({
-    port: numberEnv('SIMULATOR_PORT', 8788),
-    host: process.env.SIMULATOR_HOST || '127.0.0.1',
-    callHookUrl: process.env.SIMULATOR_CALL_HOOK_URL || applicationHookUrl(DEV_GATEWAY_URL, 'call'),
-    statusHookUrl: process.env.SIMULATOR_STATUS_HOOK_URL || applicationHookUrl(DEV_GATEWAY_URL, 'status'),
-    accountSid: process.env.JAMBONZ_ACCOUNT_SID || DEV_ACCOUNT_SID,
-    apiKey: process.env.JAMBONZ_API_KEY || DEV_API_KEY,
-    webhookSecret: process.env.JAMBONZ_WEBHOOK_SECRET || DEV_WEBHOOK_SECRET,
-    applicationSid: process.env.JAMBONZ_APPLICATION_SID || DEFAULT_APPLICATION_SID,
-    webhookTimeoutMs: numberEnv('SIMULATOR_WEBHOOK_TIMEOUT_MS', 10_000),
-    timeScale: numberEnv('SIMULATOR_TIME_SCALE', 1),
-    agents: jsonEnv<Record<string, AgentScript>>('SIMULATOR_AGENTS'),
-    faults: jsonEnv<JambonzFaultOptions>('SIMULATOR_FAULTS'),
-    specPath: process.env.SIMULATOR_SPEC_PATH || undefined,
-    log,
-  });
-  process.stdout.write(
-    `${JSON.stringify({
-      event: 'simulator-ready',
-      carrier: 'jambonz',
-      baseUrl: simulator.baseUrl,
-      accountSid: simulator.accountSid,
-      applicationSid: simulator.applicationSid,
-    })}\n`,
-  );
-  let closing = false;
-  const shutdown = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    log(`${signal}: closing`);
-    simulator.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log(`close failed: ${String(err)}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`[jambonz-sim] failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+runSimulatorProcess({
+  name: 'jambonz-sim',
+  start: (log) =>
+    startJambonzSimulator({
+      port: numberEnv('SIMULATOR_PORT', 8788),
+      host: process.env.SIMULATOR_HOST || '127.0.0.1',
+      callHookUrl: process.env.SIMULATOR_CALL_HOOK_URL || applicationHookUrl(DEV_GATEWAY_URL, 'call'),
+      statusHookUrl: process.env.SIMULATOR_STATUS_HOOK_URL || applicationHookUrl(DEV_GATEWAY_URL, 'status'),
+      accountSid: process.env.JAMBONZ_ACCOUNT_SID || DEV_ACCOUNT_SID,
+      apiKey: process.env.JAMBONZ_API_KEY || DEV_API_KEY,
+      webhookSecret: process.env.JAMBONZ_WEBHOOK_SECRET || DEV_WEBHOOK_SECRET,
+      applicationSid: process.env.JAMBONZ_APPLICATION_SID || DEFAULT_APPLICATION_SID,
+      webhookTimeoutMs: numberEnv('SIMULATOR_WEBHOOK_TIMEOUT_MS', 10_000),
+      timeScale: numberEnv('SIMULATOR_TIME_SCALE', 1),
+      agents: jsonEnv<Record<string, AgentScript>>('SIMULATOR_AGENTS'),
+      faults: jsonEnv<JambonzFaultOptions>('SIMULATOR_FAULTS'),
+      specPath: process.env.SIMULATOR_SPEC_PATH || undefined,
+      log,
+    }),
+  ready: (simulator) => ({
+    event: 'simulator-ready',
+    carrier: 'jambonz',
+    baseUrl: simulator.baseUrl,
+    accountSid: simulator.accountSid,
+    applicationSid: simulator.applicationSid,
+  }),
 });

@@ -1,4 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { CommandGate } from '../command-gate';
+import { isJsonObject, parseJsonBodies, registerCallEndedRoute, type JsonObject } from '../http';
 import { parseCallerScript } from '../telnyx/server';
 import { prepareCreateCall, updateCallRuleViolation, type CreateCallContext } from './api-rules';
 import type { CallEngine } from './engine';
@@ -11,8 +13,8 @@ import type { JambonzCommandLogEntry, JambonzFaultOptions } from './types';
  * the feature server's Live Call Control answers) and the simulator's own control API under `/_sim`.
  */
 
-type Data = Record<string, unknown>;
-type CommandFault = NonNullable<JambonzFaultOptions['failFirstCommandAttempts']>;
+type Data = JsonObject;
+export type JambonzCommandGate = CommandGate<JambonzCommandLogEntry, NonNullable<JambonzFaultOptions['failFirstCommandAttempts']>>;
 type CallParams = { sid: string; callSid: string };
 
 export interface JambonzServerDeps {
@@ -22,29 +24,15 @@ export interface JambonzServerDeps {
   specs?: JambonzSpecValidator;
   apiKey: string;
   createCall: CreateCallContext;
-  fault?: CommandFault;
-  /** Every /v1 request is appended here with the status answered. */
-  commands: JambonzCommandLogEntry[];
+  /** The injected fault, and the log every /v1 request is appended to with the status answered. */
+  gate: JambonzCommandGate;
   log: (line: string) => void;
-}
-
-function isData(value: unknown): value is Data {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export function buildJambonzServer(deps: JambonzServerDeps): FastifyInstance {
   const app = Fastify({ logger: false });
   // jambonz's express parses an empty body as {}; fastify's default parser would refuse it.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, raw, done) => {
-    const text = String(raw);
-    if (text.trim() === '') return done(null, {});
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(Object.assign(new Error('request body is not valid JSON'), { statusCode: 400 }), undefined);
-    }
-  });
+  parseJsonBodies(app, { emptyAs: 'object', invalidMessage: 'request body is not valid JSON' });
   app.setErrorHandler((error: { statusCode?: number; message: string }, _request, reply) => {
     const status = error.statusCode ?? 500;
     if (status >= 500) deps.log(`internal error: ${error.message}`);
@@ -59,27 +47,23 @@ export function buildJambonzServer(deps: JambonzServerDeps): FastifyInstance {
 
 function registerApi(api: FastifyInstance, deps: JambonzServerDeps): void {
   const { engine } = deps;
-  const attempts = new Map<string, number>();
-
   api.addHook('onRequest', async (request, reply) => {
     if (request.headers.authorization !== `Bearer ${deps.apiKey}`) return reply.code(401).type('text/plain').send('Unauthorized');
   });
   // Injected faults answer before anything runs, as an unavailable feature server or a proxy would.
   api.addHook('preHandler', async (request, reply) => {
-    const fault = deps.fault;
-    if (fault === undefined) return;
     const key = `${request.method} ${request.url} ${JSON.stringify(request.body ?? null)}`;
-    const count = attempts.get(key) ?? 0;
-    if (count >= fault.count) return;
-    attempts.set(key, count + 1);
+    const fault = deps.gate.injectedFault(key);
+    if (fault === undefined) return;
+    const attempt = deps.gate.attempts(key);
     if (fault.retryAfterSeconds !== undefined) reply.header('retry-after', String(fault.retryAfterSeconds));
-    const msg = fault.status === 480 ? 'no available feature servers at this time' : `simulated fault (attempt ${count + 1} of ${fault.count})`;
+    const msg = fault.status === 480 ? 'no available feature servers at this time' : `simulated fault (attempt ${attempt} of ${fault.count})`;
     return reply.code(fault.status).send({ msg });
   });
   api.addHook('onSend', async (request, reply, payload) => {
     const params = request.params as Partial<CallParams> | undefined;
     const response = jsonOf(payload);
-    deps.commands.push({
+    deps.gate.record({
       at: new Date().toISOString(),
       method: request.method,
       path: request.url,
@@ -94,7 +78,7 @@ function registerApi(api: FastifyInstance, deps: JambonzServerDeps): void {
   });
 
   api.post('/Accounts/:sid/Calls', async (request: FastifyRequest<{ Params: { sid: string } }>, reply) => {
-    if (!isData(request.body)) return reply.code(400).send({ msg: 'request body must be a JSON object' });
+    if (!isJsonObject(request.body)) return reply.code(400).send({ msg: 'request body must be a JSON object' });
     const prepared = prepareCreateCall(request.params.sid, request.body, deps.createCall);
     if ('error' in prepared) return reply.code(400).send({ msg: prepared.error });
     const violations = deps.specs?.createCallViolations(request.body) ?? [];
@@ -128,7 +112,7 @@ function registerApi(api: FastifyInstance, deps: JambonzServerDeps): void {
   const updateCall = async (request: FastifyRequest<{ Params: CallParams }>, reply: FastifyReply) => {
     const { sid, callSid } = request.params;
     const body = request.body;
-    if (!isData(body)) return reply.code(400).send({ msg: 'request body must be a JSON object' });
+    if (!isJsonObject(body)) return reply.code(400).send({ msg: 'request body must be a JSON object' });
     const ruleViolation = updateCallRuleViolation(body);
     if (ruleViolation !== undefined) return reply.code(400).send({ msg: ruleViolation });
     const violations = deps.specs?.updateCallViolations(body) ?? [];
@@ -189,18 +173,7 @@ function registerControlApi(control: FastifyInstance, deps: JambonzServerDeps): 
     const call = engine.call(request.params.id);
     return call ? call.record() : reply.code(404).send({ error: `no call ${request.params.id}` });
   });
-  // Long-poll for separate-process tests: answers once the call ended and its hooks settled.
-  control.get(
-    '/calls/:id/ended',
-    async (request: FastifyRequest<{ Params: { id: string }; Querystring: { timeout_ms?: string } }>, reply) => {
-      const timeoutMs = Number(request.query.timeout_ms ?? 30_000);
-      try {
-        return await engine.waitForCallEnd(request.params.id, Number.isFinite(timeoutMs) ? timeoutMs : 30_000);
-      } catch (err) {
-        return reply.code(408).send({ error: err instanceof Error ? err.message : String(err) });
-      }
-    },
-  );
-  control.get('/commands', async () => deps.commands);
+  registerCallEndedRoute(control, (id, timeoutMs) => engine.waitForCallEnd(id, timeoutMs));
+  control.get('/commands', async () => deps.gate.log());
   control.get('/webhooks', async () => deps.hooks.list());
 }

@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici';
 import { signSignalWireRequest } from '../../providers/signalwire';
+import { CALLBACK_MAX_ATTEMPTS, callbackRetryDelayMs, Lanes, randomDelayMs, Timers, type Lane } from '../callback-lanes';
 import type { SignalWireDelivery } from './types';
 
 /**
@@ -9,11 +10,8 @@ import type { SignalWireDelivery } from './types';
 
 const USER_AGENT = 'SignalWire-Simulator';
 
-// Status callbacks: 15 attempts, 250 ms doubling up to 5 s (about a minute), as the Telnyx simulator does;
-// SignalWire documents callbacks as best-effort and does not publish its retry policy.
-const CALLBACK_RETRY_FIRST_DELAY_MS = 250;
-const CALLBACK_RETRY_MAX_DELAY_MS = 5_000;
-const CALLBACK_MAX_ATTEMPTS = 15;
+// Status callbacks are retried as the Telnyx simulator does (`callback-lanes`); SignalWire documents
+// callbacks as best-effort and does not publish its retry policy.
 /** Document fetches are retried on network errors and 5xx like a carrier would, then the call is given up. */
 const FETCH_RETRY_DELAYS_MS = [100, 250, 500];
 /** Longer than the gateway's wait for the flow's next step, which answers with a holding document after it. */
@@ -43,14 +41,6 @@ export interface StatusCallbackBody {
   params: Record<string, unknown>;
 }
 
-/** The callbacks of one call: first attempts go out one after another, so they normally arrive in order. */
-interface Lane {
-  tail: Promise<void>;
-  /** Callbacks not yet delivered or given up. */
-  pending: number;
-  idleWaiters: Array<() => void>;
-}
-
 /** A URL's `user:pass@` becomes Basic auth, as SignalWire does for credentials in a callback URL. */
 function target(url: string): { url: string; authorization?: string } {
   const parsed = new URL(url);
@@ -63,9 +53,10 @@ function target(url: string): { url: string; authorization?: string } {
 
 export class Deliveries {
   private readonly agent = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 5_000 } });
-  private readonly lanes = new Map<string, Lane>();
+  /** The callbacks of one call: first attempts go out one after another, so they normally arrive in order. */
+  private readonly lanes = new Lanes();
   private readonly records: SignalWireDelivery[] = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Timers('resolve');
   private closed = false;
 
   constructor(private readonly options: DeliveryOptions) {}
@@ -76,13 +67,12 @@ export class Deliveries {
     const raw = JSON.stringify(body);
     const specErrors = this.options.callbackErrors?.(body) ?? [];
     if (specErrors.length > 0) this.options.log(`BUG: ${body.event_type} breaks its documented shape: ${specErrors.join('; ')}`);
-    const lane = this.lane(callId);
+    const lane = this.lanes.get(callId);
     for (let copy = 0; copy < (this.options.duplicate ? 2 : 1); copy++) {
       const record = this.record('status-callback', body.event_type, callId, 'POST', url, raw, specErrors, copy > 0);
       lane.pending++;
-      const [min, max] = this.options.delayMs;
       lane.tail = lane.tail
-        .then(() => this.sleep(min + Math.random() * Math.max(0, max - min)))
+        .then(() => this.timers.sleep(randomDelayMs(this.options.delayMs)))
         .then(() => this.deliverCallback(lane, record))
         .catch((err: unknown) => this.options.log(`callback lane error: ${String(err)}`));
     }
@@ -103,15 +93,13 @@ export class Deliveries {
         record.status = outcome.ok ? 'delivered' : 'failed';
         return outcome.ok ? outcome : { ok: false, reason: outcome.reason };
       }
-      await this.sleep(FETCH_RETRY_DELAYS_MS[retry]);
+      await this.timers.sleep(FETCH_RETRY_DELAYS_MS[retry]);
     }
   }
 
   /** Resolves once every status callback of the call was delivered or given up. */
   idle(callId: string): Promise<void> {
-    const lane = this.lanes.get(callId);
-    if (!lane || lane.pending === 0 || this.closed) return Promise.resolve();
-    return new Promise((resolve) => lane.idleWaiters.push(resolve));
+    return this.lanes.idle(callId);
   }
 
   list(): SignalWireDelivery[] {
@@ -120,9 +108,8 @@ export class Deliveries {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    for (const lane of this.lanes.values()) lane.idleWaiters.splice(0).forEach((resolve) => resolve());
+    this.lanes.close();
     await this.agent.destroy();
   }
 
@@ -141,15 +128,6 @@ export class Deliveries {
     return record;
   }
 
-  private lane(callId: string): Lane {
-    let lane = this.lanes.get(callId);
-    if (!lane) {
-      lane = { tail: Promise.resolve(), pending: 0, idleWaiters: [] };
-      this.lanes.set(callId, lane);
-    }
-    return lane;
-  }
-
   /**
    * One attempt; a network error or 5xx is retried with backoff outside the lane, so a failing callback
    * does not hold back the call's later ones. A 4xx is final: the receiver refused the callback.
@@ -158,15 +136,14 @@ export class Deliveries {
     const outcome = await this.attempt(record, { 'content-type': 'application/json' });
     if (outcome.ok) {
       record.status = 'delivered';
-      return this.settle(lane);
+      return this.lanes.settle(lane);
     }
     if (!outcome.retryable || record.attempts >= CALLBACK_MAX_ATTEMPTS || this.closed) {
       record.status = 'failed';
       if (!this.closed) this.options.log(`gave up on ${record.eventType} for ${record.callId} after ${record.attempts} attempts`);
-      return this.settle(lane);
+      return this.lanes.settle(lane);
     }
-    const delay = Math.min(CALLBACK_RETRY_FIRST_DELAY_MS * 2 ** (record.attempts - 1), CALLBACK_RETRY_MAX_DELAY_MS);
-    void this.sleep(delay).then(() => this.deliverCallback(lane, record));
+    void this.timers.sleep(callbackRetryDelayMs(record.attempts)).then(() => this.deliverCallback(lane, record));
   }
 
   private attemptFetch(record: SignalWireDelivery) {
@@ -215,21 +192,5 @@ export class Deliveries {
     if (!this.closed) this.options.log(`${record.eventType} to ${record.url}: attempt ${record.attempts} failed (${record.lastError})`);
     const status = record.lastStatusCode;
     return { ok: false, retryable: status === undefined || status >= 500, reason: record.lastError ?? 'failed' };
-  }
-
-  private settle(lane: Lane): void {
-    lane.pending--;
-    if (lane.pending === 0) lane.idleWaiters.splice(0).forEach((resolve) => resolve());
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.closed) return resolve();
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        resolve();
-      }, ms);
-      this.timers.add(timer);
-    });
   }
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { CommandGate } from '../command-gate';
+import { checkedTimeScale, listenOrigin } from '../http';
 import { CallEngine } from './call-engine';
-import { CommandGate } from './command-gate';
 import { Deliveries } from './delivery';
-import { buildSimulatorServer } from './server';
+import { buildSimulatorServer, type SignalWireCommandGate } from './server';
 import { defaultSignalWireSpecPath, loadSignalWireSpec, SCHEMAS } from './spec';
 import type { SignalWireSimulator, SignalWireSimulatorOptions } from './types';
 
@@ -26,17 +26,9 @@ export { parseInboundFaxScript } from './server';
 const DEFAULT_WEBHOOK_DELAY_MS: [number, number] = [2, 20];
 const SWEEP_INTERVAL_MS = 30_000;
 
-/** URL host for a listen address: wildcard addresses are reached over loopback. */
-function urlHost(host: string): string {
-  if (host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
-}
-
 export async function startSignalWireSimulator(opts: SignalWireSimulatorOptions): Promise<SignalWireSimulator> {
   const log = opts.log ?? (() => undefined);
-  const timeScale = opts.timeScale ?? 1;
-  if (!Number.isFinite(timeScale) || timeScale < 0) throw new Error(`timeScale must be a number >= 0, got ${timeScale}`);
+  const timeScale = checkedTimeScale(opts.timeScale);
   const host = opts.host ?? '127.0.0.1';
   const spec = loadSignalWireSpec(opts.specPath ?? defaultSignalWireSpecPath(), log);
   const space = { projectId: opts.projectId, spaceId: randomUUID() };
@@ -63,13 +55,12 @@ export async function startSignalWireSimulator(opts: SignalWireSimulatorOptions)
     origin: () => origin,
     log,
   });
-  const gate = new CommandGate(opts.faults?.failFirstCommandAttempts);
+  const gate: SignalWireCommandGate = new CommandGate(opts.faults?.failFirstCommandAttempts);
   const setSwmlUrl = (url: string) => {
     swmlUrl = url;
   };
   const app = buildSimulatorServer({ engine, gate, deliveries, spec, projectId: opts.projectId, apiToken: opts.apiToken, setSwmlUrl, log });
-  await app.listen({ port: opts.port ?? 0, host });
-  origin = `http://${urlHost(host)}:${(app.server.address() as AddressInfo).port}`;
+  origin = await listenOrigin(app, opts.port, host);
   const sweeper = setInterval(() => engine.sweep(), SWEEP_INTERVAL_MS).unref();
 
   return {

@@ -8,6 +8,7 @@
  * SIGNALWIRE_PROJECT_ID, SIGNALWIRE_API_TOKEN, SIGNALWIRE_SIGNING_KEY, SIMULATOR_TIME_SCALE (1),
  * SIMULATOR_AGENTS, SIMULATOR_FAXES and SIMULATOR_FAULTS (JSON), SIMULATOR_SPEC_PATH.
  */
+import { jsonEnv, numberEnv, runSimulatorProcess } from '../process';
 import type { AgentScript } from '../telnyx/types';
 import { startSignalWireSimulator, type FaxScript, type SignalWireFaultOptions } from '.';
 
@@ -16,68 +17,29 @@ const DEV_PROJECT_ID = '00000000-0000-4000-8000-000000000001';
 const DEV_API_TOKEN = 'PTsimulator-dev-token';
 const DEV_SIGNING_KEY = 'PSKsimulator-dev-signing-key';
 
-function jsonEnv<T>(name: string): T | undefined {
-  const raw = process.env[name];
-  if (!raw) return undefined;
-  try {
-    return JSON.parse(raw) as T;
-  } catch (err) {
-    throw new Error(`${name} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-function numberEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
-  return value;
-}
-
-async function main(): Promise<void> {
-  const log = (line: string) => process.stderr.write(`[signalwire-sim] ${line}\n`);
-  const simulator = await startSignalWireSimulator({
-    port: numberEnv('SIMULATOR_PORT', 8788),
-    host: process.env.SIMULATOR_HOST || '127.0.0.1',
-    swmlUrl: process.env.SIMULATOR_SWML_URL || 'http://127.0.0.1:3000/webhooks/signalwire/swml',
-    statusChangeUrl: process.env.SIMULATOR_STATUS_CHANGE_URL || undefined,
-    projectId: process.env.SIGNALWIRE_PROJECT_ID || DEV_PROJECT_ID,
-    apiToken: process.env.SIGNALWIRE_API_TOKEN || DEV_API_TOKEN,
-    signingKey: process.env.SIGNALWIRE_SIGNING_KEY || DEV_SIGNING_KEY,
-    timeScale: numberEnv('SIMULATOR_TIME_SCALE', 1),
-    agents: jsonEnv<Record<string, AgentScript>>('SIMULATOR_AGENTS'),
-    faxes: jsonEnv<Record<string, FaxScript>>('SIMULATOR_FAXES'),
-    faults: jsonEnv<SignalWireFaultOptions>('SIMULATOR_FAULTS'),
-    specPath: process.env.SIMULATOR_SPEC_PATH || undefined,
-    log,
-  });
-  process.stdout.write(
-    `${JSON.stringify({
-      event: 'simulator-ready',
-      carrier: 'signalwire',
-      baseUrl: simulator.baseUrl,
-      projectId: simulator.projectId,
-      spaceId: simulator.spaceId,
-    })}\n`,
-  );
-  let closing = false;
-  const shutdown = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    log(`${signal}: closing`);
-    simulator.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log(`close failed: ${String(err)}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`[signalwire-sim] failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+runSimulatorProcess({
+  name: 'signalwire-sim',
+  start: (log) =>
+    startSignalWireSimulator({
+      port: numberEnv('SIMULATOR_PORT', 8788),
+      host: process.env.SIMULATOR_HOST || '127.0.0.1',
+      swmlUrl: process.env.SIMULATOR_SWML_URL || 'http://127.0.0.1:3000/webhooks/signalwire/swml',
+      statusChangeUrl: process.env.SIMULATOR_STATUS_CHANGE_URL || undefined,
+      projectId: process.env.SIGNALWIRE_PROJECT_ID || DEV_PROJECT_ID,
+      apiToken: process.env.SIGNALWIRE_API_TOKEN || DEV_API_TOKEN,
+      signingKey: process.env.SIGNALWIRE_SIGNING_KEY || DEV_SIGNING_KEY,
+      timeScale: numberEnv('SIMULATOR_TIME_SCALE', 1),
+      agents: jsonEnv<Record<string, AgentScript>>('SIMULATOR_AGENTS'),
+      faxes: jsonEnv<Record<string, FaxScript>>('SIMULATOR_FAXES'),
+      faults: jsonEnv<SignalWireFaultOptions>('SIMULATOR_FAULTS'),
+      specPath: process.env.SIMULATOR_SPEC_PATH || undefined,
+      log,
+    }),
+  ready: (simulator) => ({
+    event: 'simulator-ready',
+    carrier: 'signalwire',
+    baseUrl: simulator.baseUrl,
+    projectId: simulator.projectId,
+    spaceId: simulator.spaceId,
+  }),
 });

@@ -1,13 +1,14 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { CommandGate } from '../command-gate';
+import { isJsonObject, parseJsonBodies, registerCallEndedRoute, registerUrlSetter } from '../http';
 import { silentMp3, silentWav } from '../telnyx/audio';
 import { parseCallerScript } from '../telnyx/server';
 import type { CallEngine } from './call-engine';
-import type { CommandGate } from './command-gate';
 import type { Deliveries } from './delivery';
 import { CommandRejected, errorBodies, violationErrors } from './errors';
 import { blankPdf } from './fax-document';
 import type { SignalWireSpecValidator } from './spec';
-import type { InboundFaxScript, SignalWireCommandLogEntry } from './types';
+import type { InboundFaxScript, SignalWireCommandLogEntry, SignalWireFaultOptions } from './types';
 
 /**
  * HTTP surface: the Calling API (`POST /api/calling/calls`, Basic auth, bodies validated against the spec's
@@ -15,9 +16,12 @@ import type { InboundFaxScript, SignalWireCommandLogEntry } from './types';
  * control API under `/_sim` (no auth), which also serves recordings and received faxes.
  */
 
+/** Faults and the request log; duplicate control_ids are the engine's business (only it knows what is still active). */
+export type SignalWireCommandGate = CommandGate<SignalWireCommandLogEntry, NonNullable<SignalWireFaultOptions['failFirstCommandAttempts']>>;
+
 export interface SimulatorServerDeps {
   engine: CallEngine;
-  gate: CommandGate;
+  gate: SignalWireCommandGate;
   deliveries: Deliveries;
   /** Absent when the spec file is missing: bodies are then not validated. */
   spec?: SignalWireSpecValidator;
@@ -27,9 +31,6 @@ export interface SimulatorServerDeps {
   log: (line: string) => void;
 }
 
-type Body = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Body => typeof value === 'object' && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
 function faultError(status: number) {
@@ -40,16 +41,7 @@ function faultError(status: number) {
 export function buildSimulatorServer(deps: SimulatorServerDeps): FastifyInstance {
   const app = Fastify({ logger: false });
 
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, raw, done) => {
-    const text = String(raw);
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(Object.assign(new Error('The request body is not valid JSON.'), { statusCode: 400 }), undefined);
-    }
-  });
+  parseJsonBodies(app, { emptyAs: 'undefined', invalidMessage: 'The request body is not valid JSON.' });
   app.setErrorHandler((error: { statusCode?: number; message: string }, _request, reply) => {
     const status = error.statusCode ?? 500;
     if (status >= 500) deps.log(`internal error: ${error.message}`);
@@ -79,9 +71,9 @@ function registerCallingApi(api: FastifyInstance, deps: SimulatorServerDeps): vo
 }
 
 function logEntry(body: unknown): SignalWireCommandLogEntry {
-  const params = isObject(body) && isObject(body.params) ? body.params : {};
-  const command = isObject(body) ? (str(body.command) ?? '') : '';
-  const callId = command === 'update' ? str(params.id) : isObject(body) ? str(body.id) : undefined;
+  const params = isJsonObject(body) && isJsonObject(body.params) ? body.params : {};
+  const command = isJsonObject(body) ? (str(body.command) ?? '') : '';
+  const callId = command === 'update' ? str(params.id) : isJsonObject(body) ? str(body.id) : undefined;
   return { at: new Date().toISOString(), command, callId, controlId: str(params.control_id), body, status: 200, duplicate: false };
 }
 
@@ -104,7 +96,7 @@ function handleCommand(deps: SimulatorServerDeps, request: FastifyRequest, reply
   }
   const violations = deps.spec?.requestViolations(body) ?? [];
   if (violations.length > 0) return send(422, { errors: violationErrors(violations) });
-  if (!isObject(body)) return send(400, errorBodies.badRequest());
+  if (!isJsonObject(body)) return send(400, errorBodies.badRequest());
 
   try {
     const outcome = deps.engine.command(body);
@@ -134,26 +126,10 @@ function registerControlApi(api: FastifyInstance, deps: SimulatorServerDeps): vo
     const leg = engine.leg(request.params.id);
     return leg ? engine.record(leg) : reply.code(404).send({ error: `no call ${request.params.id}` });
   });
-  // Long-poll for separate-process tests: answers once the call ended and its callbacks were delivered.
-  api.get(
-    '/calls/:id/ended',
-    async (request: FastifyRequest<{ Params: { id: string }; Querystring: { timeout_ms?: string } }>, reply) => {
-      const timeoutMs = Number(request.query.timeout_ms ?? 30_000);
-      try {
-        return await engine.waitForCallEnd(request.params.id, Number.isFinite(timeoutMs) ? timeoutMs : 30_000);
-      } catch (err) {
-        return reply.code(408).send({ error: err instanceof Error ? err.message : String(err) });
-      }
-    },
-  );
+  registerCallEndedRoute(api, (id, timeoutMs) => engine.waitForCallEnd(id, timeoutMs));
   api.get('/commands', async () => deps.gate.log());
   api.get('/webhooks', async () => deps.deliveries.list());
-  api.put('/swml-url', async (request, reply) => {
-    const url = isObject(request.body) ? request.body.url : undefined;
-    if (typeof url !== 'string' || !/^https?:\/\//.test(url)) return reply.code(400).send({ error: '`url` must be an http(s) URL' });
-    deps.setSwmlUrl(url);
-    return { url };
-  });
+  registerUrlSetter(api, '/swml-url', deps.setSwmlUrl);
   api.get('/faxes/:file', async (request: FastifyRequest<{ Params: { file: string } }>, reply) => {
     const match = /^([0-9a-f-]{36})\.pdf$/.exec(request.params.file);
     const pages = match ? engine.receivedFax(match[1]) : undefined;
@@ -171,7 +147,7 @@ function registerControlApi(api: FastifyInstance, deps: SimulatorServerDeps): vo
 
 /** An InboundFaxScript from JSON, or what is wrong with it. */
 export function parseInboundFaxScript(input: unknown): InboundFaxScript | string {
-  if (!isObject(input)) return 'body must be a JSON object';
+  if (!isJsonObject(input)) return 'body must be a JSON object';
   const { from, to, pages, failOnPage } = input;
   if (typeof from !== 'string' || typeof to !== 'string') return '`from` and `to` must be strings';
   if (typeof pages !== 'number' || !Number.isInteger(pages) || pages < 1) return '`pages` must be a whole number >= 1';

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { checkedTimeScale, listenOrigin } from '../http';
 import { CallEngine } from './call-engine';
 import { CommandGate } from './command-gate';
 import { buildSimulatorServer } from './server';
@@ -27,17 +27,9 @@ export const DEFAULT_CONNECTION_ID = 'durable-calls-dev';
 const DEFAULT_WEBHOOK_DELAY_MS: [number, number] = [2, 20];
 const SWEEP_INTERVAL_MS = 30_000;
 
-/** URL host for a listen address: wildcard addresses are reached over loopback. */
-function urlHost(host: string): string {
-  if (host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
-}
-
 export async function startTelnyxSimulator(opts: TelnyxSimulatorOptions): Promise<TelnyxSimulator> {
   const log = opts.log ?? (() => undefined);
-  const timeScale = opts.timeScale ?? 1;
-  if (!Number.isFinite(timeScale) || timeScale < 0) throw new Error(`timeScale must be a number >= 0, got ${timeScale}`);
+  const timeScale = checkedTimeScale(opts.timeScale);
   const host = opts.host ?? '127.0.0.1';
   const connectionId = opts.connectionId ?? DEFAULT_CONNECTION_ID;
   const spec = loadTelnyxSpec(opts.specPath ?? defaultSpecPath(), log);
@@ -75,8 +67,7 @@ export async function startTelnyxSimulator(opts: TelnyxSimulatorOptions): Promis
     },
     log,
   });
-  await app.listen({ port: opts.port ?? 0, host });
-  origin = `http://${urlHost(host)}:${(app.server.address() as AddressInfo).port}`;
+  origin = await listenOrigin(app, opts.port, host);
   const sweeper = setInterval(() => {
     engine.sweep();
     gate.sweep();

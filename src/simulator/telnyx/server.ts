@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { isJsonObject, parseJsonBodies, registerCallEndedRoute, registerUrlSetter, type JsonObject } from '../http';
 import { silentMp3, silentWav } from './audio';
 import { SIMULATED_ACTIONS, type CallEngine } from './call-engine';
 import type { CommandGate } from './command-gate';
@@ -25,7 +26,7 @@ export interface SimulatorServerDeps {
   log: (line: string) => void;
 }
 
-type Body = Record<string, unknown>;
+type Body = JsonObject;
 
 interface CommandRequest {
   action: string;
@@ -35,10 +36,6 @@ interface CommandRequest {
   method: 'post' | 'put';
   body: unknown;
   execute: (body: Body) => Body;
-}
-
-function isObject(value: unknown): value is Body {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function faultError(status: number): TelnyxError {
@@ -61,16 +58,7 @@ export function buildSimulatorServer(deps: SimulatorServerDeps): FastifyInstance
   const app = Fastify({ logger: false });
 
   // Telnyx accepts an empty body where no field is required; fastify's default parser would refuse it.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, raw, done) => {
-    const text = String(raw);
-    if (text.trim() === '') return done(null, {});
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(Object.assign(new Error('The request body is not valid JSON.'), { statusCode: 400 }), undefined);
-    }
-  });
+  parseJsonBodies(app, { emptyAs: 'object', invalidMessage: 'The request body is not valid JSON.' });
   app.setErrorHandler((error: { statusCode?: number; message: string }, _request, reply) => {
     const status = error.statusCode ?? 500;
     if (status >= 500) deps.log(`internal error: ${error.message}`);
@@ -135,7 +123,7 @@ function registerTelnyxApi(api: FastifyInstance, deps: SimulatorServerDeps): voi
 }
 
 function logEntry(callControlId: string | undefined, action: string, body: unknown, status: number): CommandLogEntry {
-  const commandId = isObject(body) && typeof body.command_id === 'string' ? body.command_id : undefined;
+  const commandId = isJsonObject(body) && typeof body.command_id === 'string' ? body.command_id : undefined;
   return { at: new Date().toISOString(), callControlId, action, commandId, body, status, duplicate: false };
 }
 
@@ -145,7 +133,7 @@ function logEntry(callControlId: string | undefined, action: string, body: unkno
  * the id were there, so every other field is still checked.
  */
 function bodyForSpec(action: string, body: unknown): unknown {
-  const bridgeToQueue = action === 'bridge' && isObject(body) && typeof body.queue === 'string';
+  const bridgeToQueue = action === 'bridge' && isJsonObject(body) && typeof body.queue === 'string';
   return bridgeToQueue && body.call_control_id === undefined ? { ...body, call_control_id: '' } : body;
 }
 
@@ -180,7 +168,7 @@ function handleCommand(deps: SimulatorServerDeps, reply: FastifyReply, command: 
   }
   const violations = deps.spec?.requestViolations(command.specPath, command.method, bodyForSpec(command.action, body)) ?? [];
   if (violations.length > 0) return sendErrors(422, violations.map(violationError));
-  if (!isObject(body)) return sendErrors(422, rejections.invalidValue('/', 'The request body must be a JSON object.').errors);
+  if (!isJsonObject(body)) return sendErrors(422, rejections.invalidValue('/', 'The request body must be a JSON object.').errors);
 
   try {
     const response = { data: command.execute(body) };
@@ -204,26 +192,10 @@ function registerControlApi(api: FastifyInstance, deps: SimulatorServerDeps): vo
     const leg = engine.leg(request.params.id);
     return leg ? engine.record(leg) : reply.code(404).send({ error: `no call ${request.params.id}` });
   });
-  // Long-poll for separate-process tests: answers once the call ended and its webhooks were delivered.
-  api.get(
-    '/calls/:id/ended',
-    async (request: FastifyRequest<{ Params: { id: string }; Querystring: { timeout_ms?: string } }>, reply) => {
-      const timeoutMs = Number(request.query.timeout_ms ?? 30_000);
-      try {
-        return await engine.waitForCallEnd(request.params.id, Number.isFinite(timeoutMs) ? timeoutMs : 30_000);
-      } catch (err) {
-        return reply.code(408).send({ error: err instanceof Error ? err.message : String(err) });
-      }
-    },
-  );
+  registerCallEndedRoute(api, (id, timeoutMs) => engine.waitForCallEnd(id, timeoutMs));
   api.get('/commands', async () => deps.gate.log());
   api.get('/webhooks', async () => deps.dispatcher.list());
-  api.put('/webhook-url', async (request, reply) => {
-    const url = isObject(request.body) ? request.body.url : undefined;
-    if (typeof url !== 'string' || !/^https?:\/\//.test(url)) return reply.code(400).send({ error: '`url` must be an http(s) URL' });
-    deps.setWebhookUrl(url);
-    return { url };
-  });
+  registerUrlSetter(api, '/webhook-url', deps.setWebhookUrl);
   api.get('/public-key', async () => ({ public_key: deps.publicKeyBase64, connection_id: deps.connectionId }));
   api.get('/recordings/:file', async (request: FastifyRequest<{ Params: { file: string } }>, reply) => {
     const match = /^([0-9a-f-]{36})\.(mp3|wav)$/.exec(request.params.file);
@@ -236,7 +208,7 @@ function registerControlApi(api: FastifyInstance, deps: SimulatorServerDeps): vo
 
 /** A CallerScript from JSON, or what is wrong with it. */
 export function parseCallerScript(input: unknown): CallerScript | string {
-  if (!isObject(input)) return 'body must be a JSON object';
+  if (!isJsonObject(input)) return 'body must be a JSON object';
   const { from, to, presses, hangupAfterMs, hangupDuringPrompt, voicemail, giveUpAfterMs } = input;
   if (typeof from !== 'string' || typeof to !== 'string') return '`from` and `to` must be strings';
   if (presses !== undefined && !(Array.isArray(presses) && presses.every((p) => p === null || typeof p === 'string'))) {
@@ -245,7 +217,7 @@ export function parseCallerScript(input: unknown): CallerScript | string {
   for (const [name, value] of Object.entries({ hangupAfterMs, hangupDuringPrompt, giveUpAfterMs })) {
     if (value !== undefined && (typeof value !== 'number' || value < 0)) return `\`${name}\` must be a non-negative number`;
   }
-  if (voicemail !== undefined && !(isObject(voicemail) && typeof voicemail.talkMs === 'number')) {
+  if (voicemail !== undefined && !(isJsonObject(voicemail) && typeof voicemail.talkMs === 'number')) {
     return '`voicemail` must be {talkMs: number}';
   }
   return input as unknown as CallerScript;

@@ -1,5 +1,6 @@
 import { createPrivateKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { Agent, request } from 'undici';
+import { CALLBACK_MAX_ATTEMPTS, callbackRetryDelayMs, Lanes, randomDelayMs, Timers, type Lane } from '../callback-lanes';
 import type { DeliveredWebhook } from './types';
 
 /**
@@ -134,10 +135,6 @@ export function signWebhook(privateKey: KeyObject, timestamp: string, rawBody: B
 
 // --- delivery --------------------------------------------------------------------------------------------
 
-const RETRY_FIRST_DELAY_MS = 250;
-const RETRY_MAX_DELAY_MS = 5_000;
-/** 15 attempts with 250 ms doubling, capped at 5 s: about 53 s in all, close to Telnyx's 60 s policy cap. */
-const MAX_ATTEMPTS = 15;
 const ATTEMPT_TIMEOUT_MS = 10_000;
 
 export interface WebhookDispatcherOptions {
@@ -151,19 +148,12 @@ export interface WebhookDispatcherOptions {
   log: (line: string) => void;
 }
 
-/** The webhooks of one leg: first attempts go out one after another, so they normally arrive in order. */
-interface Lane {
-  tail: Promise<void>;
-  /** Deliveries not yet delivered or given up, plus holds. */
-  pending: number;
-  idleWaiters: Array<() => void>;
-}
-
 export class WebhookDispatcher {
   private readonly agent = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 5_000 } });
-  private readonly lanes = new Map<string, Lane>();
+  /** The webhooks of one leg: first attempts go out one after another, so they normally arrive in order. */
+  private readonly lanes = new Lanes();
   private readonly records: DeliveredWebhook[] = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Timers('never');
   private closed = false;
 
   constructor(private readonly options: WebhookDispatcherOptions) {}
@@ -193,27 +183,18 @@ export class WebhookDispatcher {
         specErrors,
       };
       this.records.push(record);
-      this.enqueue(this.lane(laneKey), record, url);
+      this.enqueue(this.lanes.get(laneKey), record, url);
     }
   }
 
   /** Keeps the lane busy until the returned function is called (for webhooks that follow a little later). */
   hold(laneKey: string): () => void {
-    const lane = this.lane(laneKey);
-    lane.pending++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.settle(lane);
-    };
+    return this.lanes.hold(laneKey);
   }
 
   /** Resolves once every webhook of the lane was delivered or given up. */
   idle(laneKey: string): Promise<void> {
-    const lane = this.lanes.get(laneKey);
-    if (!lane || lane.pending === 0 || this.closed) return Promise.resolve();
-    return new Promise((resolve) => lane.idleWaiters.push(resolve));
+    return this.lanes.idle(laneKey);
   }
 
   list(): DeliveredWebhook[] {
@@ -222,43 +203,32 @@ export class WebhookDispatcher {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    for (const lane of this.lanes.values()) lane.idleWaiters.splice(0).forEach((resolve) => resolve());
+    this.lanes.close();
     await this.agent.destroy();
-  }
-
-  private lane(laneKey: string): Lane {
-    let lane = this.lanes.get(laneKey);
-    if (!lane) {
-      lane = { tail: Promise.resolve(), pending: 0, idleWaiters: [] };
-      this.lanes.set(laneKey, lane);
-    }
-    return lane;
   }
 
   private enqueue(lane: Lane, record: DeliveredWebhook, url: () => string | undefined): void {
     lane.pending++;
-    const [min, max] = this.options.delayMs;
     lane.tail = lane.tail
-      .then(() => this.sleep(min + Math.random() * Math.max(0, max - min)))
+      .then(() => this.timers.sleep(randomDelayMs(this.options.delayMs)))
       .then(() => this.attempt(record, url))
-      .then((delivered) => (delivered ? this.settle(lane) : this.retryLater(lane, record, url)))
+      .then((delivered) => (delivered ? this.lanes.settle(lane) : this.retryLater(lane, record, url)))
       .catch((err: unknown) => this.options.log(`webhook lane error: ${String(err)}`));
   }
 
   /** Retries run outside the lane: a failing webhook does not hold back the leg's later ones (as with Telnyx). */
   private retryLater(lane: Lane, record: DeliveredWebhook, url: () => string | undefined): void {
-    if (record.attempts >= MAX_ATTEMPTS) {
+    if (record.attempts >= CALLBACK_MAX_ATTEMPTS) {
       record.status = 'failed';
       this.options.log(`gave up on ${record.eventType} ${record.eventId} after ${record.attempts} attempts`);
-      this.settle(lane);
+      this.lanes.settle(lane);
       return;
     }
-    const delay = Math.min(RETRY_FIRST_DELAY_MS * 2 ** (record.attempts - 1), RETRY_MAX_DELAY_MS);
-    void this.sleep(delay)
+    void this.timers
+      .sleep(callbackRetryDelayMs(record.attempts))
       .then(() => this.attempt(record, url))
-      .then((delivered) => (delivered ? this.settle(lane) : this.retryLater(lane, record, url)));
+      .then((delivered) => (delivered ? this.lanes.settle(lane) : this.retryLater(lane, record, url)));
   }
 
   private async attempt(record: DeliveredWebhook, url: () => string | undefined): Promise<boolean> {
@@ -303,21 +273,5 @@ export class WebhookDispatcher {
       this.options.log(`${record.eventType} to ${target}: attempt ${record.attempts} failed (${record.lastError})`);
     }
     return false;
-  }
-
-  private settle(lane: Lane): void {
-    lane.pending--;
-    if (lane.pending === 0) lane.idleWaiters.splice(0).forEach((resolve) => resolve());
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.closed) return;
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        resolve();
-      }, ms);
-      this.timers.add(timer);
-    });
   }
 }

@@ -1,6 +1,7 @@
 import { applicationHookUrl, createCallBody, createCallRequest, holdingDocument, JambonzHook, queueHoldingDocument, redirectCall, updateCallRequest } from '../../../src/providers/jambonz';
 import { startJambonzSimulator, type CallerScript, type JambonzSimulator } from '../../../src/simulator';
 import { JambonzApi, startAudioSink, startFakeService, WEBHOOK_SECRET, type AudioSink, type FakeService, type ReceivedHook } from './jambonz-support';
+import { waitUntil } from './wait';
 
 /**
  * Scripted callers and agents on the jambonz simulator, driven the way our gateway drives jambonz: every
@@ -406,11 +407,3 @@ describe('calls we place', () => {
     expect(record).toMatchObject({ heard: ['Please call us back'], verbs: ['rest:dial', 'pause', 'say', 'hangup'] });
   });
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}

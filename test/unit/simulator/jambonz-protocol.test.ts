@@ -26,6 +26,7 @@ import {
   type JambonzSimulatorOptions,
 } from '../../../src/simulator';
 import { JambonzApi, sleep, startAudioSink, startFakeService, WEBHOOK_SECRET, type AudioSink, type FakeService } from './jambonz-support';
+import { waitUntil } from './wait';
 
 /**
  * The wire protocol: REST auth, the api server's and feature server's answers to Live Call Control and
@@ -553,12 +554,4 @@ function speech(): Record<string, string> {
     speech_recognizer_vendor: 'google',
     speech_recognizer_language: 'en-US',
   };
-}
-
-async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(5);
-  }
 }

@@ -19,6 +19,7 @@ import {
   type OperationHooks,
 } from '../../../src/providers/jambonz';
 import { LISTEN_SUBPROTOCOL } from '../../../src/simulator';
+import { Arrivals } from './wait';
 
 /**
  * Test helpers for the jambonz simulator: a tiny "our service" that receives every hook, checks it with the
@@ -79,7 +80,7 @@ export async function startFakeService(): Promise<FakeService> {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   const received: ReceivedHook[] = [];
-  const waiters: Array<() => void> = [];
+  const arrivals = new Arrivals();
   let baseUrl = '';
 
   const service: FakeService = {
@@ -90,22 +91,7 @@ export async function startFakeService(): Promise<FakeService> {
     answer: () => undefined,
     hooksOf: (callSid, hook) => received.filter((h) => h.callSid === callSid && (hook === undefined || h.hook === hook)),
     statuses: (callSid) => service.hooksOf(callSid, 'status').map((h) => String(h.payload.call_status)),
-    async waitForHook(match, timeoutMs = 5_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = received.find(match);
-        if (found) return found;
-        const left = deadline - Date.now();
-        if (left <= 0) throw new Error('timed out waiting for a hook');
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, left);
-          waiters.push(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-      }
-    },
+    waitForHook: (match, timeoutMs = 5_000) => arrivals.waitFor(() => received.find(match), timeoutMs, 'a hook'),
     ops(callSidOrWorkflowId, seq, recordingStreamUrl) {
       const workflowId = workflowIdOf(callSidOrWorkflowId);
       return operationHooks({ publicBaseUrl: baseUrl, secret: HOOK_TOKEN_SECRET, workflowId, controlId: `${workflowId}#${seq}`, recordingStreamUrl });
@@ -143,7 +129,7 @@ export async function startFakeService(): Promise<FakeService> {
       hook.ownerWorkflowId = token.workflowId ?? routed.ownerWorkflowId;
     }
     received.push(hook);
-    waiters.splice(0).forEach((wake) => wake());
+    arrivals.notify();
     return hook;
   };
 
@@ -288,4 +274,4 @@ function readFrame(buffer: Buffer): { opcode: number; payload: Buffer; length: n
   return { opcode, payload, length: offset + length };
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep } from './wait';

@@ -19,6 +19,7 @@ import {
 } from '../../../src/providers/signalwire';
 import type { VerifyResult } from '../../../src/providers/types';
 import { blankPdf } from '../../../src/simulator';
+import { Arrivals } from './wait';
 
 /**
  * "Our service" for the SignalWire simulator tests: a small fastify app that does what the gateway will do,
@@ -81,7 +82,7 @@ export class OurService {
   private readonly sequences = new Map<string, number>();
   private readonly staticDocuments = new Map<string, { contentType: string; text: string }>();
   private failures = { fetch: 0, callback: 0, status: 503 };
-  private waiters: Array<() => void> = [];
+  private readonly arrivals = new Arrivals();
 
   private readonly app: FastifyInstance = Fastify({ logger: false });
   /** http://127.0.0.1:PORT, known once listening. */
@@ -143,21 +144,8 @@ export class OurService {
     return [...this.fetchesOf(callId).flatMap((f) => f.fetch.events), ...this.callbacksOf(callId).flatMap((c) => c.events)];
   }
 
-  async waitFor<T>(find: () => T | undefined, timeoutMs = 5_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = find();
-      if (found !== undefined) return found;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error('timed out waiting for our service to receive something');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  waitFor<T>(find: () => T | undefined, timeoutMs = 5_000): Promise<T> {
+    return this.arrivals.waitFor(find, timeoutMs, 'our service to receive something');
   }
 
   /** The hand-back fetch after step `op` of a call. */
@@ -170,7 +158,7 @@ export class OurService {
   }
 
   private wake(): void {
-    this.waiters.splice(0).forEach((wake) => wake());
+    this.arrivals.notify();
   }
 
   private routes(): void {
@@ -277,4 +265,4 @@ export class CallingClient {
   }
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep } from './wait';

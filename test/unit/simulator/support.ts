@@ -2,6 +2,7 @@ import { createPublicKey, verify } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
+import { Arrivals } from './wait';
 
 /**
  * Test helpers: a webhook receiver standing in for the gateway, and a small client that talks to the
@@ -32,7 +33,7 @@ export interface WebhookReceiver {
 
 export async function startReceiver(): Promise<WebhookReceiver> {
   const all: ReceivedWebhook[] = [];
-  const waiters: Array<() => void> = [];
+  const arrivals = new Arrivals();
   let failures: { count: number; status: number } = { count: 0, status: 200 };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -44,7 +45,7 @@ export async function startReceiver(): Promise<WebhookReceiver> {
       all.push({ headers: req.headers, raw, body: JSON.parse(raw.toString('utf8')), answered });
       res.statusCode = answered;
       res.end();
-      waiters.splice(0).forEach((wake) => wake());
+      arrivals.notify();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -62,22 +63,7 @@ export async function startReceiver(): Promise<WebhookReceiver> {
           (eventType === undefined || w.body.data.event_type === eventType),
       );
     },
-    async waitFor(match, timeoutMs = 5_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = accepted().find(match);
-        if (found) return found;
-        const left = deadline - Date.now();
-        if (left <= 0) throw new Error('timed out waiting for a webhook');
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, left);
-          waiters.push(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-      }
-    },
+    waitFor: (match, timeoutMs = 5_000) => arrivals.waitFor(() => accepted().find(match), timeoutMs, 'a webhook'),
     waitForEvent(callControlId, eventType, timeoutMs) {
       return receiver.waitFor(
         (w) => w.body.data.event_type === eventType && w.body.data.payload.call_control_id === callControlId,
@@ -141,4 +127,4 @@ export class TelnyxClient {
   }
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep } from './wait';
