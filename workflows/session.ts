@@ -743,20 +743,8 @@ export class CallSession {
     }
     const { seq, key } = this.begin('dial', '');
     try {
-      const placed = await this.activity('dial', () =>
-        activitiesFor('dial').placeCall({
-          ...options,
-          from: options.from ?? this.state.to,
-          provider: this.provider,
-          commandKey: key,
-          ownerWorkflowId: this.workflowId,
-        }),
-      );
-      const callId = placed!.callId;
-      const waiter: PendingOperation = { seq, key, op: 'dial', callId, kinds: ['call.answered', 'call.ended'] };
-      this.pending.push(waiter);
+      const { callId, waiter } = await this.placeLeg('agent', seq, key, { ...options, from: options.from ?? this.state.to });
       try {
-        this.addLeg({ callId, role: 'agent', to: options.to, from: options.from ?? this.state.to, status: 'ringing' });
         const event = await this.awaitTerminal(waiter, ((options.timeoutSeconds ?? 30) + 30) * 1000);
         const result: DialResult =
           event?.kind === 'call.answered'
@@ -868,23 +856,31 @@ export class CallSession {
   // ---------------------------------------------------------------------------------------------
   // Session lifecycle, used by the workflow function.
 
-  /** Places the primary leg of an outbound call and waits for it to answer or fail. */
-  async placePrimary(options: DialOptions): Promise<DialResult> {
-    const { seq, key } = this.begin('dial', '');
+  /**
+   * Places a leg owned by this session and registers the wait for it to answer or end. The caller removes
+   * the returned waiter from `pending` when done.
+   */
+  private async placeLeg(
+    role: 'primary' | 'agent',
+    seq: number,
+    key: string,
+    options: DialOptions & { from: string },
+  ): Promise<{ callId: string; waiter: PendingOperation }> {
     const placed = await this.activity('dial', () =>
-      activitiesFor('dial').placeCall({
-        ...options,
-        from: options.from ?? this.state.from,
-        provider: this.provider,
-        commandKey: key,
-        ownerWorkflowId: this.workflowId,
-      }),
+      activitiesFor('dial').placeCall({ ...options, provider: this.provider, commandKey: key, ownerWorkflowId: this.workflowId }),
     );
     const callId = placed!.callId;
     const waiter: PendingOperation = { seq, key, op: 'dial', callId, kinds: ['call.answered', 'call.ended'] };
     this.pending.push(waiter);
+    this.addLeg({ callId, role, to: options.to, from: options.from, status: 'ringing' });
+    return { callId, waiter };
+  }
+
+  /** Places the primary leg of an outbound call and waits for it to answer or fail. */
+  async placePrimary(options: DialOptions): Promise<DialResult> {
+    const { seq, key } = this.begin('dial', '');
+    const { callId, waiter } = await this.placeLeg('primary', seq, key, { ...options, from: options.from ?? this.state.from });
     try {
-      this.addLeg({ callId, role: 'primary', to: options.to, from: options.from ?? this.state.from, status: 'ringing' });
       if (!this.ended) this.setStatus(this.state.answeredAt ? this.state.status : 'ringing');
       await condition(() => waiter.event !== undefined || this.ended, ((options.timeoutSeconds ?? 30) + 60) * 1000);
       const event = waiter.event;
