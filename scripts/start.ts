@@ -22,9 +22,10 @@ async function main(): Promise<void> {
   let address = config.temporal.address;
   let uiUrl = process.env.TEMPORAL_UI_URL;
   if (!address) {
-    log('Starting the embedded Temporal dev server (SQLite in .data/temporal.sqlite) ...');
+    const dbFile = path.join(config.temporal.dataDir, 'temporal.sqlite');
+    log(`Starting the embedded Temporal dev server (SQLite in ${path.relative(process.cwd(), dbFile) || dbFile}) ...`);
     server = await startDevServer({
-      dbFile: path.join(config.temporal.dataDir, 'temporal.sqlite'),
+      dbFile,
       port: config.temporal.port,
       uiPort: config.temporal.uiPort,
       log,
