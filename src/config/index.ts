@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_TASK_QUEUE } from '../calls/messages';
 import { isDialTarget } from '../calls/ids';
@@ -9,7 +9,15 @@ import type { FlowArgs } from '../calls/session-input';
  * default; nothing else reads `process.env`.
  */
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+/** The folder with package.json: two levels up from source, three from compiled code in `dist/`. */
+export const PROJECT_ROOT = findProjectRoot(__dirname);
+
+function findProjectRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(from, '..', '..');
+  }
+}
 
 export interface RouteEntry {
   flow: string;
