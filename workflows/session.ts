@@ -365,7 +365,9 @@ export class CallSession {
     this.fetchesWaiting++;
     this.carrierActivity = 'fetching';
     try {
-      if (budgetMs > 0) await condition(() => this.outbox.length > 0 || this.ended || this.draining, budgetMs);
+      if (budgetMs > 0) {
+        await condition(() => this.outbox.length > 0 || this.ended || this.draining, budgetMs, { summary: 'carrier waits for the next document' });
+      }
     } finally {
       this.fetchesWaiting--;
     }
@@ -598,16 +600,20 @@ export class CallSession {
     const interrupted = () => onPrimary && this.ended;
     // A document step that reports no event of its own is done when handed back, or once delivered.
     const stepDone = () => waiter.handedBack === true || (waiter.kinds.length === 0 && waiter.delivered === true);
-    const arrived = await condition(() => waiter.event !== undefined || stepDone() || interrupted(), timeoutMs);
+    const arrived = await condition(() => waiter.event !== undefined || stepDone() || interrupted(), timeoutMs, {
+      summary: `${waiter.op} #${waiter.seq}: waiting for ${waiter.kinds.join(' | ') || 'the carrier'}`,
+    });
     if (waiter.event && onPrimary && endedByHangup(waiter.event)) {
       // The operation says the caller hung up; the hangup webhook itself may still be on its way.
-      if (!(await condition(() => this.ended, '10 seconds'))) this.markEnded('unknown');
+      if (!(await condition(() => this.ended, '10 seconds', { summary: 'waiting for the hangup webhook' }))) this.markEnded('unknown');
       throw new CallEnded(this.state.endCause ?? 'unknown', waiter.op);
     }
     if (waiter.event) return waiter.event;
     if (stepDone()) return undefined;
     if (arrived && interrupted()) {
-      if (afterHangupMs && (await condition(() => waiter.event !== undefined, afterHangupMs))) return waiter.event;
+      if (afterHangupMs && (await condition(() => waiter.event !== undefined, afterHangupMs, { summary: `${waiter.op}: waiting for its result after the hangup` }))) {
+        return waiter.event;
+      }
       throw new CallEnded(this.state.endCause ?? 'unknown', waiter.op);
     }
     // No terminal event in time: ask the carrier whether the leg still exists.
@@ -882,7 +888,9 @@ export class CallSession {
     const { callId, waiter } = await this.placeLeg('primary', seq, key, { ...options, from: options.from ?? this.state.from });
     try {
       if (!this.ended) this.setStatus(this.state.answeredAt ? this.state.status : 'ringing');
-      await condition(() => waiter.event !== undefined || this.ended, ((options.timeoutSeconds ?? 30) + 60) * 1000);
+      await condition(() => waiter.event !== undefined || this.ended, ((options.timeoutSeconds ?? 30) + 60) * 1000, {
+        summary: `dialing ${options.to}`,
+      });
       const event = waiter.event;
       if (event?.kind === 'call.answered' && !this.ended) {
         this.finish(seq, 'answered');
@@ -899,7 +907,7 @@ export class CallSession {
   /** After the flow: hang up if it did not, and give a running recording a moment to report back. */
   async close(): Promise<void> {
     if (!this.ended) await this.hangup();
-    if (this.recordingInProgress) await condition(() => !this.recordingInProgress, 60_000);
+    if (this.recordingInProgress) await condition(() => !this.recordingInProgress, 60_000, { summary: 'waiting for the recording' });
     this.state.currentOperation = undefined;
     this.publishDetails();
   }
