@@ -27,6 +27,7 @@ import {
   type SendFaxInput,
 } from '../src/calls';
 import type { CallActivities } from '../activities';
+import { COMMAND_OPTIONS } from './activity-options';
 
 /**
  * A fax we send, as a workflow of its own (`fax:<id>`). Each attempt dials the number with an inline
@@ -49,16 +50,6 @@ const DIAL_OPTIONS: ActivityOptions = {
     maximumInterval: '10 seconds',
     maximumAttempts: 5,
     nonRetryableErrorTypes: [ErrorType.CarrierRejected, ErrorType.Unsupported, ErrorType.InvalidCommand, 'DialOutcomeUnknown'],
-  },
-};
-const COMMAND_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '10 seconds',
-  scheduleToCloseTimeout: '55 seconds',
-  retry: {
-    initialInterval: '250 ms',
-    backoffCoefficient: 2,
-    maximumInterval: '5 seconds',
-    nonRetryableErrorTypes: [ErrorType.CallGone, ErrorType.CarrierRejected, ErrorType.Unsupported, ErrorType.InvalidCommand],
   },
 };
 const dialer = proxyActivities<CallActivities>({ ...DIAL_OPTIONS, summary: 'dial fax' });

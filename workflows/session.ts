@@ -7,7 +7,6 @@ import {
   setCurrentDetails,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import {
   CallEnded,
@@ -38,6 +37,7 @@ import {
   type RecordOptions,
 } from '../src/calls';
 import type { CallActivities } from '../activities';
+import { COMMAND_OPTIONS } from './activity-options';
 
 /**
  * The flow API and the session's bookkeeping. One `CallSession` per workflow run: carrier events come in
@@ -45,17 +45,6 @@ import type { CallActivities } from '../activities';
  * as activities. Everything here is deterministic and plain JSON, so it replays and continues-as-new.
  */
 
-// Commands are quick HTTP calls. Retries stay inside Telnyx's 60 s command_id de-duplication window.
-const COMMAND_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '10 seconds',
-  scheduleToCloseTimeout: '55 seconds',
-  retry: {
-    initialInterval: '250 ms',
-    backoffCoefficient: 2,
-    maximumInterval: '5 seconds',
-    nonRetryableErrorTypes: [ErrorType.CallGone, ErrorType.CarrierRejected, ErrorType.Unsupported, ErrorType.InvalidCommand],
-  },
-};
 
 function activitiesFor(summary: string): CallActivities {
   return proxyActivities<CallActivities>({ ...COMMAND_OPTIONS, summary });

@@ -1,7 +1,6 @@
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { IVR_PROMPTS } from '../../workflows/flows/default-ivr';
 import { validateTelnyxWebhook } from '../../src/simulator/telnyx/spec';
-import { startTestStack, testWorkflowBundle, type TestStack } from '../support/stack';
+import { startTestStack, replayCompletedSessions, type TestStack } from '../support/stack';
 
 /**
  * The three demo callers end to end on Telnyx: simulator → signed webhooks → gateway → Temporal →
@@ -88,21 +87,6 @@ describe('default IVR on Telnyx, end to end', () => {
   });
 
   it('replays the recorded histories deterministically against the current workflow code', async () => {
-    const ids: string[] = [];
-    for await (const wf of stack.client.workflow.list({ query: `WorkflowType = 'callSessionWorkflow' AND ExecutionStatus = 'Completed'` })) {
-      ids.push(wf.workflowId);
-      if (ids.length >= 4) break;
-    }
-    expect(ids.length).toBeGreaterThan(0);
-    const bundle = await testWorkflowBundle();
-    try {
-      Runtime.install({ logger: new DefaultLogger('WARN') });
-    } catch {
-      // installed already by another test in this process
-    }
-    for (const workflowId of ids) {
-      const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
-      await Worker.runReplayHistory({ workflowBundle: { codePath: bundle } }, history, workflowId);
-    }
+    expect(await replayCompletedSessions(stack.client, `CallProvider = 'telnyx'`)).toBeGreaterThanOrEqual(4);
   });
 });

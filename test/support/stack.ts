@@ -12,6 +12,7 @@ import type {
   SignalWireDelivery,
 } from '../../src/simulator/signalwire/types';
 import type { CallerScript, CommandLogEntry, DeliveredWebhook, SimCallRecord } from '../../src/simulator/telnyx/types';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { bundleWorkflowsToFile } from '../../worker/bundle';
 import { eventually, freePorts } from './net';
 import { PROJECT_ROOT, readTestRun, testServerAddress } from './temporal-server';
@@ -159,6 +160,30 @@ function jambonzControl(sim: string): JambonzSimControl {
     commands: () => getJson<JambonzCommandLogEntry[]>(`${sim}/_sim/commands`),
     webhooks: () => getJson<JambonzHookDelivery[]>(`${sim}/_sim/webhooks`),
   };
+}
+
+/**
+ * Replays the histories of this run's completed sessions that match `query` against the current workflow
+ * code (the worker's own bundle), so a nondeterminism in what the tests just ran fails the test. Returns
+ * how many were replayed.
+ */
+export async function replayCompletedSessions(client: Client, query: string, limit = 50): Promise<number> {
+  const ids: string[] = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowType = 'callSessionWorkflow' AND ExecutionStatus = 'Completed' AND ${query}` })) {
+    ids.push(wf.workflowId);
+    if (ids.length >= limit) break;
+  }
+  const bundle = await testWorkflowBundle();
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // installed already by another test in this process
+  }
+  for (const workflowId of ids) {
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    await Worker.runReplayHistory({ workflowBundle: { codePath: bundle } }, history, workflowId);
+  }
+  return ids.length;
 }
 
 export { PROJECT_ROOT };
