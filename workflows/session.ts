@@ -140,6 +140,12 @@ export class CallSession {
   private carrierActivity: CarrierActivity = 'running';
   /** Set while continuing-as-new: waiting fetches answer at once (with a hold) so handlers can finish. */
   private draining = false;
+  /**
+   * The redirect sent and not yet answered by a fetch, and the commands handed to other fetches meanwhile.
+   * A fetch already on its way (a hold running out) can take commands that the redirect then cuts short;
+   * when the redirect's own fetch arrives, those are queued again.
+   */
+  private redirecting?: { key: string; deliveredSince: CallCommand[] };
   /** Where the flow resumes after continue-as-new. */
   readonly resumeFrom?: FlowCheckpoint;
 
@@ -348,6 +354,20 @@ export class CallSession {
       const step = this.pending.find((p) => p.key === request.handedBack);
       if (step) step.handedBack = true;
     }
+    const redirect = this.redirecting;
+    const answersRedirect = redirect !== undefined && (request.redirectedBy === redirect.key || request.handedBack === redirect.key);
+    if (answersRedirect) {
+      this.redirecting = undefined;
+      const cutShort = redirect.deliveredSince.filter((command) => {
+        const waiter = this.pending.find((p) => p.key === command.commandKey);
+        return waiter !== undefined && !waiter.handedBack && waiter.event === undefined;
+      });
+      for (const command of cutShort) {
+        const waiter = this.pending.find((p) => p.key === command.commandKey);
+        if (waiter) waiter.delivered = false;
+      }
+      this.outbox = [...cutShort, ...this.outbox];
+    }
     if (this.ended) return { kind: 'hangup' };
     // Workflow time: when this task started. A request that comes too late for its reply to be read is a hold.
     const budgetMs = request.answerBy === undefined ? request.waitMs : Math.min(request.waitMs, request.answerBy - Date.now());
@@ -368,6 +388,8 @@ export class CallSession {
         const waiter = this.pending.find((p) => p.key === command.commandKey);
         if (waiter) waiter.delivered = true;
       }
+      // Not the redirect's own fetch: the redirect may cut these short (see `redirecting`).
+      if (this.redirecting && !answersRedirect) this.redirecting.deliveredSince.push(...commands);
       this.carrierActivity = 'running';
       return { kind: 'commands', commands };
     }
@@ -572,6 +594,7 @@ export class CallSession {
     const callId = this.requirePrimary('redirect');
     const { seq, key } = this.begin('redirect', callId);
     this.carrierActivity = 'running';
+    this.redirecting = { key, deliveredSince: [] };
     await this.activity('redirect', () =>
       activitiesFor('redirect').sendCallCommand({
         op: 'redirect',

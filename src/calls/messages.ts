@@ -20,6 +20,8 @@ export interface DocumentRequest {
   events: CallEvent[];
   /** The command key of the document step the carrier has just finished, when this request hands one back. */
   handedBack?: string;
+  /** The command key of the session's `redirect` this request answers (SignalWire names it in the URL). */
+  redirectedBy?: string;
   /** How long the session may take to decide before the gateway serves a holding document. */
   waitMs: number;
   /**

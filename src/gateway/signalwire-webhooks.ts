@@ -118,7 +118,12 @@ export async function signalwireWebhooks(app: FastifyInstance, options: SignalWi
     try {
       answer = await sessions.nextDocument(
         workflowId,
-        { events: fetch.events, ...(fetch.step ? { handedBack: fetch.step.key } : {}), waitMs },
+        {
+          events: fetch.events,
+          ...(fetch.step ? { handedBack: fetch.step.key } : {}),
+          ...redirectedBy(webhook.url),
+          waitMs,
+        },
         // A carrier retry of this very fetch (same URL, same bytes) gets the same answer; no other fetch
         // repeats them (hand-backs name their step, holds their hold, redirects their key).
         { updateId: `swml-${createHash('sha256').update(webhook.url).update('\n').update(webhook.rawBody).digest('base64url')}`, start },
@@ -178,4 +183,10 @@ export async function signalwireWebhooks(app: FastifyInstance, options: SignalWi
     }
     return reply.code(200).send({ status: 'accepted', deliveries });
   });
+}
+
+/** The session's redirect a fetch answers: the adapter puts its command key in the document URL. */
+function redirectedBy(url: string): { redirectedBy?: string } {
+  const key = new URL(url, 'http://gateway.invalid').searchParams.get('redirect');
+  return key ? { redirectedBy: key } : {};
 }
