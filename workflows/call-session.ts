@@ -8,7 +8,6 @@ import {
 } from '@temporalio/workflow';
 import {
   callEventSignal,
-  hangupUpdate,
   nextDocumentUpdate,
   isCallEnded,
   stateQuery,
@@ -29,10 +28,6 @@ export async function callSessionWorkflow(input: CallSessionInput): Promise<Call
   setHandler(callEventSignal, (event) => session.onEvent(event));
   setHandler(stateQuery, () => session.state);
   setHandler(nextDocumentUpdate, (request) => session.nextDocument(request));
-  setHandler(hangupUpdate, async () => {
-    await session.hangup();
-    return { accepted: true };
-  });
 
   let flowResult: string | undefined;
   let flowFailure: ApplicationFailure | undefined;

@@ -41,8 +41,5 @@ export type DocumentReply =
 /** Updates, unlike signals, return a value: the document the carrier is waiting for in its HTTP response. */
 export const nextDocumentUpdate = defineUpdate<DocumentReply, [DocumentRequest]>('nextDocument');
 
-/** Asks a session to hang up (REST control). */
-export const hangupUpdate = defineUpdate<{ accepted: boolean }, []>('hangup');
-
 /** The task queue every worker polls unless `TEMPORAL_TASK_QUEUE` says otherwise. */
 export const DEFAULT_TASK_QUEUE = 'durable-calls';

@@ -29,7 +29,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEMPORAL_ADDRESS = server.address;
   log(`Web UI for this run: ${server.uiUrl}; server log: ${path.relative(PROJECT_ROOT, server.logFile)}`);
 
-  // TODO(bundle): bundle the workflow code once here, for every test file's workers.
+  // The workflow code is bundled once per run, on first use, next to this run's SQLite file (test/support/stack.ts).
 }
 
 /**
