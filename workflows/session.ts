@@ -23,6 +23,8 @@ import {
   type DocumentReply,
   type DocumentRequest,
   type CallEvent,
+  type CallEventBase,
+  type CallEventOf,
   type CallEventKind,
   type CallSessionInput,
   type CallState,
@@ -63,15 +65,8 @@ export interface RecordingResult {
   saved: boolean;
 }
 
-export interface FaxOutcome {
-  success: boolean;
-  pages: number;
-  resultCode?: string;
-  resultText?: string;
-  remoteIdentity?: string;
-  /** The sent document, or where the carrier keeps the received one. */
-  documentUrl?: string;
-}
+/** A fax's result as the carrier's `fax.ended` event reports it (`documentUrl`: sent, or where the received one is kept). */
+export type FaxOutcome = Omit<CallEventOf<'fax.ended'>, keyof CallEventBase | 'kind'>;
 
 export interface DialResult {
   answered: boolean;

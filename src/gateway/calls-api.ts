@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { isDialTarget, outboundCallWorkflowId, PROVIDERS, type CallOp, type Provider } from '../calls';
-import { unavailable } from './telnyx-webhooks';
+import { unavailable } from './replies';
 import type { Sessions } from './sessions';
 
 export interface CallsApiOptions {

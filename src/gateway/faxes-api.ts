@@ -23,7 +23,7 @@ import {
   type Provider,
   type SendFaxInput,
 } from '../calls';
-import { unavailable } from './telnyx-webhooks';
+import { unavailable } from './replies';
 
 export interface FaxesApiOptions {
   client: Client;
@@ -36,18 +36,11 @@ export interface FaxesApiOptions {
   rpcTimeoutMs?: number;
 }
 
-interface SendFaxBody {
-  to: string;
-  from: string;
-  documentUrl: string;
-  headerInfo?: string;
-  identity?: string;
-  maxAttempts?: number;
-  retryDelaySeconds?: number;
+type SendFaxBody = Omit<SendFaxInput, 'provider' | 'ringTimeoutSeconds'> & {
   provider?: Provider;
   /** Idempotency key: the same requestId always names the same fax. */
   requestId?: string;
-}
+};
 
 /**
  * The REST API for faxes we send, each a `sendFaxWorkflow` named `fax:<requestId>`:

@@ -19,7 +19,7 @@ import {
 import { MalformedWebhookError } from '../providers/types';
 import { jambonzRecordings, recordingName, recordingUrl } from './jambonz-recordings';
 import type { Sessions } from './sessions';
-import { unavailable } from './telnyx-webhooks';
+import { unavailable } from './replies';
 
 export interface JambonzWebhookOptions {
   sessions: Sessions;

@@ -21,7 +21,7 @@ import {
 } from '../providers/signalwire';
 import { MalformedWebhookError } from '../providers/types';
 import type { Delivery, Sessions } from './sessions';
-import { unavailable } from './telnyx-webhooks';
+import { unavailable } from './replies';
 
 export interface SignalWireWebhookOptions {
   sessions: Sessions;

@@ -1,7 +1,8 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { inboundCallWorkflowId, type CallEvent } from '../calls';
 import { routeFor, type RoutingTable } from '../config';
 import { MalformedWebhookError, type CommandCarrier } from '../providers/types';
+import { unavailable } from './replies';
 import type { Delivery, Sessions } from './sessions';
 
 export interface TelnyxWebhookOptions {
@@ -77,13 +78,4 @@ export async function telnyxWebhooks(app: FastifyInstance, options: TelnyxWebhoo
     }
     return sessions.signal(workflowId, event);
   }
-}
-
-/** Temporal did not take the event: 503, so the carrier delivers it again later. */
-export function unavailable(reply: FastifyReply, err: unknown, log: FastifyInstance['log']): FastifyReply {
-  log.error({ err }, 'Temporal did not accept the event; asking the carrier to retry');
-  return reply
-    .code(503)
-    .header('retry-after', '1')
-    .send({ error: 'temporarily unavailable', reason: 'the event could not be handed to Temporal; retry later' });
 }
