@@ -6,7 +6,17 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.data/**', '.tools/**', 'coverage/**', 'eslint.config.mjs', 'jest.config.js'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.data/**',
+      '.tools/**',
+      'coverage/**',
+      'eslint.config.mjs',
+      'jest.config.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -39,8 +49,22 @@ export default tseslint.config(
               group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing'],
               message: 'Only @temporalio/workflow (and @temporalio/common) run in the sandbox.',
             },
-            { group: ['**/providers', '**/providers/**', '**/gateway/**', '**/simulator/**', '**/config/**', '**/dev/**'], message: 'Carrier and process code stays out of the sandbox.' },
-            { group: ['**/activities', '**/activities/**'], allowTypeImports: true, message: 'Import activities as types only (proxyActivities).' },
+            {
+              group: [
+                '**/providers',
+                '**/providers/**',
+                '**/gateway/**',
+                '**/simulator/**',
+                '**/config/**',
+                '**/dev/**',
+              ],
+              message: 'Carrier and process code stays out of the sandbox.',
+            },
+            {
+              group: ['**/activities', '**/activities/**'],
+              allowTypeImports: true,
+              message: 'Import activities as types only (proxyActivities).',
+            },
           ],
         },
       ],

@@ -1,6 +1,13 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import { unsupportedFailure, type CallCommand, type FaxCallRequest, type PlaceCallRequest, type PlacedCall, type Provider } from '../src/calls';
+import {
+  unsupportedFailure,
+  type CallCommand,
+  type FaxCallRequest,
+  type PlaceCallRequest,
+  type PlacedCall,
+  type Provider,
+} from '../src/calls';
 import { CarrierError, certainlyNotActed } from '../src/providers/errors';
 import type { CarrierHttp } from '../src/providers/http';
 import type { CarrierCommands, CarrierRequest } from '../src/providers/types';

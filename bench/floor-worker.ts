@@ -20,7 +20,12 @@ async function main(): Promise<void> {
   });
   const activities: FloorActivities = {
     async sendAction(callId, action) {
-      await http.send({ method: 'POST', path: `/calls/${encodeURIComponent(callId)}/actions/${action}`, body: {}, operation: action });
+      await http.send({
+        method: 'POST',
+        path: `/calls/${encodeURIComponent(callId)}/actions/${action}`,
+        body: {},
+        operation: action,
+      });
     },
   };
   const worker = await Worker.create({

@@ -12,7 +12,18 @@ import { startDevServer } from '../src/dev/dev-server';
 import { startStack } from '../src/dev/stack';
 import { freePorts } from '../test/support/net';
 import { bundleWorkflowsToFile } from '../worker/bundle';
-import { captureCarrier, cpuMs, loadAverage, machineBusyMs, percentile, ROOT, rssMiB, startChild, webhookSender, type CaptureCarrier } from './support';
+import {
+  captureCarrier,
+  cpuMs,
+  loadAverage,
+  machineBusyMs,
+  percentile,
+  ROOT,
+  rssMiB,
+  startChild,
+  webhookSender,
+  type CaptureCarrier,
+} from './support';
 
 /**
  * Reaction time (carrier event in → next carrier command out) of three systems on this machine, in one
@@ -110,14 +121,32 @@ const mapValues = (pids: Record<string, number>, fn: (pid: number) => number) =>
 
 /** Waves of `level.concurrency` calls at once, until `level.calls` calls or the time budget. */
 async function runLevel(system: System, carrier: CaptureCarrier, level: Level): Promise<LevelResult> {
-  const result: LevelResult = { system: system.name, level, calls: 0, starts: [], reactions: [], errors: [], busyMs: 0, cpuMs: {}, otherCpuMs: 0, rssMiB: {} };
+  const result: LevelResult = {
+    system: system.name,
+    level,
+    calls: 0,
+    starts: [],
+    reactions: [],
+    errors: [],
+    busyMs: 0,
+    cpuMs: {},
+    otherCpuMs: 0,
+    rssMiB: {},
+  };
   const deadline = Date.now() + LEVEL_BUDGET_MS;
   while (result.calls < level.calls && Date.now() < deadline) {
-    const callIds = Array.from({ length: Math.min(level.concurrency, level.calls - result.calls) }, () => `v3:bench-${randomUUID()}`);
+    const callIds = Array.from(
+      { length: Math.min(level.concurrency, level.calls - result.calls) },
+      () => `v3:bench-${randomUUID()}`,
+    );
     const cpuBefore = mapValues(system.processes, cpuMs);
     const machineBefore = machineBusyMs();
     const started = performance.now();
-    await Promise.all(callIds.map((id) => runCall(system, carrier, id, result).catch((err: Error) => void result.errors.push(err.message))));
+    await Promise.all(
+      callIds.map((id) =>
+        runCall(system, carrier, id, result).catch((err: Error) => void result.errors.push(err.message)),
+      ),
+    );
     result.busyMs += performance.now() - started;
     let ours = 0;
     for (const [name, pid] of Object.entries(system.processes)) {
@@ -160,7 +189,13 @@ async function main(): Promise<void> {
   const results: SystemResult[] = [];
   let temporalVersion = '?';
   try {
-    const server = await startDevServer({ port: temporalPort, uiPort: 'headless', dbFile: path.join(dataDir, 'temporal.sqlite'), log, projectRoot: ROOT });
+    const server = await startDevServer({
+      port: temporalPort,
+      uiPort: 'headless',
+      dbFile: path.join(dataDir, 'temporal.sqlite'),
+      log,
+      projectRoot: ROOT,
+    });
     cleanups.unshift(() => server.stop());
     temporalVersion = execFileSync(server.binary, ['--version'], { encoding: 'utf8' }).trim();
     const carrier = await captureCarrier();
@@ -168,7 +203,8 @@ async function main(): Promise<void> {
     const connection = await Connection.connect({ address: server.address });
     cleanups.unshift(() => connection.close());
     const client = new Client({ connection });
-    const waitAll = (workflowIds: string[]) => Promise.all(workflowIds.map((id) => client.workflow.getHandle(id).result()));
+    const waitAll = (workflowIds: string[]) =>
+      Promise.all(workflowIds.map((id) => client.workflow.getHandle(id).result()));
 
     const sessionBundlePath = path.join(dataDir, 'workflow-bundle.js');
     const floorBundlePath = path.join(dataDir, 'floor-bundle.js');
@@ -177,7 +213,11 @@ async function main(): Promise<void> {
       bundleWorkflowsToFile(sessionBundlePath),
     ]);
     writeFileSync(floorBundlePath, floorBundle.code);
-    const carrierEnv = { TELNYX_API_KEY: 'KEY-bench', TELNYX_PUBLIC_KEY: publicKey, TELNYX_API_BASE_URL: carrier.baseUrl };
+    const carrierEnv = {
+      TELNYX_API_KEY: 'KEY-bench',
+      TELNYX_PUBLIC_KEY: publicKey,
+      TELNYX_API_BASE_URL: carrier.baseUrl,
+    };
 
     // 1. No durability: a stateless handler turns each webhook straight into a command.
     {
@@ -205,18 +245,31 @@ async function main(): Promise<void> {
       const taskQueue = `bench-floor-${randomUUID()}`;
       const worker = await startChild(
         'floor-worker.ts',
-        { ...carrierEnv, TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: taskQueue, WORKFLOW_BUNDLE_PATH: floorBundlePath },
+        {
+          ...carrierEnv,
+          TEMPORAL_ADDRESS: server.address,
+          TEMPORAL_TASK_QUEUE: taskQueue,
+          WORKFLOW_BUNDLE_PATH: floorBundlePath,
+        },
         childLog,
       );
       cleanups.unshift(() => worker.stop());
-      const signal = (workflowId: string, action: string) => client.workflow.getHandle(workflowId).signal('action', action);
+      const signal = (workflowId: string, action: string) =>
+        client.workflow.getHandle(workflowId).signal('action', action);
       results.push(
         await measure(
           {
             name: 'floor (Temporal)',
             prepare: (callId, step) =>
               step.action === 'answer'
-                ? async () => void (await client.workflow.signalWithStart('floorWorkflow', { workflowId: callId, taskQueue, args: [callId], signal: 'action', signalArgs: [step.action] }))
+                ? async () =>
+                    void (await client.workflow.signalWithStart('floorWorkflow', {
+                      workflowId: callId,
+                      taskQueue,
+                      args: [callId],
+                      signal: 'action',
+                      signalArgs: [step.action],
+                    }))
                 : () => signal(callId, step.action),
             end: async (callIds) => {
               await Promise.all(callIds.map((id) => signal(id, 'end')));
@@ -237,7 +290,12 @@ async function main(): Promise<void> {
         temporalAddress: server.address,
         workflowBundlePath: sessionBundlePath,
         gatewayPort,
-        env: { ...carrierEnv, TEMPORAL_TASK_QUEUE: `bench-durable-${randomUUID()}`, LOG_LEVEL: 'warn', HOST: '127.0.0.1' },
+        env: {
+          ...carrierEnv,
+          TEMPORAL_TASK_QUEUE: `bench-durable-${randomUUID()}`,
+          LOG_LEVEL: 'warn',
+          HOST: '127.0.0.1',
+        },
         log: childLog,
       });
       cleanups.unshift(() => stack.stop());
@@ -247,18 +305,34 @@ async function main(): Promise<void> {
           {
             name: 'durable-calls',
             // Telnyx echoes the last command's client_state on the leg's webhooks.
-            prepare: (callId, step, clientState) => sender.prepare(step.event, callId, clientState ? { ...step.extra, client_state: clientState } : step.extra),
+            prepare: (callId, step, clientState) =>
+              sender.prepare(
+                step.event,
+                callId,
+                clientState ? { ...step.extra, client_state: clientState } : step.extra,
+              ),
             end: async (callIds) => {
               // The caller hangs up during the voicemail, then the recording is saved: the session ends.
               await Promise.all(
                 callIds.map(async (id) => {
-                  await sender.prepare('call.hangup', id, { hangup_cause: 'normal_clearing', hangup_source: 'caller', state: 'hangup' })();
-                  await sender.prepare('call.recording.saved', id, { recording_urls: { mp3: 'https://example.invalid/r.mp3' } })();
+                  await sender.prepare('call.hangup', id, {
+                    hangup_cause: 'normal_clearing',
+                    hangup_source: 'caller',
+                    state: 'hangup',
+                  })();
+                  await sender.prepare('call.recording.saved', id, {
+                    recording_urls: { mp3: 'https://example.invalid/r.mp3' },
+                  })();
                 }),
               );
               await waitAll(callIds.map((id) => inboundCallWorkflowId('telnyx', id)));
             },
-            processes: { temporal: server.pid, worker: stack.worker.child.pid!, gateway: stack.gateway.child.pid!, bench: process.pid },
+            processes: {
+              temporal: server.pid,
+              worker: stack.worker.child.pid!,
+              gateway: stack.gateway.child.pid!,
+              bench: process.pid,
+            },
           },
           carrier,
           log,
@@ -277,14 +351,25 @@ async function main(): Promise<void> {
 
   report(results, { loadBefore, loadAfter: loadAverage(), temporalVersion });
   const warnings = childOutput.filter((line) => /warn|error/i.test(line));
-  if (warnings.length) console.log(`\n${warnings.length} warning/error lines from the processes; the last ones:\n${warnings.slice(-5).join('\n')}`);
+  if (warnings.length)
+    console.log(
+      `\n${warnings.length} warning/error lines from the processes; the last ones:\n${warnings.slice(-5).join('\n')}`,
+    );
 }
 
-function report(results: SystemResult[], env: { loadBefore: string; loadAfter: string; temporalVersion: string }): void {
-  const sdk = (JSON.parse(readFileSync(path.join(ROOT, 'node_modules/@temporalio/worker/package.json'), 'utf8')) as { version: string }).version;
+function report(
+  results: SystemResult[],
+  env: { loadBefore: string; loadAfter: string; temporalVersion: string },
+): void {
+  const sdk = (
+    JSON.parse(readFileSync(path.join(ROOT, 'node_modules/@temporalio/worker/package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
   const ms = (value: number) => (value < 10 ? value.toFixed(1) : value.toFixed(0));
   const sorted = (samples: number[]) => [...samples].sort((a, b) => a - b);
-  const pauses = ({ pauseMs: [min, max] }: Level) => (max === 0 ? 'none' : min === max ? `${min / 1000}s` : `${min / 1000}-${max / 1000}s`);
+  const pauses = ({ pauseMs: [min, max] }: Level) =>
+    max === 0 ? 'none' : min === max ? `${min / 1000}s` : `${min / 1000}-${max / 1000}s`;
   const header = `${'system'.padEnd(17)}${'conc'.padStart(5)}${'pauses'.padStart(10)}${'n'.padStart(6)}${['p50', 'p90', 'p99', 'max'].map((h) => h.padStart(7)).join('')}${'cmds/s'.padStart(8)}${'other'.padStart(7)}  errors`;
   const row = (r: LevelResult, samples: number[]) => {
     const s = sorted(samples);
@@ -297,7 +382,13 @@ function report(results: SystemResult[], env: { loadBefore: string; loadAfter: s
     );
   };
   const table = (pick: (r: LevelResult) => number[]) =>
-    [header, ...LEVELS.flatMap((_level, i) => [...(i ? [''] : []), ...results.map((r) => row(r.levels[i], pick(r.levels[i])))])].join('\n');
+    [
+      header,
+      ...LEVELS.flatMap((_level, i) => [
+        ...(i ? [''] : []),
+        ...results.map((r) => row(r.levels[i], pick(r.levels[i]))),
+      ]),
+    ].join('\n');
 
   console.log(`
 durable-calls latency benchmark, ${new Date().toISOString()}, code at ${gitRevision()}
@@ -317,7 +408,9 @@ ${table((r) => r.starts)}
   for (const [i, level] of LEVELS.entries()) {
     const [none, floor, durable] = results.map((r) => percentile(sorted(r.levels[i].reactions), 0.5));
     const signed = (value: number) => `${value >= 0 ? '+' : '−'}${ms(Math.abs(value))} ms`;
-    console.log(`${level.label.padEnd(18)} durable-calls p50 reaction: ${signed(durable - floor)} vs the floor, ${signed(durable - none)} vs no durability`);
+    console.log(
+      `${level.label.padEnd(18)} durable-calls p50 reaction: ${signed(durable - floor)} vs the floor, ${signed(durable - none)} vs no durability`,
+    );
   }
 
   const busiest = LEVELS.length - 1;
@@ -325,7 +418,9 @@ ${table((r) => r.starts)}
   for (const r of results) {
     const level = r.levels[busiest];
     const commands = level.starts.length + level.reactions.length;
-    const parts = Object.keys(level.cpuMs).map((name) => `${name} ${(level.cpuMs[name] / commands).toFixed(1)} ms, ${level.rssMiB[name].toFixed(0)} MiB`);
+    const parts = Object.keys(level.cpuMs).map(
+      (name) => `${name} ${(level.cpuMs[name] / commands).toFixed(1)} ms, ${level.rssMiB[name].toFixed(0)} MiB`,
+    );
     console.log(`  ${r.levels[busiest].system.padEnd(17)}${parts.join(' · ')}`);
   }
   const durable = results[results.length - 1];

@@ -20,7 +20,13 @@ function nextCommand(event: CallEvent): CallCommandBody | undefined {
     case 'call.incoming':
       return { op: 'answer' };
     case 'call.answered':
-      return { op: 'gather', prompt: { say: `${IVR_PROMPTS.greeting} ${IVR_PROMPTS.menu}` }, maxDigits: 1, validDigits: '12', timeoutMs: 5000 };
+      return {
+        op: 'gather',
+        prompt: { say: `${IVR_PROMPTS.greeting} ${IVR_PROMPTS.menu}` },
+        maxDigits: 1,
+        validDigits: '12',
+        timeoutMs: 5000,
+      };
     case 'gather.ended':
       return { op: 'say', text: IVR_PROMPTS.voicemail };
     case 'speak.ended':
@@ -52,7 +58,12 @@ async function main(): Promise<void> {
     for (const event of adapter.normalise(rawBody).events) {
       const command = nextCommand(event);
       if (!command) continue;
-      const request = adapter.commandRequest({ ...command, callId: event.callId, commandKey: randomUUID(), ownerWorkflowId: 'stateless' });
+      const request = adapter.commandRequest({
+        ...command,
+        callId: event.callId,
+        commandKey: randomUUID(),
+        ownerWorkflowId: 'stateless',
+      });
       await http.send(request);
     }
     return reply.code(200).send({ status: 'ok' });
@@ -60,7 +71,11 @@ async function main(): Promise<void> {
 
   const url = await app.listen({ port: gateway.port, host: '127.0.0.1' });
   console.log(JSON.stringify({ event: 'stateless-ready', url, pid: process.pid }));
-  const close = () => void app.close().then(() => http.close()).then(() => process.exit(0));
+  const close = () =>
+    void app
+      .close()
+      .then(() => http.close())
+      .then(() => process.exit(0));
   process.once('SIGTERM', close);
   process.once('SIGINT', close);
 }

@@ -93,7 +93,11 @@ export function webhookSender(url: string, privateKey: KeyObject) {
       });
       const timestamp = String(Math.floor(Date.now() / 1000));
       const signature = sign(null, Buffer.from(`${timestamp}|${body}`), privateKey).toString('base64');
-      const headers = { 'content-type': 'application/json', 'telnyx-timestamp': timestamp, 'telnyx-signature-ed25519': signature };
+      const headers = {
+        'content-type': 'application/json',
+        'telnyx-timestamp': timestamp,
+        'telnyx-signature-ed25519': signature,
+      };
       return async () => {
         const res = await pool.request({ method: 'POST', path: target.pathname, headers, body });
         const text = await res.body.text();
@@ -112,11 +116,15 @@ export interface Child {
 /** Runs a bench/ entry point as its own process (ts-node) and waits for its JSON `...-ready` line. */
 export function startChild(file: string, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<Child> {
   const name = path.basename(file, '.ts');
-  const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), path.join(__dirname, file)], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, TS_NODE_TRANSPILE_ONLY: 'true' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['-r', require.resolve('ts-node/register/transpile-only'), path.join(__dirname, file)],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env, TS_NODE_TRANSPILE_ONLY: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   createInterface({ input: child.stderr }).on('line', (line) => log(`[${name}] ${line}`));
   return new Promise((resolve, reject) => {

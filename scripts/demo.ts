@@ -23,28 +23,39 @@ interface StackInfo {
 }
 
 const CALLERS = [
-  { name: 'presses 1 (agent)', script: { from: '+15557770001', to: '+15550001000', presses: ['1'], hangupAfterMs: 15_000 } },
-  { name: 'presses 2 (voicemail)', script: { from: '+15557770002', to: '+15550001000', presses: ['2'], voicemail: { talkMs: 3000 } } },
+  {
+    name: 'presses 1 (agent)',
+    script: { from: '+15557770001', to: '+15550001000', presses: ['1'], hangupAfterMs: 15_000 },
+  },
+  {
+    name: 'presses 2 (voicemail)',
+    script: { from: '+15557770002', to: '+15550001000', presses: ['2'], voicemail: { talkMs: 3000 } },
+  },
   { name: 'hangs up mid-menu', script: { from: '+15557770003', to: '+15550001000', hangupDuringPrompt: 0 } },
 ];
 
 type CallerScript = (typeof CALLERS)[number]['script'];
 
 /** Each carrier the demo calls through: how its simulator places a scripted caller, and the call's id. */
-const DEMO_CARRIERS: Array<{ carrier: Provider; place(simulatorUrl: string, script: CallerScript): Promise<string> }> = [
-  {
-    carrier: 'telnyx',
-    place: async (url, script) => (await json<{ call_control_id: string }>(`${url}/_sim/calls`, { method: 'POST', body: script })).body.call_control_id,
-  },
-  {
-    carrier: 'signalwire',
-    place: async (url, script) => (await json<{ call_id: string }>(`${url}/_sim/calls`, { method: 'POST', body: script })).body.call_id,
-  },
-  {
-    carrier: 'jambonz',
-    place: async (url, script) => (await json<{ call_sid: string }>(`${url}/_sim/calls`, { method: 'POST', body: script })).body.call_sid,
-  },
-];
+const DEMO_CARRIERS: Array<{ carrier: Provider; place(simulatorUrl: string, script: CallerScript): Promise<string> }> =
+  [
+    {
+      carrier: 'telnyx',
+      place: async (url, script) =>
+        (await json<{ call_control_id: string }>(`${url}/_sim/calls`, { method: 'POST', body: script })).body
+          .call_control_id,
+    },
+    {
+      carrier: 'signalwire',
+      place: async (url, script) =>
+        (await json<{ call_id: string }>(`${url}/_sim/calls`, { method: 'POST', body: script })).body.call_id,
+    },
+    {
+      carrier: 'jambonz',
+      place: async (url, script) =>
+        (await json<{ call_sid: string }>(`${url}/_sim/calls`, { method: 'POST', body: script })).body.call_sid,
+    },
+  ];
 
 async function json<T>(url: string, init?: { method?: 'POST'; body?: unknown }): Promise<{ status: number; body: T }> {
   const res = await request(url, {
@@ -90,7 +101,11 @@ async function main(): Promise<void> {
     const config = loadConfig();
     const server = config.temporal.address
       ? undefined
-      : await startDevServer({ dbFile: path.join(config.temporal.dataDir, 'temporal.sqlite'), log: (l) => console.log(l), projectRoot: PROJECT_ROOT });
+      : await startDevServer({
+          dbFile: path.join(config.temporal.dataDir, 'temporal.sqlite'),
+          log: (l) => console.log(l),
+          projectRoot: PROJECT_ROOT,
+        });
     const address = config.temporal.address ?? server!.address;
     const bundle = await bundleWorkflowsToFile(path.join(config.temporal.dataDir, 'workflow-bundle.js'));
     const stack = await startStack({
@@ -103,28 +118,46 @@ async function main(): Promise<void> {
       log: () => undefined,
     });
     own = { server, stack };
-    info = { gatewayUrl: stack.gatewayUrl, simulatorUrls: stack.simulatorUrls, temporalUiUrl: server?.uiUrl, temporalAddress: address };
+    info = {
+      gatewayUrl: stack.gatewayUrl,
+      simulatorUrls: stack.simulatorUrls,
+      temporalUiUrl: server?.uiUrl,
+      temporalAddress: address,
+    };
   }
   const simulated = DEMO_CARRIERS.flatMap((demo) => {
     const simulatorUrl = info.simulatorUrls[demo.carrier];
     return simulatorUrl ? [{ ...demo, simulatorUrl }] : [];
   });
-  if (simulated.length === 0) throw new Error('the running stack talks to real carriers (credentials are set); the demo needs the simulators');
+  if (simulated.length === 0)
+    throw new Error('the running stack talks to real carriers (credentials are set); the demo needs the simulators');
 
   const connection = await Connection.connect({ address: info.temporalAddress });
   const client = new Client({ connection });
   try {
     const placed = await Promise.all(
       simulated.flatMap(({ carrier, place, simulatorUrl }) =>
-        CALLERS.map(async (caller) => ({ carrier, simulatorUrl, caller, callId: await place(simulatorUrl, caller.script) })),
+        CALLERS.map(async (caller) => ({
+          carrier,
+          simulatorUrl,
+          caller,
+          callId: await place(simulatorUrl, caller.script),
+        })),
       ),
     );
-    console.log(`Placed ${placed.length} calls to ${CALLERS[0].script.to} (${simulated.map((s) => s.carrier).join(', ')}); waiting for them to finish ...\n`);
+    console.log(
+      `Placed ${placed.length} calls to ${CALLERS[0].script.to} (${simulated.map((s) => s.carrier).join(', ')}); waiting for them to finish ...\n`,
+    );
     // On SignalWire, also a fax: a send-fax workflow, dialing the simulator's demo fax machine.
     const fax = info.simulatorUrls.signalwire
       ? await json<{ workflowId: string }>(`${info.gatewayUrl}/faxes`, {
           method: 'POST',
-          body: { to: DEMO_FAX_NUMBER, from: CALLERS[0].script.to, documentUrl: 'https://example.com/durable-calls-demo.pdf', headerInfo: 'durable-calls demo' },
+          body: {
+            to: DEMO_FAX_NUMBER,
+            from: CALLERS[0].script.to,
+            documentUrl: 'https://example.com/durable-calls-demo.pdf',
+            headerInfo: 'durable-calls demo',
+          },
         })
       : undefined;
     if (fax && fax.status !== 202) throw new Error(`POST /faxes answered ${fax.status}: ${JSON.stringify(fax.body)}`);
@@ -133,19 +166,25 @@ async function main(): Promise<void> {
       const outcome = await outcomeOf(client, workflowId);
       const sim = await json<{ outcome?: string }>(`${simulatorUrl}/_sim/calls/${encodeURIComponent(callId)}`);
       console.log(`● ${carrier}: caller who ${caller.name}`);
-      console.log(`    session:  ${outcome.flowResult ?? '(no result)'} — ended: ${outcome.endCause ?? 'unknown'}, digits: "${outcome.digits}"`);
+      console.log(
+        `    session:  ${outcome.flowResult ?? '(no result)'} — ended: ${outcome.endCause ?? 'unknown'}, digits: "${outcome.digits}"`,
+      );
       if (sim.body.outcome) console.log(`    carrier:  ${sim.body.outcome}`);
       console.log(`    workflow: ${workflowId}`);
-      if (info.temporalUiUrl) console.log(`    UI:       ${temporalUiWorkflowUrl(info.temporalUiUrl, 'default', workflowId)}`);
+      if (info.temporalUiUrl)
+        console.log(`    UI:       ${temporalUiWorkflowUrl(info.temporalUiUrl, 'default', workflowId)}`);
       console.log('');
     }
     if (fax) {
       const { workflowId } = fax.body;
       const result = (await client.workflow.getHandle(workflowId).result()) as FaxResult;
       console.log(`● signalwire: fax to ${DEMO_FAX_NUMBER}`);
-      console.log(`    result:   ${result.status}, ${result.pages} pages, ${result.resultText ?? ''} (${result.attempts} attempt${result.attempts === 1 ? '' : 's'})`);
+      console.log(
+        `    result:   ${result.status}, ${result.pages} pages, ${result.resultText ?? ''} (${result.attempts} attempt${result.attempts === 1 ? '' : 's'})`,
+      );
       console.log(`    workflow: ${workflowId}  (GET ${info.gatewayUrl}/faxes/${workflowId})`);
-      if (info.temporalUiUrl) console.log(`    UI:       ${temporalUiWorkflowUrl(info.temporalUiUrl, 'default', workflowId)}`);
+      if (info.temporalUiUrl)
+        console.log(`    UI:       ${temporalUiWorkflowUrl(info.temporalUiUrl, 'default', workflowId)}`);
       console.log('');
     }
   } finally {

@@ -14,7 +14,9 @@ import { resolveTemporalCli } from '../src/dev/temporal-cli';
 const OUT = path.join(PROJECT_ROOT, 'test', 'fixtures', 'histories');
 
 async function main(): Promise<void> {
-  const stack = JSON.parse(readFileSync(path.join(PROJECT_ROOT, '.data', 'stack.json'), 'utf8')) as { temporalAddress: string };
+  const stack = JSON.parse(readFileSync(path.join(PROJECT_ROOT, '.data', 'stack.json'), 'utf8')) as {
+    temporalAddress: string;
+  };
   // The CLI writes histories in the JSON form the SDK's replayer reads (as the Web UI's download does).
   const cli = await resolveTemporalCli({ log: (line) => console.log(line), projectRoot: PROJECT_ROOT });
   const connection = await Connection.connect({ address: stack.temporalAddress });
@@ -26,13 +28,30 @@ async function main(): Promise<void> {
       const handle = client.workflow.getHandle(execution.workflowId, execution.runId);
       const result = (await handle.result()) as { flowResult?: string; success?: boolean } | undefined;
       const provider = execution.workflowId.split(':')[1] ?? 'fax';
-      const outcome = (result?.flowResult ?? (result?.success ? 'sent' : 'failed')).replace(/ at .*$/, '').replace(/[^a-z0-9]+/gi, '-').toLowerCase();
-      const name = `${execution.type}-${execution.workflowId.startsWith('fax:') ? 'fax' : provider}-${outcome}`.slice(0, 90);
+      const outcome = (result?.flowResult ?? (result?.success ? 'sent' : 'failed'))
+        .replace(/ at .*$/, '')
+        .replace(/[^a-z0-9]+/gi, '-')
+        .toLowerCase();
+      const name = `${execution.type}-${execution.workflowId.startsWith('fax:') ? 'fax' : provider}-${outcome}`.slice(
+        0,
+        90,
+      );
       if (seen.has(name)) continue;
       seen.add(name);
       const json = execFileSync(
         cli,
-        ['workflow', 'show', '--address', stack.temporalAddress, '--workflow-id', execution.workflowId, '--run-id', execution.runId, '--output', 'json'],
+        [
+          'workflow',
+          'show',
+          '--address',
+          stack.temporalAddress,
+          '--workflow-id',
+          execution.workflowId,
+          '--run-id',
+          execution.runId,
+          '--output',
+          'json',
+        ],
         { maxBuffer: 64 * 1024 * 1024 },
       );
       writeFileSync(path.join(OUT, `${name}.json`), json);

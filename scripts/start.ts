@@ -50,7 +50,16 @@ async function main(): Promise<void> {
 
   writeFileSync(
     STACK_FILE,
-    JSON.stringify({ gatewayUrl: stack.gatewayUrl, simulatorUrls: stack.simulatorUrls, temporalUiUrl: uiUrl, temporalAddress: address }, null, 2),
+    JSON.stringify(
+      {
+        gatewayUrl: stack.gatewayUrl,
+        simulatorUrls: stack.simulatorUrls,
+        temporalUiUrl: uiUrl,
+        temporalAddress: address,
+      },
+      null,
+      2,
+    ),
   );
   log('');
   log(`  Gateway       ${stack.gatewayUrl}   (webhooks: ${stack.gatewayUrl}/webhooks/telnyx)`);

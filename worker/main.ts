@@ -33,7 +33,9 @@ async function main(): Promise<void> {
     activities: createActivities({ carriers }),
     shutdownGraceTime: '10 seconds',
   });
-  console.log(JSON.stringify({ event: 'worker-ready', address, taskQueue: config.temporal.taskQueue, pid: process.pid }));
+  console.log(
+    JSON.stringify({ event: 'worker-ready', address, taskQueue: config.temporal.taskQueue, pid: process.pid }),
+  );
   try {
     await worker.run();
   } finally {

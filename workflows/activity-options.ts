@@ -12,6 +12,11 @@ export const COMMAND_OPTIONS: ActivityOptions = {
     initialInterval: '250 ms',
     backoffCoefficient: 2,
     maximumInterval: '5 seconds',
-    nonRetryableErrorTypes: [ErrorType.CallGone, ErrorType.CarrierRejected, ErrorType.Unsupported, ErrorType.InvalidCommand],
+    nonRetryableErrorTypes: [
+      ErrorType.CallGone,
+      ErrorType.CarrierRejected,
+      ErrorType.Unsupported,
+      ErrorType.InvalidCommand,
+    ],
   },
 };

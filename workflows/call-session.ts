@@ -53,7 +53,10 @@ export async function callSessionWorkflow(input: CallSessionInput): Promise<Call
       // A flow bug or a carrier refusal: end the call cleanly, then fail the run so it stands out in the UI.
       log.error('flow failed', { error: (err as Error)?.message });
       session.noteFlowError(err);
-      flowFailure = ApplicationFailure.nonRetryable(`flow ${input.flow} failed: ${(err as Error)?.message}`, 'FlowFailed');
+      flowFailure = ApplicationFailure.nonRetryable(
+        `flow ${input.flow} failed: ${(err as Error)?.message}`,
+        'FlowFailed',
+      );
     }
   }
 

@@ -49,7 +49,12 @@ const DIAL_OPTIONS: ActivityOptions = {
     backoffCoefficient: 2,
     maximumInterval: '10 seconds',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: [ErrorType.CarrierRejected, ErrorType.Unsupported, ErrorType.InvalidCommand, 'DialOutcomeUnknown'],
+    nonRetryableErrorTypes: [
+      ErrorType.CarrierRejected,
+      ErrorType.Unsupported,
+      ErrorType.InvalidCommand,
+      'DialOutcomeUnknown',
+    ],
   },
 };
 const dialer = proxyActivities<CallActivities>({ ...DIAL_OPTIONS, summary: 'dial fax' });
@@ -183,7 +188,12 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
     if (!call.callId || call.callEnded) return;
     try {
       if (call.faxControlId && !call.faxEnded) {
-        await commands.stopFax({ provider: input.provider, callId: call.callId, controlId: call.faxControlId, direction: 'send' });
+        await commands.stopFax({
+          provider: input.provider,
+          callId: call.callId,
+          controlId: call.faxControlId,
+          direction: 'send',
+        });
       } else {
         await commands.sendCallCommand({
           op: 'hangup',
@@ -194,7 +204,8 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
         });
       }
     } catch (err) {
-      if (failureType(err) !== ErrorType.CallGone) log.warn('could not stop the fax call', { error: (err as Error)?.message });
+      if (failureType(err) !== ErrorType.CallGone)
+        log.warn('could not stop the fax call', { error: (err as Error)?.message });
     }
   };
 
@@ -203,7 +214,10 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
     state.attempt = attempt;
     state.pagesSent = 0;
     state.nextAttemptAt = undefined;
-    state.attempts = [...state.attempts, { attempt, startedAt: new Date().toISOString(), answered: false, pagesSent: 0 }];
+    state.attempts = [
+      ...state.attempts,
+      { attempt, startedAt: new Date().toISOString(), answered: false, pagesSent: 0 },
+    ];
     setStatus('dialing');
     const call: AttemptCall = { adoptUnknown: false, answered: false, pages: 0 };
     current = call;
@@ -234,12 +248,25 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
           claim(first.callId);
         }
         if (!(await condition(() => call.callId !== undefined, UNKNOWN_DIAL_WAIT_MS))) {
-          Object.assign(record(), { endedAt: new Date().toISOString(), outcome: 'dial outcome unknown', retryable: false });
-          return finish({ status: 'failed', success: false, pages: 0, resultText: 'dial outcome unknown; not dialing again' });
+          Object.assign(record(), {
+            endedAt: new Date().toISOString(),
+            outcome: 'dial outcome unknown',
+            retryable: false,
+          });
+          return finish({
+            status: 'failed',
+            success: false,
+            pages: 0,
+            resultText: 'dial outcome unknown; not dialing again',
+          });
         }
       } else {
         const message = ((err as { cause?: Error }).cause ?? (err as Error))?.message ?? String(err);
-        Object.assign(record(), { endedAt: new Date().toISOString(), outcome: `dial failed: ${message}`, retryable: false });
+        Object.assign(record(), {
+          endedAt: new Date().toISOString(),
+          outcome: `dial failed: ${message}`,
+          retryable: false,
+        });
         // A refused dial (bad number, bad request) stays refused; an unreachable carrier ran out of retries.
         return finish({ status: 'failed', success: false, pages: 0, resultText: `dial failed: ${message}` });
       }
@@ -255,7 +282,8 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
       await stopCall(call);
       await condition(over, FAX_RESULT_GRACE_MS);
     }
-    if (call.callEnded && !call.faxEnded && call.answered) await condition(() => call.faxEnded !== undefined, FAX_RESULT_GRACE_MS);
+    if (call.callEnded && !call.faxEnded && call.answered)
+      await condition(() => call.faxEnded !== undefined, FAX_RESULT_GRACE_MS);
     if (call.callId) pastCalls.push(call.callId);
     current = undefined;
 
@@ -263,7 +291,13 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
     attemptRecord.endedAt = new Date().toISOString();
     const fax = call.faxEnded;
     if (fax?.success) {
-      Object.assign(attemptRecord, { outcome: 'sent', resultCode: fax.resultCode, resultText: fax.resultText, pagesSent: fax.pages, retryable: false });
+      Object.assign(attemptRecord, {
+        outcome: 'sent',
+        resultCode: fax.resultCode,
+        resultText: fax.resultText,
+        pagesSent: fax.pages,
+        retryable: false,
+      });
       state.pagesSent = fax.pages;
       return finish({
         status: 'succeeded',
@@ -276,8 +310,20 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
       });
     }
     if (state.cancelRequested) {
-      Object.assign(attemptRecord, { outcome: 'cancelled', retryable: false, resultCode: fax?.resultCode, resultText: fax?.resultText });
-      return finish({ status: 'cancelled', success: false, pages: call.pages, resultCode: fax?.resultCode, resultText: fax?.resultText, callId: call.callId });
+      Object.assign(attemptRecord, {
+        outcome: 'cancelled',
+        retryable: false,
+        resultCode: fax?.resultCode,
+        resultText: fax?.resultText,
+      });
+      return finish({
+        status: 'cancelled',
+        success: false,
+        pages: call.pages,
+        resultCode: fax?.resultCode,
+        resultText: fax?.resultText,
+        callId: call.callId,
+      });
     }
 
     let retryable: boolean;
@@ -296,7 +342,13 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
       retryable = false;
       outcome = 'no outcome in time';
     }
-    Object.assign(attemptRecord, { outcome, retryable, resultCode: fax?.resultCode, resultText: fax?.resultText, pagesSent: call.pages });
+    Object.assign(attemptRecord, {
+      outcome,
+      retryable,
+      resultCode: fax?.resultCode,
+      resultText: fax?.resultText,
+      pagesSent: call.pages,
+    });
 
     if (!retryable || attempt === maxAttempts) {
       return finish({

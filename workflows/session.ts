@@ -47,7 +47,6 @@ import { COMMAND_OPTIONS } from './activity-options';
  * as activities. Everything here is deterministic and plain JSON, so it replays and continues-as-new.
  */
 
-
 function activitiesFor(summary: string): CallActivities {
   return proxyActivities<CallActivities>({ ...COMMAND_OPTIONS, summary });
 }
@@ -158,7 +157,9 @@ export class CallSession {
           to: input.to,
           status: input.direction === 'inbound' ? 'ringing' : 'dialing',
           callId: input.callId,
-          legs: input.callId ? [{ callId: input.callId, role: 'primary', from: input.from, to: input.to, status: 'ringing' }] : [],
+          legs: input.callId
+            ? [{ callId: input.callId, role: 'primary', from: input.from, to: input.to, status: 'ringing' }]
+            : [],
           startedAt: new Date(info.startTime).toISOString(),
           digits: '',
           recordings: [],
@@ -321,14 +322,18 @@ export class CallSession {
    * document step runs under the carrier's own id, so none is named then and the carrier adapter decides.
    */
   private targetOf(ops: readonly string[]): { target?: string } {
-    const record = [...this.state.operations].reverse().find((o) => ops.includes(o.op) && o.callId === this.state.callId);
+    const record = [...this.state.operations]
+      .reverse()
+      .find((o) => ops.includes(o.op) && o.callId === this.state.callId);
     if (!record || this.documentOps.has(record.op)) return {};
     return { target: commandKey(this.workflowId, record.seq) };
   }
 
   /** Hands a terminal event to the operation waiting for it. */
   private settle(event: CallEvent): void {
-    const candidates = this.pending.filter((p) => !p.event && p.callId === event.callId && p.kinds.includes(event.kind));
+    const candidates = this.pending.filter(
+      (p) => !p.event && p.callId === event.callId && p.kinds.includes(event.kind),
+    );
     if (candidates.length === 0) return;
     const exact = candidates.find((p) => p.key === event.controlId);
     if (!exact) {
@@ -350,7 +355,8 @@ export class CallSession {
       if (step) step.handedBack = true;
     }
     const redirect = this.redirecting;
-    const answersRedirect = redirect !== undefined && (request.redirectedBy === redirect.key || request.handedBack === redirect.key);
+    const answersRedirect =
+      redirect !== undefined && (request.redirectedBy === redirect.key || request.handedBack === redirect.key);
     if (answersRedirect) {
       this.redirecting = undefined;
       const cutShort = redirect.deliveredSince.filter((command) => {
@@ -365,12 +371,15 @@ export class CallSession {
     }
     if (this.ended) return { kind: 'hangup' };
     // Workflow time: when this task started. A request that comes too late for its reply to be read is a hold.
-    const budgetMs = request.answerBy === undefined ? request.waitMs : Math.min(request.waitMs, request.answerBy - Date.now());
+    const budgetMs =
+      request.answerBy === undefined ? request.waitMs : Math.min(request.waitMs, request.answerBy - Date.now());
     this.fetchesWaiting++;
     this.carrierActivity = 'fetching';
     try {
       if (budgetMs > 0) {
-        await condition(() => this.outbox.length > 0 || this.ended || this.draining, budgetMs, { summary: 'carrier waits for the next document' });
+        await condition(() => this.outbox.length > 0 || this.ended || this.draining, budgetMs, {
+          summary: 'carrier waits for the next document',
+        });
       }
     } finally {
       this.fetchesWaiting--;
@@ -451,10 +460,9 @@ export class CallSession {
   private begin(op: string, callId: string): { seq: number; key: string } {
     const seq = this.nextSequence++;
     this.state.currentOperation = op;
-    this.state.operations = [
-      ...this.state.operations,
-      { seq, op, callId, startedAt: new Date().toISOString() },
-    ].slice(-STATE_LIMITS.operations);
+    this.state.operations = [...this.state.operations, { seq, op, callId, startedAt: new Date().toISOString() }].slice(
+      -STATE_LIMITS.operations,
+    );
     this.publishDetails();
     return { seq, key: commandKey(this.workflowId, seq) };
   }
@@ -472,7 +480,11 @@ export class CallSession {
    * Runs an activity while watching the call: if the call ends first, the operation fails with `CallEnded`
    * at once (the carrier would refuse the command anyway). Carrier failures become the flow's errors.
    */
-  private async activity<T>(op: string, start: () => Promise<T>, opts: { endedIsSuccess?: boolean } = {}): Promise<T | undefined> {
+  private async activity<T>(
+    op: string,
+    start: () => Promise<T>,
+    opts: { endedIsSuccess?: boolean } = {},
+  ): Promise<T | undefined> {
     let settled = false;
     let value: T | undefined;
     let error: unknown;
@@ -561,7 +573,14 @@ export class CallSession {
    */
   private async documentCommand(
     body: CallCommandBody,
-    opts: { callId: string; seq: number; key: string; terminal?: readonly CallEventKind[]; timeoutMs?: number; afterHangupMs?: number },
+    opts: {
+      callId: string;
+      seq: number;
+      key: string;
+      terminal?: readonly CallEventKind[];
+      timeoutMs?: number;
+      afterHangupMs?: number;
+    },
   ): Promise<CallEvent | undefined> {
     const { callId, seq, key } = opts;
     const waiter: PendingOperation = { seq, key, op: body.op, callId, kinds: opts.terminal ?? [] };
@@ -602,7 +621,11 @@ export class CallSession {
     this.finish(seq, 'sent');
   }
 
-  private async awaitTerminal(waiter: PendingOperation, timeoutMs: number, afterHangupMs?: number): Promise<CallEvent | undefined> {
+  private async awaitTerminal(
+    waiter: PendingOperation,
+    timeoutMs: number,
+    afterHangupMs?: number,
+  ): Promise<CallEvent | undefined> {
     const onPrimary = waiter.callId === this.state.callId;
     const interrupted = () => onPrimary && this.ended;
     // A document step that reports no event of its own is done when handed back, or once delivered.
@@ -612,13 +635,19 @@ export class CallSession {
     });
     if (waiter.event && onPrimary && endedByHangup(waiter.event)) {
       // The operation says the caller hung up; the hangup webhook itself may still be on its way.
-      if (!(await condition(() => this.ended, '10 seconds', { summary: 'waiting for the hangup webhook' }))) this.markEnded('unknown');
+      if (!(await condition(() => this.ended, '10 seconds', { summary: 'waiting for the hangup webhook' })))
+        this.markEnded('unknown');
       throw new CallEnded(this.state.endCause ?? 'unknown', waiter.op);
     }
     if (waiter.event) return waiter.event;
     if (stepDone()) return undefined;
     if (arrived && interrupted()) {
-      if (afterHangupMs && (await condition(() => waiter.event !== undefined, afterHangupMs, { summary: `${waiter.op}: waiting for its result after the hangup` }))) {
+      if (
+        afterHangupMs &&
+        (await condition(() => waiter.event !== undefined, afterHangupMs, {
+          summary: `${waiter.op}: waiting for its result after the hangup`,
+        }))
+      ) {
         return waiter.event;
       }
       throw new CallEnded(this.state.endCause ?? 'unknown', waiter.op);
@@ -671,7 +700,10 @@ export class CallSession {
   /** Speaks text; resolves when it has finished playing. */
   async say(text: string, options: { voice?: string; language?: string } = {}): Promise<void> {
     // SignalWire reports speech as playback.
-    await this.command({ op: 'say', text, ...options }, { terminal: ['speak.ended', 'playback.ended'], timeoutMs: 60_000 + text.length * 150 });
+    await this.command(
+      { op: 'say', text, ...options },
+      { terminal: ['speak.ended', 'playback.ended'], timeoutMs: 60_000 + text.length * 150 },
+    );
   }
 
   /** Plays an audio URL; resolves when it has finished. */
@@ -685,8 +717,12 @@ export class CallSession {
 
   /** Collects digits, optionally after a spoken or played prompt. */
   async gather(options: GatherOptions = {}): Promise<GatherResult> {
-    const promptAllowanceMs = options.prompt && 'say' in options.prompt ? 30_000 + options.prompt.say.length * 150 : 120_000;
-    const waitMs = promptAllowanceMs + (options.timeoutMs ?? 5000) + (options.maxDigits ?? 1) * (options.interDigitTimeoutMs ?? 3000);
+    const promptAllowanceMs =
+      options.prompt && 'say' in options.prompt ? 30_000 + options.prompt.say.length * 150 : 120_000;
+    const waitMs =
+      promptAllowanceMs +
+      (options.timeoutMs ?? 5000) +
+      (options.maxDigits ?? 1) * (options.interDigitTimeoutMs ?? 3000);
     const event = await this.command({ op: 'gather', ...options }, { terminal: ['gather.ended'], timeoutMs: waitMs });
     if (event?.kind !== 'gather.ended') return { digits: '', reason: 'timeout' };
     return { digits: event.digits, reason: event.reason, ...(event.speech ? { speech: event.speech } : {}) };
@@ -727,8 +763,13 @@ export class CallSession {
   }
 
   async stopRecording(): Promise<RecordingResult> {
-    const event = await this.command({ op: 'recordStop', ...this.targetOf(['recordStart']) }, { terminal: ['recording.saved', 'recording.failed'], timeoutMs: 60_000 });
-    return event?.kind === 'recording.saved' ? { saved: true, url: event.url, durationMs: event.durationMs } : { saved: false };
+    const event = await this.command(
+      { op: 'recordStop', ...this.targetOf(['recordStart']) },
+      { terminal: ['recording.saved', 'recording.failed'], timeoutMs: 60_000 },
+    );
+    return event?.kind === 'recording.saved'
+      ? { saved: true, url: event.url, durationMs: event.durationMs }
+      : { saved: false };
   }
 
   async pauseRecording(): Promise<void> {
@@ -747,7 +788,12 @@ export class CallSession {
     this.requirePrimary('dial');
     if (this.documentOps.has('connect')) {
       const event = await this.command(
-        { op: 'connect', to: options.to, from: options.from ?? this.state.to, timeoutSeconds: options.timeoutSeconds ?? 30 },
+        {
+          op: 'connect',
+          to: options.to,
+          from: options.from ?? this.state.to,
+          timeoutSeconds: options.timeoutSeconds ?? 30,
+        },
         { terminal: ['bridged', 'unbridged'], timeoutMs: ((options.timeoutSeconds ?? 30) + 30) * 1000 },
       );
       if (event?.kind === 'bridged') return { answered: true, callId: event.otherCallId ?? '' };
@@ -756,7 +802,10 @@ export class CallSession {
     }
     const { seq, key } = this.begin('dial', '');
     try {
-      const { callId, waiter } = await this.placeLeg('agent', seq, key, { ...options, from: options.from ?? this.state.to });
+      const { callId, waiter } = await this.placeLeg('agent', seq, key, {
+        ...options,
+        from: options.from ?? this.state.to,
+      });
       try {
         const event = await this.awaitTerminal(waiter, ((options.timeoutSeconds ?? 30) + 30) * 1000);
         const result: DialResult =
@@ -790,7 +839,10 @@ export class CallSession {
 
   /** Transfers the caller to a new destination (a new leg bridged by the carrier). */
   async transfer(to: string, options: { from?: string; timeoutSeconds?: number } = {}): Promise<void> {
-    await this.command({ op: 'transfer', to, ...options }, { terminal: ['bridged'], timeoutMs: ((options.timeoutSeconds ?? 30) + 30) * 1000 });
+    await this.command(
+      { op: 'transfer', to, ...options },
+      { terminal: ['bridged'], timeoutMs: ((options.timeoutSeconds ?? 30) + 30) * 1000 },
+    );
   }
 
   async sendDtmf(digits: string): Promise<void> {
@@ -811,21 +863,32 @@ export class CallSession {
   }
 
   async stopFork(): Promise<void> {
-    await this.command({ op: 'forkStop', ...this.targetOf(['forkStart']) }, { terminal: ['fork.stopped'], timeoutMs: 30_000 });
+    await this.command(
+      { op: 'forkStop', ...this.targetOf(['forkStart']) },
+      { terminal: ['fork.stopped'], timeoutMs: 30_000 },
+    );
   }
 
   /** Sends a fax on this call (document carriers only; Telnyx fails with `Unsupported`). Pages show in `state.fax`. */
   async sendFax(documentUrl: string, options: { headerInfo?: string; identity?: string } = {}): Promise<FaxOutcome> {
-    return this.faxOutcome(await this.command({ op: 'sendFax', documentUrl, ...options }, { terminal: ['fax.ended'], timeoutMs: 30 * 60_000 }));
+    return this.faxOutcome(
+      await this.command(
+        { op: 'sendFax', documentUrl, ...options },
+        { terminal: ['fax.ended'], timeoutMs: 30 * 60_000 },
+      ),
+    );
   }
 
   /** Receives a fax on this call; the outcome names the received document's URL. Pages show in `state.fax`. */
   async receiveFax(): Promise<FaxOutcome> {
-    return this.faxOutcome(await this.command({ op: 'receiveFax' }, { terminal: ['fax.ended'], timeoutMs: 30 * 60_000 }));
+    return this.faxOutcome(
+      await this.command({ op: 'receiveFax' }, { terminal: ['fax.ended'], timeoutMs: 30 * 60_000 }),
+    );
   }
 
   private faxOutcome(event: CallEvent | undefined): FaxOutcome {
-    if (event?.kind !== 'fax.ended') return { success: false, pages: this.state.fax?.pagesDone ?? 0, resultText: 'no fax result' };
+    if (event?.kind !== 'fax.ended')
+      return { success: false, pages: this.state.fax?.pagesDone ?? 0, resultText: 'no fax result' };
     const { success, pages, resultCode, resultText, remoteIdentity, documentUrl } = event;
     return { success, pages, resultCode, resultText, remoteIdentity, documentUrl };
   }
@@ -880,7 +943,12 @@ export class CallSession {
     options: DialOptions & { from: string },
   ): Promise<{ callId: string; waiter: PendingOperation }> {
     const placed = await this.activity('dial', () =>
-      activitiesFor('dial').placeCall({ ...options, provider: this.provider, commandKey: key, ownerWorkflowId: this.workflowId }),
+      activitiesFor('dial').placeCall({
+        ...options,
+        provider: this.provider,
+        commandKey: key,
+        ownerWorkflowId: this.workflowId,
+      }),
     );
     const callId = placed!.callId;
     const waiter: PendingOperation = { seq, key, op: 'dial', callId, kinds: ['call.answered', 'call.ended'] };
@@ -892,7 +960,10 @@ export class CallSession {
   /** Places the primary leg of an outbound call and waits for it to answer or fail. */
   async placePrimary(options: DialOptions): Promise<DialResult> {
     const { seq, key } = this.begin('dial', '');
-    const { callId, waiter } = await this.placeLeg('primary', seq, key, { ...options, from: options.from ?? this.state.from });
+    const { callId, waiter } = await this.placeLeg('primary', seq, key, {
+      ...options,
+      from: options.from ?? this.state.from,
+    });
     try {
       if (!this.ended) this.setStatus(this.state.answeredAt ? this.state.status : 'ringing');
       await condition(() => waiter.event !== undefined || this.ended, ((options.timeoutSeconds ?? 30) + 60) * 1000, {
@@ -914,7 +985,8 @@ export class CallSession {
   /** After the flow: hang up if it did not, and give a running recording a moment to report back. */
   async close(): Promise<void> {
     if (!this.ended) await this.hangup();
-    if (this.recordingInProgress) await condition(() => !this.recordingInProgress, 60_000, { summary: 'waiting for the recording' });
+    if (this.recordingInProgress)
+      await condition(() => !this.recordingInProgress, 60_000, { summary: 'waiting for the recording' });
     this.state.currentOperation = undefined;
     this.publishDetails();
   }

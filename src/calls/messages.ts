@@ -33,10 +33,7 @@ export interface DocumentRequest {
 }
 
 /** The next instructions: commands to render as the carrier's document, or hold (nothing decided yet), or hang up. */
-export type DocumentReply =
-  | { kind: 'commands'; commands: CallCommand[] }
-  | { kind: 'hold' }
-  | { kind: 'hangup' };
+export type DocumentReply = { kind: 'commands'; commands: CallCommand[] } | { kind: 'hold' } | { kind: 'hangup' };
 
 /** Updates, unlike signals, return a value: the document the carrier is waiting for in its HTTP response. */
 export const nextDocumentUpdate = defineUpdate<DocumentReply, [DocumentRequest]>('nextDocument');

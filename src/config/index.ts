@@ -112,7 +112,8 @@ function boundedInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min:
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
   return n;
 }
 
@@ -180,7 +181,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       voice: env.TELNYX_VOICE || 'AWS.Polly.Joanna-Neural',
     },
     signalwire: {
-      apiBaseUrl: env.SIGNALWIRE_API_BASE_URL || env.SIGNALWIRE_SPACE_URL ? url(env, env.SIGNALWIRE_API_BASE_URL ? 'SIGNALWIRE_API_BASE_URL' : 'SIGNALWIRE_SPACE_URL', '') : undefined,
+      apiBaseUrl:
+        env.SIGNALWIRE_API_BASE_URL || env.SIGNALWIRE_SPACE_URL
+          ? url(env, env.SIGNALWIRE_API_BASE_URL ? 'SIGNALWIRE_API_BASE_URL' : 'SIGNALWIRE_SPACE_URL', '')
+          : undefined,
       projectId: env.SIGNALWIRE_PROJECT_ID || undefined,
       apiToken: env.SIGNALWIRE_API_TOKEN || undefined,
       signingKey: env.SIGNALWIRE_SIGNING_KEY || undefined,
@@ -189,10 +193,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiBaseUrl: env.JAMBONZ_API_BASE_URL ? url(env, 'JAMBONZ_API_BASE_URL', '') : undefined,
       accountSid: env.JAMBONZ_ACCOUNT_SID || undefined,
       apiKey: env.JAMBONZ_API_KEY || undefined,
-      webhookSecrets: (env.JAMBONZ_WEBHOOK_SECRET ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      webhookSecrets: (env.JAMBONZ_WEBHOOK_SECRET ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
       applicationSid: env.JAMBONZ_APPLICATION_SID || undefined,
       hookWaitMs: boundedInt(env, 'JAMBONZ_HOOK_WAIT_MS', 4000, 100, 7000),
-      recordingsDir: path.resolve(env.RECORDINGS_DIR || path.join(env.DATA_DIR || path.join(PROJECT_ROOT, '.data'), 'recordings')),
+      recordingsDir: path.resolve(
+        env.RECORDINGS_DIR || path.join(env.DATA_DIR || path.join(PROJECT_ROOT, '.data'), 'recordings'),
+      ),
     },
     routing: loadRoutingTable(routingTablePath),
     routingTablePath,

@@ -72,20 +72,31 @@ export function devServerSpec(opts: DevServerOptions & { binary: string }): DevS
   const dbFile = path.resolve(opts.dbFile);
   const headless = uiPort === 'headless' || uiPort === 0;
   const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(port),
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
     ...(headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
-    '--db-filename', dbFile,
-    '--namespace', 'default',
+    '--db-filename',
+    dbFile,
+    '--namespace',
+    'default',
     ...(namespace === 'default' ? [] : ['--namespace', namespace]),
-    '--log-level', 'warn',
+    '--log-level',
+    'warn',
     // WAL keeps readers and the writer from blocking each other; NORMAL (not OFF, as the SDK's CI uses)
     // still survives a killed server process, which the fault tests do on purpose.
-    '--sqlite-pragma', 'journal_mode=WAL',
-    '--sqlite-pragma', 'synchronous=NORMAL',
+    '--sqlite-pragma',
+    'journal_mode=WAL',
+    '--sqlite-pragma',
+    'synchronous=NORMAL',
     ...CALL_SEARCH_ATTRIBUTES.flatMap(({ name, type }) => ['--search-attribute', `${name}=${type}`]),
-    ...Object.entries(DEV_SERVER_DYNAMIC_CONFIG).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
+    ...Object.entries(DEV_SERVER_DYNAMIC_CONFIG).flatMap(([key, value]) => [
+      '--dynamic-config-value',
+      `${key}=${JSON.stringify(value)}`,
+    ]),
   ];
   return {
     binary: opts.binary,
@@ -105,7 +116,10 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
 }
 
 /** Starts the server a spec describes (again, after a stop or a crash, on the same SQLite file). */
-export async function launchDevServer(spec: DevServerSpec, opts: { log: (line: string) => void; detached?: boolean }): Promise<DevServer> {
+export async function launchDevServer(
+  spec: DevServerSpec,
+  opts: { log: (line: string) => void; detached?: boolean },
+): Promise<DevServer> {
   await assertPortFree(spec.address, 'Temporal frontend');
   if (spec.uiUrl) await assertPortFree(new URL(spec.uiUrl).host, 'Temporal Web UI');
   await fs.mkdir(path.dirname(spec.dbFile), { recursive: true });
@@ -127,8 +141,12 @@ export async function launchDevServer(spec: DevServerSpec, opts: { log: (line: s
   stopPolling.abort();
   if (outcome !== 'serving') {
     if (outcome !== 'timeout') {
-      const how = outcome.error?.message ?? (outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.code}`);
-      throw new Error(`Temporal dev server ${how} before it served ${spec.address}.\n${await logTail(spec.logFile, logOffset)}`);
+      const how =
+        outcome.error?.message ??
+        (outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.code}`);
+      throw new Error(
+        `Temporal dev server ${how} before it served ${spec.address}.\n${await logTail(spec.logFile, logOffset)}`,
+      );
     }
     child.kill('SIGKILL');
     throw new Error(

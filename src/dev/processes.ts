@@ -62,7 +62,9 @@ export function startPart(part: PartName, options: StartPartOptions): Promise<Ma
     env: { ...options.env, TS_NODE_TRANSPILE_ONLY: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
 
   return new Promise((resolve, reject) => {
     let ready = false;
@@ -96,7 +98,12 @@ export function startPart(part: PartName, options: StartPartOptions): Promise<Ma
   });
 }
 
-function managed(name: string, child: ChildProcess, ready: Record<string, unknown>, exited: Promise<number | string>): ManagedProcess {
+function managed(
+  name: string,
+  child: ChildProcess,
+  ready: Record<string, unknown>,
+  exited: Promise<number | string>,
+): ManagedProcess {
   const alive = () => child.exitCode === null && child.signalCode === null;
   return {
     name,

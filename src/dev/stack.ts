@@ -62,7 +62,11 @@ function simulatorKeys(keyFile: string | undefined): { privatePem: string } {
 /** Development credentials the simulators and our parts share; never valid at a real carrier. */
 const DEV = {
   telnyxApiKey: 'KEY-simulator',
-  signalwire: { projectId: '6f1d2c3b-0000-4000-8000-00000000de40', apiToken: 'PT-dev-token', signingKey: 'PSK-dev-signing-key' },
+  signalwire: {
+    projectId: '6f1d2c3b-0000-4000-8000-00000000de40',
+    apiToken: 'PT-dev-token',
+    signingKey: 'PSK-dev-signing-key',
+  },
   // jambonz sids are UUIDs (the api server checks application_sid's format).
   jambonz: {
     accountSid: '9351f46a-678c-43f5-b8a6-d4eb58d131af',
@@ -77,7 +81,11 @@ const SIMULATED_CARRIERS: Provider[] = ['telnyx', 'signalwire', 'jambonz'];
 /** A fax machine the simulated SignalWire answers at (3 pages, then success), for `npm run demo`. */
 export const DEMO_FAX_NUMBER = '+15550009000';
 const DEMO_FAX_MACHINES = { [DEMO_FAX_NUMBER]: { outcome: 'success', pages: 3 } };
-const SIMULATOR_PART = { telnyx: 'simulator', signalwire: 'simulator-signalwire', jambonz: 'simulator-jambonz' } as const;
+const SIMULATOR_PART = {
+  telnyx: 'simulator',
+  signalwire: 'simulator-signalwire',
+  jambonz: 'simulator-jambonz',
+} as const;
 
 function carriersConfigured(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.TELNYX_API_KEY || env.SIGNALWIRE_PROJECT_ID || env.JAMBONZ_ACCOUNT_SID);
@@ -91,7 +99,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const gatewayPort = options.gatewayPort ?? Number(baseEnv.PORT || 3000);
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   baseEnv.PUBLIC_BASE_URL ||= gatewayUrl;
-  const simulate = options.simulate ?? (carriersConfigured(baseEnv) ? [] : SIMULATED_CARRIERS.filter((c) => partAvailable(SIMULATOR_PART[c])));
+  const simulate =
+    options.simulate ??
+    (carriersConfigured(baseEnv) ? [] : SIMULATED_CARRIERS.filter((c) => partAvailable(SIMULATOR_PART[c])));
   const firstPort = options.simulatorPort ?? Number(baseEnv.SIMULATOR_PORT || 8787);
   const simulatorEnv = (offset: number) => ({
     ...baseEnv,

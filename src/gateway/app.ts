@@ -29,7 +29,11 @@ export interface GatewayDeps {
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({ logger: deps.logger ?? { level: config.logLevel }, bodyLimit: 1024 * 1024 });
-  const sessions = createSessions({ client: deps.client, connection: deps.connection, taskQueue: config.temporal.taskQueue });
+  const sessions = createSessions({
+    client: deps.client,
+    connection: deps.connection,
+    taskQueue: config.temporal.taskQueue,
+  });
 
   const providers: Provider[] = [];
   if (config.telnyx.apiKey || config.telnyx.publicKey) {
@@ -39,7 +43,12 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       voice: config.telnyx.voice,
       publicKey: config.telnyx.publicKey,
     });
-    await app.register(telnyxWebhooks, { adapter, sessions, routing: config.routing, maxHistoryEvents: config.session.maxHistoryEvents });
+    await app.register(telnyxWebhooks, {
+      adapter,
+      sessions,
+      routing: config.routing,
+      maxHistoryEvents: config.session.maxHistoryEvents,
+    });
   }
 
   const documentOps: Partial<Record<Provider, readonly CallOp[]>> = {};
@@ -54,7 +63,10 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       maxHistoryEvents: config.session.maxHistoryEvents,
     });
     // The phone number's Status Change Webhook (inbound hang-ups reach sessions this way): its token is ours.
-    app.log.info({ statusChangeWebhook: numberStatusUrl(config.gateway.publicBaseUrl, config.signalwire.signingKey) }, 'signalwire configured');
+    app.log.info(
+      { statusChangeWebhook: numberStatusUrl(config.gateway.publicBaseUrl, config.signalwire.signingKey) },
+      'signalwire configured',
+    );
   }
   if (config.jambonz.webhookSecrets.length > 0) {
     providers.push('jambonz');
@@ -93,8 +105,15 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
     const status = err.statusCode ?? 500;
     if (status >= 500) request.log.error({ err }, 'request failed');
-    return reply.code(status).send({ error: status >= 500 ? 'internal error' : 'bad request', reason: status >= 500 ? undefined : err.message });
+    return reply
+      .code(status)
+      .send({
+        error: status >= 500 ? 'internal error' : 'bad request',
+        reason: status >= 500 ? undefined : err.message,
+      });
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not found', reason: `${request.method} ${request.url}` }));
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: 'not found', reason: `${request.method} ${request.url}` }),
+  );
   return app;
 }

@@ -60,7 +60,10 @@ export async function callsApi(app: FastifyInstance, options: CallsApiOptions): 
             from: { type: 'string', minLength: 1 },
             provider: { type: 'string', enum: [...PROVIDERS] },
             flow: { type: 'string', minLength: 1 },
-            args: { type: 'object', additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] } },
+            args: {
+              type: 'object',
+              additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] },
+            },
             requestId: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
           },
         },
@@ -71,14 +74,23 @@ export async function callsApi(app: FastifyInstance, options: CallsApiOptions): 
       const provider = body.provider ?? options.providers[0];
       const flow = body.flow ?? 'outboundNotice';
       if (!provider || !options.providers.includes(provider)) {
-        return reply.code(400).send({ error: 'carrier not configured', reason: `${body.provider ?? 'no carrier'} is not configured on this gateway` });
+        return reply
+          .code(400)
+          .send({
+            error: 'carrier not configured',
+            reason: `${body.provider ?? 'no carrier'} is not configured on this gateway`,
+          });
       }
       if (!options.flows.includes(flow)) {
-        return reply.code(400).send({ error: 'unknown flow', reason: `"${flow}" is not one of ${options.flows.join(', ')}` });
+        return reply
+          .code(400)
+          .send({ error: 'unknown flow', reason: `"${flow}" is not one of ${options.flows.join(', ')}` });
       }
       for (const field of ['to', 'from'] as const) {
         if (!isDialTarget(body[field])) {
-          return reply.code(400).send({ error: 'invalid number', reason: `${field} must be an E.164 number (+15551234567) or a SIP URI` });
+          return reply
+            .code(400)
+            .send({ error: 'invalid number', reason: `${field} must be an E.164 number (+15551234567) or a SIP URI` });
         }
       }
       const workflowId = outboundCallWorkflowId(provider, body.requestId ?? randomUUID());
@@ -95,7 +107,12 @@ export async function callsApi(app: FastifyInstance, options: CallsApiOptions): 
         });
         return reply
           .code(started ? 202 : 200)
-          .send({ workflowId, started, statusUrl: `/calls/${encodeURIComponent(workflowId)}`, temporalUiUrl: uiLink(workflowId) });
+          .send({
+            workflowId,
+            started,
+            statusUrl: `/calls/${encodeURIComponent(workflowId)}`,
+            temporalUiUrl: uiLink(workflowId),
+          });
       } catch (err) {
         return unavailable(reply, err, request.log);
       }

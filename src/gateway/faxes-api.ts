@@ -52,7 +52,8 @@ type SendFaxBody = Omit<SendFaxInput, 'provider' | 'ringTimeoutSeconds'> & {
  */
 export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): Promise<void> {
   const { client, connection } = options;
-  const withDeadline = <T>(fn: () => Promise<T>) => connection.withDeadline(Date.now() + (options.rpcTimeoutMs ?? 5000), fn);
+  const withDeadline = <T>(fn: () => Promise<T>) =>
+    connection.withDeadline(Date.now() + (options.rpcTimeoutMs ?? 5000), fn);
   const idOf = (raw: string) => (raw.startsWith('fax:') ? raw : faxWorkflowId(raw));
   const uiLink = (workflowId: string) =>
     options.temporalUiUrl
@@ -85,11 +86,18 @@ export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): 
       const body = request.body;
       const provider = body.provider ?? options.providers[0];
       if (!provider || !options.providers.includes(provider)) {
-        return reply.code(400).send({ error: 'carrier cannot fax', reason: `${body.provider ?? 'no fax carrier'} is not configured for faxes on this gateway` });
+        return reply
+          .code(400)
+          .send({
+            error: 'carrier cannot fax',
+            reason: `${body.provider ?? 'no fax carrier'} is not configured for faxes on this gateway`,
+          });
       }
       for (const field of ['to', 'from'] as const) {
         if (!isDialTarget(body[field])) {
-          return reply.code(400).send({ error: 'invalid number', reason: `${field} must be an E.164 number (+15551234567) or a SIP URI` });
+          return reply
+            .code(400)
+            .send({ error: 'invalid number', reason: `${field} must be an E.164 number (+15551234567) or a SIP URI` });
         }
       }
       const workflowId = faxWorkflowId(body.requestId ?? randomUUID());
@@ -129,7 +137,12 @@ export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): 
       }
       return reply
         .code(started ? 202 : 200)
-        .send({ workflowId, started, statusUrl: `/faxes/${encodeURIComponent(workflowId)}`, temporalUiUrl: uiLink(workflowId) });
+        .send({
+          workflowId,
+          started,
+          statusUrl: `/faxes/${encodeURIComponent(workflowId)}`,
+          temporalUiUrl: uiLink(workflowId),
+        });
     },
   );
 
@@ -139,21 +152,28 @@ export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): 
     try {
       state = await withDeadline(() => client.workflow.getHandle(workflowId).query(faxStateQuery));
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return reply.code(404).send({ error: 'not found', reason: `no fax ${workflowId}` });
+      if (err instanceof WorkflowNotFoundError)
+        return reply.code(404).send({ error: 'not found', reason: `no fax ${workflowId}` });
       return unavailable(reply, err, request.log);
     }
     return reply.send({ workflowId, temporalUiUrl: uiLink(workflowId), state });
   });
 
-  app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>('/faxes/:id/cancel', async (request, reply) => {
-    const workflowId = idOf(request.params.id);
-    const reason = typeof request.body?.reason === 'string' ? request.body.reason : undefined;
-    try {
-      await withDeadline(() => client.workflow.getHandle(workflowId).signal(cancelFaxSignal, reason ? { reason } : {}));
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return reply.code(404).send({ error: 'not found', reason: `no running fax ${workflowId}` });
-      return unavailable(reply, err, request.log);
-    }
-    return reply.code(202).send({ workflowId, cancelRequested: true });
-  });
+  app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
+    '/faxes/:id/cancel',
+    async (request, reply) => {
+      const workflowId = idOf(request.params.id);
+      const reason = typeof request.body?.reason === 'string' ? request.body.reason : undefined;
+      try {
+        await withDeadline(() =>
+          client.workflow.getHandle(workflowId).signal(cancelFaxSignal, reason ? { reason } : {}),
+        );
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError)
+          return reply.code(404).send({ error: 'not found', reason: `no running fax ${workflowId}` });
+        return unavailable(reply, err, request.log);
+      }
+      return reply.code(202).send({ workflowId, cancelRequested: true });
+    },
+  );
 }

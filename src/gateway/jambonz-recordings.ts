@@ -54,7 +54,8 @@ export async function jambonzRecordings(app: FastifyInstance, options: Recording
 
   app.get<{ Params: { name: string } }>(`${RECORDINGS_ROUTE}/:name`, async (request, reply) => {
     const { name } = request.params;
-    if (!/^[0-9a-f]{32}\.wav$/.test(name)) return reply.code(404).send({ error: 'not found', reason: 'no such recording' });
+    if (!/^[0-9a-f]{32}\.wav$/.test(name))
+      return reply.code(404).send({ error: 'not found', reason: 'no such recording' });
     const file = path.join(options.dir, name);
     try {
       const { size } = await stat(file);
@@ -70,11 +71,21 @@ function refuse(socket: Duplex, status: number, reason: string): void {
 }
 
 /** Returns false when the upgrade is not for the recording socket (another listener may take it). */
-function acceptRecordingStream(request: IncomingMessage, socket: Duplex, head: Buffer, options: RecordingSinkOptions): boolean {
+function acceptRecordingStream(
+  request: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  options: RecordingSinkOptions,
+): boolean {
   const url = request.url ?? '';
   if (url.split('?')[0] !== JAMBONZ_HOOK_PATH) return false;
   const token = verifyHookToken(url, options.secrets);
-  if (!token.ok || token.hook !== JambonzHook.Listen || token.workflowId === undefined || token.controlId === undefined) {
+  if (
+    !token.ok ||
+    token.hook !== JambonzHook.Listen ||
+    token.workflowId === undefined ||
+    token.controlId === undefined
+  ) {
     options.log.warn({ reason: token.ok ? 'not a recording hook' : token.reason }, 'jambonz recording stream refused');
     refuse(socket, 401, 'Unauthorized');
     return true;
@@ -92,7 +103,9 @@ function acceptRecordingStream(request: IncomingMessage, socket: Duplex, head: B
       'HTTP/1.1 101 Switching Protocols',
       'Upgrade: websocket',
       'Connection: Upgrade',
-      `Sec-WebSocket-Accept: ${createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64')}`,
+      `Sec-WebSocket-Accept: ${createHash('sha1')
+        .update(key + WEBSOCKET_GUID)
+        .digest('base64')}`,
       ...(offered.includes(LISTEN_SUBPROTOCOL) ? [`Sec-WebSocket-Protocol: ${LISTEN_SUBPROTOCOL}`] : []),
       '',
       '',

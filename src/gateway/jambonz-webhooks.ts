@@ -69,7 +69,12 @@ export async function jambonzWebhooks(app: FastifyInstance, options: JambonzWebh
     }
     const hookParam = (request.query as Record<string, unknown>).hook;
     if (typeof hookParam !== 'string' || !(Object.values(JambonzHook) as string[]).includes(hookParam)) {
-      return reply.code(400).send({ error: 'unknown hook', reason: `?hook=${typeof hookParam === 'string' ? hookParam : ''} is not a jambonz hook this gateway serves` });
+      return reply
+        .code(400)
+        .send({
+          error: 'unknown hook',
+          reason: `?hook=${typeof hookParam === 'string' ? hookParam : ''} is not a jambonz hook this gateway serves`,
+        });
     }
     const token = verifyHookToken(request.url, secrets);
     if (!token.ok) {
@@ -86,12 +91,18 @@ export async function jambonzWebhooks(app: FastifyInstance, options: JambonzWebh
       payload = JSON.parse(rawBody.toString('utf8')) as typeof payload;
       // A verb's hook after a hang-up carries the call's end itself; applying it first means the flow never
       // acts on an outcome of a call that is already over. Same event id as the status hook's.
-      if (hook !== JambonzHook.Status && hook !== JambonzHook.Call && typeof payload.call_status === 'string' && ENDED_STATUSES.has(payload.call_status)) {
+      if (
+        hook !== JambonzHook.Status &&
+        hook !== JambonzHook.Call &&
+        typeof payload.call_status === 'string' &&
+        ENDED_STATUSES.has(payload.call_status)
+      ) {
         const ended = normaliseJambonzWebhook(rawBody, { hook: JambonzHook.Status, receivedAt }).events;
         routed = { ...routed, events: [...ended.filter((e) => e.callId === payload.call_sid), ...routed.events] };
       }
     } catch (err) {
-      if (err instanceof MalformedWebhookError) return reply.code(400).send({ error: 'malformed webhook', reason: err.message });
+      if (err instanceof MalformedWebhookError)
+        return reply.code(400).send({ error: 'malformed webhook', reason: err.message });
       throw err;
     }
     let events = routed.events;
@@ -103,16 +114,22 @@ export async function jambonzWebhooks(app: FastifyInstance, options: JambonzWebh
     const owner = token.workflowId ?? routed.ownerWorkflowId;
 
     if (NOTIFICATIONS.has(hook)) {
-      if (!owner || events.length === 0) return reply.code(200).send({ status: 'ignored', reason: owner ? 'no event' : 'no session owns this call' });
+      if (!owner || events.length === 0)
+        return reply.code(200).send({ status: 'ignored', reason: owner ? 'no event' : 'no session owns this call' });
       try {
         const deliveries = [];
         for (const event of events) deliveries.push(await sessions.signal(owner, event));
-        return hook === JambonzHook.Amd ? reply.code(204).send() : reply.code(200).send({ status: 'accepted', deliveries });
+        return hook === JambonzHook.Amd
+          ? reply.code(204).send()
+          : reply.code(200).send({ status: 'accepted', deliveries });
       } catch (err) {
         return unavailable(reply, err, request.log);
       }
     }
-    if (!owner) return reply.code(400).send({ error: 'malformed webhook', reason: 'the hook names no session and the call is not inbound' });
+    if (!owner)
+      return reply
+        .code(400)
+        .send({ error: 'malformed webhook', reason: 'the hook names no session and the call is not inbound' });
 
     if (hook === JambonzHook.Wait) {
       // Polled while the caller waits in a queue; only play, say, pause and leave may answer it.
@@ -126,7 +143,9 @@ export async function jambonzWebhooks(app: FastifyInstance, options: JambonzWebh
 
     const incoming = events.find((e): e is Extract<CallEvent, { kind: 'call.incoming' }> => e.kind === 'call.incoming');
     const start =
-      hook === JambonzHook.Call && !token.workflowId && incoming?.direction === 'inbound' ? sessionInput(incoming) : undefined;
+      hook === JambonzHook.Call && !token.workflowId && incoming?.direction === 'inbound'
+        ? sessionInput(incoming)
+        : undefined;
     let answer: DocumentReply | { kind: 'late' };
     try {
       answer = await sessions.nextDocument(
@@ -156,11 +175,16 @@ export async function jambonzWebhooks(app: FastifyInstance, options: JambonzWebh
     };
   }
 
-  function verbsFor(answer: DocumentReply | { kind: 'late' }, owner: string, log: FastifyInstance['log']): JambonzVerb[] {
+  function verbsFor(
+    answer: DocumentReply | { kind: 'late' },
+    owner: string,
+    log: FastifyInstance['log'],
+  ): JambonzVerb[] {
     switch (answer.kind) {
       case 'commands': {
         const { verbs, skipped } = documentForCommands(answer.commands, documents);
-        for (const s of skipped) log.error({ ...s, workflowId: owner }, 'a command of the session cannot be expressed as jambonz verbs');
+        for (const s of skipped)
+          log.error({ ...s, workflowId: owner }, 'a command of the session cannot be expressed as jambonz verbs');
         return verbs;
       }
       case 'hold':

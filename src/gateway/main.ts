@@ -12,7 +12,13 @@ async function main(): Promise<void> {
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.port}`;
   const connection = Connection.lazy({ address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const app = await buildGateway({ config, client, connection, flows: [...FLOW_NAMES], temporalUiUrl: process.env.TEMPORAL_UI_URL });
+  const app = await buildGateway({
+    config,
+    client,
+    connection,
+    flows: [...FLOW_NAMES],
+    temporalUiUrl: process.env.TEMPORAL_UI_URL,
+  });
   const url = await app.listen({ port: config.gateway.port, host: config.gateway.host });
   console.log(JSON.stringify({ event: 'gateway-ready', url, pid: process.pid }));
 

@@ -48,7 +48,8 @@ export function describeCall(input: Pick<CallSessionInput, 'provider' | 'directi
 
 export function createSessions(options: SessionsOptions) {
   const { client, connection, taskQueue } = options;
-  const withDeadline = <T>(fn: () => Promise<T>) => connection.withDeadline(Date.now() + (options.rpcTimeoutMs ?? 5000), fn);
+  const withDeadline = <T>(fn: () => Promise<T>) =>
+    connection.withDeadline(Date.now() + (options.rpcTimeoutMs ?? 5000), fn);
 
   const startOptions = (workflowId: string, input: CallSessionInput) => ({
     workflowId,
@@ -123,10 +124,13 @@ export function createSessions(options: SessionsOptions) {
                   workflowIdConflictPolicy: 'USE_EXISTING',
                 }),
               })
-            : client.workflow.getHandle(workflowId).executeUpdate(nextDocumentUpdate, { args: [sent], updateId: options.updateId }),
+            : client.workflow
+                .getHandle(workflowId)
+                .executeUpdate(nextDocumentUpdate, { args: [sent], updateId: options.updateId }),
         );
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError || err instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'late' };
+        if (err instanceof WorkflowNotFoundError || err instanceof WorkflowExecutionAlreadyStartedError)
+          return { kind: 'late' };
         // The session did not answer in time: make sure its events are in Temporal, then hold the call.
         const first = request.events.find((e) => e.kind === 'call.incoming');
         const delivery =

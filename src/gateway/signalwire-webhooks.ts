@@ -70,7 +70,9 @@ export async function signalwireWebhooks(app: FastifyInstance, options: SignalWi
   const incoming = (request: FastifyRequest) => ({
     // The URL SignalWire called, as it signed it: our public base URL and the path and query it requested.
     url: publicBaseUrl + request.url,
-    headers: Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v[0] : v])),
+    headers: Object.fromEntries(
+      Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v[0] : v]),
+    ),
     rawBody: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
   });
 
@@ -88,7 +90,8 @@ export async function signalwireWebhooks(app: FastifyInstance, options: SignalWi
     try {
       fetch = normaliseDocumentRequest(webhook.rawBody, new Date().toISOString());
     } catch (err) {
-      if (err instanceof MalformedWebhookError) return reply.code(400).send({ error: 'malformed document fetch', reason: err.message });
+      if (err instanceof MalformedWebhookError)
+        return reply.code(400).send({ error: 'malformed document fetch', reason: err.message });
       throw err;
     }
 
@@ -97,7 +100,9 @@ export async function signalwireWebhooks(app: FastifyInstance, options: SignalWi
     if (!workflowId) {
       // Only an inbound call's first fetch names no session: every URL we hand out carries `wf`.
       if (fetch.direction !== 'inbound') {
-        return reply.code(400).send({ error: 'malformed document fetch', reason: 'an outbound call fetched a URL that names no session' });
+        return reply
+          .code(400)
+          .send({ error: 'malformed document fetch', reason: 'an outbound call fetched a URL that names no session' });
       }
       workflowId = inboundCallWorkflowId('signalwire', fetch.callId);
       const route = routeFor(routing, fetch.to);
@@ -126,7 +131,10 @@ export async function signalwireWebhooks(app: FastifyInstance, options: SignalWi
         },
         // A carrier retry of this very fetch (same URL, same bytes) gets the same answer; no other fetch
         // repeats them (hand-backs name their step, holds their hold, redirects their key).
-        { updateId: `swml-${createHash('sha256').update(webhook.url).update('\n').update(webhook.rawBody).digest('base64url')}`, start },
+        {
+          updateId: `swml-${createHash('sha256').update(webhook.url).update('\n').update(webhook.rawBody).digest('base64url')}`,
+          start,
+        },
       );
     } catch (err) {
       return unavailable(reply, err, request.log);
@@ -157,15 +165,25 @@ export async function signalwireWebhooks(app: FastifyInstance, options: SignalWi
     const webhook = incoming(request);
     const owner = callbackOwner(webhook.url, signingKey);
     if (!owner.ok) return reply.code(401).send({ error: 'invalid callback url', reason: owner.reason });
-    if (!owner.workflowId && !isNumberStatusUrl(webhook.url, signingKey) && !verifySignalWireSignature(webhook, signingKey).ok) {
-      return reply.code(401).send({ error: 'invalid callback url', reason: 'a status callback must carry our token (or a valid signature)' });
+    if (
+      !owner.workflowId &&
+      !isNumberStatusUrl(webhook.url, signingKey) &&
+      !verifySignalWireSignature(webhook, signingKey).ok
+    ) {
+      return reply
+        .code(401)
+        .send({
+          error: 'invalid callback url',
+          reason: 'a status callback must carry our token (or a valid signature)',
+        });
     }
 
     let events: CallEvent[];
     try {
       events = normaliseStatusCallback(webhook.rawBody);
     } catch (err) {
-      if (err instanceof MalformedWebhookError) return reply.code(400).send({ error: 'malformed status callback', reason: err.message });
+      if (err instanceof MalformedWebhookError)
+        return reply.code(400).send({ error: 'malformed status callback', reason: err.message });
       throw err;
     }
     if (events.length === 0) return reply.code(200).send({ status: 'ignored', reason: 'event type not used' });
@@ -173,13 +191,16 @@ export async function signalwireWebhooks(app: FastifyInstance, options: SignalWi
     const deliveries: Delivery[] = [];
     try {
       for (const event of events) {
-        deliveries.push(await sessions.signal(owner.workflowId ?? inboundCallWorkflowId('signalwire', event.callId), event));
+        deliveries.push(
+          await sessions.signal(owner.workflowId ?? inboundCallWorkflowId('signalwire', event.callId), event),
+        );
       }
     } catch (err) {
       return unavailable(reply, err, request.log);
     }
     for (const d of deliveries) {
-      if (d.outcome === 'late') request.log.info({ workflowId: d.workflowId }, 'event for a session that has ended; acknowledged');
+      if (d.outcome === 'late')
+        request.log.info({ workflowId: d.workflowId }, 'event for a session that has ended; acknowledged');
     }
     return reply.code(200).send({ status: 'accepted', deliveries });
   });

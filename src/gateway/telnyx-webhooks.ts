@@ -39,7 +39,8 @@ export async function telnyxWebhooks(app: FastifyInstance, options: TelnyxWebhoo
     try {
       routed = adapter.normalise(rawBody);
     } catch (err) {
-      if (err instanceof MalformedWebhookError) return reply.code(400).send({ error: 'malformed webhook', reason: err.message });
+      if (err instanceof MalformedWebhookError)
+        return reply.code(400).send({ error: 'malformed webhook', reason: err.message });
       throw err;
     }
     if (routed.events.length === 0) return reply.code(200).send({ status: 'ignored', reason: 'event type not used' });
@@ -51,7 +52,8 @@ export async function telnyxWebhooks(app: FastifyInstance, options: TelnyxWebhoo
       return unavailable(reply, err, request.log);
     }
     for (const d of deliveries) {
-      if (d.outcome === 'late') request.log.info({ workflowId: d.workflowId }, 'event for a session that has ended; acknowledged');
+      if (d.outcome === 'late')
+        request.log.info({ workflowId: d.workflowId }, 'event for a session that has ended; acknowledged');
     }
     return reply.code(200).send({ status: 'accepted', deliveries });
   });

@@ -17,7 +17,11 @@ export type ConfiguredCarriers = Partial<Record<Provider, ConfiguredCarrier>>;
 function telnyx(config: Config): ConfiguredCarrier | undefined {
   if (!config.telnyx.apiKey) return undefined;
   return {
-    adapter: createTelnyxAdapter({ connectionId: config.telnyx.connectionId, voice: config.telnyx.voice, publicKey: config.telnyx.publicKey }),
+    adapter: createTelnyxAdapter({
+      connectionId: config.telnyx.connectionId,
+      voice: config.telnyx.voice,
+      publicKey: config.telnyx.publicKey,
+    }),
     http: createCarrierHttp({
       provider: 'telnyx',
       baseUrl: config.telnyx.apiBaseUrl,
@@ -31,8 +35,15 @@ function signalwire(config: Config): ConfiguredCarrier | undefined {
   const { apiBaseUrl, projectId, apiToken, signingKey } = config.signalwire;
   if (!apiBaseUrl || !projectId || !apiToken) return undefined;
   // Without a signing key no callback URL could be trusted, and no SWML fetch verified: refuse to start.
-  if (!signingKey) throw new Error('SIGNALWIRE_SIGNING_KEY is required with SIGNALWIRE_PROJECT_ID (it signs our callback URLs)');
-  const adapter = createSignalWireCommands({ apiBaseUrl, projectId, apiToken, signingKey, publicBaseUrl: config.gateway.publicBaseUrl });
+  if (!signingKey)
+    throw new Error('SIGNALWIRE_SIGNING_KEY is required with SIGNALWIRE_PROJECT_ID (it signs our callback URLs)');
+  const adapter = createSignalWireCommands({
+    apiBaseUrl,
+    projectId,
+    apiToken,
+    signingKey,
+    publicBaseUrl: config.gateway.publicBaseUrl,
+  });
   return {
     adapter,
     http: createCarrierHttp({
@@ -49,8 +60,16 @@ function jambonz(config: Config): ConfiguredCarrier | undefined {
   const { apiBaseUrl, accountSid, apiKey, webhookSecrets, applicationSid } = config.jambonz;
   if (!apiBaseUrl || !accountSid || !apiKey) return undefined;
   // The secret keys the tokens of our hook URLs; without it no hook of a call could be trusted.
-  if (webhookSecrets.length === 0) throw new Error('JAMBONZ_WEBHOOK_SECRET is required with JAMBONZ_ACCOUNT_SID (it verifies hooks and keys our hook URLs)');
-  const adapter = createJambonzCommands({ accountSid, publicBaseUrl: config.gateway.publicBaseUrl, hookSecret: webhookSecrets[0], applicationSid });
+  if (webhookSecrets.length === 0)
+    throw new Error(
+      'JAMBONZ_WEBHOOK_SECRET is required with JAMBONZ_ACCOUNT_SID (it verifies hooks and keys our hook URLs)',
+    );
+  const adapter = createJambonzCommands({
+    accountSid,
+    publicBaseUrl: config.gateway.publicBaseUrl,
+    hookSecret: webhookSecrets[0],
+    applicationSid,
+  });
   return {
     adapter,
     http: createCarrierHttp({

@@ -106,7 +106,9 @@ export function networkError(provider: Provider, operation: string, cause: unkno
 
 /** Connection refused or the host unknown: the request cannot have reached the carrier. */
 function neverSent(cause: unknown): boolean {
-  const code = (cause as { code?: unknown; cause?: { code?: unknown } })?.code ?? (cause as { cause?: { code?: unknown } })?.cause?.code;
+  const code =
+    (cause as { code?: unknown; cause?: { code?: unknown } })?.code ??
+    (cause as { cause?: { code?: unknown } })?.cause?.code;
   return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
 }
 

@@ -62,7 +62,12 @@ export interface CarrierCommands {
   placeFaxCallRequest?(request: FaxCallRequest): CarrierRequest;
   stopFaxRequest?(callId: string, controlId: string, direction: 'send' | 'receive'): CarrierRequest;
   /** Overrides the generic response classification (e.g. SignalWire `dial` 422 is a refusal, not "call gone"). */
-  classify?(input: { operation: string; status: number; headers: Record<string, string | string[] | undefined>; body: unknown }): CarrierError | undefined;
+  classify?(input: {
+    operation: string;
+    status: number;
+    headers: Record<string, string | string[] | undefined>;
+    body: unknown;
+  }): CarrierError | undefined;
 }
 
 /** A carrier commanded over REST whose webhooks are plain notifications (Telnyx). */

@@ -16,7 +16,10 @@ export function isJsonObject(value: unknown): value is JsonObject {
  * Replaces fastify's JSON parser (which refuses an empty body) with one that reads an empty body as `{}` or
  * as no body at all, and fails a malformed one with a 400 carrying `invalidMessage` (for the error handler).
  */
-export function parseJsonBodies(app: FastifyInstance, opts: { emptyAs: 'object' | 'undefined'; invalidMessage: string }): void {
+export function parseJsonBodies(
+  app: FastifyInstance,
+  opts: { emptyAs: 'object' | 'undefined'; invalidMessage: string },
+): void {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, raw, done) => {
     const text = String(raw);
@@ -31,7 +34,8 @@ export function parseJsonBodies(app: FastifyInstance, opts: { emptyAs: 'object' 
 
 /** The `timeScale` option, checked; 1 when absent. */
 export function checkedTimeScale(timeScale = 1): number {
-  if (!Number.isFinite(timeScale) || timeScale < 0) throw new Error(`timeScale must be a number >= 0, got ${timeScale}`);
+  if (!Number.isFinite(timeScale) || timeScale < 0)
+    throw new Error(`timeScale must be a number >= 0, got ${timeScale}`);
   return timeScale;
 }
 
@@ -52,7 +56,10 @@ export async function listenOrigin(app: FastifyInstance, port: number | undefine
  * `GET /calls/:id/ended?timeout_ms=`, a long-poll for separate-process tests: answers once the call ended and
  * its webhooks settled, or 408.
  */
-export function registerCallEndedRoute(control: FastifyInstance, waitForCallEnd: (id: string, timeoutMs: number) => Promise<unknown>): void {
+export function registerCallEndedRoute(
+  control: FastifyInstance,
+  waitForCallEnd: (id: string, timeoutMs: number) => Promise<unknown>,
+): void {
   control.get(
     '/calls/:id/ended',
     async (request: FastifyRequest<{ Params: { id: string }; Querystring: { timeout_ms?: string } }>, reply) => {
@@ -70,7 +77,8 @@ export function registerCallEndedRoute(control: FastifyInstance, waitForCallEnd:
 export function registerUrlSetter(control: FastifyInstance, path: string, set: (url: string) => void): void {
   control.put(path, async (request, reply) => {
     const url = isJsonObject(request.body) ? request.body.url : undefined;
-    if (typeof url !== 'string' || !/^https?:\/\//.test(url)) return reply.code(400).send({ error: '`url` must be an http(s) URL' });
+    if (typeof url !== 'string' || !/^https?:\/\//.test(url))
+      return reply.code(400).send({ error: '`url` must be an http(s) URL' });
     set(url);
     return { url };
   });

@@ -32,7 +32,11 @@ export interface SimulatorProcess<S extends { close(): Promise<void> }> {
 }
 
 /** Starts the simulator, prints its ready line and closes it on SIGTERM/SIGINT; a failed start exits 1. */
-export function runSimulatorProcess<S extends { close(): Promise<void> }>({ name, start, ready }: SimulatorProcess<S>): void {
+export function runSimulatorProcess<S extends { close(): Promise<void> }>({
+  name,
+  start,
+  ready,
+}: SimulatorProcess<S>): void {
   const log = (line: string) => process.stderr.write(`[${name}] ${line}\n`);
   const main = async () => {
     const simulator = await start(log);

@@ -28,13 +28,22 @@ function answerOf(hook: JambonzHookDelivery): unknown[] | undefined {
 
 function isHolding(hook: JambonzHookDelivery): boolean {
   const verbs = answerOf(hook) as Array<{ verb?: string; actionHook?: string }> | undefined;
-  return verbs?.length === 2 && verbs[0].verb === 'pause' && verbs[1].verb === 'redirect' && (verbs[1].actionHook ?? '').includes('hook=next');
+  return (
+    verbs?.length === 2 &&
+    verbs[0].verb === 'pause' &&
+    verbs[1].verb === 'redirect' &&
+    (verbs[1].actionHook ?? '').includes('hook=next')
+  );
 }
 
 describe('default IVR on jambonz, end to end', () => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startTestStack({ simulate: ['jambonz'], timeScale: 0.25, env: { JAMBONZ_HOOK_WAIT_MS: String(HOOK_WAIT_MS) } });
+    stack = await startTestStack({
+      simulate: ['jambonz'],
+      timeScale: 0.25,
+      env: { JAMBONZ_HOOK_WAIT_MS: String(HOOK_WAIT_MS) },
+    });
   });
   afterAll(async () => {
     await stack?.close();
@@ -45,8 +54,18 @@ describe('default IVR on jambonz, end to end', () => {
 
   it('runs the three demo callers to the end their scripts say', async () => {
     const sim = stack.jambonz;
-    const agentCaller = await sim.placeCall({ from: '+15557770001', to: '+15550001000', presses: ['1'], hangupAfterMs: 16_000 });
-    const voicemailCaller = await sim.placeCall({ from: '+15557770002', to: '+15550001000', presses: ['2'], voicemail: { talkMs: 2000 } });
+    const agentCaller = await sim.placeCall({
+      from: '+15557770001',
+      to: '+15550001000',
+      presses: ['1'],
+      hangupAfterMs: 16_000,
+    });
+    const voicemailCaller = await sim.placeCall({
+      from: '+15557770002',
+      to: '+15550001000',
+      presses: ['2'],
+      voicemail: { talkMs: 2000 },
+    });
     const hangupCaller = await sim.placeCall({ from: '+15557770003', to: '+15550001000', hangupDuringPrompt: 0 });
 
     const [agent, voicemail, hungUp] = await Promise.all([
@@ -64,7 +83,9 @@ describe('default IVR on jambonz, end to end', () => {
     expect(agentSim.verbs).toContain('dial');
 
     // 2: a voicemail streamed to the gateway's recording socket, saved although the caller ended it by hanging up.
-    expect(voicemail.flowResult).toMatch(/^pressed 2, voicemail saved at http:\/\/127\.0\.0\.1:\d+\/recordings\/jambonz\/[0-9a-f]{32}\.wav$/);
+    expect(voicemail.flowResult).toMatch(
+      /^pressed 2, voicemail saved at http:\/\/127\.0\.0\.1:\d+\/recordings\/jambonz\/[0-9a-f]{32}\.wav$/,
+    );
     expect(voicemail.endCause).toBe('normal');
     const voicemailSim = await sim.waitForEnd(voicemailCaller.callSid);
     expect(voicemailSim.heard).toContain(IVR_PROMPTS.voicemail);
@@ -107,7 +128,13 @@ describe('default IVR on jambonz, end to end', () => {
     const res = await request(`${stack.gatewayUrl}/calls`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ provider: 'jambonz', to: '+15550003000', from: '+15550001000', flow: 'outboundNotice', args: { message: 'Hello.' } }),
+      body: JSON.stringify({
+        provider: 'jambonz',
+        to: '+15550003000',
+        from: '+15550001000',
+        flow: 'outboundNotice',
+        args: { message: 'Hello.' },
+      }),
     });
     expect(res.statusCode).toBe(202);
     const { workflowId } = (await res.body.json()) as { workflowId: string };
@@ -116,7 +143,10 @@ describe('default IVR on jambonz, end to end', () => {
     expect(outcome.flowResult).toBe('not confirmed');
     const created = (await stack.jambonz.commands()).filter((c) => c.action === 'createCall');
     expect(created).toHaveLength(1);
-    expect(created[0]).toMatchObject({ status: 201, body: { to: { type: 'phone', number: '+15550003000' }, tag: { ownerWorkflowId: workflowId } } });
+    expect(created[0]).toMatchObject({
+      status: 201,
+      body: { to: { type: 'phone', number: '+15550003000' }, tag: { ownerWorkflowId: workflowId } },
+    });
     const callSid = (created[0].response as { sid: string }).sid;
     const record = await stack.jambonz.waitForEnd(callSid);
     expect(record.heard.filter((h) => h.startsWith('Hello.'))).toHaveLength(3);
@@ -141,13 +171,18 @@ describe('default IVR on jambonz, end to end', () => {
     const post = async (body: string, signature?: string) => {
       const res = await request(`${stack.gatewayUrl}/webhooks/jambonz?hook=call`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(signature !== undefined && { 'jambonz-signature': signature }) },
+        headers: {
+          'content-type': 'application/json',
+          ...(signature !== undefined && { 'jambonz-signature': signature }),
+        },
         body,
       });
-      return { status: res.statusCode, body: (await res.body.json()) };
+      return { status: res.statusCode, body: await res.body.json() };
     };
     const notStarted = async (callSid: string) => {
-      await expect(stack.client.workflow.getHandle(`call:jambonz:${callSid}`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+      await expect(stack.client.workflow.getHandle(`call:jambonz:${callSid}`).describe()).rejects.toBeInstanceOf(
+        WorkflowNotFoundError,
+      );
     };
 
     const callSid = randomUUID();
@@ -157,7 +192,9 @@ describe('default IVR on jambonz, end to end', () => {
     expect(() => validateVerbDocument(signed.body)).not.toThrow();
     const verbs = signed.body as Array<{ verb: string; actionHook?: string }>;
     expect(verbs.map((v) => v.verb)).toEqual(['answer', 'redirect']);
-    expect(verbs[1].actionHook).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/webhooks\/jambonz\?hook=next&wf=call%3Ajambonz%3A.+&op=.+&token=.+$/);
+    expect(verbs[1].actionHook).toMatch(
+      /^http:\/\/127\.0\.0\.1:\d+\/webhooks\/jambonz\?hook=next&wf=call%3Ajambonz%3A.+&op=.+&token=.+$/,
+    );
     const handle = stack.client.workflow.getHandle(`call:jambonz:${callSid}`);
     expect((await handle.describe()).status.name).toBe('RUNNING');
     await handle.terminate('test: nobody follows the redirect');
@@ -182,21 +219,35 @@ describe('default IVR on jambonz, end to end', () => {
   it('SIGKILL of the worker while jambonz waits for a hook answer: the caller gets holding verbs, and the call goes on once a new worker is up', async () => {
     const sim = stack.jambonz;
     // Silent at the first menu, 2 at the second: jambonz's hook with the first menu's timeout finds no worker.
-    const caller = await sim.placeCall({ from: '+15557771001', to: '+15550001000', presses: [null, '2'], voicemail: { talkMs: 1500 } });
-    const hooksOf = async () => (await sim.webhooks()).filter((h) => h.callSid === caller.callSid && h.type !== 'call:status');
+    const caller = await sim.placeCall({
+      from: '+15557771001',
+      to: '+15550001000',
+      presses: [null, '2'],
+      voicemail: { talkMs: 1500 },
+    });
+    const hooksOf = async () =>
+      (await sim.webhooks()).filter((h) => h.callSid === caller.callSid && h.type !== 'call:status');
 
     // In the menu: jambonz runs the gather it was given, and no hook of the call is waiting for an answer.
     await eventually('caller in the menu', async () => {
       const record = await sim.call(caller.callSid);
       const hooks = await hooksOf();
-      const gatherServed = hooks.some((h) => (answerOf(h) as Array<{ verb?: string }> | undefined)?.some((v) => v.verb === 'gather'));
-      return record.verbs.at(-1) === 'gather' && gatherServed && hooks.every((h) => h.status !== 'pending') ? true : undefined;
+      const gatherServed = hooks.some((h) =>
+        (answerOf(h) as Array<{ verb?: string }> | undefined)?.some((v) => v.verb === 'gather'),
+      );
+      return record.verbs.at(-1) === 'gather' && gatherServed && hooks.every((h) => h.status !== 'pending')
+        ? true
+        : undefined;
     });
     await stack.worker.kill();
     const killedAt = Date.now();
 
     // The gather's actionHook arrives with no worker: jambonz waits on it, and gets holding verbs before its timeout.
-    const held = await eventually('holding verbs for the caller', async () => (await hooksOf()).find(isHolding), 20_000);
+    const held = await eventually(
+      'holding verbs for the caller',
+      async () => (await hooksOf()).find(isHolding),
+      20_000,
+    );
     expect(Date.parse(held.sentAt)).toBeGreaterThan(killedAt);
     expect(held.type).toBe('verb:hook');
     expect(Date.parse(held.answeredAt!) - Date.parse(held.sentAt)).toBeLessThan(10_000);

@@ -28,8 +28,18 @@ describe('default IVR on SignalWire, end to end', () => {
 
   it('runs the three demo callers to the end their scripts say', async () => {
     const sw = stack.signalwire;
-    const agentCaller = await sw.placeCall({ from: '+15557770001', to: '+15550001000', presses: ['1'], hangupAfterMs: 20_000 });
-    const voicemailCaller = await sw.placeCall({ from: '+15557770002', to: '+15550001000', presses: ['2'], voicemail: { talkMs: 2000 } });
+    const agentCaller = await sw.placeCall({
+      from: '+15557770001',
+      to: '+15550001000',
+      presses: ['1'],
+      hangupAfterMs: 20_000,
+    });
+    const voicemailCaller = await sw.placeCall({
+      from: '+15557770002',
+      to: '+15550001000',
+      presses: ['2'],
+      voicemail: { talkMs: 2000 },
+    });
     const hangupCaller = await sw.placeCall({ from: '+15557770003', to: '+15550001000', hangupDuringPrompt: 0 });
 
     const [agent, voicemail, hungUp] = await Promise.all(
@@ -117,11 +127,19 @@ describe('default IVR on SignalWire, end to end', () => {
       'x-signalwire-sha256-signature': signSignalWireRequest(SIGNING_KEY, url, body, 'sha256'),
     });
     expect(signed.statusCode).toBe(200);
-    const document = (await signed.body.json()) as { version: string; sections: { main: Array<Record<string, unknown>> } };
+    const document = (await signed.body.json()) as {
+      version: string;
+      sections: { main: Array<Record<string, unknown>> };
+    };
     expect(document.version).toBe('1.0.0');
     expect(document.sections.main[0]).toEqual({ answer: {} });
     expect(Object.keys(document.sections.main.at(-1)!)).toEqual(['transfer']);
-    await eventually('the session to run', () => stack.state(workflowId).then((s) => s.flow === 'defaultIvr'), 10_000, 200);
+    await eventually(
+      'the session to run',
+      () => stack.state(workflowId).then((s) => s.flow === 'defaultIvr'),
+      10_000,
+      200,
+    );
     await stack.client.workflow.getHandle(workflowId).terminate('test over');
   });
 
@@ -136,11 +154,21 @@ describe('default IVR on SignalWire, end to end', () => {
         timestamp: 1_777_565_701.5,
         project_id: 'p',
         space_id: 's',
-        params: { call_id: 'b7f1c6d2-0000-4000-8000-00000000a002', node_id: 'n', call_state: 'ended', direction: 'inbound', end_reason: 'hangup' },
+        params: {
+          call_id: 'b7f1c6d2-0000-4000-8000-00000000a002',
+          node_id: 'n',
+          call_state: 'ended',
+          direction: 'inbound',
+          end_reason: 'hangup',
+        },
       }),
     );
     const post = async (url: string, body: Buffer, headers: Record<string, string> = {}) => {
-      const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      const res = await request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
       return { status: res.statusCode, body: (await res.body.json()) as { error?: string; status?: string } };
     };
     expect((await post(forged, callback)).status).toBe(401);
@@ -148,20 +176,37 @@ describe('default IVR on SignalWire, end to end', () => {
     const malformed = await post(statusUrl, Buffer.from('{"event_type":"calling.call.state"}'));
     expect(malformed).toEqual({ status: 400, body: expect.objectContaining({ error: 'malformed status callback' }) });
     // A callback for a session that does not run (ended, or never started) is acknowledged and dropped.
-    expect(await post(statusUrl, callback)).toEqual({ status: 200, body: expect.objectContaining({ status: 'accepted' }) });
+    expect(await post(statusUrl, callback)).toEqual({
+      status: 200,
+      body: expect.objectContaining({ status: 'accepted' }),
+    });
     await expect(stack.client.workflow.getHandle(workflowId).describe()).rejects.toThrow();
 
     // A document URL naming a session must carry its token too, even when the fetch is signed.
-    const documentFetch = Buffer.from(JSON.stringify({ call: { call_id: 'c', call_state: 'answered', direction: 'inbound' }, vars: {}, params: {} }));
+    const documentFetch = Buffer.from(
+      JSON.stringify({ call: { call_id: 'c', call_state: 'answered', direction: 'inbound' }, vars: {}, params: {} }),
+    );
     const forgedDocument = documentUrl(stack.gatewayUrl, SIGNING_KEY, workflowId).replace(/t=[^&]+/, 't=forged');
-    expect((await post(forgedDocument, documentFetch, { 'x-signalwire-signature': signSignalWireRequest(SIGNING_KEY, forgedDocument, documentFetch) })).status).toBe(401);
+    expect(
+      (
+        await post(forgedDocument, documentFetch, {
+          'x-signalwire-signature': signSignalWireRequest(SIGNING_KEY, forgedDocument, documentFetch),
+        })
+      ).status,
+    ).toBe(401);
   });
 
   it('places an outbound call on SignalWire and runs the outbound flow on it', async () => {
     const res = await request(`${stack.gatewayUrl}/calls`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ provider: 'signalwire', to: '+15550003000', from: '+15550001000', flow: 'outboundNotice', requestId: 'sw-outbound-1' }),
+      body: JSON.stringify({
+        provider: 'signalwire',
+        to: '+15550003000',
+        from: '+15550001000',
+        flow: 'outboundNotice',
+        requestId: 'sw-outbound-1',
+      }),
     });
     expect(res.statusCode).toBe(202);
     const { workflowId } = (await res.body.json()) as { workflowId: string };

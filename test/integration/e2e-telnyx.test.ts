@@ -19,8 +19,18 @@ describe('default IVR on Telnyx, end to end', () => {
   });
 
   it('runs the three demo callers to the end their scripts say', async () => {
-    const agentCaller = await stack.placeCall({ from: '+15557770001', to: '+15550001000', presses: ['1'], hangupAfterMs: 60_000 });
-    const voicemailCaller = await stack.placeCall({ from: '+15557770002', to: '+15550001000', presses: ['2'], voicemail: { talkMs: 2000 } });
+    const agentCaller = await stack.placeCall({
+      from: '+15557770001',
+      to: '+15550001000',
+      presses: ['1'],
+      hangupAfterMs: 60_000,
+    });
+    const voicemailCaller = await stack.placeCall({
+      from: '+15557770002',
+      to: '+15550001000',
+      presses: ['2'],
+      voicemail: { talkMs: 2000 },
+    });
     const hangupCaller = await stack.placeCall({ from: '+15557770003', to: '+15550001000', hangupDuringPrompt: 0 });
 
     const result = (id: string) => stack.outcome(id);
@@ -52,7 +62,9 @@ describe('default IVR on Telnyx, end to end', () => {
     expect(afterHangup).toEqual([]);
 
     // Every command carried a command_id, none was executed twice, and the carrier accepted them all.
-    const mine = commands.filter((c) => [agentCaller, voicemailCaller, hangupCaller].some((x) => c.body && JSON.stringify(c).includes(x.callControlId)));
+    const mine = commands.filter((c) =>
+      [agentCaller, voicemailCaller, hangupCaller].some((x) => c.body && JSON.stringify(c).includes(x.callControlId)),
+    );
     expect(mine.length).toBeGreaterThan(8);
     for (const c of mine) expect(c.commandId).toEqual(expect.stringMatching(/^call:telnyx:.+#\d+$/));
     expect(mine.filter((c) => c.duplicate)).toEqual([]);
@@ -66,11 +78,18 @@ describe('default IVR on Telnyx, end to end', () => {
   });
 
   it('shows each call in Temporal with search attributes, a summary and the state query', async () => {
-    const caller = await stack.placeCall({ from: '+15557770004', to: '+15550001000', presses: ['2'], voicemail: { talkMs: 500 } });
+    const caller = await stack.placeCall({
+      from: '+15557770004',
+      to: '+15550001000',
+      presses: ['2'],
+      voicemail: { talkMs: 500 },
+    });
     await stack.outcome(caller.workflowId);
     const handle = stack.client.workflow.getHandle(caller.workflowId);
     const description = await handle.describe();
-    const attrs = Object.fromEntries(description.typedSearchAttributes.getAll().map((pair) => [pair.key.name, pair.value]));
+    const attrs = Object.fromEntries(
+      description.typedSearchAttributes.getAll().map((pair) => [pair.key.name, pair.value]),
+    );
     expect(attrs).toMatchObject({
       CallProvider: 'telnyx',
       CallStatus: 'ended',

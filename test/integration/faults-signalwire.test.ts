@@ -24,11 +24,19 @@ describe('SignalWire calls while no worker runs', () => {
 
   it('holds a call while no worker runs, and carries on once one is back', async () => {
     await worker.kill();
-    const caller = await stack.signalwire.placeCall({ from: '+15557770005', to: '+15550001000', presses: ['2'], voicemail: { talkMs: 1000 }, giveUpAfterMs: 240_000 });
+    const caller = await stack.signalwire.placeCall({
+      from: '+15557770005',
+      to: '+15550001000',
+      presses: ['2'],
+      voicemail: { talkMs: 1000 },
+      giveUpAfterMs: 240_000,
+    });
     // The gateway cannot get the flow's first step: the call rings on a holding document and comes back.
     await eventually(
       'a holding document',
-      async () => (await stack.signalwire.webhooks()).filter((w) => w.callId === caller.callId && w.kind === 'swml-fetch').length >= 2,
+      async () =>
+        (await stack.signalwire.webhooks()).filter((w) => w.callId === caller.callId && w.kind === 'swml-fetch')
+          .length >= 2,
       20_000,
       200,
     );
@@ -42,12 +50,22 @@ describe('SignalWire calls while no worker runs', () => {
 
   it('redirects an answered call on hold as soon as the flow has its next step', async () => {
     const sw = stack.signalwire;
-    const caller = await sw.placeCall({ from: '+15557770006', to: '+15550001000', presses: ['2'], voicemail: { talkMs: 1000 } });
+    const caller = await sw.placeCall({
+      from: '+15557770006',
+      to: '+15550001000',
+      presses: ['2'],
+      voicemail: { talkMs: 1000 },
+    });
     // While the menu plays, the worker dies. A new one starts at once, but the session's next workflow task
     // waits on the dead worker's sticky queue (10 s) first, so the menu's hand-back gets a holding document
     // (answered: a sleep, 7.5 s here) from the gateway after its 6 s, and the flow's next step comes while
     // the call sleeps.
-    await eventually('the menu', async () => (await stack.state(caller.workflowId)).currentOperation === 'gather', 20_000, 50);
+    await eventually(
+      'the menu',
+      async () => (await stack.state(caller.workflowId)).currentOperation === 'gather',
+      20_000,
+      50,
+    );
     await worker.kill();
     worker = await stack.startWorker('worker-3');
     const outcome = await stack.outcome(caller.workflowId);

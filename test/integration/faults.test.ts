@@ -25,7 +25,9 @@ async function waitInMenu(stack: TestStack, workflowId: string, callControlId: s
   return eventually('caller in the menu', async () => {
     const state = await stack.state(workflowId);
     const last = state.operations.at(-1);
-    const acked = (await stack.simCommands()).some((c) => c.callControlId === callControlId && c.action === 'gather_using_speak' && c.status === 200);
+    const acked = (await stack.simCommands()).some(
+      (c) => c.callControlId === callControlId && c.action === 'gather_using_speak' && c.status === 200,
+    );
     const { raw } = await stack.client.workflow.getHandle(workflowId).describe();
     const idle = (raw.pendingActivities ?? []).length === 0;
     return last?.op === 'gather' && !last.endedAt && acked && idle ? state : undefined;
@@ -35,14 +37,20 @@ async function waitInMenu(stack: TestStack, workflowId: string, callControlId: s
 describe('faults', () => {
   let stack: TestStack | undefined;
   afterEach(async () => {
-    if (expect.getState().assertionCalls !== expect.getState().numPassingAsserts && stack) console.log(stack.output.join('\n'));
+    if (expect.getState().assertionCalls !== expect.getState().numPassingAsserts && stack)
+      console.log(stack.output.join('\n'));
     await stack?.close();
     stack = undefined;
   });
 
   it('SIGKILL of the worker while the caller is in the menu: a new worker finishes the call, no command runs twice', async () => {
     stack = await startTestStack({ timeScale: 0.5 });
-    const caller = await stack.placeCall({ from: '+15557771001', to: '+15550001000', presses: [null, '2'], voicemail: { talkMs: 1500 } });
+    const caller = await stack.placeCall({
+      from: '+15557771001',
+      to: '+15550001000',
+      presses: [null, '2'],
+      voicemail: { talkMs: 1500 },
+    });
     await waitInMenu(stack, caller.workflowId, caller.callControlId);
 
     await stack.worker.kill();
@@ -59,7 +67,12 @@ describe('faults', () => {
 
   it('restart of the Temporal server on its SQLite file mid-call: the call finishes its flow', async () => {
     stack = await startTestStack({ timeScale: 0.5 });
-    const caller = await stack.placeCall({ from: '+15557771002', to: '+15550001000', presses: [null, '2'], voicemail: { talkMs: 1500 } });
+    const caller = await stack.placeCall({
+      from: '+15557771002',
+      to: '+15550001000',
+      presses: [null, '2'],
+      voicemail: { talkMs: 1500 },
+    });
     await waitInMenu(stack, caller.workflowId, caller.callControlId);
 
     // Webhooks sent while it is down get 503 from the gateway and are retried by the carrier.
@@ -82,9 +95,16 @@ describe('faults', () => {
 
   it('a carrier answering 503 and 429 first: commands are retried with the same command_id and run once', async () => {
     stack = await startTestStack({
-      env: { SIMULATOR_FAULTS: JSON.stringify({ failFirstCommandAttempts: { status: 429, count: 1, retryAfterSeconds: 1 } }) },
+      env: {
+        SIMULATOR_FAULTS: JSON.stringify({ failFirstCommandAttempts: { status: 429, count: 1, retryAfterSeconds: 1 } }),
+      },
     });
-    const caller = await stack.placeCall({ from: '+15557771003', to: '+15550001000', presses: ['2'], voicemail: { talkMs: 1000 } });
+    const caller = await stack.placeCall({
+      from: '+15557771003',
+      to: '+15550001000',
+      presses: ['2'],
+      voicemail: { talkMs: 1000 },
+    });
     const outcome = await stack.outcome(caller.workflowId);
     expect(outcome.flowResult).toMatch(/^pressed 2, voicemail saved/);
     const summary = await commandSummary(stack, caller.callControlId);
@@ -96,7 +116,12 @@ describe('faults', () => {
 
   it('every webhook delivered twice: the session ignores the duplicates and ends as its script says', async () => {
     stack = await startTestStack({ env: { SIMULATOR_FAULTS: JSON.stringify({ duplicateWebhooks: true }) } });
-    const caller = await stack.placeCall({ from: '+15557771004', to: '+15550001000', presses: ['2'], voicemail: { talkMs: 1000 } });
+    const caller = await stack.placeCall({
+      from: '+15557771004',
+      to: '+15550001000',
+      presses: ['2'],
+      voicemail: { talkMs: 1000 },
+    });
     const outcome = await stack.outcome(caller.workflowId);
     expect(outcome.flowResult).toMatch(/^pressed 2, voicemail saved/);
     expect(outcome.digits).toBe('2');

@@ -45,7 +45,13 @@ describe('faxes on SignalWire', () => {
   });
 
   const sendFax = async (to: string, extra: Record<string, unknown> = {}) => {
-    const res = await http(`${stack.gatewayUrl}/faxes`, { to, from: FROM, documentUrl: DOCUMENT, headerInfo: 'durable-calls test', ...extra });
+    const res = await http(`${stack.gatewayUrl}/faxes`, {
+      to,
+      from: FROM,
+      documentUrl: DOCUMENT,
+      headerInfo: 'durable-calls test',
+      ...extra,
+    });
     expect(res.status).toBe(202);
     return String(res.body.workflowId);
   };
@@ -56,7 +62,9 @@ describe('faxes on SignalWire', () => {
   };
   const result = (workflowId: string) => stack.client.workflow.getHandle(workflowId).result() as Promise<FaxResult>;
   const dialsTo = async (to: string) =>
-    (await stack.signalwire.commands()).filter((c) => c.command === 'dial' && (c.body as { params: { to: string } }).params.to === to);
+    (await stack.signalwire.commands()).filter(
+      (c) => c.command === 'dial' && (c.body as { params: { to: string } }).params.to === to,
+    );
 
   it('sends a multi-page fax, showing each page in the state as it goes', async () => {
     const workflowId = await sendFax('+15550009001', { requestId: 'multi-page' });
@@ -71,19 +79,34 @@ describe('faxes on SignalWire', () => {
     // Pages showed up while the fax was going out, not only at the end.
     expect([...seen].some((pages) => pages > 0 && pages < 4)).toBe(true);
     const outcome = await result(workflowId);
-    expect(outcome).toMatchObject({ status: 'succeeded', success: true, pages: 4, resultCode: '0', attempts: 1, remoteIdentity: '+15550009001' });
+    expect(outcome).toMatchObject({
+      status: 'succeeded',
+      success: true,
+      pages: 4,
+      resultCode: '0',
+      attempts: 1,
+      remoteIdentity: '+15550009001',
+    });
     expect(state.attempts).toHaveLength(1);
     expect(state.attempts[0]).toMatchObject({ outcome: 'sent', pagesSent: 4, answered: true });
 
     // The dial carried the fax as an inline document; the fax machine got 4 pages; every request was valid.
     const [dial] = await dialsTo('+15550009001');
     expect(dial.status).toBe(200);
-    const swml = (dial.body as { params: { swml: { sections: { main: Array<Record<string, unknown>> } } } }).params.swml;
-    expect(swml.sections.main[0]).toMatchObject({ send_fax: { document: DOCUMENT, header_info: 'durable-calls test' } });
+    const swml = (dial.body as { params: { swml: { sections: { main: Array<Record<string, unknown>> } } } }).params
+      .swml;
+    expect(swml.sections.main[0]).toMatchObject({
+      send_fax: { document: DOCUMENT, header_info: 'durable-calls test' },
+    });
     const call = await stack.signalwire.waitForEnd(outcome.callId!);
     expect(call.faxes).toEqual([expect.objectContaining({ direction: 'send', pages: 4, success: true })]);
     // The same requestId names the same fax: no second one.
-    const again = await http(`${stack.gatewayUrl}/faxes`, { to: '+15550009001', from: FROM, documentUrl: DOCUMENT, requestId: 'multi-page' });
+    const again = await http(`${stack.gatewayUrl}/faxes`, {
+      to: '+15550009001',
+      from: FROM,
+      documentUrl: DOCUMENT,
+      requestId: 'multi-page',
+    });
     expect([again.status, again.body.started]).toEqual([200, false]);
     expect(await dialsTo('+15550009001')).toHaveLength(1);
   });
@@ -109,9 +132,15 @@ describe('faxes on SignalWire', () => {
     const outcome: CallOutcome = await stack.outcome(fax.workflowId);
     expect(outcome.flow).toBe('receiveFax');
     expect(outcome.flowResult).toMatch(/^received a 3-page fax from \+15557770100: https?:\/\/\S+$/);
-    expect(outcome.fax).toMatchObject({ pagesDone: 3, result: 'success', documentUrl: expect.stringMatching(/^https?:\/\//) });
+    expect(outcome.fax).toMatchObject({
+      pagesDone: 3,
+      result: 'success',
+      documentUrl: expect.stringMatching(/^https?:\/\//),
+    });
     const call = await stack.signalwire.waitForEnd(fax.callId);
-    expect(call.faxes).toEqual([expect.objectContaining({ direction: 'receive', pages: 3, success: true, document: outcome.fax!.documentUrl })]);
+    expect(call.faxes).toEqual([
+      expect.objectContaining({ direction: 'receive', pages: 3, success: true, document: outcome.fax!.documentUrl }),
+    ]);
     const received = await request(outcome.fax!.documentUrl!);
     expect(received.statusCode).toBe(200);
     await received.body.dump();

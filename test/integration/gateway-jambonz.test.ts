@@ -55,7 +55,13 @@ describe('gateway: jambonz hooks', () => {
   /** A gateway of its own (on another task queue, or another Temporal), listening on loopback. */
   async function otherGateway(extra: NodeJS.ProcessEnv, address = testServerAddress()) {
     const conn = Connection.lazy({ address });
-    const app = await buildGateway({ config: loadConfig(env(extra)), client: new Client({ connection: conn }), connection: conn, flows: [...FLOW_NAMES], logger: false });
+    const app = await buildGateway({
+      config: loadConfig(env(extra)),
+      client: new Client({ connection: conn }),
+      connection: conn,
+      flows: [...FLOW_NAMES],
+      logger: false,
+    });
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     return {
       url,
@@ -70,10 +76,19 @@ describe('gateway: jambonz hooks', () => {
     carrier = await captureCarrier();
     const [port] = await freePorts(1);
     baseUrl = `http://127.0.0.1:${port}`;
-    worker = await startPart('worker', { env: { ...env(), WORKFLOW_BUNDLE_PATH: await testWorkflowBundle() }, log: (l) => output.push(l) });
+    worker = await startPart('worker', {
+      env: { ...env(), WORKFLOW_BUNDLE_PATH: await testWorkflowBundle() },
+      log: (l) => output.push(l),
+    });
     connection = await Connection.connect({ address: testServerAddress() });
     client = new Client({ connection });
-    gateway = await buildGateway({ config: loadConfig(env()), client, connection, flows: [...FLOW_NAMES], logger: false });
+    gateway = await buildGateway({
+      config: loadConfig(env()),
+      client,
+      connection,
+      flows: [...FLOW_NAMES],
+      logger: false,
+    });
     await gateway.listen({ port, host: '127.0.0.1' });
   });
   afterAll(async () => {
@@ -102,11 +117,18 @@ describe('gateway: jambonz hooks', () => {
     const raw = typeof body === 'string' ? body : JSON.stringify(body);
     const res = await request(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(secret !== undefined && { 'jambonz-signature': signatureHeader(secret, raw) }) },
+      headers: {
+        'content-type': 'application/json',
+        ...(secret !== undefined && { 'jambonz-signature': signatureHeader(secret, raw) }),
+      },
       body: raw,
     });
     const text = await res.body.text();
-    return { status: res.statusCode, contentType: String(res.headers['content-type'] ?? ''), body: text ? (JSON.parse(text) as unknown) : undefined };
+    return {
+      status: res.statusCode,
+      contentType: String(res.headers['content-type'] ?? ''),
+      body: text ? (JSON.parse(text) as unknown) : undefined,
+    };
   }
   const exists = (workflowId: string) =>
     client.workflow
@@ -115,7 +137,7 @@ describe('gateway: jambonz hooks', () => {
       .then(() => true)
       .catch(() => false);
 
-  it('answers call_hook with the flow\'s first verbs, the same again for a retried request, and the menu on the next hook', async () => {
+  it("answers call_hook with the flow's first verbs, the same again for a retried request, and the menu on the next hook", async () => {
     const callSid = randomUUID();
     const workflowId = inboundCallWorkflowId('jambonz', callSid);
     const first = await hook(`${baseUrl}/webhooks/jambonz?hook=call`, callInfo(callSid), OLD_SECRET);
@@ -152,23 +174,47 @@ describe('gateway: jambonz hooks', () => {
     expect(verifyHookToken(forged, [SECRET]).ok).toBe(false);
     const gatherResult = callInfo(callSid, { call_status: 'in-progress', reason: 'dtmfDetected', digits: '1' });
     expect(await hook(forged, gatherResult)).toMatchObject({ status: 401, body: { error: 'invalid hook token' } });
-    expect(await hook(`${baseUrl}/webhooks/jambonz?hook=gather`, gatherResult)).toMatchObject({ status: 401, body: { error: 'invalid hook token' } });
-    expect(await hook(hookUrl(baseUrl, 'another-secret', workflowId, 'gather', `${workflowId}#2`), gatherResult)).toMatchObject({ status: 401 });
+    expect(await hook(`${baseUrl}/webhooks/jambonz?hook=gather`, gatherResult)).toMatchObject({
+      status: 401,
+      body: { error: 'invalid hook token' },
+    });
+    expect(
+      await hook(hookUrl(baseUrl, 'another-secret', workflowId, 'gather', `${workflowId}#2`), gatherResult),
+    ).toMatchObject({ status: 401 });
 
     const notJson = await hook(`${baseUrl}/webhooks/jambonz?hook=call`, 'not json');
-    expect(notJson).toMatchObject({ status: 400, body: { error: 'malformed webhook', reason: expect.stringMatching(/not JSON/) } });
-    const noSid = await hook(`${baseUrl}/webhooks/jambonz?hook=call`, { direction: 'inbound', from: '+1555', to: '+1666' });
-    expect(noSid).toMatchObject({ status: 400, body: { error: 'malformed webhook', reason: expect.stringMatching(/call_sid/) } });
+    expect(notJson).toMatchObject({
+      status: 400,
+      body: { error: 'malformed webhook', reason: expect.stringMatching(/not JSON/) },
+    });
+    const noSid = await hook(`${baseUrl}/webhooks/jambonz?hook=call`, {
+      direction: 'inbound',
+      from: '+1555',
+      to: '+1666',
+    });
+    expect(noSid).toMatchObject({
+      status: 400,
+      body: { error: 'malformed webhook', reason: expect.stringMatching(/call_sid/) },
+    });
     expect(await exists(workflowId)).toBe(false);
   });
 
   it('acknowledges a status hook once Temporal has it, and one for a call with no session as late', async () => {
-    const stray = await hook(`${baseUrl}/webhooks/jambonz?hook=status`, callInfo(randomUUID(), { call_status: 'completed', sip_status: 200, duration: 3 }));
-    expect(stray).toMatchObject({ status: 200, body: { status: 'accepted', deliveries: [expect.objectContaining({ outcome: 'late' })] } });
+    const stray = await hook(
+      `${baseUrl}/webhooks/jambonz?hook=status`,
+      callInfo(randomUUID(), { call_status: 'completed', sip_status: 200, duration: 3 }),
+    );
+    expect(stray).toMatchObject({
+      status: 200,
+      body: { status: 'accepted', deliveries: [expect.objectContaining({ outcome: 'late' })] },
+    });
   });
 
   it('holds the caller when no worker answers in time: the events are in Temporal first, then pause + redirect back', async () => {
-    const noWorker = await otherGateway({ TEMPORAL_TASK_QUEUE: `no-worker-${randomUUID()}`, PUBLIC_BASE_URL: 'http://gateway.invalid' });
+    const noWorker = await otherGateway({
+      TEMPORAL_TASK_QUEUE: `no-worker-${randomUUID()}`,
+      PUBLIC_BASE_URL: 'http://gateway.invalid',
+    });
     try {
       const callSid = randomUUID();
       const workflowId = inboundCallWorkflowId('jambonz', callSid);
@@ -179,11 +225,15 @@ describe('gateway: jambonz hooks', () => {
       expect(() => validateVerbDocument(held.body)).not.toThrow();
       const verbs = held.body as Verb[];
       expect(verbs.map((v) => v.verb)).toEqual(['pause', 'redirect']);
-      expect(verbs[1].actionHook).toMatch(/^http:\/\/gateway\.invalid\/webhooks\/jambonz\?hook=next&wf=.+&token=.+&hold=[0-9a-f]{8}$/);
+      expect(verbs[1].actionHook).toMatch(
+        /^http:\/\/gateway\.invalid\/webhooks\/jambonz\?hook=next&wf=.+&token=.+&hold=[0-9a-f]{8}$/,
+      );
       // The session exists and holds the call's first event, waiting for a worker.
       const handle = client.workflow.getHandle(workflowId);
       const history = await handle.fetchHistory();
-      const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'callEvent');
+      const signals = (history.events ?? []).filter(
+        (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'callEvent',
+      );
       expect(signals.length).toBeGreaterThanOrEqual(1);
       await handle.terminate('test done');
     } finally {
@@ -198,7 +248,10 @@ describe('gateway: jambonz hooks', () => {
       const callSid = randomUUID();
       const callHook = await hook(`${dead.url}/webhooks/jambonz?hook=call`, callInfo(callSid));
       expect(callHook).toMatchObject({ status: 503, body: { error: 'temporarily unavailable' } });
-      const status = await hook(`${dead.url}/webhooks/jambonz?hook=status`, callInfo(callSid, { call_status: 'in-progress', sip_status: 200 }));
+      const status = await hook(
+        `${dead.url}/webhooks/jambonz?hook=status`,
+        callInfo(callSid, { call_status: 'in-progress', sip_status: 200 }),
+      );
       expect(status.status).toBe(503);
     } finally {
       await dead.close();

@@ -49,10 +49,19 @@ describe('gateway: Telnyx webhooks', () => {
 
   beforeAll(async () => {
     carrier = await captureCarrier();
-    worker = await startPart('worker', { env: { ...env(), WORKFLOW_BUNDLE_PATH: await testWorkflowBundle() }, log: (l) => output.push(l) });
+    worker = await startPart('worker', {
+      env: { ...env(), WORKFLOW_BUNDLE_PATH: await testWorkflowBundle() },
+      log: (l) => output.push(l),
+    });
     connection = await Connection.connect({ address: testServerAddress() });
     client = new Client({ connection });
-    gateway = await buildGateway({ config: loadConfig(env()), client, connection, flows: [...FLOW_NAMES], logger: false });
+    gateway = await buildGateway({
+      config: loadConfig(env()),
+      client,
+      connection,
+      flows: [...FLOW_NAMES],
+      logger: false,
+    });
     baseUrl = await gateway.listen({ port: 0, host: '127.0.0.1' });
     webhookUrl = `${baseUrl}/webhooks/telnyx`;
   });
@@ -80,14 +89,21 @@ describe('gateway: Telnyx webhooks', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'accepted', deliveries: [{ outcome: 'delivered', started: true }] });
 
-    const answer = await eventually('answer command', () => commandsFor(callId).find((r) => r.path.endsWith('/actions/answer')));
+    const answer = await eventually('answer command', () =>
+      commandsFor(callId).find((r) => r.path.endsWith('/actions/answer')),
+    );
     expect(answer.authorization).toBe('Bearer KEY-gateway-test');
     expect(answer.path).toBe(`/v2/calls/${encodeURIComponent(callId)}/actions/answer`);
     expect(answer.body.command_id).toBe(`${inboundCallWorkflowId('telnyx', callId)}#1`);
 
-    const answered = telnyxEvent('call.answered', legPayload(callId, { client_state: answer.body.client_state, state: 'answered' }));
+    const answered = telnyxEvent(
+      'call.answered',
+      legPayload(callId, { client_state: answer.body.client_state, state: 'answered' }),
+    );
     expect((await postWebhook(webhookUrl, answered, { privateKey: account.privateKey })).status).toBe(200);
-    const prompt = await eventually('menu prompt', () => commandsFor(callId).find((r) => r.path.endsWith('/actions/gather_using_speak')));
+    const prompt = await eventually('menu prompt', () =>
+      commandsFor(callId).find((r) => r.path.endsWith('/actions/gather_using_speak')),
+    );
     expect(prompt.body.payload).toContain('Press 1');
 
     // The same delivery again (same event id): acknowledged, ignored by the session.
@@ -103,7 +119,10 @@ describe('gateway: Telnyx webhooks', () => {
     expect(commandsFor(callId).filter((r) => r.path.endsWith('/actions/gather_using_speak'))).toHaveLength(1);
 
     // The caller hangs up: the session ends; a late event afterwards is acknowledged and starts nothing.
-    const hangup = telnyxEvent('call.hangup', legPayload(callId, { hangup_cause: 'normal_clearing', hangup_source: 'caller', state: 'hangup' }));
+    const hangup = telnyxEvent(
+      'call.hangup',
+      legPayload(callId, { hangup_cause: 'normal_clearing', hangup_source: 'caller', state: 'hangup' }),
+    );
     expect((await postWebhook(webhookUrl, hangup, { privateKey: account.privateKey })).status).toBe(200);
     const outcome = await client.workflow.getHandle(workflowId).result();
     expect(outcome).toMatchObject({ status: 'ended', endCause: 'normal' });
@@ -114,7 +133,9 @@ describe('gateway: Telnyx webhooks', () => {
     expect(lateRes.status).toBe(200);
     expect(lateRes.body.deliveries).toEqual([{ outcome: 'late', workflowId }]);
     const lateSpeak = telnyxEvent('call.speak.ended', legPayload(callId, { status: 'completed' }));
-    expect((await postWebhook(webhookUrl, lateSpeak, { privateKey: account.privateKey })).body.deliveries).toEqual([{ outcome: 'late', workflowId }]);
+    expect((await postWebhook(webhookUrl, lateSpeak, { privateKey: account.privateKey })).body.deliveries).toEqual([
+      { outcome: 'late', workflowId },
+    ]);
     expect((await client.workflow.getHandle(workflowId).describe()).runId).toBe(runId);
   });
 
@@ -122,10 +143,17 @@ describe('gateway: Telnyx webhooks', () => {
     ['unsigned', {}],
     ['signed with another key', { privateKey: telnyxAccount().privateKey }],
     ['stale (10 minutes old)', { privateKey: account.privateKey, timestamp: Math.floor(Date.now() / 1000) - 600 }],
-    ['tampered after signing', { privateKey: account.privateKey, tamper: (raw: string) => raw.replace('+15557770100', '+15557770199') }],
+    [
+      'tampered after signing',
+      { privateKey: account.privateKey, tamper: (raw: string) => raw.replace('+15557770100', '+15557770199') },
+    ],
   ])('refuses a %s call.initiated with 401 and starts nothing', async (_name, signing) => {
     const callId = newCallId();
-    const res = await postWebhook(webhookUrl, telnyxEvent('call.initiated', legPayload(callId, { direction: 'incoming', state: 'parked' })), signing);
+    const res = await postWebhook(
+      webhookUrl,
+      telnyxEvent('call.initiated', legPayload(callId, { direction: 'incoming', state: 'parked' })),
+      signing,
+    );
     expect(res.status).toBe(401);
     expect(res.body).toMatchObject({ error: 'invalid signature', reason: expect.any(String) });
     expect(await exists(inboundCallWorkflowId('telnyx', callId))).toBe(false);
@@ -153,9 +181,13 @@ describe('gateway: Telnyx webhooks', () => {
     });
     try {
       const url = `${await deadGateway.listen({ port: 0, host: '127.0.0.1' })}/webhooks/telnyx`;
-      const res = await postWebhook(url, telnyxEvent('call.initiated', legPayload(newCallId(), { direction: 'incoming', state: 'parked' })), {
-        privateKey: account.privateKey,
-      });
+      const res = await postWebhook(
+        url,
+        telnyxEvent('call.initiated', legPayload(newCallId(), { direction: 'incoming', state: 'parked' })),
+        {
+          privateKey: account.privateKey,
+        },
+      );
       expect(res.status).toBe(503);
       expect(res.body).toMatchObject({ error: 'temporarily unavailable' });
       const health = await (await fetch(url.replace('/webhooks/telnyx', '/healthz'))).json();
@@ -167,13 +199,20 @@ describe('gateway: Telnyx webhooks', () => {
 
   it('serves GET /calls/:id with the session state and 404 for an unknown call', async () => {
     const callId = newCallId();
-    await postWebhook(webhookUrl, telnyxEvent('call.initiated', legPayload(callId, { direction: 'incoming', state: 'parked' })), {
-      privateKey: account.privateKey,
-    });
+    await postWebhook(
+      webhookUrl,
+      telnyxEvent('call.initiated', legPayload(callId, { direction: 'incoming', state: 'parked' })),
+      {
+        privateKey: account.privateKey,
+      },
+    );
     const workflowId = inboundCallWorkflowId('telnyx', callId);
     const found = await api('GET', `/calls/${encodeURIComponent(workflowId)}`);
     expect(found.statusCode).toBe(200);
-    expect(found.json()).toMatchObject({ workflowId, state: { provider: 'telnyx', direction: 'inbound', from: '+15557770100', to: '+15550001000' } });
+    expect(found.json()).toMatchObject({
+      workflowId,
+      state: { provider: 'telnyx', direction: 'inbound', from: '+15557770100', to: '+15550001000' },
+    });
     const missing = await api('GET', `/calls/${encodeURIComponent(inboundCallWorkflowId('telnyx', 'nope'))}`);
     expect(missing.statusCode).toBe(404);
     await client.workflow.getHandle(workflowId).terminate('test done');
@@ -193,7 +232,9 @@ describe('gateway: Telnyx webhooks', () => {
     expect(placed.statusCode).toBe(202);
     const { workflowId } = placed.json();
     expect(workflowId).toBe(`call:telnyx:out:${requestId}`);
-    const dial = await eventually('dial request', () => carrier.requests.find((r) => r.path === '/v2/calls' && r.body.command_id === `${workflowId}#1`));
+    const dial = await eventually('dial request', () =>
+      carrier.requests.find((r) => r.path === '/v2/calls' && r.body.command_id === `${workflowId}#1`),
+    );
     expect(dial.body).toMatchObject({ to: '+15550003000', from: '+15550001000' });
     // The same request id again names the same call: nothing new is started.
     const again = await api('POST', '/calls', { to: '+15550003000', from: '+15550001000', requestId });

@@ -19,7 +19,8 @@ describe('call sessions', () => {
     await stack?.close();
   });
   afterEach(() => {
-    if (process.env.DEBUG_STACK || expect.getState().assertionCalls !== expect.getState().numPassingAsserts) console.log(stack.output.join("\n"));
+    if (process.env.DEBUG_STACK || expect.getState().assertionCalls !== expect.getState().numPassingAsserts)
+      console.log(stack.output.join('\n'));
   });
 
   it('continues-as-new at menu checkpoints and carries state across runs', async () => {

@@ -37,7 +37,9 @@ export default async function globalSetup(): Promise<void> {
  * newest finished runs' folders. Runs whose jest process is still alive, in this checkout, are left alone.
  */
 async function cleanUpFinishedRuns(): Promise<void> {
-  const names = (await fs.readdir(DATA_DIR).catch(() => [] as string[])).filter((name) => /^test-\d+$/.test(name)).sort();
+  const names = (await fs.readdir(DATA_DIR).catch(() => [] as string[]))
+    .filter((name) => /^test-\d+$/.test(name))
+    .sort();
   const finished: string[] = [];
   for (const name of names) {
     let run: TestRun;

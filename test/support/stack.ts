@@ -86,7 +86,9 @@ async function getJson<T>(url: string, body?: unknown): Promise<T> {
   return JSON.parse(text) as T;
 }
 
-export async function startTestStack(options: { timeScale?: number; env?: NodeJS.ProcessEnv; simulate?: Provider[] } = {}): Promise<TestStack> {
+export async function startTestStack(
+  options: { timeScale?: number; env?: NodeJS.ProcessEnv; simulate?: Provider[] } = {},
+): Promise<TestStack> {
   const [gatewayPort] = await freePorts(1);
   const output: string[] = [];
   const stack = await startStack({
@@ -169,7 +171,9 @@ function jambonzControl(sim: string): JambonzSimControl {
  */
 export async function replayCompletedSessions(client: Client, query: string, limit = 50): Promise<number> {
   const ids: string[] = [];
-  for await (const wf of client.workflow.list({ query: `WorkflowType = 'callSessionWorkflow' AND ExecutionStatus = 'Completed' AND ${query}` })) {
+  for await (const wf of client.workflow.list({
+    query: `WorkflowType = 'callSessionWorkflow' AND ExecutionStatus = 'Completed' AND ${query}`,
+  })) {
     ids.push(wf.workflowId);
     if (ids.length >= limit) break;
   }

@@ -12,7 +12,13 @@ export function telnyxAccount(): { privateKey: KeyObject; publicKey: string } {
 
 export function telnyxEvent(eventType: string, payload: Record<string, unknown>): { data: Record<string, unknown> } {
   return {
-    data: { record_type: 'event', event_type: eventType, id: randomUUID(), occurred_at: new Date().toISOString(), payload },
+    data: {
+      record_type: 'event',
+      event_type: eventType,
+      id: randomUUID(),
+      occurred_at: new Date().toISOString(),
+      payload,
+    },
   };
 }
 
@@ -39,7 +45,9 @@ export async function postWebhook(
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'telnyx-webhooks' };
   if (signing.privateKey) {
     headers['telnyx-timestamp'] = timestamp;
-    headers['telnyx-signature-ed25519'] = sign(null, Buffer.from(`${timestamp}|${raw}`), signing.privateKey).toString('base64');
+    headers['telnyx-signature-ed25519'] = sign(null, Buffer.from(`${timestamp}|${raw}`), signing.privateKey).toString(
+      'base64',
+    );
   }
   const res = await request(url, { method: 'POST', headers, body: signing.tamper ? signing.tamper(raw) : raw });
   const text = await res.body.text();
@@ -60,13 +68,22 @@ export interface CapturedRequest {
 }
 
 /** A stand-in Telnyx REST API that records every request and answers as Telnyx does on success. */
-export async function captureCarrier(): Promise<{ baseUrl: string; requests: CapturedRequest[]; close(): Promise<void> }> {
+export async function captureCarrier(): Promise<{
+  baseUrl: string;
+  requests: CapturedRequest[];
+  close(): Promise<void>;
+}> {
   const requests: CapturedRequest[] = [];
   const server = http.createServer((req, res) => {
     let data = '';
     req.on('data', (chunk) => (data += chunk));
     req.on('end', () => {
-      requests.push({ method: req.method ?? '', path: req.url ?? '', authorization: req.headers.authorization, body: data ? JSON.parse(data) : undefined });
+      requests.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        authorization: req.headers.authorization,
+        body: data ? JSON.parse(data) : undefined,
+      });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ data: { result: 'ok' } }));
     });

@@ -23,7 +23,10 @@ export const log = (line: string): void => console.log(`[temporal] ${line}`);
 
 function testRunFile(): string {
   const file = process.env[TEST_RUN_ENV];
-  if (!file) throw new Error(`${TEST_RUN_ENV} is not set: integration tests need the server that test/support/global-setup.ts starts.`);
+  if (!file)
+    throw new Error(
+      `${TEST_RUN_ENV} is not set: integration tests need the server that test/support/global-setup.ts starts.`,
+    );
   return file;
 }
 
@@ -46,10 +49,17 @@ export async function writeTestRun(run: TestRun, file = testRunFile()): Promise<
  * Kills the test server (SIGKILL by default: a crash), keeps it down for `downMs`, then starts it again
  * with the same command line, SQLite file and ports, and waits until it serves.
  */
-export async function restartTestServer(opts: { downMs?: number; signal?: 'SIGKILL' | 'SIGTERM' } = {}): Promise<TestRun> {
+export async function restartTestServer(
+  opts: { downMs?: number; signal?: 'SIGKILL' | 'SIGTERM' } = {},
+): Promise<TestRun> {
   const run = readTestRun();
   // Detached, so the server outlives this process if it is a jest worker; teardown stops it by pid.
-  const server = await restartDevServer(run, { log, detached: true, signal: opts.signal ?? 'SIGKILL', downMs: opts.downMs });
+  const server = await restartDevServer(run, {
+    log,
+    detached: true,
+    signal: opts.signal ?? 'SIGKILL',
+    downMs: opts.downMs,
+  });
   const restarted = { ...run, pid: server.pid };
   await writeTestRun(restarted);
   return restarted;

@@ -30,7 +30,8 @@ export const defaultIvr: Flow = async (call, { args, resume }) => {
   let tries = typeof resume?.data?.tries === 'number' ? resume.data.tries : 0;
   while (tries < MAX_TRIES) {
     await call.checkpoint('menu', { tries });
-    const prompt = tries === 0 ? `${IVR_PROMPTS.greeting} ${IVR_PROMPTS.menu}` : `${IVR_PROMPTS.retry} ${IVR_PROMPTS.menu}`;
+    const prompt =
+      tries === 0 ? `${IVR_PROMPTS.greeting} ${IVR_PROMPTS.menu}` : `${IVR_PROMPTS.retry} ${IVR_PROMPTS.menu}`;
     const choice = await call.gather({ prompt: { say: prompt }, maxDigits: 1, validDigits: '12', timeoutMs: 5000 });
     tries++;
 

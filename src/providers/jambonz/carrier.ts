@@ -75,7 +75,12 @@ const ENDED_STATUSES = new Set(['completed', 'failed', 'busy', 'no-answer']);
 export function createJambonzCommands(options: JambonzCommandsOptions): CarrierCommands {
   const { accountSid, publicBaseUrl, hookSecret } = options;
   const hooksFor = (command: CallCommand) =>
-    operationHooks({ publicBaseUrl, secret: hookSecret, workflowId: command.ownerWorkflowId, controlId: command.commandKey });
+    operationHooks({
+      publicBaseUrl,
+      secret: hookSecret,
+      workflowId: command.ownerWorkflowId,
+      controlId: command.commandKey,
+    });
 
   const application = (request: PlaceCallRequest): JambonzCallApplication =>
     options.applicationSid
@@ -92,10 +97,15 @@ export function createJambonzCommands(options: JambonzCommandsOptions): CarrierC
 
     commandRequest(command: CallCommand): CarrierRequest {
       if (UNSUPPORTED_OPS.has(command.op)) {
-        throw new CarrierError(`jambonz does not support ${command.op} (no fax: no T.38, no fax verb)`, ErrorType.Unsupported, false, {
-          provider: 'jambonz',
-          operation: command.op,
-        });
+        throw new CarrierError(
+          `jambonz does not support ${command.op} (no fax: no T.38, no fax verb)`,
+          ErrorType.Unsupported,
+          false,
+          {
+            provider: 'jambonz',
+            operation: command.op,
+          },
+        );
       }
       const body = liveControlForCommand(command, hooksFor(command));
       if (body === undefined) {
@@ -136,6 +146,7 @@ export function createJambonzCommands(options: JambonzCommandsOptions): CarrierC
     },
 
     /** createCall must never be retried once it may have reached jambonz; everything else is Live Call Control. */
-    classify: (outcome) => (outcome.operation === 'createCall' ? classifyCreateCallResponse(outcome) : classifyJambonzResponse(outcome)),
+    classify: (outcome) =>
+      outcome.operation === 'createCall' ? classifyCreateCallResponse(outcome) : classifyJambonzResponse(outcome),
   };
 }

@@ -21,7 +21,10 @@ export interface DocumentOptions {
  * operation's token, on ws/wss. The gateway stores the audio and names the file after the operation.
  */
 export function recordingStreamUrl(options: DocumentOptions, workflowId: string, controlId: string): string {
-  return hookUrl(options.publicBaseUrl, options.secret, workflowId, JambonzHook.Listen, controlId).replace(/^http/, 'ws');
+  return hookUrl(options.publicBaseUrl, options.secret, workflowId, JambonzHook.Listen, controlId).replace(
+    /^http/,
+    'ws',
+  );
 }
 
 /** Whether jambonz comes back to us after this verb (its actionHook, a redirect), or the call ends with it. */
@@ -65,7 +68,11 @@ export function documentForCommands(commands: readonly CallCommand[], options: D
       verbs.push(...mapCommandToVerbs(command, hooks));
       lastKey = command.commandKey;
     } catch (err) {
-      skipped.push({ commandKey: command.commandKey, op: command.op, reason: err instanceof Error ? err.message : String(err) });
+      skipped.push({
+        commandKey: command.commandKey,
+        op: command.op,
+        reason: err instanceof Error ? err.message : String(err),
+      });
     }
   }
   if (workflowId === undefined) return { verbs, skipped };

@@ -180,7 +180,11 @@ function answeredIfInProgress(payload: Payload, callSid: string, callState: Call
 }
 
 /** How a call ended; `sip_status` refines `failed` and tells a caller's cancel from an unanswered call. */
-function endCause(status: 'completed' | 'failed' | 'busy' | 'no-answer', sipCode: number | undefined, callDirection: CallDirection): EndCause {
+function endCause(
+  status: 'completed' | 'failed' | 'busy' | 'no-answer',
+  sipCode: number | undefined,
+  callDirection: CallDirection,
+): EndCause {
   switch (status) {
     case 'completed':
       return EndCause.Normal;
@@ -248,7 +252,8 @@ function speechOf(payload: Payload): { text: string; confidence?: number } | und
 
 function requiredSpeech(payload: Payload): { text: string; confidence?: number } {
   const speech = speechOf(payload);
-  if (speech === undefined) throw new MalformedWebhookError('jambonz speechDetected without speech.alternatives[0].transcript');
+  if (speech === undefined)
+    throw new MalformedWebhookError('jambonz speechDetected without speech.alternatives[0].transcript');
   return speech;
 }
 
@@ -336,9 +341,15 @@ function recordingEnded(payload: Payload, outcome: OutcomeEvent): CallEvent {
  */
 function queueLeft(payload: Payload, outcome: OutcomeEvent): CallEvent {
   const result = requiredString(payload, 'queue_result');
-  const reasons: Record<string, QueueLeaveReason> = { bridged: 'bridged', leave: 'leave', hangup: 'hangup', error: 'error' };
+  const reasons: Record<string, QueueLeaveReason> = {
+    bridged: 'bridged',
+    leave: 'leave',
+    hangup: 'hangup',
+    error: 'error',
+  };
   const reason = reasons[result];
-  if (reason === undefined) throw new MalformedWebhookError(`jambonz queue_result "${result}" is not one jambonz documents`);
+  if (reason === undefined)
+    throw new MalformedWebhookError(`jambonz queue_result "${result}" is not one jambonz documents`);
   const waitSeconds = optionalNumber(payload, 'queue_time');
   return outcome(result, {
     kind: 'queue.left',
@@ -352,7 +363,8 @@ function queueLeft(payload: Payload, outcome: OutcomeEvent): CallEvent {
 function queueName(payload: Payload): string {
   const queueSid = requiredString(payload, 'queue_sid');
   const match = /^queue:[^:]*:(.+)$/.exec(queueSid);
-  if (match?.[1] === undefined) throw new MalformedWebhookError(`jambonz queue_sid "${queueSid}" is not queue:<account>:<name>`);
+  if (match?.[1] === undefined)
+    throw new MalformedWebhookError(`jambonz queue_sid "${queueSid}" is not queue:<account>:<name>`);
   return match[1];
 }
 

@@ -117,7 +117,8 @@ export function validateUpdateCall(body: UpdateCallBody): void {
       `no action: send exactly one of ${list(ACTIONS)}, or a whisper (jambonz answers 400 "no valid options supplied to updateCall")`,
     );
   }
-  const redirectsBothLegs = actions.length === 2 && actions.includes('call_hook') && actions.includes('child_call_hook');
+  const redirectsBothLegs =
+    actions.length === 2 && actions.includes('call_hook') && actions.includes('child_call_hook');
   if (actions.length > 1 && !redirectsBothLegs) {
     throw new InvalidUpdateCallError(
       `one action per request, got ${list(actions)}; only call_hook may pair with child_call_hook ` +
@@ -161,7 +162,10 @@ function list(items: readonly string[]): string {
 }
 
 /** Fetch new verbs for the call from `callHook` (optionally for its dialed leg and with a new status hook). */
-export function redirectCall(callHook: string, options: { childCallHook?: string; callStatusHook?: string } = {}): UpdateCallBody {
+export function redirectCall(
+  callHook: string,
+  options: { childCallHook?: string; callStatusHook?: string } = {},
+): UpdateCallBody {
   return {
     call_hook: { url: callHook },
     ...(options.childCallHook !== undefined && { child_call_hook: { url: options.childCallHook } }),

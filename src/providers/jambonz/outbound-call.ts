@@ -98,7 +98,9 @@ export function readCreatedCall(body: unknown): PlacedCall & { sipCallId?: strin
       { provider: 'jambonz', operation: 'createCall', detail: JSON.stringify(body)?.slice(0, 300) },
     );
   }
-  return typeof created.callId === 'string' ? { callId: created.sid, sipCallId: created.callId } : { callId: created.sid };
+  return typeof created.callId === 'string'
+    ? { callId: created.sid, sipCallId: created.callId }
+    : { callId: created.sid };
 }
 
 /**

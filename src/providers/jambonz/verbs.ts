@@ -385,10 +385,7 @@ export function mapCommandToVerbs(command: CallCommandBody, hooks: OperationHook
       return [playVerb({ url: command.url, loop: command.loop, actionHook: hooks.url(JambonzHook.Play) })];
     case 'say': {
       const synthesizer = synthesizerFor(command.voice, command.language);
-      return [
-        sayVerb({ text: command.text, synthesizer }),
-        redirectVerb({ actionHook: hooks.url(JambonzHook.Say) }),
-      ];
+      return [sayVerb({ text: command.text, synthesizer }), redirectVerb({ actionHook: hooks.url(JambonzHook.Say) })];
     }
     case 'gather':
       return [gatherForCommand(command, hooks)];

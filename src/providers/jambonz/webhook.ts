@@ -47,9 +47,7 @@ export function verifyJambonzSignature(
   return { ok: true };
 }
 
-type ParsedSignature =
-  | { ok: true; timestamp: number; signatures: Buffer[] }
-  | { ok: false; reason: string };
+type ParsedSignature = { ok: true; timestamp: number; signatures: Buffer[] } | { ok: false; reason: string };
 
 function parseSignatureHeader(header: string): ParsedSignature {
   let timestamp: number | undefined;
@@ -136,7 +134,10 @@ export function hookUrl(
 }
 
 /** The `call_hook` or `call_status_hook` to configure on the jambonz application (no session yet, no token). */
-export function applicationHookUrl(publicBaseUrl: string, hook: typeof JambonzHook.Call | typeof JambonzHook.Status): string {
+export function applicationHookUrl(
+  publicBaseUrl: string,
+  hook: typeof JambonzHook.Call | typeof JambonzHook.Status,
+): string {
   const url = new URL(`${publicBaseUrl.replace(/\/+$/, '')}${JAMBONZ_HOOK_PATH}`);
   url.searchParams.set(Param.hook, hook);
   return url.toString();

@@ -62,7 +62,12 @@ export function sendFaxCallRequest(request: FaxCallRequest, callbacks: CallbackC
     status_url: statusUrl,
     status_events: ['created', 'ringing', 'answered', 'ended'],
     swml: swmlDocument([
-      sendFaxMethod({ documentUrl: request.documentUrl, headerInfo: request.headerInfo, identity: request.identity, statusUrl }),
+      sendFaxMethod({
+        documentUrl: request.documentUrl,
+        headerInfo: request.headerInfo,
+        identity: request.identity,
+        statusUrl,
+      }),
       hangupMethod('hangup'),
     ]),
   });
@@ -84,6 +89,8 @@ export function createSignalWireCommands(config: SignalWireConfig): SignalWireCo
     classify: (outcome) => classifySignalWireResponse(outcome),
     placeFaxCallRequest: (request) => sendFaxCallRequest(request, callbacks),
     stopFaxRequest: (callId, controlId, direction) =>
-      callingRequest(direction === 'send' ? 'calling.send_fax.stop' : 'calling.receive_fax.stop', callId, { control_id: controlId }),
+      callingRequest(direction === 'send' ? 'calling.send_fax.stop' : 'calling.receive_fax.stop', callId, {
+        control_id: controlId,
+      }),
   };
 }

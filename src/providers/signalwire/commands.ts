@@ -1,4 +1,11 @@
-import { ErrorType, Unsupported, type CallCommand, type CallOp, type PlaceCallRequest, type PlacedCall } from '../../calls';
+import {
+  ErrorType,
+  Unsupported,
+  type CallCommand,
+  type CallOp,
+  type PlaceCallRequest,
+  type PlacedCall,
+} from '../../calls';
 import { CarrierError, classifyResponse } from '../errors';
 import type { CarrierRequest } from '../types';
 import { gatherSettings, recordSettings } from './defaults';
@@ -188,7 +195,11 @@ export interface CallingParams {
 export type CallingCommand = keyof CallingParams;
 
 /** A `calling.*` command on an existing call. */
-export function callingRequest<C extends CallingCommand>(command: C, callId: string, params: CallingParams[C]): CarrierRequest {
+export function callingRequest<C extends CallingCommand>(
+  command: C,
+  callId: string,
+  params: CallingParams[C],
+): CarrierRequest {
   return { method: 'POST', path: CALLS_PATH, operation: command, body: { command, id: callId, params } };
 }
 
@@ -270,7 +281,14 @@ export function classifySignalWireResponse(input: {
   });
 }
 
-const DOCUMENT_ONLY_OPS: ReadonlySet<CallOp> = new Set(['answer', 'bridge', 'connect', 'sendDtmf', 'sendFax', 'receiveFax']);
+const DOCUMENT_ONLY_OPS: ReadonlySet<CallOp> = new Set([
+  'answer',
+  'bridge',
+  'connect',
+  'sendDtmf',
+  'sendFax',
+  'receiveFax',
+]);
 
 /** Whether SignalWire can do this only through a SWML document (`documentForCommand`), never by REST. */
 export function isDocumentOnly(command: CallCommand): boolean {
@@ -316,7 +334,11 @@ function tapParams(command: Extract<CallCommand, { op: 'forkStart' }>, status_ur
   if (rx && tx && rx !== tx) throw invalidCommand('calling.tap', 'SignalWire taps to one target; rx and tx differ');
   const target = rx ?? tx;
   const device = target ? tapDevice(target) : undefined;
-  if (!device) throw invalidCommand('calling.tap', `fork target "${target ?? ''}" is not ws(s)://, udp:<ip>:<port> or rtp://<ip>:<port>`);
+  if (!device)
+    throw invalidCommand(
+      'calling.tap',
+      `fork target "${target ?? ''}" is not ws(s)://, udp:<ip>:<port> or rtp://<ip>:<port>`,
+    );
   // rx is what the carrier receives from the caller (SignalWire "speak"); tx what it sends to them ("listen").
   const direction: AudioDirection = rx && tx ? 'both' : rx ? 'speak' : 'listen';
   return { control_id: command.commandKey, tap: { type: 'audio', params: { direction } }, device, status_url };
@@ -329,7 +351,11 @@ function tapParams(command: Extract<CallCommand, { op: 'forkStart' }>, status_ur
  */
 export function signalwireCommandRequest(command: CallCommand, context: CommandContext): CarrierRequest {
   const { callId, commandKey: control_id } = command;
-  const status_url = statusCallbackUrl(context.callbacks.publicBaseUrl, context.callbacks.secret, command.ownerWorkflowId);
+  const status_url = statusCallbackUrl(
+    context.callbacks.publicBaseUrl,
+    context.callbacks.secret,
+    command.ownerWorkflowId,
+  );
   const target = (operation: CallingCommand): ControlParams => {
     const controlId = context.targetControlId ?? ('target' in command ? command.target : undefined);
     if (!controlId) {
@@ -412,7 +438,9 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
       // Only an answered call can be redirected (update rules); the session redirects only answered calls.
       // The redirect's key rides in the URL so each redirect's fetch differs from every other fetch of the
       // call (the gateway names a fetch by its URL and bytes; only a carrier retry may repeat one).
-      const url = new URL(documentUrl(context.callbacks.publicBaseUrl, context.callbacks.secret, command.ownerWorkflowId));
+      const url = new URL(
+        documentUrl(context.callbacks.publicBaseUrl, context.callbacks.secret, command.ownerWorkflowId),
+      );
       url.searchParams.set('redirect', control_id);
       return updateRequest(callId, { url: url.toString() }, 'answered');
     }

@@ -115,7 +115,9 @@ function playable(prompt: Prompt): { play: string; say_voice?: string; say_langu
 
 /** Play-and-collect digits. Without a prompt it plays a moment of silence: SWML `prompt` requires `play`. */
 export function promptMethod(gather: GatherOptions): SwmlMethod {
-  return { prompt: { ...(gather.prompt ? playable(gather.prompt) : { play: 'silence:0.1' }), ...gatherSettings(gather) } };
+  return {
+    prompt: { ...(gather.prompt ? playable(gather.prompt) : { play: 'silence:0.1' }), ...gatherSettings(gather) },
+  };
 }
 
 /**
@@ -124,7 +126,9 @@ export function promptMethod(gather: GatherOptions): SwmlMethod {
  * up ends the document too, so no hand-back ever reports that recording.
  */
 export function recordMethod(options: RecordOptions, statusUrl?: string): SwmlMethod {
-  return { record: { ...recordSettings(options), direction: 'speak', ...(statusUrl ? { status_url: statusUrl } : {}) } };
+  return {
+    record: { ...recordSettings(options), direction: 'speak', ...(statusUrl ? { status_url: statusUrl } : {}) },
+  };
 }
 
 /** Longest play list a `play` with `loop` expands to: SWML `play` has no loop, so the URL is repeated. */
@@ -301,5 +305,8 @@ export function holdingDocument(options: HoldOptions): SwmlDocument {
   const wait = options.answered
     ? { sleep: Math.round(seconds * 1000) }
     : { play: { url: `ring:${seconds}:${options.ringtone ?? 'us'}`, auto_answer: false } };
-  return swmlDocument([wait, handBackMethod(options.documentUrl, { op: 'hold', ...(options.holdId ? { hold: options.holdId } : {}) })]);
+  return swmlDocument([
+    wait,
+    handBackMethod(options.documentUrl, { op: 'hold', ...(options.holdId ? { hold: options.holdId } : {}) }),
+  ]);
 }

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { CallDirection, CallEvent, CallEventBase, EndCause, GatherEndReason, MachineDetectionResult } from '../../calls';
+import type {
+  CallDirection,
+  CallEvent,
+  CallEventBase,
+  EndCause,
+  GatherEndReason,
+  MachineDetectionResult,
+} from '../../calls';
 import { MalformedWebhookError } from '../types';
 import { DOCUMENT_OPS, type DocumentOp } from './documents';
 import { legStatusFromWire, type LegStatus } from './update-rules';
@@ -24,7 +31,9 @@ type Detail<E> = E extends unknown ? Omit<E, keyof CallEventBase> : never;
 type EventDetail = Detail<CallEvent>;
 
 function eventId(...parts: Array<string | number | undefined>): string {
-  const digest = createHash('sha256').update(parts.map((p) => p ?? '').join('\u001f')).digest('base64url');
+  const digest = createHash('sha256')
+    .update(parts.map((p) => p ?? '').join('\u001f'))
+    .digest('base64url');
   return `sw-${digest.slice(0, 24)}`;
 }
 
@@ -88,7 +97,11 @@ function outcomeId(callId: string, detail: EventDetail): string | undefined {
 
 /** A lifecycle event: at most one of each kind per call, so its id is the call's and the kind's. */
 function lifecycle(scope: Scope, detail: EventDetail): CallEvent {
-  return event({ callId: scope.callId, occurredAt: scope.occurredAt }, eventId('lifecycle', scope.callId, detail.kind), detail);
+  return event(
+    { callId: scope.callId, occurredAt: scope.occurredAt },
+    eventId('lifecycle', scope.callId, detail.kind),
+    detail,
+  );
 }
 
 const squash = (s: string) => s.toLowerCase().replace(/[-_\s]/g, '');
@@ -158,7 +171,9 @@ function callState(params: Json, scope: Scope): CallEvent[] {
     case 'answered':
       return [lifecycle(scope, { kind: 'call.answered' })];
     default:
-      return [lifecycle(scope, { kind: 'call.ended', cause: endCauseOf(status, params.end_reason), source: 'unknown' })];
+      return [
+        lifecycle(scope, { kind: 'call.ended', cause: endCauseOf(status, params.end_reason), source: 'unknown' }),
+      ];
   }
 }
 
@@ -222,10 +237,16 @@ function detect(params: Json, scope: Scope, eventType: string, timestamp: number
     }
     return events; // NOT_READY, finished: lifecycle only
   }
-  if (type === 'fax') return /^(CED|CNG)$/i.test(signal) ? [op('fax', { kind: 'machine.detection.ended', result: 'fax' })] : [];
+  if (type === 'fax')
+    return /^(CED|CNG)$/i.test(signal) ? [op('fax', { kind: 'machine.detection.ended', result: 'fax' })] : [];
   if (type === 'digit' && /^[0-9A-D*#]$/i.test(signal)) {
     // The same digit can be pressed twice: only the timestamp tells the presses apart.
-    return [event(scope, eventId(eventType, scope.callId, scope.controlId, signal, timestamp), { kind: 'dtmf', digit: signal })];
+    return [
+      event(scope, eventId(eventType, scope.callId, scope.controlId, signal, timestamp), {
+        kind: 'dtmf',
+        digit: signal,
+      }),
+    ];
   }
   return [];
 }
@@ -238,7 +259,8 @@ function fax(params: Json): { discriminator: string; detail: EventDetail } | und
     const page = num(values.number);
     const direction = values.direction;
     if (page === undefined) throw new MalformedWebhookError('missing params.fax.params.number');
-    if (direction !== 'send' && direction !== 'receive') throw new MalformedWebhookError('params.fax.params.direction is not send or receive');
+    if (direction !== 'send' && direction !== 'receive')
+      throw new MalformedWebhookError('params.fax.params.direction is not send or receive');
     return { discriminator: `page:${page}`, detail: { kind: 'fax.page', page, direction } };
   }
   if (type !== 'finished' && type !== 'error') return undefined;
@@ -257,7 +279,12 @@ function fax(params: Json): { discriminator: string; detail: EventDetail } | und
 function operation(eventType: string, params: Json, scope: Scope, timestamp: number): CallEvent[] {
   const emit = (discriminator: string, ...details: EventDetail[]) =>
     details.map((detail) =>
-      event(scope, outcomeId(scope.callId, detail) ?? eventId(eventType, scope.callId, scope.controlId, discriminator, detail.kind), detail),
+      event(
+        scope,
+        outcomeId(scope.callId, detail) ??
+          eventId(eventType, scope.callId, scope.controlId, discriminator, detail.kind),
+        detail,
+      ),
     );
   const state = () => field(params, 'state', 'params.state');
   switch (eventType) {
@@ -396,7 +423,8 @@ export function normaliseDocumentRequest(rawBody: Buffer, receivedAt: string): D
   const callId = field(call, 'call_id', 'call.call_id');
   const callState = field(call, 'call_state', 'call.call_state');
   const direction = call.direction;
-  if (direction !== 'inbound' && direction !== 'outbound') throw new MalformedWebhookError('call.direction is not inbound or outbound');
+  if (direction !== 'inbound' && direction !== 'outbound')
+    throw new MalformedWebhookError('call.direction is not inbound or outbound');
   const from = str(call.from_number) ?? str(call.from) ?? '';
   const to = str(call.to_number) ?? str(call.to) ?? '';
   const scope: Scope = { callId, occurredAt: receivedAt };

@@ -28,10 +28,30 @@ export * from './webhook';
  * by the callback URL instead).
  */
 export const SIGNALWIRE_CAPABILITIES: Capabilities = {
-  answer: true, hangup: true, reject: true, play: true, say: true, stopPlayback: true, gather: true,
-  stopGather: true, recordStart: true, recordStop: true, recordPause: true, recordResume: true, bridge: true,
-  transfer: true, sendDtmf: true, enqueue: false, leaveQueue: false, forkStart: true, forkStop: true,
-  clientStateUpdate: false, sendFax: true, receiveFax: true, connect: true, redirect: true,
+  answer: true,
+  hangup: true,
+  reject: true,
+  play: true,
+  say: true,
+  stopPlayback: true,
+  gather: true,
+  stopGather: true,
+  recordStart: true,
+  recordStop: true,
+  recordPause: true,
+  recordResume: true,
+  bridge: true,
+  transfer: true,
+  sendDtmf: true,
+  enqueue: false,
+  leaveQueue: false,
+  forkStart: true,
+  forkStop: true,
+  clientStateUpdate: false,
+  sendFax: true,
+  receiveFax: true,
+  connect: true,
+  redirect: true,
 };
 
 /**

@@ -79,7 +79,9 @@ function refusal(update: CallUpdate, status: LegStatus): string | undefined {
       : `status "canceled" is only allowed while the call is queued or ringing, not ${status}`;
   }
   if ('status' in update) {
-    return status === 'answered' ? undefined : `status "completed" is only allowed while the call is answered, not ${status}`;
+    return status === 'answered'
+      ? undefined
+      : `status "completed" is only allowed while the call is answered, not ${status}`;
   }
   return status === 'answered' ? undefined : `a redirect is only allowed while the call is answered, not ${status}`;
 }

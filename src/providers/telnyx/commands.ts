@@ -111,7 +111,10 @@ export function telnyxCommandRequest(command: CallCommand, options: TelnyxComman
     case 'leaveQueue':
       return post('leave_queue');
     case 'forkStart':
-      return post('fork_start', { ...(command.rx ? { rx: command.rx } : {}), ...(command.tx ? { tx: command.tx } : {}) });
+      return post('fork_start', {
+        ...(command.rx ? { rx: command.rx } : {}),
+        ...(command.tx ? { tx: command.tx } : {}),
+      });
     case 'forkStop':
       return post('fork_stop');
     case 'clientStateUpdate':

@@ -126,7 +126,12 @@ export function normaliseTelnyxWebhook(rawBody: Buffer): RoutedEvents {
       case 'call.dtmf.received':
         return str(p.digit) ? { ...base, kind: 'dtmf', digit: String(p.digit) } : undefined;
       case 'call.gather.ended':
-        return { ...base, kind: 'gather.ended', reason: GATHER_STATUSES[String(p.status)] ?? 'error', digits: str(p.digits) ?? '' };
+        return {
+          ...base,
+          kind: 'gather.ended',
+          reason: GATHER_STATUSES[String(p.status)] ?? 'error',
+          digits: str(p.digits) ?? '',
+        };
       case 'call.playback.started':
         return { ...base, kind: 'playback.started' };
       case 'call.playback.ended':
@@ -184,6 +189,7 @@ export function normaliseTelnyxWebhook(rawBody: Buffer): RoutedEvents {
         return undefined;
     }
   })();
-  if (event && !event.callId && !event.legId) throw new MalformedWebhookError(`${data.event_type} names no call_control_id or call_leg_id`);
+  if (event && !event.callId && !event.legId)
+    throw new MalformedWebhookError(`${data.event_type} names no call_control_id or call_leg_id`);
   return { ownerWorkflowId: owner?.wf, events: event ? [event] : [] };
 }

@@ -20,10 +20,30 @@ export * from './webhook';
 export const TELNYX_CALL_GONE_CODES = ['90018', '90015'] as const;
 
 export const TELNYX_CAPABILITIES: Capabilities = {
-  answer: true, hangup: true, reject: true, play: true, say: true, stopPlayback: true, gather: true,
-  stopGather: true, recordStart: true, recordStop: true, recordPause: true, recordResume: true, bridge: true,
-  transfer: true, sendDtmf: true, enqueue: true, leaveQueue: true, forkStart: true, forkStop: true,
-  clientStateUpdate: true, sendFax: false, receiveFax: false, connect: false, redirect: false,
+  answer: true,
+  hangup: true,
+  reject: true,
+  play: true,
+  say: true,
+  stopPlayback: true,
+  gather: true,
+  stopGather: true,
+  recordStart: true,
+  recordStop: true,
+  recordPause: true,
+  recordResume: true,
+  bridge: true,
+  transfer: true,
+  sendDtmf: true,
+  enqueue: true,
+  leaveQueue: true,
+  forkStart: true,
+  forkStop: true,
+  clientStateUpdate: true,
+  sendFax: false,
+  receiveFax: false,
+  connect: false,
+  redirect: false,
 };
 
 export interface TelnyxAdapterOptions extends TelnyxCommandOptions {

@@ -22,11 +22,15 @@ export function telnyxPublicKey(base64: string): KeyObject {
 export function verifyTelnyxSignature(webhook: IncomingWebhook, key: KeyObject, nowMs = Date.now()): VerifyResult {
   const signature = webhook.headers['telnyx-signature-ed25519'];
   const timestamp = webhook.headers['telnyx-timestamp'];
-  if (!signature || !timestamp) return { ok: false, reason: 'missing telnyx-signature-ed25519 or telnyx-timestamp header' };
+  if (!signature || !timestamp)
+    return { ok: false, reason: 'missing telnyx-signature-ed25519 or telnyx-timestamp header' };
   if (!/^\d+$/.test(timestamp)) return { ok: false, reason: 'telnyx-timestamp is not unix seconds' };
   const skew = Math.abs(nowMs / 1000 - Number(timestamp));
   if (skew > TELNYX_SIGNATURE_TOLERANCE_SECONDS) {
-    return { ok: false, reason: `telnyx-timestamp is ${Math.round(skew)} s away from now (limit ${TELNYX_SIGNATURE_TOLERANCE_SECONDS} s)` };
+    return {
+      ok: false,
+      reason: `telnyx-timestamp is ${Math.round(skew)} s away from now (limit ${TELNYX_SIGNATURE_TOLERANCE_SECONDS} s)`,
+    };
   }
   const signatureBytes = Buffer.from(signature, 'base64');
   if (signatureBytes.length !== 64) return { ok: false, reason: 'telnyx-signature-ed25519 is not a 64-byte signature' };

@@ -8,9 +8,22 @@ type Data = Record<string, unknown>;
 
 /** The properties validateUpdateCall counts as the request's action; `whisper` rides along, uncounted. */
 const COUNTED_ACTIONS = [
-  'call_hook', 'child_call_hook', 'call_status', 'listen_status', 'transcribe_status', 'conf_hold_status',
-  'conf_mute_status', 'mute_status', 'sip_request', 'record', 'tag', 'dtmf', 'conferenceParticipantAction', 'dub',
-  'boostAudioSignal', 'media_path',
+  'call_hook',
+  'child_call_hook',
+  'call_status',
+  'listen_status',
+  'transcribe_status',
+  'conf_hold_status',
+  'conf_mute_status',
+  'mute_status',
+  'sip_request',
+  'record',
+  'tag',
+  'dtmf',
+  'conferenceParticipantAction',
+  'dub',
+  'boostAudioSignal',
+  'media_path',
 ];
 
 const ENUMS: Record<string, readonly string[]> = {
@@ -31,7 +44,8 @@ export function updateCallRuleViolation(body: Data): string | undefined {
   const count = COUNTED_ACTIONS.filter((key) => Boolean(body[key])).length;
   if (count === 0 && !body.whisper) return 'no valid options supplied to updateCall';
   // The code also lets conf_hold_status pair with `waitHook`, which it never counts, so that pair cannot occur.
-  if (count > 1 && !(count === 2 && body.call_hook && body.child_call_hook)) return 'multiple options are not allowed in updateCall';
+  if (count > 1 && !(count === 2 && body.call_hook && body.child_call_hook))
+    return 'multiple options are not allowed in updateCall';
   for (const [key, allowed] of Object.entries(ENUMS)) {
     if (body[key] && !allowed.includes(body[key] as string)) return `invalid ${key}`;
   }
@@ -73,7 +87,10 @@ export interface CreateCallContext {
 }
 
 const SPEECH_KEYS = [
-  'speech_synthesis_vendor', 'speech_synthesis_language', 'speech_synthesis_voice', 'speech_recognizer_vendor',
+  'speech_synthesis_vendor',
+  'speech_synthesis_language',
+  'speech_synthesis_voice',
+  'speech_recognizer_vendor',
   'speech_recognizer_language',
 ] as const;
 
@@ -81,14 +98,20 @@ const SPEECH_KEYS = [
  * validateCreateCall: the body as the api server forwards it (the application's hooks and speech settings
  * merged in, string hooks turned into `{url, method: 'POST'}`, `account_sid` added), or its 400 message.
  */
-export function prepareCreateCall(pathAccountSid: string, input: Data, context: CreateCallContext): { body: Data } | { error: string } {
-  if (pathAccountSid !== context.accountSid) return { error: `unauthorized createCall request for account ${pathAccountSid}` };
+export function prepareCreateCall(
+  pathAccountSid: string,
+  input: Data,
+  context: CreateCallContext,
+): { body: Data } | { error: string } {
+  if (pathAccountSid !== context.accountSid)
+    return { error: `unauthorized createCall request for account ${pathAccountSid}` };
   const body: Data = { ...input, account_sid: pathAccountSid };
   if (!body.from) return { error: 'missing from parameter' };
   if (!validTarget(body.to)) return { error: `missing or invalid to property: ${JSON.stringify(body.to)}` };
   if (body.application_sid) {
     if (body.application_sid !== context.applicationSid) {
-      const given = typeof body.application_sid === 'string' ? body.application_sid : JSON.stringify(body.application_sid);
+      const given =
+        typeof body.application_sid === 'string' ? body.application_sid : JSON.stringify(body.application_sid);
       return { error: `application_sid not found ${given}` };
     }
     Object.assign(body, {

@@ -73,7 +73,8 @@ export class AudioStream {
     this.closing = true;
     this.sendAudio();
     this.stopFrames();
-    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) this.socket.close();
+    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING)
+      this.socket.close();
   }
 
   private sendAudio(): void {

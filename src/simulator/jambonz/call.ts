@@ -116,7 +116,10 @@ export class SimCall {
       applicationSid: account.applicationSid,
       fsSipAddress: FS_SIP_ADDRESS,
       ...(this.parentCallSid !== undefined && { parentCallSid: this.parentCallSid }),
-      ...(this.direction === 'inbound' && { originatingSipIp: CARRIER_ADDRESS, originatingSipTrunkName: CARRIER_TRUNK }),
+      ...(this.direction === 'inbound' && {
+        originatingSipIp: CARRIER_ADDRESS,
+        originatingSipTrunkName: CARRIER_TRUNK,
+      }),
       ...(this.callTerminationBy !== undefined && { callTerminationBy: this.callTerminationBy }),
       ...(this.durationSeconds !== undefined && { duration: this.durationSeconds }),
       ...(this.customerData !== undefined && { customerData: this.customerData }),
@@ -144,7 +147,9 @@ export class SimCall {
       dtmfSent: this.dtmfSent,
       streams: this.streams.map((stream) => ({ ...stream })),
       ...(this.queue !== undefined && { queue: this.queue }),
-      ...((this.bridgedWith ?? this.lastBridgedWith) && { bridgedWith: (this.bridgedWith ?? this.lastBridgedWith)?.callSid }),
+      ...((this.bridgedWith ?? this.lastBridgedWith) && {
+        bridgedWith: (this.bridgedWith ?? this.lastBridgedWith)?.callSid,
+      }),
       verbs: [...this.verbs],
       outcome: this.milestones.length > 0 ? this.milestones.join(', ') : this.status,
     };
@@ -207,7 +212,15 @@ function inviteOf(call: SimCall, account: AccountContext): Record<string, unknow
   const raw = `INVITE ${uri} SIP/2.0\r\n${Object.entries(headers)
     .map(([name, value]) => `${name}: ${value}`)
     .join('\r\n')}\r\n\r\n${sdp}`;
-  return { headers, raw, body: sdp, method: 'INVITE', version: '2.0', uri, payload: [{ type: 'application/sdp', content: sdp }] };
+  return {
+    headers,
+    raw,
+    body: sdp,
+    method: 'INVITE',
+    version: '2.0',
+    uri,
+    payload: [{ type: 'application/sdp', content: sdp }],
+  };
 }
 
 /** jambonz snake_cases every key it sends, except these, whose contents it also leaves alone. */
@@ -218,7 +231,9 @@ export function snakeCaseKeys(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   return Object.fromEntries(
     Object.entries(value).map(([key, inner]) =>
-      UNCONVERTED_KEYS.has(key) ? [key, inner] : [key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`), snakeCaseKeys(inner)],
+      UNCONVERTED_KEYS.has(key)
+        ? [key, inner]
+        : [key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`), snakeCaseKeys(inner)],
     ),
   );
 }

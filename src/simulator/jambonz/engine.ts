@@ -1,5 +1,12 @@
 import type { AgentScript, CallerScript } from '../telnyx/types';
-import { inboundSessionNew, outboundSessionNew, SimCall, snakeCaseKeys, FS_SIP_ADDRESS, type AccountContext } from './call';
+import {
+  inboundSessionNew,
+  outboundSessionNew,
+  SimCall,
+  snakeCaseKeys,
+  FS_SIP_ADDRESS,
+  type AccountContext,
+} from './call';
 import { SimClock, Timers } from './clock';
 import { toHookTarget, type HookAnswer, type HookClient, type HookTarget } from './hooks';
 import { OutboundLeg, type OutboundLegEvents } from './outbound-leg';
@@ -88,7 +95,8 @@ export class CallEngine {
     call.sipStatus = sipStatus;
     call.sipReason = sipReason;
     call.hasRecord = true;
-    if (call.statusHook) this.hooks.notify(call.statusHook, snakeCaseKeys(call.callInfo(this.account)) as Data, call.callSid);
+    if (call.statusHook)
+      this.hooks.notify(call.statusHook, snakeCaseKeys(call.callInfo(this.account)) as Data, call.callSid);
   }
 
   /** An answered leg hangs up: `completed` with its duration and who ended it. */
@@ -195,7 +203,12 @@ export class CallEngine {
     if (typeof data.amd === 'object' && data.amd !== null) session.detectMachine(call, data.amd as Data);
     const callHook = toHookTarget(data.call_hook, '') as HookTarget;
     try {
-      const answer = await this.hooks.request('session:new', callHook, snakeCaseKeys(outboundSessionNew(call, this.account)) as Data, call.callSid);
+      const answer = await this.hooks.request(
+        'session:new',
+        callHook,
+        snakeCaseKeys(outboundSessionNew(call, this.account)) as Data,
+        call.callSid,
+      );
       session.replaceApplication(this.readVerbs(answer));
     } catch (err) {
       this.log(`${call.callSid}: session:new failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -267,7 +280,9 @@ export class CallEngine {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const record = call.record();
-        reject(new Error(`call ${callSid} did not finish within ${timeoutMs} ms (${record.status}: ${record.outcome})`));
+        reject(
+          new Error(`call ${callSid} did not finish within ${timeoutMs} ms (${record.status}: ${record.outcome})`),
+        );
       }, timeoutMs);
     });
     const finished = async () => {

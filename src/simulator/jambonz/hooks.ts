@@ -34,7 +34,14 @@ interface RetryPolicy {
 
 /** The statuses http-requestor accepts as success. */
 const SUCCESS_STATUSES = [200, 202, 204];
-const CONNECT_ERROR_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+const CONNECT_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 const MAX_RETRIES = 5;
 
 export interface HookClientOptions {
@@ -57,7 +64,12 @@ export class HookClient {
   constructor(private readonly options: HookClientOptions) {}
 
   /** A hook whose answer may carry verbs (session:new, session:redirect, verb:hook). Throws `HookFailure`. */
-  request(type: Exclude<JambonzHookType, 'call:status'>, target: HookTarget, payload: object, callSid: string): Promise<HookAnswer> {
+  request(
+    type: Exclude<JambonzHookType, 'call:status'>,
+    target: HookTarget,
+    payload: object,
+    callSid: string,
+  ): Promise<HookAnswer> {
     const delivery = this.record(type, target, payload, callSid, false);
     return this.track(callSid, this.deliver(delivery, target, true));
   }
@@ -99,7 +111,13 @@ export class HookClient {
     await this.agent.destroy();
   }
 
-  private record(type: JambonzHookType, target: HookTarget, payload: object, callSid: string, duplicate: boolean): JambonzHookDelivery {
+  private record(
+    type: JambonzHookType,
+    target: HookTarget,
+    payload: object,
+    callSid: string,
+    duplicate: boolean,
+  ): JambonzHookDelivery {
     const delivery: JambonzHookDelivery = {
       id: randomUUID(),
       type,
@@ -123,7 +141,11 @@ export class HookClient {
     } finally {
       const left = (this.inFlight.get(callSid) ?? 1) - 1;
       this.inFlight.set(callSid, left);
-      if (left === 0) this.idleWaiters.get(callSid)?.splice(0).forEach((resolve) => resolve());
+      if (left === 0)
+        this.idleWaiters
+          .get(callSid)
+          ?.splice(0)
+          .forEach((resolve) => resolve());
     }
   }
 
@@ -145,7 +167,11 @@ export class HookClient {
   }
 
   /** One attempt; undefined on success, else what kind of failure it was (for the retry policy). */
-  private async attempt(delivery: JambonzHookDelivery, target: HookTarget, readAnswer: boolean): Promise<FailureKind | undefined> {
+  private async attempt(
+    delivery: JambonzHookDelivery,
+    target: HookTarget,
+    readAnswer: boolean,
+  ): Promise<FailureKind | undefined> {
     if (this.closed) {
       delivery.error = 'simulator closed';
       return 'other';
@@ -195,7 +221,8 @@ export class HookClient {
 
   private headers(delivery: JambonzHookDelivery, target: HookTarget): Record<string, string> {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'jambonz' };
-    if (this.options.secret.length > 0) headers['jambonz-signature'] = signatureHeader(this.options.secret, delivery.body);
+    if (this.options.secret.length > 0)
+      headers['jambonz-signature'] = signatureHeader(this.options.secret, delivery.body);
     if (target.username !== undefined && target.password !== undefined) {
       headers.authorization = `Basic ${Buffer.from(`${target.username}:${target.password}`).toString('base64')}`;
     }
@@ -255,7 +282,11 @@ function retryDelayMs(attempt: number): number {
  */
 export function toHookTarget(spec: unknown, baseUrl: string): HookTarget | undefined {
   const hook: Record<string, unknown> | undefined =
-    typeof spec === 'string' ? { url: spec } : typeof spec === 'object' && spec !== null ? (spec as Record<string, unknown>) : undefined;
+    typeof spec === 'string'
+      ? { url: spec }
+      : typeof spec === 'object' && spec !== null
+        ? (spec as Record<string, unknown>)
+        : undefined;
   if (hook === undefined || typeof hook.url !== 'string' || hook.url.length === 0) return undefined;
   return {
     url: hook.url.startsWith('/') ? `${baseUrl}${hook.url}` : hook.url,

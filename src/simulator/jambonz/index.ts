@@ -44,7 +44,8 @@ export async function startJambonzSimulator(opts: JambonzSimulatorOptions): Prom
   const applicationSid = opts.applicationSid ?? DEFAULT_APPLICATION_SID;
   const specs = loadJambonzSpecs(opts.specPath ?? defaultSpecDir(), log);
   // jambonz's sids are UUIDs, and the swagger checks a createCall's application_sid as one.
-  if (!UUID.test(applicationSid)) log(`warning: applicationSid "${applicationSid}" is not a UUID; a createCall naming it breaks the swagger (400)`);
+  if (!UUID.test(applicationSid))
+    log(`warning: applicationSid "${applicationSid}" is not a UUID; a createCall naming it breaks the swagger (400)`);
   const account = { accountSid: opts.accountSid, applicationSid, apiBaseUrl: '' };
   const hooks = new HookClient({
     secret: opts.webhookSecret,

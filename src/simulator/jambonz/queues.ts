@@ -56,7 +56,8 @@ export class Queues {
   /** Removes and returns the caller a dequeue gets: the one with `callSid`, else the first. */
   take(queueSid: string, callSid?: string): QueueMember | undefined {
     const list = this.list(queueSid);
-    const index = callSid === undefined ? (list.length > 0 ? 0 : -1) : list.findIndex((member) => member.call.callSid === callSid);
+    const index =
+      callSid === undefined ? (list.length > 0 ? 0 : -1) : list.findIndex((member) => member.call.callSid === callSid);
     return index < 0 ? undefined : list.splice(index, 1)[0];
   }
 

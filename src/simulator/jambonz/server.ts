@@ -14,7 +14,10 @@ import type { JambonzCommandLogEntry, JambonzFaultOptions } from './types';
  */
 
 type Data = JsonObject;
-export type JambonzCommandGate = CommandGate<JambonzCommandLogEntry, NonNullable<JambonzFaultOptions['failFirstCommandAttempts']>>;
+export type JambonzCommandGate = CommandGate<
+  JambonzCommandLogEntry,
+  NonNullable<JambonzFaultOptions['failFirstCommandAttempts']>
+>;
 type CallParams = { sid: string; callSid: string };
 
 export interface JambonzServerDeps {
@@ -48,7 +51,8 @@ export function buildJambonzServer(deps: JambonzServerDeps): FastifyInstance {
 function registerApi(api: FastifyInstance, deps: JambonzServerDeps): void {
   const { engine } = deps;
   api.addHook('onRequest', async (request, reply) => {
-    if (request.headers.authorization !== `Bearer ${deps.apiKey}`) return reply.code(401).type('text/plain').send('Unauthorized');
+    if (request.headers.authorization !== `Bearer ${deps.apiKey}`)
+      return reply.code(401).type('text/plain').send('Unauthorized');
   });
   // Injected faults answer before anything runs, as an unavailable feature server or a proxy would.
   api.addHook('preHandler', async (request, reply) => {
@@ -57,7 +61,10 @@ function registerApi(api: FastifyInstance, deps: JambonzServerDeps): void {
     if (fault === undefined) return;
     const attempt = deps.gate.attempts(key);
     if (fault.retryAfterSeconds !== undefined) reply.header('retry-after', String(fault.retryAfterSeconds));
-    const msg = fault.status === 480 ? 'no available feature servers at this time' : `simulated fault (attempt ${attempt} of ${fault.count})`;
+    const msg =
+      fault.status === 480
+        ? 'no available feature servers at this time'
+        : `simulated fault (attempt ${attempt} of ${fault.count})`;
     return reply.code(fault.status).send({ msg });
   });
   api.addHook('onSend', async (request, reply, payload) => {
@@ -82,7 +89,8 @@ function registerApi(api: FastifyInstance, deps: JambonzServerDeps): void {
     const prepared = prepareCreateCall(request.params.sid, request.body, deps.createCall);
     if ('error' in prepared) return reply.code(400).send({ msg: prepared.error });
     const violations = deps.specs?.createCallViolations(request.body) ?? [];
-    if (violations.length > 0) return reply.code(400).send({ msg: `createCall body breaks the swagger: ${violations.join('; ')}` });
+    if (violations.length > 0)
+      return reply.code(400).send({ msg: `createCall body breaks the swagger: ${violations.join('; ')}` });
     // The feature server checks the body as its rest:dial verb; the api server turns any refusal into a bare 500.
     const restDialError = deps.specs?.restDialViolation(prepared.body);
     if (restDialError !== undefined) {
@@ -116,23 +124,32 @@ function registerApi(api: FastifyInstance, deps: JambonzServerDeps): void {
     const ruleViolation = updateCallRuleViolation(body);
     if (ruleViolation !== undefined) return reply.code(400).send({ msg: ruleViolation });
     const violations = deps.specs?.updateCallViolations(body) ?? [];
-    if (violations.length > 0) return reply.code(400).send({ msg: `updateCall body breaks the swagger: ${violations.join('; ')}` });
+    if (violations.length > 0)
+      return reply.code(400).send({ msg: `updateCall body breaks the swagger: ${violations.join('; ')}` });
     const call = engine.findCall(sid, callSid);
     if (call === undefined) return reply.code(404).type('text/plain').send('Not Found');
     // From here on the feature server answers (update-call.js).
     if (body.call_status_hook !== undefined && body.call_hook === undefined) {
-      return reply.code(400).send({ msg: `call_status_hook can be updated only when call_hook is also being updated for call_sid ${callSid}` });
+      return reply
+        .code(400)
+        .send({
+          msg: `call_status_hook can be updated only when call_hook is also being updated for call_sid ${callSid}`,
+        });
     }
     const session = engine.sessionFor(call);
     if (session === undefined) return reply.code(422).send({ msg: `call session is gone for call_sid ${callSid}` });
     const target = session.call;
     const incompatible =
-      (body.call_status === 'completed' && !target.answered) ||
-      (body.call_status === 'no-answer' && target.answered);
-    if (incompatible) return reply.code(422).send({ msg: `current call state is incompatible with requested action for call_sid ${callSid}` });
+      (body.call_status === 'completed' && !target.answered) || (body.call_status === 'no-answer' && target.answered);
+    if (incompatible)
+      return reply
+        .code(422)
+        .send({ msg: `current call state is incompatible with requested action for call_sid ${callSid}` });
     if (body.sip_request !== undefined) {
       // The SIP response to the in-dialog request; without a dialog jambonz fails with a 500.
-      return target.answered ? reply.code(200).send({ status: 200, reason: 'OK' }) : reply.code(500).send({ msg: 'no stable dialog' });
+      return target.answered
+        ? reply.code(200).send({ status: 200, reason: 'OK' })
+        : reply.code(500).send({ msg: 'no stable dialog' });
     }
     // jambonz answers 202 before it acts.
     setImmediate(() => {

@@ -201,7 +201,8 @@ export class CallSession {
         if (!this.call.answered) throw new PreconditionsNotMet('call was not answered');
         return;
       case 'unanswered-call':
-        if (this.call.direction !== 'inbound') throw new Error('invalid precondition unanswered_call for outbound call');
+        if (this.call.direction !== 'inbound')
+          throw new Error('invalid precondition unanswered_call for outbound call');
         if (this.call.answered) throw new PreconditionsNotMet('final sip status already sent');
         return;
       case undefined:
@@ -331,8 +332,17 @@ export class CallSession {
   private async performAction(verb: Verb, results: Data, expectVerbs = true): Promise<void> {
     const target = this.hookTarget(verb.data.actionHook);
     if (target === undefined) return;
-    const payload = { ...this.call.callInfo(this.engine.account), ...results, ...(typeof verb.data.id === 'string' && { verbId: verb.data.id }) };
-    const answer = await this.engine.hooks.request('verb:hook', target, snakeCaseKeys(payload) as Data, this.call.callSid);
+    const payload = {
+      ...this.call.callInfo(this.engine.account),
+      ...results,
+      ...(typeof verb.data.id === 'string' && { verbId: verb.data.id }),
+    };
+    const answer = await this.engine.hooks.request(
+      'verb:hook',
+      target,
+      snakeCaseKeys(payload) as Data,
+      this.call.callSid,
+    );
     if (!expectVerbs || !Array.isArray(answer.body)) return;
     const verbs = this.engine.readVerbs(answer);
     if (verbs.length > 0) this.replaceApplication(verbs);
@@ -557,7 +567,12 @@ export class CallSession {
     const sampleRate = optionalNumber(data.sampleRate) ?? 8000;
     return new AudioStream({
       url: record.url,
-      metadata: { sampleRate, mixType, ...this.call.callInfo(this.engine.account), ...(isData(data.metadata) ? data.metadata : {}) },
+      metadata: {
+        sampleRate,
+        mixType,
+        ...this.call.callInfo(this.engine.account),
+        ...(isData(data.metadata) ? data.metadata : {}),
+      },
       sampleRate,
       channels: mixType === 'stereo' ? 2 : 1,
       clock: this.engine.clock,
@@ -611,7 +626,12 @@ export class CallSession {
     const notify = async (status: number) => {
       if (eventHook === undefined) return;
       try {
-        await this.engine.hooks.request('verb:hook', eventHook, { event: 'transfer-status', call_status: String(status) }, this.call.callSid);
+        await this.engine.hooks.request(
+          'verb:hook',
+          eventHook,
+          { event: 'transfer-status', call_status: String(status) },
+          this.call.callSid,
+        );
       } catch (err) {
         this.noteHookFailure('sip:refer eventHook', err);
       }
@@ -647,7 +667,9 @@ export class CallSession {
     await new Promise<void>((done) => {
       let finished = false;
       let timeLimitTimer: NodeJS.Timeout | undefined;
-      const ringTimer = this.timers.after((optionalNumber(data.timeout) ?? DIAL_DEFAULT_TIMEOUT_SECONDS) * 1000, () => end());
+      const ringTimer = this.timers.after((optionalNumber(data.timeout) ?? DIAL_DEFAULT_TIMEOUT_SECONDS) * 1000, () =>
+        end(),
+      );
       const end = () => {
         if (finished) return;
         finished = true;
@@ -681,32 +703,37 @@ export class CallSession {
       };
       run.onKill(end);
       for (const target of targets) {
-        const leg = this.engine.dialLeg(this, target, typeof data.callerId === 'string' ? data.callerId : this.call.from, {
-          answered: () => {
-            track(leg);
-            if (finished || winner) return leg.hangUp('answered after another target');
-            winner = leg;
-            pending.delete(leg);
-            this.timers.cancel(ringTimer);
-            for (const other of pending) other.cancel();
-            pending.clear();
-            if (answerOnBridge) this.answer();
-            Object.assign(results, { dialCallStatus: 'completed', dialSipStatus: 200 });
-            this.bridge(leg.call);
-            const timeLimit = optionalNumber(data.timeLimit);
-            if (timeLimit !== undefined) timeLimitTimer = this.timers.after(timeLimit * 1000, end);
-            if (isData(data.amd)) this.detectMachine(leg.call, data.amd);
+        const leg = this.engine.dialLeg(
+          this,
+          target,
+          typeof data.callerId === 'string' ? data.callerId : this.call.from,
+          {
+            answered: () => {
+              track(leg);
+              if (finished || winner) return leg.hangUp('answered after another target');
+              winner = leg;
+              pending.delete(leg);
+              this.timers.cancel(ringTimer);
+              for (const other of pending) other.cancel();
+              pending.clear();
+              if (answerOnBridge) this.answer();
+              Object.assign(results, { dialCallStatus: 'completed', dialSipStatus: 200 });
+              this.bridge(leg.call);
+              const timeLimit = optionalNumber(data.timeLimit);
+              if (timeLimit !== undefined) timeLimitTimer = this.timers.after(timeLimit * 1000, end);
+              if (isData(data.amd)) this.detectMachine(leg.call, data.amd);
+            },
+            failed: () => {
+              track(leg);
+              pending.delete(leg);
+              if (pending.size === 0 && winner === undefined) end();
+            },
+            farEndHungUp: () => {
+              this.engine.endAnswered(leg.call, 'caller', `${leg.call.to} hung up`);
+              end();
+            },
           },
-          failed: () => {
-            track(leg);
-            pending.delete(leg);
-            if (pending.size === 0 && winner === undefined) end();
-          },
-          farEndHungUp: () => {
-            this.engine.endAnswered(leg.call, 'caller', `${leg.call.to} hung up`);
-            end();
-          },
-        });
+        );
         pending.add(leg);
         leg.start();
       }
@@ -758,7 +785,11 @@ export class CallSession {
       }
     };
     this.timers.after(SIM_MS.amdVerdict, () => {
-      void report(machine ? { type: 'amd_machine_detected', reason: 'long greeting' } : { type: 'amd_human_detected', reason: 'short greeting' });
+      void report(
+        machine
+          ? { type: 'amd_machine_detected', reason: 'long greeting' }
+          : { type: 'amd_human_detected', reason: 'short greeting' },
+      );
       if (machine) this.timers.after(SIM_MS.amdGreetingEnded, () => void report({ type: 'amd_tone_detected' }));
     });
   }
@@ -812,7 +843,11 @@ export class CallSession {
 
     this.call.queue = undefined;
     if (result === 'leave') this.call.milestones.push(`left queue ${name}`);
-    await this.performActionCatching(verb, { queueSid, queueTime: this.engine.clock.simSecondsSince(joinedAt), queueResult: result });
+    await this.performActionCatching(verb, {
+      queueSid,
+      queueTime: this.engine.clock.simSecondsSince(joinedAt),
+      queueResult: result,
+    });
   }
 
   /** The waitHook loop; resolves true when an answer said `leave`. */
@@ -830,7 +865,12 @@ export class CallSession {
       };
       let verbs: Verb[];
       try {
-        const answer = await this.engine.hooks.request('verb:hook', waitHook, snakeCaseKeys(payload) as Data, this.call.callSid);
+        const answer = await this.engine.hooks.request(
+          'verb:hook',
+          waitHook,
+          snakeCaseKeys(payload) as Data,
+          this.call.callSid,
+        );
         verbs = this.engine.readVerbs(answer);
         const refused = verbs.find((verb) => !['play', 'say', 'pause', 'leave', 'tag'].includes(verb.name));
         if (refused) throw new VerbSpecError(`unsupported verb in enqueue waitHook: ${refused.name}`);
@@ -862,8 +902,11 @@ export class CallSession {
     const timeoutSeconds = optionalNumber(verb.data.timeout) ?? 0;
     const lookRun = new VerbRun();
     const stopLooking = run.onKill(() => lookRun.kill('hangup'));
-    const timeout = timeoutSeconds > 0 ? this.timers.after(timeoutSeconds * 1000, () => lookRun.kill('replaced')) : undefined;
-    let found = (await this.sleep(SIM_MS.dequeueFirstLook, lookRun)) ? this.engine.queues.take(queueSid, wanted) : undefined;
+    const timeout =
+      timeoutSeconds > 0 ? this.timers.after(timeoutSeconds * 1000, () => lookRun.kill('replaced')) : undefined;
+    let found = (await this.sleep(SIM_MS.dequeueFirstLook, lookRun))
+      ? this.engine.queues.take(queueSid, wanted)
+      : undefined;
     while (found === undefined && !lookRun.killed) {
       if (await this.sleep(SIM_MS.dequeuePoll, lookRun)) found = this.engine.queues.take(queueSid, wanted);
     }
@@ -939,10 +982,24 @@ export class CallSession {
     const winner = this.activeDial?.winner;
     try {
       const [answer, childAnswer] = await Promise.all([
-        callHook && this.engine.hooks.request('session:redirect', callHook, snakeCaseKeys(this.call.callInfo(this.engine.account)) as Data, this.call.callSid),
-        childHook && winner && this.engine.hooks.request('session:redirect', childHook, snakeCaseKeys(winner.call.callInfo(this.engine.account)) as Data, winner.call.callSid),
+        callHook &&
+          this.engine.hooks.request(
+            'session:redirect',
+            callHook,
+            snakeCaseKeys(this.call.callInfo(this.engine.account)) as Data,
+            this.call.callSid,
+          ),
+        childHook &&
+          winner &&
+          this.engine.hooks.request(
+            'session:redirect',
+            childHook,
+            snakeCaseKeys(winner.call.callInfo(this.engine.account)) as Data,
+            winner.call.callSid,
+          ),
       ]);
-      if (childAnswer !== undefined) this.engine.adoptDialedLeg(this, this.activeDial?.detachWinner(), this.engine.readVerbs(childAnswer));
+      if (childAnswer !== undefined)
+        this.engine.adoptDialedLeg(this, this.activeDial?.detachWinner(), this.engine.readVerbs(childAnswer));
       if (answer?.body === undefined) {
         this.current?.run.kill('hangup');
         return;

@@ -22,12 +22,27 @@ export function defaultSpecDir(): string {
  * array of them), not a Webhook; the others are absent. Each is checked below or by the combination rules.
  */
 const STALE_UPDATE_CALL_PROPERTIES = [
-  'whisper', 'call_status_hook', 'wait_hook', 'tag', 'transcribe_status', 'dtmf', 'dub', 'boostAudioSignal', 'media_path',
+  'whisper',
+  'call_status_hook',
+  'wait_hook',
+  'tag',
+  'transcribe_status',
+  'dtmf',
+  'dub',
+  'boostAudioSignal',
+  'media_path',
 ];
 /** createCall properties the swagger leaves out (research/jambonz.md §2.1); the feature server's rest:dial spec covers them. */
 const STALE_CREATE_CALL_PROPERTIES = [
-  'speech_synthesis_vendor', 'speech_synthesis_language', 'speech_synthesis_voice', 'speech_recognizer_vendor',
-  'speech_recognizer_language', 'amd', 'callerName', 'referHook', 'dual_streams',
+  'speech_synthesis_vendor',
+  'speech_synthesis_language',
+  'speech_synthesis_voice',
+  'speech_recognizer_vendor',
+  'speech_recognizer_language',
+  'amd',
+  'callerName',
+  'referHook',
+  'dual_streams',
 ];
 /** Hooks the servers accept as a URL string too (`hook.url || hook`), where the swagger says Webhook. */
 const HOOK_PROPERTIES = ['call_hook', 'child_call_hook', 'call_status_hook'];
@@ -48,7 +63,10 @@ export class JambonzSpecValidator {
   }
 
   static fromDir(dir: string): JambonzSpecValidator {
-    return new JambonzSpecValidator(VerbSpecValidator.fromFile(join(dir, VERB_SPECS_FILE)), readSwagger(join(dir, SWAGGER_FILE)));
+    return new JambonzSpecValidator(
+      VerbSpecValidator.fromFile(join(dir, VERB_SPECS_FILE)),
+      readSwagger(join(dir, SWAGGER_FILE)),
+    );
   }
 
   /** What is wrong with a Live Call Control body against the swagger's UpdateCall schema and the stale properties' real shapes. */
@@ -61,7 +79,8 @@ export class JambonzSpecValidator {
     if (body.call_status_hook !== undefined && !isHook(body.call_status_hook)) {
       violations.push('/call_status_hook must be a URL or an object with a url');
     }
-    if (body.wait_hook !== undefined && !isHook(body.wait_hook)) violations.push('/wait_hook must be a URL or an object with a url');
+    if (body.wait_hook !== undefined && !isHook(body.wait_hook))
+      violations.push('/wait_hook must be a URL or an object with a url');
     return violations;
   }
 
@@ -127,7 +146,10 @@ const warnedDirs = new Set<string>();
  * The validator for the specs in `dir`, shared per folder. When a spec file is missing it logs a warning
  * once and returns undefined, so the simulator runs without validation.
  */
-export function loadJambonzSpecs(dir = defaultSpecDir(), warn?: (line: string) => void): JambonzSpecValidator | undefined {
+export function loadJambonzSpecs(
+  dir = defaultSpecDir(),
+  warn?: (line: string) => void,
+): JambonzSpecValidator | undefined {
   const cached = validators.get(dir);
   if (cached) return cached;
   const missing = [VERB_SPECS_FILE, SWAGGER_FILE].filter((file) => !existsSync(join(dir, file)));

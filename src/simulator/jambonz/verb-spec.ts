@@ -28,9 +28,33 @@ export const VERB_SPECS_FILE = 'jambonz-verbs.specs.json';
 
 /** Verbs the feature server can run (research/jambonz.md §4), with the aliases it rewrites first. */
 const EXECUTABLE_VERBS = new Set([
-  'answer', 'alert', 'say', 'play', 'gather', 'dial', 'enqueue', 'dequeue', 'leave', 'conference', 'hangup',
-  'listen', 'transcribe', 'pause', 'redirect', 'sip:decline', 'sip:refer', 'sip:request', 'tag', 'config',
-  'dtmf', 'dub', 'message', 'lex', 'dialogflow', 'rasa', 'llm',
+  'answer',
+  'alert',
+  'say',
+  'play',
+  'gather',
+  'dial',
+  'enqueue',
+  'dequeue',
+  'leave',
+  'conference',
+  'hangup',
+  'listen',
+  'transcribe',
+  'pause',
+  'redirect',
+  'sip:decline',
+  'sip:refer',
+  'sip:request',
+  'tag',
+  'config',
+  'dtmf',
+  'dub',
+  'message',
+  'lex',
+  'dialogflow',
+  'rasa',
+  'llm',
 ]);
 const ALIASES: Record<string, string> = { stream: 'listen', s2s: 'llm' };
 

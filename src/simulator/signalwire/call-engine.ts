@@ -34,7 +34,14 @@ const SIP_URI = /^sips?:\S+@\S+$/;
 type Json = Record<string, unknown>;
 
 /** REST commands that start an operation under the caller's control_id. */
-const OPERATION_STARTS = new Set(['calling.play', 'calling.collect', 'calling.record', 'calling.detect', 'calling.tap', 'calling.stream']);
+const OPERATION_STARTS = new Set([
+  'calling.play',
+  'calling.collect',
+  'calling.record',
+  'calling.detect',
+  'calling.tap',
+  'calling.stream',
+]);
 const OPERATION_STOPS = new Set([
   'calling.play.stop',
   'calling.collect.stop',
@@ -80,9 +87,11 @@ export interface CommandOutcome {
   duplicate: boolean;
 }
 
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
-const num = (value: unknown, fallback: number): number => (typeof value === 'number' && Number.isFinite(value) ? value : fallback);
+const num = (value: unknown, fallback: number): number =>
+  typeof value === 'number' && Number.isFinite(value) ? value : fallback;
 
 export class CallEngine implements CallControl {
   readonly clock: Clock;
@@ -102,7 +111,13 @@ export class CallEngine implements CallControl {
       remoteHangsUp: (leg, note) => this.end(leg, 'hangup', 'remote', note),
       log: options.log,
     });
-    this.runner = new SwmlRunner({ control: this, deliveries: options.deliveries, spec: options.spec, space: options.space, log: options.log });
+    this.runner = new SwmlRunner({
+      control: this,
+      deliveries: options.deliveries,
+      spec: options.spec,
+      space: options.space,
+      log: options.log,
+    });
   }
 
   // --- entry points ------------------------------------------------------------------------------------
@@ -157,7 +172,8 @@ export class CallEngine implements CallControl {
       heard: [...leg.heard],
       digitsPressed: leg.digitsPressed,
       digitsSent: leg.digitsSent,
-      bridgedWith: (leg.bridge ? (leg.bridge.owner === leg ? leg.bridge.peer : leg.bridge.owner) : leg.lastBridgedWith)?.callId,
+      bridgedWith: (leg.bridge ? (leg.bridge.owner === leg ? leg.bridge.peer : leg.bridge.owner) : leg.lastBridgedWith)
+        ?.callId,
       recordings: leg.recordings.map((recording) => ({ ...recording })),
       faxes: leg.faxes.map((fax) => ({ ...fax })),
       documentsFetched: leg.documentsFetched,
@@ -182,7 +198,8 @@ export class CallEngine implements CallControl {
       }, timeoutMs);
     });
     try {
-      const ended = leg.state === 'ended' ? Promise.resolve() : new Promise<void>((resolve) => leg.endWaiters.push(resolve));
+      const ended =
+        leg.state === 'ended' ? Promise.resolve() : new Promise<void>((resolve) => leg.endWaiters.push(resolve));
       await Promise.race([ended.then(() => this.options.deliveries.idle(leg.callId)), timeout]);
       return this.record(leg);
     } finally {
@@ -214,7 +231,8 @@ export class CallEngine implements CallControl {
   // --- CallControl (what documents do to legs) ----------------------------------------------------------
 
   callback(leg: Leg, url: string | undefined, eventType: string, params: Json): void {
-    if (url) this.options.deliveries.sendCallback(leg.callId, url, statusCallback(this.options.space, leg, eventType, params));
+    if (url)
+      this.options.deliveries.sendCallback(leg.callId, url, statusCallback(this.options.space, leg, eventType, params));
   }
 
   answer(leg: Leg): void {
@@ -264,9 +282,13 @@ export class CallEngine implements CallControl {
     return this.legs.get(callId);
   }
 
-  dialForConnect(owner: Leg, options: { to: string; from: string; timeoutSeconds: number; stateUrl?: string; stateEvents?: string[] }) {
+  dialForConnect(
+    owner: Leg,
+    options: { to: string; from: string; timeoutSeconds: number; stateUrl?: string; stateEvents?: string[] },
+  ) {
     const leg = new Leg('outbound', options.from, options.to, this.remoteFor(options.to), owner);
-    if (options.stateUrl) leg.stateCallbacks = { url: options.stateUrl, events: new Set(options.stateEvents ?? ['ended']) };
+    if (options.stateUrl)
+      leg.stateCallbacks = { url: options.stateUrl, events: new Set(options.stateEvents ?? ['ended']) };
     this.legs.set(leg.callId, leg);
     return { leg, answered: this.ring(leg, options.timeoutSeconds) };
   }
@@ -331,19 +353,30 @@ export class CallEngine implements CallControl {
     const to = str(params.to);
     const from = String(params.from);
     if (!to) throw rejections.invalidValue('params.to', 'to is required (to_script is not simulated)');
-    if (!isPhoneNumber(to) && !SIP_URI.test(to)) throw rejections.invalidValue('params.to', 'to must be an E.164 number or a SIP URI');
-    if (!isPhoneNumber(from) && !SIP_URI.test(from)) throw rejections.invalidValue('params.from', 'from must be an E.164 number or a SIP URI');
+    if (!isPhoneNumber(to) && !SIP_URI.test(to))
+      throw rejections.invalidValue('params.to', 'to must be an E.164 number or a SIP URI');
+    if (!isPhoneNumber(from) && !SIP_URI.test(from))
+      throw rejections.invalidValue('params.from', 'from must be an E.164 number or a SIP URI');
     const leg = new Leg('outbound', from, to, this.remoteFor(to));
     const statusUrl = str(params.status_url);
     if (statusUrl) {
-      const events = Array.isArray(params.status_events) ? params.status_events.filter((e): e is string => typeof e === 'string') : ['ended'];
+      const events = Array.isArray(params.status_events)
+        ? params.status_events.filter((e): e is string => typeof e === 'string')
+        : ['ended'];
       leg.stateCallbacks = { url: statusUrl, events: new Set(events) };
     }
-    if (isObject(params.custom_variables)) leg.envs = Object.fromEntries(Object.entries(params.custom_variables).map(([k, v]) => [k, String(v)]));
+    if (isObject(params.custom_variables))
+      leg.envs = Object.fromEntries(Object.entries(params.custom_variables).map(([k, v]) => [k, String(v)]));
     const url = str(params.url);
     leg.documentUrl = url;
     const source: DocumentSource = url
-      ? { kind: 'url', url, method: params.url_method === 'GET' ? 'GET' : 'POST', params: {}, fallbackUrl: str(params.fallback_url) }
+      ? {
+          kind: 'url',
+          url,
+          method: params.url_method === 'GET' ? 'GET' : 'POST',
+          params: {},
+          fallbackUrl: str(params.fallback_url),
+        }
       : { kind: 'inline', document: params.swml };
     this.legs.set(leg.callId, leg);
     void this.ring(leg, num(params.timeout, DEFAULT_RING_TIMEOUT_SECONDS)).then((answered) => {
@@ -409,7 +442,9 @@ export class CallEngine implements CallControl {
     }
     if (remote.kind === 'fax-sender' || remote.kind === 'fax-receiver') {
       this.after(leg, SIM_MS.faxStationWaits, () => {
-        const faxing = [...leg.operations.values()].some((op) => op.command === 'send_fax' || op.command === 'receive_fax');
+        const faxing = [...leg.operations.values()].some(
+          (op) => op.command === 'send_fax' || op.command === 'receive_fax',
+        );
         if (!faxing && leg.faxes.length === 0) this.end(leg, 'hangup', 'remote', 'fax machine gave up waiting');
       });
     }
@@ -465,37 +500,66 @@ export class CallEngine implements CallControl {
   private update(leg: Leg, params: Json): void {
     if (params.status === 'canceled') {
       if (leg.state !== 'created' && leg.state !== 'ringing') {
-        throw rejections.updateNotAllowed('status', `status "canceled" is only allowed while the call is queued or ringing, not ${leg.state}`);
+        throw rejections.updateNotAllowed(
+          'status',
+          `status "canceled" is only allowed while the call is queued or ringing, not ${leg.state}`,
+        );
       }
       return this.end(leg, 'cancel', 'app', 'cancelled by the app');
     }
     if (params.status === 'completed') {
-      if (!leg.isUp) throw rejections.updateNotAllowed('status', `status "completed" is only allowed while the call is answered, not ${leg.state}`);
+      if (!leg.isUp)
+        throw rejections.updateNotAllowed(
+          'status',
+          `status "completed" is only allowed while the call is answered, not ${leg.state}`,
+        );
       return this.end(leg, 'hangup', 'app', 'hung up by the app');
     }
-    if (!leg.isUp) throw rejections.updateNotAllowed('url', `a call can only be redirected while it is answered, not ${leg.state}`);
+    if (!leg.isUp)
+      throw rejections.updateNotAllowed('url', `a call can only be redirected while it is answered, not ${leg.state}`);
     const url = str(params.url);
-    this.runner.start(leg, url ? { kind: 'url', url, method: 'POST', params: {}, fallbackUrl: str(params.fallback_url) } : { kind: 'inline', document: params.swml });
+    this.runner.start(
+      leg,
+      url
+        ? { kind: 'url', url, method: 'POST', params: {}, fallbackUrl: str(params.fallback_url) }
+        : { kind: 'inline', document: params.swml },
+    );
   }
 
   /** `calling.transfer`: an inline document, a SWML URL, or a number / SIP URI to connect the call to. */
   private transfer(leg: Leg, dest: unknown): void {
     if (isObject(dest)) return this.runner.start(leg, { kind: 'inline', document: dest });
     const target = String(dest);
-    if (/^https?:\/\//i.test(target)) return this.runner.start(leg, { kind: 'url', url: target, method: 'POST', params: {} });
+    if (/^https?:\/\//i.test(target))
+      return this.runner.start(leg, { kind: 'url', url: target, method: 'POST', params: {} });
     if (!isPhoneNumber(target) && !SIP_URI.test(target)) {
-      throw rejections.invalidValue('params.dest', 'dest must be a SWML document, a SWML URL, a phone number or a SIP URI');
+      throw rejections.invalidValue(
+        'params.dest',
+        'dest must be a SWML document, a SWML URL, a phone number or a SIP URI',
+      );
     }
-    this.runner.start(leg, { kind: 'inline', document: { version: '1.0.0', sections: { main: [{ connect: { to: target } }, { hangup: {} }] } } });
+    this.runner.start(leg, {
+      kind: 'inline',
+      document: { version: '1.0.0', sections: { main: [{ connect: { to: target } }, { hangup: {} }] } },
+    });
   }
 
   /** Runs a REST-started operation under the caller's control_id until it finishes or is stopped. */
-  private operation(leg: Leg, command: string, controlId: string, work: (signal: AbortSignal) => Promise<void>, control?: ActiveOperation['control']): void {
+  private operation(
+    leg: Leg,
+    command: string,
+    controlId: string,
+    work: (signal: AbortSignal) => Promise<void>,
+    control?: ActiveOperation['control'],
+  ): void {
     const operation: ActiveOperation = { command, controller: new AbortController(), control };
     leg.operations.set(controlId, operation);
     work(AbortSignal.any([leg.lifetime.signal, operation.controller.signal]))
       .catch((err: unknown) => {
-        if (!(err instanceof Interrupted)) this.options.log(`BUG: ${command} on ${leg.callId} failed: ${err instanceof Error ? err.stack : String(err)}`);
+        if (!(err instanceof Interrupted))
+          this.options.log(
+            `BUG: ${command} on ${leg.callId} failed: ${err instanceof Error ? err.stack : String(err)}`,
+          );
       })
       .finally(() => {
         if (leg.operations.get(controlId) === operation) leg.operations.delete(controlId);
@@ -504,11 +568,14 @@ export class CallEngine implements CallControl {
 
   private play(leg: Leg, params: Json, controlId: string): void {
     const items = Array.isArray(params.play) ? params.play.filter(isObject) : [];
-    const sounds = items.map((item) => restSound({ type: String(item.type), params: isObject(item.params) ? item.params : {} }));
+    const sounds = items.map((item) =>
+      restSound({ type: String(item.type), params: isObject(item.params) ? item.params : {} }),
+    );
     // loop 0 plays forever; a playlist of no length plays once rather than spin.
     const loop = soundsLength(sounds) > 0 ? num(params.loop, 1) : 1;
     const statusUrl = str(params.status_url);
-    const report = (state: string) => this.callback(leg, statusUrl, 'calling.call.play', { control_id: controlId, state });
+    const report = (state: string) =>
+      this.callback(leg, statusUrl, 'calling.call.play', { control_id: controlId, state });
     const control = (action: string) => {
       if (action === 'calling.play.pause') report('paused');
       if (action === 'calling.play.resume') report('playing');
@@ -542,7 +609,8 @@ export class CallEngine implements CallControl {
     let startTimers = () => {};
     const timers: InputTimers = {
       running: params.start_input_timers === true,
-      started: params.start_input_timers === true ? Promise.resolve() : new Promise((resolve) => (startTimers = resolve)),
+      started:
+        params.start_input_timers === true ? Promise.resolve() : new Promise((resolve) => (startTimers = resolve)),
     };
     const index = leg.inputsStarted++;
     if (leg.remote.kind === 'caller' && leg.remote.script.hangupDuringPrompt === index) {
@@ -563,16 +631,27 @@ export class CallEngine implements CallControl {
         try {
           result = digits
             ? await this.media.collectDigits(leg, index, settings, signal, timers)
-            : await timers.started.then(() => this.clock.delay(settings.initialTimeoutMs, signal)).then(() => ({ type: 'no_input' as const }));
+            : await timers.started
+                .then(() => this.clock.delay(settings.initialTimeoutMs, signal))
+                .then(() => ({ type: 'no_input' as const }));
         } catch (err) {
           // A stopped collect reports that no input came [inference: the docs list no "stopped" result].
           if (!(err instanceof Interrupted) || err.reason !== 'stopped') throw err;
           result = { type: 'no_input' };
         }
         if (result.type === 'digit' && params.send_start_of_input === true) {
-          this.callback(leg, statusUrl, 'calling.call.collect', { control_id: controlId, result: { type: 'start_of_input' } });
+          this.callback(leg, statusUrl, 'calling.call.collect', {
+            control_id: controlId,
+            result: { type: 'start_of_input' },
+          });
         }
-        leg.milestones.push(result.type === 'digit' ? `pressed ${result.digits}` : result.type === 'no_input' ? 'stayed silent' : 'pressed invalid input');
+        leg.milestones.push(
+          result.type === 'digit'
+            ? `pressed ${result.digits}`
+            : result.type === 'no_input'
+              ? 'stayed silent'
+              : 'pressed invalid input',
+        );
         this.callback(leg, statusUrl, 'calling.call.collect', {
           control_id: controlId,
           result: collectResultParams(result),
@@ -598,9 +677,11 @@ export class CallEngine implements CallControl {
     } as const;
     const statusUrl = str(params.status_url);
     const config = { record: { audio: { format, direction, stereo: audio.stereo === true } } };
-    const report = (fields: Json) => this.callback(leg, statusUrl, 'calling.call.record', { control_id: controlId, ...fields, ...config });
+    const report = (fields: Json) =>
+      this.callback(leg, statusUrl, 'calling.call.record', { control_id: controlId, ...fields, ...config });
     const control = (action: string, controlParams: Json) => {
-      if (action === 'calling.record.pause') report({ state: 'paused', pause_behavior: controlParams.behavior === 'silence' ? 'silence' : 'skip' });
+      if (action === 'calling.record.pause')
+        report({ state: 'paused', pause_behavior: controlParams.behavior === 'silence' ? 'silence' : 'skip' });
       if (action === 'calling.record.resume') report({ state: 'recording' });
     };
     this.operation(
@@ -629,7 +710,9 @@ export class CallEngine implements CallControl {
     this.operation(leg, 'calling.detect', controlId, async (signal) => {
       try {
         if (type === 'machine') {
-          await this.media.detectMachine(leg, { amd: true, fax: false }, signal, (found) => report(found.type, found.event, found.beep));
+          await this.media.detectMachine(leg, { amd: true, fax: false }, signal, (found) =>
+            report(found.type, found.event, found.beep),
+          );
           return;
         }
         const tone = type === 'fax' ? await this.media.detectFaxTone(leg, str(detectParams.tone), signal) : undefined;
@@ -647,8 +730,11 @@ export class CallEngine implements CallControl {
     const statusUrl = str(params.status_url);
     const eventType = command === 'calling.tap' ? 'calling.call.tap' : 'calling.call.stream';
     const details: Json =
-      command === 'calling.tap' ? { tap: params.tap, device: params.device } : { url: params.url, ...(str(params.name) ? { name: params.name } : {}) };
-    const report = (state: string) => this.callback(leg, statusUrl, eventType, { control_id: controlId, state, ...details });
+      command === 'calling.tap'
+        ? { tap: params.tap, device: params.device }
+        : { url: params.url, ...(str(params.name) ? { name: params.name } : {}) };
+    const report = (state: string) =>
+      this.callback(leg, statusUrl, eventType, { control_id: controlId, state, ...details });
     this.operation(leg, command, controlId, async (signal) => {
       report(command === 'calling.tap' ? 'tapping' : 'streaming');
       await this.clock.untilAborted(signal);

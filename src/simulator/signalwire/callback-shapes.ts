@@ -19,12 +19,31 @@ const closed = (properties: Record<string, Schema>, required: string[]): Schema 
 const oneOf = (...values: string[]) => ({ type: 'string', enum: values });
 
 /** `end_reason` and `failed_reason` values across the connect docs, RELAY and `calling.end`. */
-const END_REASONS = oneOf('hangup', 'cancel', 'busy', 'noAnswer', 'decline', 'error', 'abandoned', 'maxDuration', 'notFound');
+const END_REASONS = oneOf(
+  'hangup',
+  'cancel',
+  'busy',
+  'noAnswer',
+  'decline',
+  'error',
+  'abandoned',
+  'maxDuration',
+  'notFound',
+);
 
 const device = {
   anyOf: [
-    closed({ type: { const: 'phone' }, params: closed({ from_number: string, to_number: string }, ['from_number', 'to_number']) }, ['type', 'params']),
-    closed({ type: oneOf('sip', 'webrtc'), params: closed({ from: string, to: string }, ['from', 'to']) }, ['type', 'params']),
+    closed(
+      {
+        type: { const: 'phone' },
+        params: closed({ from_number: string, to_number: string }, ['from_number', 'to_number']),
+      },
+      ['type', 'params'],
+    ),
+    closed({ type: oneOf('sip', 'webrtc'), params: closed({ from: string, to: string }, ['from', 'to']) }, [
+      'type',
+      'params',
+    ]),
   ],
 };
 
@@ -71,7 +90,11 @@ export const DOCUMENTED_CALLBACK_SCHEMAS: Record<string, Schema> = {
         call_state: oneOf('created', 'ringing', 'answered', 'ending', 'ended'),
         direction: oneOf('inbound', 'outbound'),
         device,
-        parent: closed({ device_type: oneOf('phone', 'sip', 'webrtc'), node_id: string, call_id: string }, ['device_type', 'node_id', 'call_id']),
+        parent: closed({ device_type: oneOf('phone', 'sip', 'webrtc'), node_id: string, call_id: string }, [
+          'device_type',
+          'node_id',
+          'call_id',
+        ]),
         peer: closed({ call_id: string, node_id: string }, ['call_id', 'node_id']),
         created_by: oneOf('dial', 'connect', 'receive'),
         start_time: number,
@@ -84,7 +107,12 @@ export const DOCUMENTED_CALLBACK_SCHEMAS: Record<string, Schema> = {
   ),
   'calling.call.play': envelope(
     'calling.call.play',
-    closed({ ...operation, state: oneOf('playing', 'paused', 'finished', 'error') }, ['call_id', 'node_id', 'control_id', 'state']),
+    closed({ ...operation, state: oneOf('playing', 'paused', 'finished', 'error') }, [
+      'call_id',
+      'node_id',
+      'control_id',
+      'state',
+    ]),
   ),
   'calling.call.collect': envelope(
     'calling.call.collect',
@@ -118,7 +146,12 @@ export const DOCUMENTED_CALLBACK_SCHEMAS: Record<string, Schema> = {
         end_time: number,
         pause_behavior: oneOf('silence', 'skip'),
         record: closed(
-          { audio: closed({ format: oneOf('wav', 'mp3', 'mp4'), direction: oneOf('speak', 'listen', 'both'), stereo: boolean }, []) },
+          {
+            audio: closed(
+              { format: oneOf('wav', 'mp3', 'mp4'), direction: oneOf('speak', 'listen', 'both'), stereo: boolean },
+              [],
+            ),
+          },
           ['audio'],
         ),
       },
@@ -144,11 +177,23 @@ export const DOCUMENTED_CALLBACK_SCHEMAS: Record<string, Schema> = {
       {
         ...operation,
         state: oneOf('tapping', 'finished'),
-        tap: closed({ type: { const: 'audio' }, params: closed({ direction: oneOf('listen', 'speak', 'both') }, ['direction']) }, ['type', 'params']),
+        tap: closed(
+          { type: { const: 'audio' }, params: closed({ direction: oneOf('listen', 'speak', 'both') }, ['direction']) },
+          ['type', 'params'],
+        ),
         device: {
           anyOf: [
-            closed({ type: { const: 'rtp' }, params: closed({ addr: string, port: number, codec: string, ptime: number }, ['addr', 'port']) }, ['type', 'params']),
-            closed({ type: { const: 'ws' }, params: closed({ uri: string, codec: string }, ['uri']) }, ['type', 'params']),
+            closed(
+              {
+                type: { const: 'rtp' },
+                params: closed({ addr: string, port: number, codec: string, ptime: number }, ['addr', 'port']),
+              },
+              ['type', 'params'],
+            ),
+            closed({ type: { const: 'ws' }, params: closed({ uri: string, codec: string }, ['uri']) }, [
+              'type',
+              'params',
+            ]),
           ],
         },
       },
@@ -162,7 +207,10 @@ export const DOCUMENTED_CALLBACK_SCHEMAS: Record<string, Schema> = {
         ...leg,
         connect_state: oneOf('connecting', 'connected', 'failed', 'disconnected'),
         failed_reason: END_REASONS,
-        peer: closed({ call_id: string, node_id: string, tag: string, queue_id: string, queue_name: string, device }, ['call_id', 'node_id']),
+        peer: closed({ call_id: string, node_id: string, tag: string, queue_id: string, queue_name: string, device }, [
+          'call_id',
+          'node_id',
+        ]),
       },
       ['call_id', 'node_id', 'connect_state'],
     ),
@@ -185,7 +233,13 @@ export const DOCUMENTED_CALLBACK_SCHEMAS: Record<string, Schema> = {
   'calling.call.refer': envelope(
     'calling.call.refer',
     closed(
-      { ...leg, sip_refer_to: string, state: string, sip_refer_response_code: string, sip_notify_response_code: string },
+      {
+        ...leg,
+        sip_refer_to: string,
+        state: string,
+        sip_refer_response_code: string,
+        sip_notify_response_code: string,
+      },
       ['call_id', 'node_id', 'sip_refer_to', 'state'],
     ),
   ),

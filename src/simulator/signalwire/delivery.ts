@@ -1,6 +1,13 @@
 import { Agent, request } from 'undici';
 import { signSignalWireRequest } from '../../providers/signalwire';
-import { CALLBACK_MAX_ATTEMPTS, callbackRetryDelayMs, Lanes, randomDelayMs, Timers, type Lane } from '../callback-lanes';
+import {
+  CALLBACK_MAX_ATTEMPTS,
+  callbackRetryDelayMs,
+  Lanes,
+  randomDelayMs,
+  Timers,
+  type Lane,
+} from '../callback-lanes';
 import type { SignalWireDelivery } from './types';
 
 /**
@@ -66,7 +73,8 @@ export class Deliveries {
     if (this.closed) return;
     const raw = JSON.stringify(body);
     const specErrors = this.options.callbackErrors?.(body) ?? [];
-    if (specErrors.length > 0) this.options.log(`BUG: ${body.event_type} breaks its documented shape: ${specErrors.join('; ')}`);
+    if (specErrors.length > 0)
+      this.options.log(`BUG: ${body.event_type} breaks its documented shape: ${specErrors.join('; ')}`);
     const lane = this.lanes.get(callId);
     for (let copy = 0; copy < (this.options.duplicate ? 2 : 1); copy++) {
       const record = this.record('status-callback', body.event_type, callId, 'POST', url, raw, specErrors, copy > 0);
@@ -123,7 +131,18 @@ export class Deliveries {
     specErrors: string[],
     duplicate: boolean,
   ): SignalWireDelivery {
-    const record: SignalWireDelivery = { kind, eventType, callId, method, url, body, duplicate, status: 'pending', attempts: 0, specErrors };
+    const record: SignalWireDelivery = {
+      kind,
+      eventType,
+      callId,
+      method,
+      url,
+      body,
+      duplicate,
+      status: 'pending',
+      attempts: 0,
+      specErrors,
+    };
     this.records.push(record);
     return record;
   }
@@ -140,7 +159,8 @@ export class Deliveries {
     }
     if (!outcome.retryable || record.attempts >= CALLBACK_MAX_ATTEMPTS || this.closed) {
       record.status = 'failed';
-      if (!this.closed) this.options.log(`gave up on ${record.eventType} for ${record.callId} after ${record.attempts} attempts`);
+      if (!this.closed)
+        this.options.log(`gave up on ${record.eventType} for ${record.callId} after ${record.attempts} attempts`);
       return this.lanes.settle(lane);
     }
     void this.timers.sleep(callbackRetryDelayMs(record.attempts)).then(() => this.deliverCallback(lane, record));
@@ -189,7 +209,8 @@ export class Deliveries {
       record.lastError = err instanceof Error ? err.message : String(err);
       record.lastStatusCode = undefined;
     }
-    if (!this.closed) this.options.log(`${record.eventType} to ${record.url}: attempt ${record.attempts} failed (${record.lastError})`);
+    if (!this.closed)
+      this.options.log(`${record.eventType} to ${record.url}: attempt ${record.attempts} failed (${record.lastError})`);
     const status = record.lastStatusCode;
     return { ok: false, retryable: status === undefined || status >= 500, reason: record.lastError ?? 'failed' };
   }

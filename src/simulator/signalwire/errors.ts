@@ -45,7 +45,11 @@ function validationError(code: string, attribute: string | null, message: string
 /** The 422 items for a body that breaks its `CallRequest` variant. */
 export function violationErrors(violations: RequestViolation[]): ValidationErrorItem[] {
   return violations.map((v) =>
-    validationError(v.keyword === 'required' ? 'missing_required_parameter' : 'invalid_parameter', v.attribute, v.message),
+    validationError(
+      v.keyword === 'required' ? 'missing_required_parameter' : 'invalid_parameter',
+      v.attribute,
+      v.message,
+    ),
   );
 }
 

@@ -59,7 +59,16 @@ export async function startSignalWireSimulator(opts: SignalWireSimulatorOptions)
   const setSwmlUrl = (url: string) => {
     swmlUrl = url;
   };
-  const app = buildSimulatorServer({ engine, gate, deliveries, spec, projectId: opts.projectId, apiToken: opts.apiToken, setSwmlUrl, log });
+  const app = buildSimulatorServer({
+    engine,
+    gate,
+    deliveries,
+    spec,
+    projectId: opts.projectId,
+    apiToken: opts.apiToken,
+    setSwmlUrl,
+    log,
+  });
   origin = await listenOrigin(app, opts.port, host);
   const sweeper = setInterval(() => engine.sweep(), SWEEP_INTERVAL_MS).unref();
 

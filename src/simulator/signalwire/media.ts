@@ -108,7 +108,10 @@ export interface InputTimers {
 }
 const TIMERS_RUNNING: InputTimers = { running: true, started: Promise.resolve() };
 
-export type CollectResult = { type: 'digit'; digits: string; terminator?: string } | { type: 'no_input' } | { type: 'no_match' };
+export type CollectResult =
+  | { type: 'digit'; digits: string; terminator?: string }
+  | { type: 'no_input' }
+  | { type: 'no_match' };
 
 export interface RecordSettings {
   beep: boolean;
@@ -171,7 +174,13 @@ export class Media {
    * `presses[index]` says after a moment's thought; nobody else presses anything. The initial timeout runs
    * once the input timers start: at once, unless a REST collect waits for `start_input_timers`.
    */
-  async collectDigits(leg: Leg, index: number, settings: DigitSettings, signal: AbortSignal, timers: InputTimers = TIMERS_RUNNING): Promise<CollectResult> {
+  async collectDigits(
+    leg: Leg,
+    index: number,
+    settings: DigitSettings,
+    signal: AbortSignal,
+    timers: InputTimers = TIMERS_RUNNING,
+  ): Promise<CollectResult> {
     const { clock } = this.deps;
     const press = leg.remote.kind === 'caller' ? leg.remote.script.presses?.[index] : undefined;
     if (!press || (timers.running && SIM_MS.callerThinks > settings.initialTimeoutMs)) {
@@ -191,7 +200,8 @@ export class Media {
         await clock.delay(SIM_MS.betweenDigits, signal);
       }
       leg.digitsPressed += digit;
-      if (settings.terminators.includes(digit)) return digits ? { type: 'digit', digits, terminator: digit } : { type: 'no_match' };
+      if (settings.terminators.includes(digit))
+        return digits ? { type: 'digit', digits, terminator: digit } : { type: 'no_match' };
       digits += digit;
       if (digits.length >= settings.max) return { type: 'digit', digits };
     }
@@ -204,7 +214,12 @@ export class Media {
    * the signal aborts (stop, hang-up); nobody talking is `no_input` after the initial timeout. A voicemail
    * caller talks `voicemail.talkMs`, then hangs up once the recorder has stopped on their silence.
    */
-  async record(leg: Leg, settings: RecordSettings, signal: AbortSignal, onStarted: () => void): Promise<FinishedRecording> {
+  async record(
+    leg: Leg,
+    settings: RecordSettings,
+    signal: AbortSignal,
+    onStarted: () => void,
+  ): Promise<FinishedRecording> {
     const { clock } = this.deps;
     if (settings.beep) await clock.delay(SIM_MS.beep, signal);
     const startedAt = new Date();
@@ -222,7 +237,9 @@ export class Media {
         else await clock.untilAborted(signal);
       } else {
         await clock.delay(cap(speech.talkMs + settings.endSilenceTimeoutMs), signal);
-        this.deps.after(leg, SIM_MS.callerLeavesAfterMessage, () => this.deps.remoteHangsUp(leg, 'left a voicemail, caller hung up'));
+        this.deps.after(leg, SIM_MS.callerLeavesAfterMessage, () =>
+          this.deps.remoteHangsUp(leg, 'left a voicemail, caller hung up'),
+        );
       }
     } catch (err) {
       if (!(err instanceof Interrupted)) throw err;
@@ -357,7 +374,12 @@ export class Media {
     }
   }
 
-  private save(leg: Leg, state: FinishedRecording['state'], format: RecordSettings['format'], startedAt: Date): FinishedRecording {
+  private save(
+    leg: Leg,
+    state: FinishedRecording['state'],
+    format: RecordSettings['format'],
+    startedAt: Date,
+  ): FinishedRecording {
     const recordingId = randomUUID();
     const endedAt = new Date();
     const durationMs = endedAt.getTime() - startedAt.getTime();
@@ -366,7 +388,8 @@ export class Media {
     this.recordingLengths.set(recordingId, { durationMs, format: extension });
     leg.recordings.push({ recordingId, url, durationMs });
     // Size as the served file: 16-bit 8 kHz WAV, or 32 kbit/s MP3 (see telnyx/audio.ts).
-    const sizeBytes = extension === 'wav' ? 44 + Math.round(durationMs * 16) : Math.max(1, Math.ceil(durationMs / 24)) * 96;
+    const sizeBytes =
+      extension === 'wav' ? 44 + Math.round(durationMs * 16) : Math.max(1, Math.ceil(durationMs / 24)) * 96;
     return { state, recordingId, url, startedAt, endedAt, durationMs, sizeBytes };
   }
 }

@@ -24,7 +24,12 @@ export function device(leg: Leg) {
     : { type: 'sip' as const, params: { from: leg.from, to: leg.to } };
 }
 
-export function statusCallback(space: Space, leg: Leg, eventType: string, params: Record<string, unknown>): StatusCallbackBody {
+export function statusCallback(
+  space: Space,
+  leg: Leg,
+  eventType: string,
+  params: Record<string, unknown>,
+): StatusCallbackBody {
   return {
     event_type: eventType,
     event_channel: leg.channel,
@@ -49,7 +54,9 @@ export function callStateParams(leg: Leg): Record<string, unknown> {
     answer_time: epochMs(leg.answeredAt),
     end_time: leg.state === 'ended' ? epochMs(leg.endedAt) : undefined,
     end_reason: leg.state === 'ended' ? leg.endReason : undefined,
-    parent: leg.parent ? { device_type: deviceType(leg.parent), node_id: leg.parent.nodeId, call_id: leg.parent.callId } : undefined,
+    parent: leg.parent
+      ? { device_type: deviceType(leg.parent), node_id: leg.parent.nodeId, call_id: leg.parent.callId }
+      : undefined,
     peer: peer ? { call_id: peer.callId, node_id: peer.nodeId } : undefined,
   };
   for (const key of Object.keys(params)) if (params[key] === undefined) delete params[key];
@@ -71,7 +78,9 @@ export function documentFetchBody(space: Space, leg: Leg, params: Record<string,
       to: leg.to,
       ...(phone ? { from_number: leg.from, to_number: leg.to } : {}),
       headers: [],
-      ...(leg.parent ? { parent: { device_type: deviceType(leg.parent), call_id: leg.parent.callId, node_id: leg.parent.nodeId } } : {}),
+      ...(leg.parent
+        ? { parent: { device_type: deviceType(leg.parent), call_id: leg.parent.callId, node_id: leg.parent.nodeId } }
+        : {}),
       project_id: space.projectId,
       space_id: space.spaceId,
     },

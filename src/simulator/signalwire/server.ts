@@ -17,7 +17,10 @@ import type { InboundFaxScript, SignalWireCommandLogEntry, SignalWireFaultOption
  */
 
 /** Faults and the request log; duplicate control_ids are the engine's business (only it knows what is still active). */
-export type SignalWireCommandGate = CommandGate<SignalWireCommandLogEntry, NonNullable<SignalWireFaultOptions['failFirstCommandAttempts']>>;
+export type SignalWireCommandGate = CommandGate<
+  SignalWireCommandLogEntry,
+  NonNullable<SignalWireFaultOptions['failFirstCommandAttempts']>
+>;
 
 export interface SimulatorServerDeps {
   engine: CallEngine;
@@ -74,7 +77,15 @@ function logEntry(body: unknown): SignalWireCommandLogEntry {
   const params = isJsonObject(body) && isJsonObject(body.params) ? body.params : {};
   const command = isJsonObject(body) ? (str(body.command) ?? '') : '';
   const callId = command === 'update' ? str(params.id) : isJsonObject(body) ? str(body.id) : undefined;
-  return { at: new Date().toISOString(), command, callId, controlId: str(params.control_id), body, status: 200, duplicate: false };
+  return {
+    at: new Date().toISOString(),
+    command,
+    callId,
+    controlId: str(params.control_id),
+    body,
+    status: 200,
+    duplicate: false,
+  };
 }
 
 /** Auth, then faults, then the spec, then the command itself; every request is logged with its answer. */
@@ -84,15 +95,23 @@ function handleCommand(deps: SimulatorServerDeps, request: FastifyRequest, reply
   const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
     entry.status = status;
     deps.gate.record(entry);
-    deps.log(`${entry.command || '(no command)'} ${entry.callId ?? ''} -> ${status}${entry.duplicate ? ' (duplicate control_id, not run again)' : ''}`);
+    deps.log(
+      `${entry.command || '(no command)'} ${entry.callId ?? ''} -> ${status}${entry.duplicate ? ' (duplicate control_id, not run again)' : ''}`,
+    );
     return reply.code(status).headers(headers).send(payload);
   };
   if (!authorised(request, deps)) return send(401, errorBodies.unauthorized());
 
   // Without a control_id the only way to recognise a retry is its content.
-  const fault = deps.gate.injectedFault(`${entry.callId ?? 'dial'}|${entry.command}|${entry.controlId ?? JSON.stringify(body)}`);
+  const fault = deps.gate.injectedFault(
+    `${entry.callId ?? 'dial'}|${entry.command}|${entry.controlId ?? JSON.stringify(body)}`,
+  );
   if (fault) {
-    return send(fault.status, faultError(fault.status), fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) });
+    return send(
+      fault.status,
+      faultError(fault.status),
+      fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) },
+    );
   }
   const violations = deps.spec?.requestViolations(body) ?? [];
   if (violations.length > 0) return send(422, { errors: violationErrors(violations) });
@@ -139,9 +158,12 @@ function registerControlApi(api: FastifyInstance, deps: SimulatorServerDeps): vo
   api.get('/recordings/:file', async (request: FastifyRequest<{ Params: { file: string } }>, reply) => {
     const match = /^([0-9a-f-]{36})\.(mp3|wav)$/.exec(request.params.file);
     const recording = match ? engine.media.recordingInfo(match[1]) : undefined;
-    if (!match || !recording || recording.format !== match[2]) return reply.code(404).send({ error: 'no such recording' });
+    if (!match || !recording || recording.format !== match[2])
+      return reply.code(404).send({ error: 'no such recording' });
     const wav = match[2] === 'wav';
-    return reply.type(wav ? 'audio/wav' : 'audio/mpeg').send(wav ? silentWav(recording.durationMs) : silentMp3(recording.durationMs));
+    return reply
+      .type(wav ? 'audio/wav' : 'audio/mpeg')
+      .send(wav ? silentWav(recording.durationMs) : silentMp3(recording.durationMs));
   });
 }
 

@@ -31,7 +31,8 @@ export interface RequestViolation {
 
 type JsonObject = Record<string, unknown>;
 
-const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export const SCHEMAS = {
   callRequest: 'Calling.CallRequest',
@@ -54,7 +55,8 @@ export class SignalWireSpecValidator {
     this.ajv.addSchema({ $id: SPEC_ID, components });
     const schemas = isObject(components.schemas) ? components.schemas : {};
     const callRequest = schemas[SCHEMAS.callRequest];
-    const mapping = isObject(callRequest) && isObject(callRequest.discriminator) ? callRequest.discriminator.mapping : undefined;
+    const mapping =
+      isObject(callRequest) && isObject(callRequest.discriminator) ? callRequest.discriminator.mapping : undefined;
     for (const [command, ref] of Object.entries(isObject(mapping) ? mapping : {})) {
       if (typeof ref === 'string') this.variantByCommand.set(command, ref.replace('#/components/schemas/', ''));
     }
@@ -83,9 +85,13 @@ export class SignalWireSpecValidator {
     if (!variant) return [{ keyword: 'enum', attribute: 'command', message: `command "${command}" is not supported` }];
     const validate = this.validator(`${SPEC_ID}#/components/schemas/${variant}`);
     if (validate(body)) return [];
-    const violations = (validate.errors ?? []).filter((e) => isUndeclared(e) || !['anyOf', 'oneOf', 'allOf', 'not'].includes(e.keyword)).map(toViolation);
+    const violations = (validate.errors ?? [])
+      .filter((e) => isUndeclared(e) || !['anyOf', 'oneOf', 'allOf', 'not'].includes(e.keyword))
+      .map(toViolation);
     const unique = new Map(violations.map((v) => [`${v.attribute}|${v.message}`, v]));
-    return unique.size > 0 ? [...unique.values()] : [{ keyword: 'invalid', attribute: 'params', message: 'params do not match any accepted form' }];
+    return unique.size > 0
+      ? [...unique.values()]
+      : [{ keyword: 'invalid', attribute: 'params', message: 'params do not match any accepted form' }];
   }
 
   /**
@@ -95,7 +101,8 @@ export class SignalWireSpecValidator {
   statusCallbackErrors(body: unknown): string[] {
     const eventType = isObject(body) ? body.event_type : undefined;
     if (eventType === 'calling.call.stream') return this.schemaErrors(SCHEMAS.streamCallback, body);
-    if (typeof eventType !== 'string' || !(eventType in DOCUMENTED_CALLBACK_SCHEMAS)) return [`no documented shape for event_type ${String(eventType)}`];
+    if (typeof eventType !== 'string' || !(eventType in DOCUMENTED_CALLBACK_SCHEMAS))
+      return [`no documented shape for event_type ${String(eventType)}`];
     const validate = this.validator(`documented:${eventType}`, DOCUMENTED_CALLBACK_SCHEMAS[eventType]);
     return validate(body) ? [] : dedupe((validate.errors ?? []).map(describeError));
   }
@@ -113,14 +120,16 @@ export class SignalWireSpecValidator {
 const dedupe = (lines: string[]) => [...new Set(lines)];
 
 /** The spec closes its objects with `unevaluatedProperties: {not: {}}`: ajv reports an extra field as a `not` at its path. */
-const isUndeclared = (error: ErrorObject) => error.keyword === 'not' && error.schemaPath.endsWith('/unevaluatedProperties/not');
+const isUndeclared = (error: ErrorObject) =>
+  error.keyword === 'not' && error.schemaPath.endsWith('/unevaluatedProperties/not');
 
 function toViolation(error: ErrorObject): RequestViolation {
   const path = error.instancePath.split('/').filter(Boolean);
   if (error.keyword === 'required') path.push((error.params as { missingProperty: string }).missingProperty);
   const attribute = path.join('.') || 'body';
   if (error.keyword === 'required') return { keyword: 'required', attribute, message: `${attribute} is required` };
-  if (isUndeclared(error)) return { keyword: 'unevaluatedProperties', attribute, message: `${attribute} is not a valid parameter` };
+  if (isUndeclared(error))
+    return { keyword: 'unevaluatedProperties', attribute, message: `${attribute} is not a valid parameter` };
   return { keyword: error.keyword, attribute, message: `${attribute} ${error.message ?? error.keyword}` };
 }
 

@@ -50,10 +50,17 @@ export interface CallControl {
   end(leg: Leg, reason: string, by: 'remote' | 'app' | 'carrier', note: string): void;
   after(leg: Leg, simMs: number, fn: () => void): void;
   /** Registers an operation under a server-assigned control_id, so `calling.*.stop` can reach it. */
-  startOperation(leg: Leg, command: string, signal: AbortSignal): { controlId: string; signal: AbortSignal; finish: () => void };
+  startOperation(
+    leg: Leg,
+    command: string,
+    signal: AbortSignal,
+  ): { controlId: string; signal: AbortSignal; finish: () => void };
   findLeg(callId: string): Leg | undefined;
   /** Dials a leg for `connect`; resolves true once it answers, false if it ends first. */
-  dialForConnect(owner: Leg, options: { to: string; from: string; timeoutSeconds: number; stateUrl?: string; stateEvents?: string[] }): { leg: Leg; answered: Promise<boolean> };
+  dialForConnect(
+    owner: Leg,
+    options: { to: string; from: string; timeoutSeconds: number; stateUrl?: string; stateEvents?: string[] },
+  ): { leg: Leg; answered: Promise<boolean> };
   bridge(owner: Leg, peer: Leg, peerOriginated: boolean, statusUrl: string | undefined): Bridge;
   endBridge(bridge: Bridge): void;
   /** A received fax's document, served by the simulator; returns its URL. */
@@ -69,9 +76,11 @@ export interface SwmlRunnerDeps {
   log: (line: string) => void;
 }
 
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
-const num = (value: unknown, fallback: number): number => (typeof value === 'number' && Number.isFinite(value) ? value : fallback);
+const num = (value: unknown, fallback: number): number =>
+  typeof value === 'number' && Number.isFinite(value) ? value : fallback;
 const seconds = (value: unknown, fallback: number) => num(value, fallback) * 1000;
 
 export class SwmlRunner {
@@ -86,10 +95,12 @@ export class SwmlRunner {
     const signal = AbortSignal.any([leg.lifetime.signal, controller.signal]);
     this.run(leg, { source }, signal)
       .then((ranOut) => {
-        if (ranOut && leg.document === run && !leg.hasEnded) this.deps.control.end(leg, 'hangup', 'app', 'document ran out');
+        if (ranOut && leg.document === run && !leg.hasEnded)
+          this.deps.control.end(leg, 'hangup', 'app', 'document ran out');
       })
       .catch((err: unknown) => {
-        if (!(err instanceof Interrupted)) this.deps.log(`BUG: SWML run on ${leg.callId} failed: ${err instanceof Error ? err.stack : String(err)}`);
+        if (!(err instanceof Interrupted))
+          this.deps.log(`BUG: SWML run on ${leg.callId} failed: ${err instanceof Error ? err.stack : String(err)}`);
       });
   }
 
@@ -98,7 +109,9 @@ export class SwmlRunner {
     let next: Jump | undefined = first;
     while (next) {
       const target: { document: Document; section: string } | undefined =
-        'source' in next ? await this.load(leg, next.source, signal).then((document) => document && { document, section: 'main' }) : next;
+        'source' in next
+          ? await this.load(leg, next.source, signal).then((document) => document && { document, section: 'main' })
+          : next;
       if (!target) {
         this.deps.control.end(leg, 'error', 'carrier', 'no valid SWML document');
         return false;
@@ -208,13 +221,17 @@ export class SwmlRunner {
         return NEXT;
       }
       case 'set':
-        for (const [key, value] of Object.entries(params)) leg.vars[key] = typeof value === 'string' ? value : JSON.stringify(value);
+        for (const [key, value] of Object.entries(params))
+          leg.vars[key] = typeof value === 'string' ? value : JSON.stringify(value);
         return NEXT;
       case 'unset':
         for (const key of Array.isArray(raw) ? raw : [raw]) if (typeof key === 'string') delete leg.vars[key];
         return NEXT;
       case 'transfer':
-        return { kind: 'jump', to: this.destination(document, str(params.dest) ?? '', isObject(params.params) ? params.params : {}) };
+        return {
+          kind: 'jump',
+          to: this.destination(document, str(params.dest) ?? '', isObject(params.params) ? params.params : {}),
+        };
       case 'execute':
         return this.execute(leg, document, params, signal);
       case 'return':
@@ -234,7 +251,10 @@ export class SwmlRunner {
   /** `execute`: a section or document run as a subroutine; the current one continues after it returns. */
   private async execute(leg: Leg, document: Document, params: Json, signal: AbortSignal): Promise<Outcome> {
     const to = this.destination(document, str(params.dest) ?? '', isObject(params.params) ? params.params : {});
-    const target = 'source' in to ? await this.load(leg, to.source, signal).then((loaded) => loaded && { document: loaded, section: 'main' }) : to;
+    const target =
+      'source' in to
+        ? await this.load(leg, to.source, signal).then((loaded) => loaded && { document: loaded, section: 'main' })
+        : to;
     if (!target) {
       this.deps.control.end(leg, 'error', 'carrier', 'no valid SWML document');
       return { kind: 'hangup' };
@@ -244,7 +264,12 @@ export class SwmlRunner {
   }
 
   /** Runs `work` as an operation with a server-assigned control_id; `calling.*.stop` ends it early. */
-  private async operation<T>(leg: Leg, command: string, signal: AbortSignal, work: (controlId: string, opSignal: AbortSignal) => Promise<T>): Promise<T | 'stopped'> {
+  private async operation<T>(
+    leg: Leg,
+    command: string,
+    signal: AbortSignal,
+    work: (controlId: string, opSignal: AbortSignal) => Promise<T>,
+  ): Promise<T | 'stopped'> {
     const op = this.deps.control.startOperation(leg, command, signal);
     try {
       return await work(op.controlId, op.signal);
@@ -276,10 +301,15 @@ export class SwmlRunner {
     const { control } = this.deps;
     control.answer(leg);
     const index = leg.inputsStarted++;
-    const sounds = (Array.isArray(params.play) ? params.play : [params.play]).filter((p): p is string => typeof p === 'string').map(swmlSound);
+    const sounds = (Array.isArray(params.play) ? params.play : [params.play])
+      .filter((p): p is string => typeof p === 'string')
+      .map(swmlSound);
     // Setting any speech parameter turns digits off unless a digit parameter is set too (prompt docs).
-    const speech = ['speech_timeout', 'speech_end_timeout', 'speech_language', 'speech_hints'].some((key) => key in params);
-    const digitsOn = !speech || ['max_digits', 'terminators', 'digit_timeout', 'initial_timeout'].some((key) => key in params);
+    const speech = ['speech_timeout', 'speech_end_timeout', 'speech_language', 'speech_hints'].some(
+      (key) => key in params,
+    );
+    const digitsOn =
+      !speech || ['max_digits', 'terminators', 'digit_timeout', 'initial_timeout'].some((key) => key in params);
     const settings = {
       max: digitsOn ? num(params.max_digits, 1) : 0,
       terminators: str(params.terminators) ?? '',
@@ -288,7 +318,9 @@ export class SwmlRunner {
     };
     const statusUrl = str(params.status_url);
     if (leg.remote.kind === 'caller' && leg.remote.script.hangupDuringPrompt === index) {
-      control.after(leg, soundsLength(sounds) / 2, () => control.end(leg, 'hangup', 'remote', 'caller hung up during the menu'));
+      control.after(leg, soundsLength(sounds) / 2, () =>
+        control.end(leg, 'hangup', 'remote', 'caller hung up during the menu'),
+      );
     }
     let controlId = '';
     const outcome = await this.operation(leg, 'prompt', signal, async (id, opSignal): Promise<CollectResult> => {
@@ -301,16 +333,24 @@ export class SwmlRunner {
       return control.media.collectDigits(leg, index, settings, opSignal);
     });
     const result: CollectResult = outcome === 'stopped' ? { type: 'no_input' } : outcome;
-    for (const key of ['prompt_value', 'prompt_value_raw', 'prompt_digit_terminator', 'prompt_speech_confidence']) delete leg.vars[key];
+    for (const key of ['prompt_value', 'prompt_value_raw', 'prompt_digit_terminator', 'prompt_speech_confidence'])
+      delete leg.vars[key];
     if (result.type === 'digit') {
-      Object.assign(leg.vars, { prompt_result: 'match_digits', prompt_value: result.digits, prompt_value_raw: result.digits });
+      Object.assign(leg.vars, {
+        prompt_result: 'match_digits',
+        prompt_value: result.digits,
+        prompt_value_raw: result.digits,
+      });
       if (result.terminator) leg.vars.prompt_digit_terminator = result.terminator;
       leg.milestones.push(`pressed ${result.digits}`);
     } else {
       leg.vars.prompt_result = result.type;
       leg.milestones.push(result.type === 'no_input' ? 'stayed silent' : 'pressed invalid input');
     }
-    control.callback(leg, statusUrl, 'calling.call.collect', { control_id: controlId, result: collectResultParams(result) });
+    control.callback(leg, statusUrl, 'calling.call.collect', {
+      control_id: controlId,
+      result: collectResultParams(result),
+    });
     return NEXT;
   }
 
@@ -342,7 +382,13 @@ export class SwmlRunner {
     control.callback(leg, statusUrl, 'calling.call.record', {
       control_id: op.controlId,
       ...recordingParams(recording),
-      record: { audio: { format, direction: params.direction === 'listen' ? 'listen' : 'speak', stereo: params.stereo === true } },
+      record: {
+        audio: {
+          format,
+          direction: params.direction === 'listen' ? 'listen' : 'speak',
+          stereo: params.stereo === true,
+        },
+      },
     });
     if (signal.aborted) throw new Interrupted(interruptReason(signal));
     return NEXT;
@@ -376,7 +422,9 @@ export class SwmlRunner {
         from: str(params.from) ?? leg.ourNumber,
         timeoutSeconds: num(params.timeout, 60),
         stateUrl: str(params.call_state_url),
-        stateEvents: Array.isArray(params.call_state_events) ? params.call_state_events.filter((e): e is string => typeof e === 'string') : undefined,
+        stateEvents: Array.isArray(params.call_state_events)
+          ? params.call_state_events.filter((e): e is string => typeof e === 'string')
+          : undefined,
       });
       peer = dialed.leg;
       const answered = await Promise.race([dialed.answered, control.clock.untilAborted(signal).then(() => false)]);
@@ -422,22 +470,34 @@ export class SwmlRunner {
     let plan: { pages: number; failOnPage?: number };
     if (direction === 'send') {
       const script = remote.kind === 'fax-receiver' ? remote.script : undefined;
-      const pages = script?.pages ?? (await control.media.documentPages(str(params.document) ?? '')) ?? DEFAULT_FAX_PAGES;
+      const pages =
+        script?.pages ?? (await control.media.documentPages(str(params.document) ?? '')) ?? DEFAULT_FAX_PAGES;
       plan = { pages, failOnPage: script?.outcome === 'fail-on-page' ? (script.failOnPage ?? 1) : undefined };
     } else {
-      plan = remote.kind === 'fax-sender' ? { pages: remote.script.pages, failOnPage: remote.script.failOnPage } : { pages: 0 };
+      plan =
+        remote.kind === 'fax-sender'
+          ? { pages: remote.script.pages, failOnPage: remote.script.failOnPage }
+          : { pages: 0 };
     }
     const command = direction === 'send' ? 'send_fax' : 'receive_fax';
     const op = control.startOperation(leg, command, signal);
     let result: FaxOutcome;
     try {
       result = await control.media.transmitFax(leg, direction, plan, op.signal, (page) =>
-        control.callback(leg, statusUrl, 'calling.call.fax', { control_id: op.controlId, fax: { type: 'page', params: { direction, number: page } } }),
+        control.callback(leg, statusUrl, 'calling.call.fax', {
+          control_id: op.controlId,
+          fax: { type: 'page', params: { direction, number: page } },
+        }),
       );
     } finally {
       op.finish();
     }
-    const document = direction === 'send' ? (str(params.document) ?? '') : result.pages > 0 ? control.storeReceivedFax(result.pages) : '';
+    const document =
+      direction === 'send'
+        ? (str(params.document) ?? '')
+        : result.pages > 0
+          ? control.storeReceivedFax(result.pages)
+          : '';
     const isFaxMachine = remote.kind === 'fax-receiver' || remote.kind === 'fax-sender';
     const identity = direction === 'send' ? (str(params.identity) ?? leg.ourNumber) : leg.ourNumber;
     const remoteIdentity = isFaxMachine ? leg.party : '';
@@ -450,8 +510,17 @@ export class SwmlRunner {
       [`${command}_result_text`]: result.result.text,
       [`${command}_result`]: result.success ? 'success' : 'failed',
     });
-    leg.faxes.push({ direction, pages: result.pages, success: result.success, resultCode: result.result.code, resultText: result.result.text, document });
-    leg.milestones.push(`${direction === 'send' ? 'sent' : 'received'} ${result.pages} fax page${result.pages === 1 ? '' : 's'}${result.success ? '' : ' (failed)'}`);
+    leg.faxes.push({
+      direction,
+      pages: result.pages,
+      success: result.success,
+      resultCode: result.result.code,
+      resultText: result.result.text,
+      document,
+    });
+    leg.milestones.push(
+      `${direction === 'send' ? 'sent' : 'received'} ${result.pages} fax page${result.pages === 1 ? '' : 's'}${result.success ? '' : ' (failed)'}`,
+    );
     control.callback(leg, statusUrl, 'calling.call.fax', {
       control_id: op.controlId,
       fax: {
@@ -469,7 +538,8 @@ export class SwmlRunner {
         },
       },
     });
-    if (isFaxMachine && !leg.hasEnded) control.after(leg, SIM_MS.faxStationHangsUp, () => control.end(leg, 'hangup', 'remote', 'fax machine hung up'));
+    if (isFaxMachine && !leg.hasEnded)
+      control.after(leg, SIM_MS.faxStationHangsUp, () => control.end(leg, 'hangup', 'remote', 'fax machine hung up'));
     if (signal.aborted) throw new Interrupted(interruptReason(signal));
     return NEXT;
   }
@@ -487,11 +557,20 @@ export class SwmlRunner {
         const found = await control.media.detectMachine(leg, detectors, opSignal, (detected) =>
           control.callback(leg, statusUrl, 'calling.call.detect', {
             control_id: controlId,
-            detect: { type: detected.type, params: { event: detected.event, ...(detected.beep ? { beep: true } : {}) } },
+            detect: {
+              type: detected.type,
+              params: { event: detected.event, ...(detected.beep ? { beep: true } : {}) },
+            },
           }),
         );
-        Object.assign(leg.vars, { detect_result: found.verdict, detect_machine_beep: String(found.beep), detect_ms: String(Date.now() - startedAt) });
-        leg.milestones.push(`answered by ${found.verdict === 'human' ? 'a human' : found.verdict === 'unknown' ? 'nobody known' : `a ${found.verdict}`}`);
+        Object.assign(leg.vars, {
+          detect_result: found.verdict,
+          detect_machine_beep: String(found.beep),
+          detect_ms: String(Date.now() - startedAt),
+        });
+        leg.milestones.push(
+          `answered by ${found.verdict === 'human' ? 'a human' : found.verdict === 'unknown' ? 'nobody known' : `a ${found.verdict}`}`,
+        );
       });
     if (params.wait === false) {
       // The detector outlives this document: it stops only with the call (or calling.detect.stop).
@@ -517,7 +596,10 @@ function parseDocument(text: string): unknown {
 /** A `calling.call.collect` callback's `result`. */
 export function collectResultParams(result: CollectResult): Json {
   if (result.type !== 'digit') return { type: result.type };
-  return { type: 'digit', params: { digits: result.digits, ...(result.terminator ? { terminator: result.terminator } : {}) } };
+  return {
+    type: 'digit',
+    params: { digits: result.digits, ...(result.terminator ? { terminator: result.terminator } : {}) },
+  };
 }
 
 /** The fields of a finished `calling.call.record` callback. */

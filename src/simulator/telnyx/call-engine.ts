@@ -256,7 +256,8 @@ export class CallEngine {
     leg.webhookUrl = str(body, 'webhook_url');
     leg.parkAfterUnbridge = body.park_after_unbridge === 'self';
     leg.timeLimitSecs = typeof body.time_limit_secs === 'number' ? body.time_limit_secs : undefined;
-    if (body.record === 'record-from-answer') leg.recordFromAnswer = recordSettings(body, 'record_format', 'record_channels');
+    if (body.record === 'record-from-answer')
+      leg.recordFromAnswer = recordSettings(body, 'record_format', 'record_channels');
     leg.machineDetection = machineDetectionMode(body);
     this.legs.set(leg.callControlId, leg);
     this.emit(leg, 'call.initiated', {
@@ -345,11 +346,14 @@ export class CallEngine {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const record = this.record(leg);
-        reject(new Error(`call ${callControlId} did not finish within ${timeoutMs} ms (${record.state}: ${record.outcome})`));
+        reject(
+          new Error(`call ${callControlId} did not finish within ${timeoutMs} ms (${record.state}: ${record.outcome})`),
+        );
       }, timeoutMs);
     });
     try {
-      const ended = leg.state === 'ended' ? Promise.resolve() : new Promise<void>((resolve) => leg.endWaiters.push(resolve));
+      const ended =
+        leg.state === 'ended' ? Promise.resolve() : new Promise<void>((resolve) => leg.endWaiters.push(resolve));
       await Promise.race([ended.then(() => this.options.dispatcher.idle(leg.callLegId)), timeout]);
       return this.record(leg);
     } finally {
@@ -451,7 +455,8 @@ export class CallEngine {
     // Answering twice, or answering a leg we dialed, changes nothing.
     if (leg.direction !== 'incoming' || leg.state !== 'parked') return;
     leg.webhookUrl = str(body, 'webhook_url') ?? leg.webhookUrl;
-    if (body.record === 'record-from-answer') leg.recordFromAnswer = recordSettings(body, 'record_format', 'record_channels');
+    if (body.record === 'record-from-answer')
+      leg.recordFromAnswer = recordSettings(body, 'record_format', 'record_channels');
     this.clearTimers(leg); // the only timer of a parked call: the caller giving up
     this.answerLeg(leg);
     const hangupAfter = leg.caller?.hangupAfterMs;
@@ -984,7 +989,11 @@ function machineDetectionMode(body: Body): string | undefined {
   return mode && mode !== 'disabled' ? mode : undefined;
 }
 
-function recordSettings(body: Body, formatKey: string, channelsKey: string): { format: 'mp3' | 'wav'; channels: 'single' | 'dual' } {
+function recordSettings(
+  body: Body,
+  formatKey: string,
+  channelsKey: string,
+): { format: 'mp3' | 'wav'; channels: 'single' | 'dual' } {
   return {
     format: body[formatKey] === 'wav' ? 'wav' : 'mp3',
     channels: body[channelsKey] === 'single' ? 'single' : 'dual',

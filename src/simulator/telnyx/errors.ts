@@ -46,9 +46,17 @@ export const rejections = {
       detail: "This call can't receive this command because it has not been answered yet.",
     }),
   alreadyInQueue: () =>
-    reject422({ code: '90038', title: 'Call already in queue', detail: "Call can't be added to a queue it's already in." }),
+    reject422({
+      code: '90038',
+      title: 'Call already in queue',
+      detail: "Call can't be added to a queue it's already in.",
+    }),
   queueFull: (queue: string) =>
-    reject422({ code: '90036', title: 'Queue full', detail: `The '${queue}' queue is full and can't accept more calls.` }),
+    reject422({
+      code: '90036',
+      title: 'Queue full',
+      detail: `The '${queue}' queue is full and can't accept more calls.`,
+    }),
   notForked: () =>
     reject422({
       code: '90031',

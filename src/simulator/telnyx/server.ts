@@ -62,7 +62,9 @@ export function buildSimulatorServer(deps: SimulatorServerDeps): FastifyInstance
   app.setErrorHandler((error: { statusCode?: number; message: string }, _request, reply) => {
     const status = error.statusCode ?? 500;
     if (status >= 500) deps.log(`internal error: ${error.message}`);
-    return reply.code(status).send({ errors: [status < 500 ? errorBodies.badJson(error.message) : errorBodies.internal()] });
+    return reply
+      .code(status)
+      .send({ errors: [status < 500 ? errorBodies.badJson(error.message) : errorBodies.internal()] });
   });
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ errors: [errorBodies.notFound(`No route for ${request.method} ${request.url}.`)] }),
@@ -166,9 +168,11 @@ function handleCommand(deps: SimulatorServerDeps, reply: FastifyReply, command: 
     entry.duplicate = true;
     return send(200, earlier.response);
   }
-  const violations = deps.spec?.requestViolations(command.specPath, command.method, bodyForSpec(command.action, body)) ?? [];
+  const violations =
+    deps.spec?.requestViolations(command.specPath, command.method, bodyForSpec(command.action, body)) ?? [];
   if (violations.length > 0) return sendErrors(422, violations.map(violationError));
-  if (!isJsonObject(body)) return sendErrors(422, rejections.invalidValue('/', 'The request body must be a JSON object.').errors);
+  if (!isJsonObject(body))
+    return sendErrors(422, rejections.invalidValue('/', 'The request body must be a JSON object.').errors);
 
   try {
     const response = { data: command.execute(body) };
@@ -215,7 +219,8 @@ export function parseCallerScript(input: unknown): CallerScript | string {
     return '`presses` must be an array of strings and nulls';
   }
   for (const [name, value] of Object.entries({ hangupAfterMs, hangupDuringPrompt, giveUpAfterMs })) {
-    if (value !== undefined && (typeof value !== 'number' || value < 0)) return `\`${name}\` must be a non-negative number`;
+    if (value !== undefined && (typeof value !== 'number' || value < 0))
+      return `\`${name}\` must be a non-negative number`;
   }
   if (voicemail !== undefined && !(isJsonObject(voicemail) && typeof voicemail.talkMs === 'number')) {
     return '`voicemail` must be {talkMs: number}';

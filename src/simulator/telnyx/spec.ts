@@ -147,7 +147,8 @@ export class TelnyxSpecValidator {
     for (const webhook of Object.values(webhooks)) {
       const schema = (((webhook as JsonObject).post as JsonObject | undefined)?.requestBody as JsonObject | undefined)
         ?.content as JsonObject | undefined;
-      const bodyRef = ((schema?.['application/json'] as JsonObject | undefined)?.schema as JsonObject | undefined)?.$ref;
+      const bodyRef = ((schema?.['application/json'] as JsonObject | undefined)?.schema as JsonObject | undefined)
+        ?.$ref;
       if (typeof bodyRef !== 'string') continue;
       const body = this.resolve(bodyRef);
       const data = this.resolve((body?.properties as JsonObject | undefined)?.data);
@@ -172,7 +173,8 @@ export class TelnyxSpecValidator {
 }
 
 function toViolation(error: ErrorObject): RequestViolation {
-  const missing = error.keyword === 'required' ? (error.params as { missingProperty: string }).missingProperty : undefined;
+  const missing =
+    error.keyword === 'required' ? (error.params as { missingProperty: string }).missingProperty : undefined;
   const pointer = missing === undefined ? error.instancePath || '/' : `${error.instancePath}/${missing}`;
   const allowedValues =
     error.keyword === 'enum' ? (error.params as { allowedValues: unknown[] }).allowedValues : undefined;
@@ -194,7 +196,10 @@ const warnedPaths = new Set<string>();
  * The validator for the spec at `specPath`, shared per path. When the file is missing it logs a warning
  * once and returns undefined, so the simulator runs without validation.
  */
-export function loadTelnyxSpec(specPath = defaultSpecPath(), warn?: (line: string) => void): TelnyxSpecValidator | undefined {
+export function loadTelnyxSpec(
+  specPath = defaultSpecPath(),
+  warn?: (line: string) => void,
+): TelnyxSpecValidator | undefined {
   const cached = validators.get(specPath);
   if (cached) return cached;
   if (!existsSync(specPath)) {
@@ -223,7 +228,12 @@ export function validateTelnyxWebhook(body: unknown, specPath?: string): string[
 }
 
 /** Errors of a request body against the operation's request schema, e.g. ('/calls', 'post', {...}). */
-export function validateTelnyxRequest(operationPath: string, method: string, body: unknown, specPath?: string): string[] {
+export function validateTelnyxRequest(
+  operationPath: string,
+  method: string,
+  body: unknown,
+  specPath?: string,
+): string[] {
   return requireSpec(specPath)
     .requestViolations(operationPath, method, body)
     .map((violation) => `${violation.pointer}: ${violation.message}`);

@@ -1,6 +1,13 @@
 import { createPrivateKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { Agent, request } from 'undici';
-import { CALLBACK_MAX_ATTEMPTS, callbackRetryDelayMs, Lanes, randomDelayMs, Timers, type Lane } from '../callback-lanes';
+import {
+  CALLBACK_MAX_ATTEMPTS,
+  callbackRetryDelayMs,
+  Lanes,
+  randomDelayMs,
+  Timers,
+  type Lane,
+} from '../callback-lanes';
 import type { DeliveredWebhook } from './types';
 
 /**
@@ -95,7 +102,13 @@ export function buildWebhook(
   };
   for (const key of Object.keys(payload)) if (payload[key] === undefined) delete payload[key];
   return {
-    data: { record_type: 'event', event_type: eventType, id: randomUUID(), occurred_at: occurredAt.toISOString(), payload },
+    data: {
+      record_type: 'event',
+      event_type: eventType,
+      id: randomUUID(),
+      occurred_at: occurredAt.toISOString(),
+      payload,
+    },
   };
 }
 
@@ -122,7 +135,8 @@ export function loadOrCreateSigningKey(privateKey?: string): WebhookSigningKey {
     const der = bytes.length === 32 ? Buffer.concat([ED25519_PKCS8_PREFIX, bytes]) : bytes;
     key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`webhook signing key must be Ed25519, got ${key.asymmetricKeyType}`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new Error(`webhook signing key must be Ed25519, got ${key.asymmetricKeyType}`);
   const jwk = key.export({ format: 'jwk' });
   if (!jwk.x) throw new Error('cannot derive the Ed25519 public key');
   return { privateKey: key, publicKeyBase64: Buffer.from(jwk.x, 'base64url').toString('base64') };

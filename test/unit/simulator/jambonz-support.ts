@@ -72,7 +72,9 @@ export interface FakeService {
 }
 
 function workflowIdOf(callSidOrWorkflowId: string): string {
-  return callSidOrWorkflowId.startsWith('call:') ? callSidOrWorkflowId : inboundCallWorkflowId('jambonz', callSidOrWorkflowId);
+  return callSidOrWorkflowId.startsWith('call:')
+    ? callSidOrWorkflowId
+    : inboundCallWorkflowId('jambonz', callSidOrWorkflowId);
 }
 
 export async function startFakeService(): Promise<FakeService> {
@@ -89,25 +91,46 @@ export async function startFakeService(): Promise<FakeService> {
     },
     received,
     answer: () => undefined,
-    hooksOf: (callSid, hook) => received.filter((h) => h.callSid === callSid && (hook === undefined || h.hook === hook)),
+    hooksOf: (callSid, hook) =>
+      received.filter((h) => h.callSid === callSid && (hook === undefined || h.hook === hook)),
     statuses: (callSid) => service.hooksOf(callSid, 'status').map((h) => String(h.payload.call_status)),
     waitForHook: (match, timeoutMs = 5_000) => arrivals.waitFor(() => received.find(match), timeoutMs, 'a hook'),
     ops(callSidOrWorkflowId, seq, recordingStreamUrl) {
       const workflowId = workflowIdOf(callSidOrWorkflowId);
-      return operationHooks({ publicBaseUrl: baseUrl, secret: HOOK_TOKEN_SECRET, workflowId, controlId: `${workflowId}#${seq}`, recordingStreamUrl });
+      return operationHooks({
+        publicBaseUrl: baseUrl,
+        secret: HOOK_TOKEN_SECRET,
+        workflowId,
+        controlId: `${workflowId}#${seq}`,
+        recordingStreamUrl,
+      });
     },
-    verbsFor: (callSid, seq, command, recordingStreamUrl) => mapCommandToVerbs(command, service.ops(callSid, seq, recordingStreamUrl)),
+    verbsFor: (callSid, seq, command, recordingStreamUrl) =>
+      mapCommandToVerbs(command, service.ops(callSid, seq, recordingStreamUrl)),
     url: (callSid, hook, seq) => {
       const workflowId = workflowIdOf(callSid);
-      return hookUrl(baseUrl, HOOK_TOKEN_SECRET, workflowId, hook, seq === undefined ? undefined : `${workflowId}#${seq}`);
+      return hookUrl(
+        baseUrl,
+        HOOK_TOKEN_SECRET,
+        workflowId,
+        hook,
+        seq === undefined ? undefined : `${workflowId}#${seq}`,
+      );
     },
     close: () => app.close(),
   };
 
-  const handle = async (req: { url: string; method: string; headers: Record<string, string | string[] | undefined>; body: unknown }) => {
+  const handle = async (req: {
+    url: string;
+    method: string;
+    headers: Record<string, string | string[] | undefined>;
+    body: unknown;
+  }) => {
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const url = `${baseUrl}${req.url}`;
-    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]),
+    );
     const token = verifyHookToken(url, [HOOK_TOKEN_SECRET]);
     const payload = (rawBody.length > 0 ? JSON.parse(rawBody.toString('utf8')) : {}) as Record<string, unknown>;
     const hook: ReceivedHook = {
@@ -124,7 +147,11 @@ export async function startFakeService(): Promise<FakeService> {
       events: [],
     };
     if (token.ok && rawBody.length > 0 && typeof payload.call_sid === 'string') {
-      const routed = normaliseJambonzWebhook(rawBody, { hook: token.hook, controlId: token.controlId, receivedAt: new Date().toISOString() });
+      const routed = normaliseJambonzWebhook(rawBody, {
+        hook: token.hook,
+        controlId: token.controlId,
+        receivedAt: new Date().toISOString(),
+      });
       hook.events = routed.events;
       hook.ownerWorkflowId = token.workflowId ?? routed.ownerWorkflowId;
     }
@@ -143,7 +170,10 @@ export async function startFakeService(): Promise<FakeService> {
       if (answer === undefined) return reply.code(200).send();
       if (Array.isArray(answer)) return reply.code(200).type('application/json').send(JSON.stringify(answer));
       if (answer.delayMs) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
-      return reply.code(answer.status).type('application/json').send(answer.body === undefined ? '' : JSON.stringify(answer.body));
+      return reply
+        .code(answer.status)
+        .type('application/json')
+        .send(answer.body === undefined ? '' : JSON.stringify(answer.body));
     },
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -215,11 +245,20 @@ export async function startAudioSink(): Promise<AudioSink> {
     const protocol = req.headers['sec-websocket-protocol'];
     const accept = createHash('sha1').update(`${key}${WEBSOCKET_GUID}`).digest('base64');
     socket.write(
-      ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${accept}`]
+      [
+        'HTTP/1.1 101 Switching Protocols',
+        'Upgrade: websocket',
+        'Connection: Upgrade',
+        `Sec-WebSocket-Accept: ${accept}`,
+      ]
         .concat(protocol === LISTEN_SUBPROTOCOL ? [`Sec-WebSocket-Protocol: ${protocol}`] : [])
         .join('\r\n') + '\r\n\r\n',
     );
-    const connection: SinkConnection = { protocol: typeof protocol === 'string' ? protocol : undefined, audioBytes: 0, closed: false };
+    const connection: SinkConnection = {
+      protocol: typeof protocol === 'string' ? protocol : undefined,
+      audioBytes: 0,
+      closed: false,
+    };
     connections.push(connection);
     let buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
@@ -228,7 +267,8 @@ export async function startAudioSink(): Promise<AudioSink> {
         const frame = readFrame(buffer);
         if (frame === undefined) return;
         buffer = buffer.subarray(frame.length);
-        if (frame.opcode === 1) connection.metadata = JSON.parse(frame.payload.toString('utf8')) as Record<string, unknown>;
+        if (frame.opcode === 1)
+          connection.metadata = JSON.parse(frame.payload.toString('utf8')) as Record<string, unknown>;
         else if (frame.opcode === 2 || frame.opcode === 0) connection.audioBytes += frame.payload.length;
         else if (frame.opcode === 8) {
           connection.closed = true;

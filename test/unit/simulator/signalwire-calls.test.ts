@@ -8,7 +8,12 @@ import {
   swmlDocument,
   updateRequest,
 } from '../../../src/providers/signalwire';
-import { pdfPageCount, signalWireSpec, startSignalWireSimulator, type SignalWireSimulator } from '../../../src/simulator';
+import {
+  pdfPageCount,
+  signalWireSpec,
+  startSignalWireSimulator,
+  type SignalWireSimulator,
+} from '../../../src/simulator';
 import { API_TOKEN, CallingClient, OurService, PROJECT_ID, SIGNING_KEY } from './signalwire-support';
 
 /**
@@ -72,7 +77,10 @@ const kinds = (events: CallEvent[]) => events.map((e) => e.kind);
 
 /** Dials `to` for a session the way the activities do, with the adapter's request builder. */
 async function dial(to: string, workflowId: string): Promise<string> {
-  const placed = signalwirePlaceCallRequest({ from: OUR_NUMBER, to, commandKey: commandKey(workflowId, 0), ownerWorkflowId: workflowId }, service.callbacksConfig);
+  const placed = signalwirePlaceCallRequest(
+    { from: OUR_NUMBER, to, commandKey: commandKey(workflowId, 0), ownerWorkflowId: workflowId },
+    service.callbacksConfig,
+  );
   const response = await api.send(placed.body);
   expect(response.status).toBe(200);
   expect(response.body).toMatchObject({ status: 'queued', direction: 'outbound-api', from: OUR_NUMBER, to });
@@ -81,7 +89,11 @@ async function dial(to: string, workflowId: string): Promise<string> {
 
 describe('inbound calls', () => {
   it('fetches the first document signed, answers, collects the scripted digit and hands it back', async () => {
-    service.plan(OUR_NUMBER, [{ op: 'answer' }, { op: 'gather', prompt: { say: MENU }, maxDigits: 1 }, { op: 'hangup' }]);
+    service.plan(OUR_NUMBER, [
+      { op: 'answer' },
+      { op: 'gather', prompt: { say: MENU }, maxDigits: 1 },
+      { op: 'hangup' },
+    ]);
     const { callId } = await sim.placeInboundCall({ from: CALLER, to: OUR_NUMBER, presses: ['1'] });
     const record = await sim.waitForCallEnd(callId, 5_000);
     const [first, afterAnswer, afterGather] = service.fetchesOf(callId);
@@ -146,17 +158,37 @@ describe('inbound calls', () => {
     expect(silent.body.vars.prompt_result).toBe('no_input');
     expect(silent.body.vars.prompt_value).toBeUndefined();
     expect(silent.fetch.events.find((e) => e.kind === 'gather.ended')).toMatchObject({ reason: 'timeout', digits: '' });
-    expect(typed.body.vars).toMatchObject({ prompt_result: 'match_digits', prompt_value: '42', prompt_digit_terminator: '#' });
-    expect(typed.fetch.events.find((e) => e.kind === 'gather.ended')).toMatchObject({ reason: 'complete', digits: '42' });
-    expect(record).toMatchObject({ heard: ['Your account number?', 'https://example.com/again.mp3'], digitsPressed: '42#' });
+    expect(typed.body.vars).toMatchObject({
+      prompt_result: 'match_digits',
+      prompt_value: '42',
+      prompt_digit_terminator: '#',
+    });
+    expect(typed.fetch.events.find((e) => e.kind === 'gather.ended')).toMatchObject({
+      reason: 'complete',
+      digits: '42',
+    });
+    expect(record).toMatchObject({
+      heard: ['Your account number?', 'https://example.com/again.mp3'],
+      digitsPressed: '42#',
+    });
     expect(record.outcome).toBe('answered, stayed silent, pressed 42, hung up by the app');
   });
 
   it('hangs up while the menu plays: the document stops and no hand-back comes', async () => {
     service.plan(OUR_NUMBER, [{ op: 'answer' }, { op: 'gather', prompt: { say: MENU } }]);
-    const { callId } = await sim.placeInboundCall({ from: CALLER, to: OUR_NUMBER, presses: ['1'], hangupDuringPrompt: 0 });
+    const { callId } = await sim.placeInboundCall({
+      from: CALLER,
+      to: OUR_NUMBER,
+      presses: ['1'],
+      hangupDuringPrompt: 0,
+    });
     const record = await sim.waitForCallEnd(callId, 5_000);
-    expect(record).toMatchObject({ endReason: 'hangup', endedBy: 'remote', digitsPressed: '', outcome: 'answered, caller hung up during the menu' });
+    expect(record).toMatchObject({
+      endReason: 'hangup',
+      endedBy: 'remote',
+      digitsPressed: '',
+      outcome: 'answered, caller hung up during the menu',
+    });
     expect(service.fetchesOf(callId).map((f) => f.fetch.step?.op)).toEqual([undefined, 'answer']);
   });
 
@@ -173,13 +205,23 @@ describe('inbound calls', () => {
 
   it('leaves a voicemail: talks after the beep, falls silent, and the hand-back carries the recording', async () => {
     const talkMs = 3_000;
-    service.plan(OUR_NUMBER, [{ op: 'answer' }, { op: 'recordStart', beep: true, maxSeconds: 60, silenceSeconds: 2 }, 'hold']);
+    service.plan(OUR_NUMBER, [
+      { op: 'answer' },
+      { op: 'recordStart', beep: true, maxSeconds: 60, silenceSeconds: 2 },
+      'hold',
+    ]);
     const { callId } = await sim.placeInboundCall({ from: CALLER, to: OUR_NUMBER, voicemail: { talkMs } });
     const record = await sim.waitForCallEnd(callId, 5_000);
     const handBack = service.fetchesOf(callId).find((f) => f.fetch.step?.op === 'recordStart');
     expect(handBack?.body.vars).toMatchObject({ record_result: 'success', record_url: record.recordings[0].url });
-    expect(handBack?.fetch.events.find((e) => e.kind === 'recording.saved')).toMatchObject({ url: record.recordings[0].url });
-    expect(record).toMatchObject({ endReason: 'hangup', endedBy: 'remote', outcome: 'answered, recorded a message, left a voicemail, caller hung up' });
+    expect(handBack?.fetch.events.find((e) => e.kind === 'recording.saved')).toMatchObject({
+      url: record.recordings[0].url,
+    });
+    expect(record).toMatchObject({
+      endReason: 'hangup',
+      endedBy: 'remote',
+      outcome: 'answered, recorded a message, left a voicemail, caller hung up',
+    });
     expect(record.recordings[0].durationMs).toBeGreaterThanOrEqual((talkMs + 2_000) * TIME_SCALE);
     const audio = await request(record.recordings[0].url);
     expect(audio.statusCode).toBe(200);
@@ -193,7 +235,10 @@ describe('connecting to agents', () => {
   const connectTo =
     (to: string) =>
     ({ documentUrl, statusUrl, key }: { documentUrl: string; statusUrl: string; key: string }) =>
-      swmlDocument([connectMethod({ to, timeoutSeconds: 20, statusUrl }), handBackMethod(documentUrl, { op: 'bridge', step: key })]);
+      swmlDocument([
+        connectMethod({ to, timeoutSeconds: 20, statusUrl }),
+        handBackMethod(documentUrl, { op: 'bridge', step: key }),
+      ]);
 
   it('dials the agent, bridges, and returns when the agent hangs up', async () => {
     service.plan(OUR_NUMBER, [{ op: 'answer' }, connectTo(AGENT)]);
@@ -207,15 +252,25 @@ describe('connecting to agents', () => {
       node_id: expect.any(String),
       device: { type: 'phone', params: { from_number: OUR_NUMBER, to_number: AGENT } },
     });
-    expect(connects.flatMap((c) => c.events).map((e) => [e.kind, 'otherCallId' in e ? e.otherCallId : undefined])).toEqual([
+    expect(
+      connects.flatMap((c) => c.events).map((e) => [e.kind, 'otherCallId' in e ? e.otherCallId : undefined]),
+    ).toEqual([
       ['bridged', agentId],
       ['unbridged', agentId],
     ]);
     const handBack = await service.handBack(callId, 'bridge');
-    expect(handBack.body.vars).toMatchObject({ connect_result: 'connected', connect_failed_reason: 'none', return_value: 'connected' });
+    expect(handBack.body.vars).toMatchObject({
+      connect_result: 'connected',
+      connect_failed_reason: 'none',
+      return_value: 'connected',
+    });
     expect(kinds(handBack.fetch.events)).toContain('unbridged');
     expect(record.outcome).toBe(`answered, bridged to ${AGENT}, hung up by the app`);
-    expect(sim.getCall(agentId)).toMatchObject({ direction: 'outbound', endedBy: 'remote', outcome: `answered, bridged to ${CALLER}, ${AGENT} hung up` });
+    expect(sim.getCall(agentId)).toMatchObject({
+      direction: 'outbound',
+      endedBy: 'remote',
+      outcome: `answered, bridged to ${CALLER}, ${AGENT} hung up`,
+    });
   });
 
   it('reports a busy agent in connect_result and carries on with the document', async () => {
@@ -223,7 +278,11 @@ describe('connecting to agents', () => {
     const { callId } = await sim.placeInboundCall({ from: CALLER, to: OUR_NUMBER });
     const record = await sim.waitForCallEnd(callId, 5_000);
     const handBack = await service.handBack(callId, 'bridge');
-    expect(handBack.body.vars).toMatchObject({ connect_result: 'failed', connect_failed_reason: 'busy', return_value: 'failed' });
+    expect(handBack.body.vars).toMatchObject({
+      connect_result: 'failed',
+      connect_failed_reason: 'busy',
+      return_value: 'failed',
+    });
     expect(service.callbacksOf(callId, 'calling.call.connect').map((c) => c.body.params)).toEqual([
       expect.objectContaining({ connect_state: 'connecting' }),
       expect.objectContaining({ connect_state: 'failed', failed_reason: 'busy' }),
@@ -241,12 +300,20 @@ describe('connecting to agents', () => {
     await service.waitFor(() => service.fetchesOf(agentId)[0]);
     // The session redirects the answered caller to the bridge document, as the adapter's update does.
     const bridge = documentForCommand(
-      { op: 'bridge', otherCallId: agentId, callId, commandKey: commandKey(workflowId, 7), ownerWorkflowId: workflowId },
+      {
+        op: 'bridge',
+        otherCallId: agentId,
+        callId,
+        commandKey: commandKey(workflowId, 7),
+        ownerWorkflowId: workflowId,
+      },
       service.callbacksConfig,
     );
     expect((await api.send(updateRequest(callId, { swml: bridge }, 'answered').body)).status).toBe(200);
     const handBack = await service.handBack(callId, 'bridge');
-    expect(handBack.fetch.events.find((e) => e.kind === 'unbridged')).toMatchObject({ controlId: commandKey(workflowId, 7) });
+    expect(handBack.fetch.events.find((e) => e.kind === 'unbridged')).toMatchObject({
+      controlId: commandKey(workflowId, 7),
+    });
     const [caller, agent] = await Promise.all([sim.waitForCallEnd(callId, 5_000), sim.waitForCallEnd(agentId, 5_000)]);
     expect(caller).toMatchObject({ bridgedWith: agentId, endedBy: 'app' });
     expect(agent).toMatchObject({ bridgedWith: callId, endedBy: 'remote' });
@@ -265,13 +332,22 @@ describe('faxes', () => {
     const callId = await dial(FAX_OK, 'fax:send-ok');
     const record = await sim.waitForCallEnd(callId, 5_000);
     const events = faxEvents(callId);
-    expect(events.filter((e) => e.kind === 'fax.page').map((e) => (e.kind === 'fax.page' ? [e.page, e.direction] : []))).toEqual([
+    expect(
+      events.filter((e) => e.kind === 'fax.page').map((e) => (e.kind === 'fax.page' ? [e.page, e.direction] : [])),
+    ).toEqual([
       [1, 'send'],
       [2, 'send'],
       [3, 'send'],
       [4, 'send'],
     ]);
-    expect(events.at(-1)).toMatchObject({ kind: 'fax.ended', success: true, pages: 4, resultCode: '0', resultText: 'OK', remoteIdentity: FAX_OK });
+    expect(events.at(-1)).toMatchObject({
+      kind: 'fax.ended',
+      success: true,
+      pages: 4,
+      resultCode: '0',
+      resultText: 'OK',
+      remoteIdentity: FAX_OK,
+    });
     const handBack = await service.handBack(callId, 'sendFax');
     expect(handBack.body.vars).toMatchObject({
       send_fax_result: 'success',
@@ -282,7 +358,11 @@ describe('faxes', () => {
       send_fax_remote_identity: FAX_OK,
     });
     expect(handBack.fetch.events.find((e) => e.kind === 'fax.ended')).toMatchObject({ success: true, pages: 4 });
-    expect(record).toMatchObject({ remote: 'fax', endedBy: 'remote', faxes: [expect.objectContaining({ direction: 'send', pages: 4, success: true })] });
+    expect(record).toMatchObject({
+      remote: 'fax',
+      endedBy: 'remote',
+      faxes: [expect.objectContaining({ direction: 'send', pages: 4, success: true })],
+    });
     const states = service.callbacksOf(callId, 'calling.call.state').map((c) => c.body.params.call_state);
     expect(states).toEqual(['created', 'ringing', 'answered', 'ended']);
   });
@@ -302,8 +382,17 @@ describe('faxes', () => {
     await sim.waitForCallEnd(callId, 5_000);
     const events = faxEvents(callId);
     expect(events.filter((e) => e.kind === 'fax.page')).toHaveLength(2);
-    expect(events.at(-1)).toMatchObject({ kind: 'fax.ended', success: false, pages: 2, resultCode: '21', resultText: 'No response after sending a page' });
-    expect((await service.handBack(callId, 'sendFax')).body.vars).toMatchObject({ send_fax_result: 'failed', send_fax_pages: '2' });
+    expect(events.at(-1)).toMatchObject({
+      kind: 'fax.ended',
+      success: false,
+      pages: 2,
+      resultCode: '21',
+      resultText: 'No response after sending a page',
+    });
+    expect((await service.handBack(callId, 'sendFax')).body.vars).toMatchObject({
+      send_fax_result: 'failed',
+      send_fax_pages: '2',
+    });
   });
 
   it('is busy for the first two attempts and goes through on the third', async () => {
@@ -312,7 +401,7 @@ describe('faxes', () => {
       if (attempt === 3) service.plan(FAX_BUSY_TWICE, [{ op: 'sendFax', documentUrl: `${service.url}/docs/1.pdf` }]);
       const callId = await dial(FAX_BUSY_TWICE, `fax:retry-${attempt}`);
       const record = await sim.waitForCallEnd(callId, 5_000);
-      outcomes.push(record.faxes[0]?.success ? 'sent' : record.endReason ?? 'unknown');
+      outcomes.push(record.faxes[0]?.success ? 'sent' : (record.endReason ?? 'unknown'));
     }
     expect(outcomes).toEqual(['busy', 'busy', 'sent']);
   });
@@ -335,7 +424,10 @@ describe('faxes', () => {
     const { callId } = await sim.placeInboundFax({ from: FAX_MACHINE, to: OUR_NUMBER, pages: 2 });
     const record = await sim.waitForCallEnd(callId, 5_000);
     const events = faxEvents(callId);
-    expect(events.filter((e) => e.kind === 'fax.page').map((e) => (e.kind === 'fax.page' ? e.direction : ''))).toEqual(['receive', 'receive']);
+    expect(events.filter((e) => e.kind === 'fax.page').map((e) => (e.kind === 'fax.page' ? e.direction : ''))).toEqual([
+      'receive',
+      'receive',
+    ]);
     const ended = events.find((e) => e.kind === 'fax.ended');
     expect(ended).toMatchObject({ success: true, pages: 2, remoteIdentity: FAX_MACHINE });
     const handBack = await service.handBack(callId, 'receiveFax');

@@ -1,7 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
-import { commandKey, inboundCallWorkflowId, type CallCommand, type CallCommandBody, type CallEvent } from '../../../src/calls';
+import {
+  commandKey,
+  inboundCallWorkflowId,
+  type CallCommand,
+  type CallCommandBody,
+  type CallEvent,
+} from '../../../src/calls';
 import {
   callbackOwner,
   documentForCommand,
@@ -55,7 +61,12 @@ export interface ReceivedFetch {
   url: string;
   headers: Record<string, string | undefined>;
   raw: Buffer;
-  body: { call: Record<string, unknown>; vars: Record<string, string>; envs: Record<string, string>; params: Record<string, unknown> };
+  body: {
+    call: Record<string, unknown>;
+    vars: Record<string, string>;
+    envs: Record<string, string>;
+    params: Record<string, unknown>;
+  };
   verified: VerifyResult;
   fetch: DocumentFetch;
   /** The document answered. */
@@ -135,13 +146,19 @@ export class OurService {
   /** Accepted callbacks about a call (by `params.call_id`), optionally of one event type. */
   callbacksOf(callId: string, eventType?: string): ReceivedCallback[] {
     return this.callbacks.filter(
-      (c) => c.answered < 300 && c.body.params.call_id === callId && (eventType === undefined || c.body.event_type === eventType),
+      (c) =>
+        c.answered < 300 &&
+        c.body.params.call_id === callId &&
+        (eventType === undefined || c.body.event_type === eventType),
     );
   }
 
   /** Normalised events of a call, from callbacks and hand-backs, in arrival order. */
   eventsOf(callId: string): CallEvent[] {
-    return [...this.fetchesOf(callId).flatMap((f) => f.fetch.events), ...this.callbacksOf(callId).flatMap((c) => c.events)];
+    return [
+      ...this.fetchesOf(callId).flatMap((f) => f.fetch.events),
+      ...this.callbacksOf(callId).flatMap((c) => c.events),
+    ];
   }
 
   waitFor<T>(find: () => T | undefined, timeoutMs = 5_000): Promise<T> {
@@ -163,7 +180,9 @@ export class OurService {
 
   private routes(): void {
     this.app.removeContentTypeParser('application/json');
-    this.app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    this.app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
+      done(null, body),
+    );
     this.app.post('/webhooks/signalwire/swml', async (request, reply) => {
       const raw = request.body as Buffer;
       const url = `${this.url}${request.url}`;
@@ -177,7 +196,16 @@ export class OurService {
       const owner = callbackOwner(url, SECRET);
       const workflowId = (owner.ok && owner.workflowId) || inboundCallWorkflowId('signalwire', fetch.callId);
       const answered = this.nextDocument(fetch, workflowId);
-      this.fetches.push({ callId: fetch.callId, url, headers, raw, body: JSON.parse(raw.toString('utf8')), verified, fetch, answered });
+      this.fetches.push({
+        callId: fetch.callId,
+        url,
+        headers,
+        raw,
+        body: JSON.parse(raw.toString('utf8')),
+        verified,
+        fetch,
+        answered,
+      });
       this.wake();
       return reply.type('application/json').send(JSON.stringify(answered));
     });
@@ -208,7 +236,9 @@ export class OurService {
     });
     this.app.get('/docs/:file', async (request, reply) => {
       const pages = Number(/^(\d+)\.pdf$/.exec((request.params as { file: string }).file)?.[1]);
-      return Number.isInteger(pages) && pages > 0 ? reply.type('application/pdf').send(blankPdf(pages)) : reply.code(404).send();
+      return Number.isInteger(pages) && pages > 0
+        ? reply.type('application/pdf').send(blankPdf(pages))
+        : reply.code(404).send();
     });
   }
 
@@ -255,7 +285,11 @@ export class CallingClient {
   async send(body: unknown, path = '/api/calling/calls', method: 'GET' | 'POST' = 'POST'): Promise<CallingResponse> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.authorization) headers.authorization = this.authorization;
-    const response = await request(`${this.baseUrl}${path}`, { method, headers, body: method === 'POST' ? JSON.stringify(body) : undefined });
+    const response = await request(`${this.baseUrl}${path}`, {
+      method,
+      headers,
+      body: method === 'POST' ? JSON.stringify(body) : undefined,
+    });
     const text = await response.body.text();
     return { status: response.statusCode, headers: response.headers, body: text ? JSON.parse(text) : {} };
   }

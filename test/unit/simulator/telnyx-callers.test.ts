@@ -1,5 +1,10 @@
 import { request } from 'undici';
-import { startTelnyxSimulator, validateTelnyxWebhook, type CallerScript, type TelnyxSimulator } from '../../../src/simulator';
+import {
+  startTelnyxSimulator,
+  validateTelnyxWebhook,
+  type CallerScript,
+  type TelnyxSimulator,
+} from '../../../src/simulator';
 import { sleep, startReceiver, TelnyxClient, type WebhookReceiver } from './support';
 
 /** Scripted callers and agents, driven by commands the way an app drives a real Telnyx call. */
@@ -54,7 +59,8 @@ function menu(extra: Record<string, unknown> = {}) {
 }
 
 const types = (id: string) => receiver.events(id).map((w) => w.body.data.event_type);
-const payloadOf = async (id: string, eventType: string) => (await receiver.waitForEvent(id, eventType)).body.data.payload;
+const payloadOf = async (id: string, eventType: string) =>
+  (await receiver.waitForEvent(id, eventType)).body.data.payload;
 
 async function hangUp(id: string) {
   expect((await api.action(id, 'hangup')).status).toBe(200);
@@ -65,7 +71,11 @@ describe('scripted callers', () => {
   it('hears the menu and presses 1', async () => {
     const id = await answeredCall({ presses: ['1'] });
     await api.action(id, 'gather_using_speak', menu({ client_state: 'bWVudQ==' }));
-    expect(await payloadOf(id, 'call.gather.ended')).toMatchObject({ digits: '1', status: 'valid', client_state: 'bWVudQ==' });
+    expect(await payloadOf(id, 'call.gather.ended')).toMatchObject({
+      digits: '1',
+      status: 'valid',
+      client_state: 'bWVudQ==',
+    });
     const record = await hangUp(id);
     expect(types(id)).toEqual([
       'call.initiated',
@@ -82,7 +92,12 @@ describe('scripted callers', () => {
       from: CALLER,
       to: OUR_NUMBER,
     });
-    expect(record).toMatchObject({ heard: [MENU], digitsPressed: '1', hangupSource: 'callee', outcome: 'answered, pressed 1, hung up by the app' });
+    expect(record).toMatchObject({
+      heard: [MENU],
+      digitsPressed: '1',
+      hangupSource: 'callee',
+      outcome: 'answered, pressed 1, hung up by the app',
+    });
   });
 
   it('types several digits ended by the terminator, then stays silent once its presses run out', async () => {
@@ -91,7 +106,9 @@ describe('scripted callers', () => {
     expect(await payloadOf(id, 'call.gather.ended')).toMatchObject({ digits: '42', status: 'valid' });
     expect(receiver.events(id, 'call.dtmf.received').map((w) => w.body.data.payload.digit)).toEqual(['4', '2', '#']);
     await api.action(id, 'gather', { maximum_digits: 4, initial_timeout_millis: 3_000 });
-    await receiver.waitFor((w) => w.body.data.payload.call_control_id === id && w.body.data.payload.status === 'timeout');
+    await receiver.waitFor(
+      (w) => w.body.data.payload.call_control_id === id && w.body.data.payload.status === 'timeout',
+    );
     expect((await hangUp(id)).outcome).toBe('answered, pressed 42, stayed silent, hung up by the app');
   });
 
@@ -99,7 +116,9 @@ describe('scripted callers', () => {
     const id = await answeredCall({ presses: [null] });
     const started = Date.now();
     await api.action(id, 'gather_using_speak', menu({ maximum_tries: 3, timeout_millis: 10_000 }));
-    expect(await payloadOf(id, 'call.gather.ended')).toEqual(expect.objectContaining({ digits: '', status: 'timeout' }));
+    expect(await payloadOf(id, 'call.gather.ended')).toEqual(
+      expect.objectContaining({ digits: '', status: 'timeout' }),
+    );
     expect(Date.now() - started).toBeGreaterThanOrEqual(3 * 10_000 * TIME_SCALE);
     expect(receiver.events(id, 'call.speak.started')).toHaveLength(3);
     expect(sim.getCall(id)?.heard).toEqual([MENU, MENU, MENU]);
@@ -121,7 +140,10 @@ describe('scripted callers', () => {
     const record = await sim.waitForCallEnd(id, 5_000);
     expect(types(id).slice(-4)).toEqual(['call.speak.started', 'call.speak.ended', 'call.gather.ended', 'call.hangup']);
     expect(receiver.events(id, 'call.speak.ended')[1].body.data.payload.status).toBe('call_hangup');
-    expect(receiver.events(id, 'call.gather.ended')[1].body.data.payload).toMatchObject({ status: 'call_hangup', digits: '' });
+    expect(receiver.events(id, 'call.gather.ended')[1].body.data.payload).toMatchObject({
+      status: 'call_hangup',
+      digits: '',
+    });
     expect(receiver.events(id, 'call.hangup')[0].body.data.payload).toMatchObject({
       hangup_cause: 'normal_clearing',
       hangup_source: 'caller',
@@ -159,7 +181,11 @@ describe('scripted callers', () => {
   it('gives up before the call is answered: originator_cancel', async () => {
     const { callControlId: id } = await sim.placeInboundCall({ from: CALLER, to: OUR_NUMBER, giveUpAfterMs: 2_000 });
     const record = await sim.waitForCallEnd(id, 5_000);
-    expect(record).toMatchObject({ hangupCause: 'originator_cancel', hangupSource: 'caller', outcome: 'caller gave up before answer' });
+    expect(record).toMatchObject({
+      hangupCause: 'originator_cancel',
+      hangupSource: 'caller',
+      outcome: 'caller gave up before answer',
+    });
     expect(types(id)).toEqual(['call.initiated', 'call.hangup']);
   });
 
@@ -182,8 +208,14 @@ describe('bridging, transfer and queues', () => {
     await receiver.waitForEvent(caller, 'call.bridged');
     await receiver.waitForEvent(agent, 'call.bridged');
     expect(sim.getCall(caller)).toMatchObject({ state: 'bridged', bridgedWith: agent });
-    const [callerEnd, agentEnd] = await Promise.all([sim.waitForCallEnd(caller, 5_000), sim.waitForCallEnd(agent, 5_000)]);
-    expect(agentEnd).toMatchObject({ hangupSource: 'callee', outcome: `answered, bridged to ${CALLER}, ${AGENT} hung up` });
+    const [callerEnd, agentEnd] = await Promise.all([
+      sim.waitForCallEnd(caller, 5_000),
+      sim.waitForCallEnd(agent, 5_000),
+    ]);
+    expect(agentEnd).toMatchObject({
+      hangupSource: 'callee',
+      outcome: `answered, bridged to ${CALLER}, ${AGENT} hung up`,
+    });
     expect(callerEnd).toMatchObject({
       hangupCause: 'normal_clearing',
       hangupSource: 'callee',
@@ -196,10 +228,15 @@ describe('bridging, transfer and queues', () => {
     const caller = await answeredCall({ hangupAfterMs: 30_000 });
     await api.action(caller, 'transfer', { to: QUICK_AGENT, target_leg_client_state: 'YWdlbnQ=' });
     await receiver.waitForEvent(caller, 'call.bridged');
-    const initiated = await receiver.waitFor((w) => w.body.data.event_type === 'call.initiated' && w.body.data.payload.to === QUICK_AGENT);
+    const initiated = await receiver.waitFor(
+      (w) => w.body.data.event_type === 'call.initiated' && w.body.data.payload.to === QUICK_AGENT,
+    );
     const agent = initiated.body.data.payload.call_control_id as string;
     expect(initiated.body.data.payload).toMatchObject({ direction: 'outgoing', client_state: 'YWdlbnQ=' });
-    const [callerEnd, agentEnd] = await Promise.all([sim.waitForCallEnd(caller, 5_000), sim.waitForCallEnd(agent, 5_000)]);
+    const [callerEnd, agentEnd] = await Promise.all([
+      sim.waitForCallEnd(caller, 5_000),
+      sim.waitForCallEnd(agent, 5_000),
+    ]);
     expect(types(agent)).toEqual(['call.initiated', 'call.answered', 'call.bridged', 'call.hangup']);
     expect(receiver.events(agent).every((w) => w.body.data.payload.client_state === 'YWdlbnQ=')).toBe(true);
     expect(callerEnd).toMatchObject({ hangupSource: 'caller', bridgedWith: agent });
@@ -209,7 +246,9 @@ describe('bridging, transfer and queues', () => {
   it('keeps the caller up when the transfer target is busy', async () => {
     const caller = await answeredCall();
     await api.action(caller, 'transfer', { to: BUSY_AGENT });
-    const hangup = await receiver.waitFor((w) => w.body.data.event_type === 'call.hangup' && w.body.data.payload.to === BUSY_AGENT);
+    const hangup = await receiver.waitFor(
+      (w) => w.body.data.event_type === 'call.hangup' && w.body.data.payload.to === BUSY_AGENT,
+    );
     expect(hangup.body.data.payload).toMatchObject({ hangup_cause: 'user_busy' });
     expect(sim.getCall(caller)).toMatchObject({ state: 'answered', outcome: `answered, transferred to ${BUSY_AGENT}` });
     await hangUp(caller);
@@ -229,14 +268,20 @@ describe('bridging, transfer and queues', () => {
     const agent = dial.body.data.call_control_id as string;
     await receiver.waitForEvent(agent, 'call.answered');
     await api.action(agent, 'bridge', { queue: 'sales' });
-    expect(await payloadOf(first, 'call.dequeued')).toMatchObject({ queue: 'sales', reason: 'bridged', queue_position: 1 });
+    expect(await payloadOf(first, 'call.dequeued')).toMatchObject({
+      queue: 'sales',
+      reason: 'bridged',
+      queue_position: 1,
+    });
     await receiver.waitForEvent(first, 'call.bridged');
     await api.action(second, 'leave_queue');
     expect(await payloadOf(second, 'call.dequeued')).toMatchObject({ reason: 'leave', queue_position: 1 });
     expect(sim.getCall(second)?.queue).toBeUndefined();
 
     await hangUp(agent);
-    expect((await sim.waitForCallEnd(first, 5_000)).outcome).toBe(`answered, queued in sales, bridged to ${QUICK_AGENT}, ${QUICK_AGENT} hung up`);
+    expect((await sim.waitForCallEnd(first, 5_000)).outcome).toBe(
+      `answered, queued in sales, bridged to ${QUICK_AGENT}, ${QUICK_AGENT} hung up`,
+    );
     await hangUp(second);
     expect((await api.action(agent, 'bridge', { queue: 'sales' })).body.errors[0].code).toBe('90018');
   });
@@ -254,7 +299,12 @@ describe('answering-machine detection', () => {
     const human = (await dial(QUICK_AGENT, 'premium')).body.data.call_control_id as string;
     expect(await payloadOf(human, 'call.machine.premium.detection.ended')).toMatchObject({ result: 'human_residence' });
     await hangUp(human);
-    expect(types(human)).toEqual(['call.initiated', 'call.answered', 'call.machine.premium.detection.ended', 'call.hangup']);
+    expect(types(human)).toEqual([
+      'call.initiated',
+      'call.answered',
+      'call.machine.premium.detection.ended',
+      'call.hangup',
+    ]);
   });
 });
 
@@ -266,12 +316,21 @@ describe('media, recording and forking', () => {
     expect(await payloadOf(id, 'call.playback.started')).toMatchObject({ media_url: 'https://example.com/hold.mp3' });
     await api.action(id, 'playback_stop');
     expect(await payloadOf(id, 'call.playback.ended')).toMatchObject({ status: 'cancelled' });
-    await api.action(id, 'gather_using_audio', { audio_url: 'https://example.com/menu.mp3', maximum_digits: 1, maximum_tries: 1 });
+    await api.action(id, 'gather_using_audio', {
+      audio_url: 'https://example.com/menu.mp3',
+      maximum_digits: 1,
+      maximum_tries: 1,
+    });
     expect(await payloadOf(id, 'call.gather.ended')).toMatchObject({ digits: '7', status: 'valid' });
     await api.action(id, 'gather', { maximum_digits: 3 });
     await sleep(20);
     await api.action(id, 'gather_stop');
-    await receiver.waitFor((w) => w.body.data.payload.call_control_id === id && w.body.data.payload.status === 'cancelled' && w.body.data.event_type === 'call.gather.ended');
+    await receiver.waitFor(
+      (w) =>
+        w.body.data.payload.call_control_id === id &&
+        w.body.data.payload.status === 'cancelled' &&
+        w.body.data.event_type === 'call.gather.ended',
+    );
     expect(types(id).slice(2)).toEqual([
       'call.speak.started',
       'call.speak.ended',
@@ -295,7 +354,9 @@ describe('media, recording and forking', () => {
     await api.action(id, 'record_pause');
     await api.action(id, 'record_resume');
     await api.action(id, 'record_stop');
-    await receiver.waitFor((w) => w.body.data.payload.call_leg_id === leg && w.body.data.event_type === 'call.recording.saved');
+    await receiver.waitFor(
+      (w) => w.body.data.payload.call_leg_id === leg && w.body.data.event_type === 'call.recording.saved',
+    );
     await api.action(id, 'record_start', { format: 'mp3', channels: 'single', max_length: 2 });
     await receiver.waitFor(() => receiver.events(leg, 'call.recording.saved').length === 2);
     const [stopped, limited] = receiver.events(leg, 'call.recording.saved').map((w) => w.body.data.payload);

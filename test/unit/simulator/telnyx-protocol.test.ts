@@ -67,7 +67,9 @@ describe('spec validator', () => {
 
   it('validates request bodies against the operation schema', () => {
     expect(validateTelnyxRequest('/calls', 'post', { connection_id: 'c', from: '+1', to: '+2' })).toEqual([]);
-    expect(validateTelnyxRequest('/calls', 'post', { connection_id: 'c', from: '+1' })).toEqual(["/to: must have required property 'to'"]);
+    expect(validateTelnyxRequest('/calls', 'post', { connection_id: 'c', from: '+1' })).toEqual([
+      "/to: must have required property 'to'",
+    ]);
   });
 });
 
@@ -119,7 +121,9 @@ describe('REST surface', () => {
 
     const { callControlId } = await sim.placeInboundCall({ from: '+15550001000', to: '+15550009999' });
     expect((await api.action(callControlId, 'dance')).status).toBe(404);
-    expect((await api.call('POST', `/calls/${callControlId}/actions/client_state_update`, { client_state: 'eA==' })).status).toBe(404);
+    expect(
+      (await api.call('POST', `/calls/${callControlId}/actions/client_state_update`, { client_state: 'eA==' })).status,
+    ).toBe(404);
     const early = await api.action(callControlId, 'speak', { payload: 'hi', voice: 'female' });
     expect(early.body.errors[0]).toMatchObject({ code: '90034' });
     await api.action(callControlId, 'hangup');
@@ -127,14 +131,22 @@ describe('REST surface', () => {
 
   it('answers 422 90018 to any command after the call has ended, and GET shows is_alive false', async () => {
     const id = await answeredCall();
-    expect((await api.call('GET', `/calls/${id}`)).body.data).toMatchObject({ call_control_id: id, is_alive: true, record_type: 'call' });
+    expect((await api.call('GET', `/calls/${id}`)).body.data).toMatchObject({
+      call_control_id: id,
+      is_alive: true,
+      record_type: 'call',
+    });
     expect((await api.action(id, 'hangup')).status).toBe(200);
     for (const action of ['hangup', 'speak', 'answer']) {
       const response = await api.action(id, action, { payload: 'x', voice: 'female' });
       expect(response.status).toBe(422);
       expect(response.body).toEqual({
         errors: [
-          { code: '90018', title: 'Call has already ended', detail: "This call is no longer active and can't receive commands." },
+          {
+            code: '90018',
+            title: 'Call has already ended',
+            detail: "This call is no longer active and can't receive commands.",
+          },
         ],
       });
     }
@@ -184,7 +196,12 @@ describe('REST surface', () => {
   });
 
   it('dials: a busy agent gives call.hangup user_busy, a silent one times out', async () => {
-    const busy = await api.dial({ connection_id: sim.connectionId, from: '+15550009999', to: '+15550002000', client_state: 'YWdlbnQ=' });
+    const busy = await api.dial({
+      connection_id: sim.connectionId,
+      from: '+15550009999',
+      to: '+15550002000',
+      client_state: 'YWdlbnQ=',
+    });
     expect(busy.status).toBe(200);
     const busyId = busy.body.data.call_control_id as string;
     expect(busy.body.data).toMatchObject({ is_alive: false, record_type: 'call', client_state: 'YWdlbnQ=' });
@@ -192,9 +209,18 @@ describe('REST surface', () => {
     expect(busyEnd).toMatchObject({ direction: 'outgoing', hangupCause: 'user_busy', outcome: 'busy' });
     const [initiated, hangup] = receiver.events(busyId).map((w) => w.body.data);
     expect(initiated.payload).toMatchObject({ direction: 'outgoing', state: 'parked', client_state: 'YWdlbnQ=' });
-    expect(hangup.payload).toMatchObject({ hangup_cause: 'user_busy', hangup_source: 'callee', sip_hangup_cause: '486' });
+    expect(hangup.payload).toMatchObject({
+      hangup_cause: 'user_busy',
+      hangup_source: 'callee',
+      sip_hangup_cause: '486',
+    });
 
-    const silent = await api.dial({ connection_id: sim.connectionId, from: '+15550009999', to: '+15550003000', timeout_secs: 10 });
+    const silent = await api.dial({
+      connection_id: sim.connectionId,
+      from: '+15550009999',
+      to: '+15550003000',
+      timeout_secs: 10,
+    });
     const started = Date.now();
     const silentEnd = await sim.waitForCallEnd(silent.body.data.call_control_id as string, 5_000);
     expect(silentEnd.hangupCause).toBe('timeout');
@@ -220,7 +246,8 @@ describe('REST surface', () => {
 
   it('exposes the same over HTTP under /_sim', async () => {
     const origin = sim.baseUrl.replace(/\/v2$/, '');
-    const get = async <T = Record<string, unknown>>(path: string) => (await (await request(`${origin}${path}`)).body.json()) as T;
+    const get = async <T = Record<string, unknown>>(path: string) =>
+      (await (await request(`${origin}${path}`)).body.json()) as T;
     expect(await get('/healthz')).toEqual({ status: 'ok' });
     expect(await get('/_sim/public-key')).toEqual({ public_key: sim.publicKeyBase64, connection_id: sim.connectionId });
     const placed = await request(`${origin}/_sim/calls`, {
@@ -235,7 +262,11 @@ describe('REST surface', () => {
     expect(await get(`/_sim/calls/${encodeURIComponent(id)}`)).toMatchObject({ outcome: 'answered, caller hung up' });
     expect((await get<CommandLogEntry[]>('/_sim/commands')).some((c) => c.callControlId === id)).toBe(true);
     expect((await get<DeliveredWebhook[]>('/_sim/webhooks')).some((w) => w.callControlId === id)).toBe(true);
-    const bad = await request(`${origin}/_sim/calls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"from":1}' });
+    const bad = await request(`${origin}/_sim/calls`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"from":1}',
+    });
     expect(bad.statusCode).toBe(400);
     await bad.body.dump();
   });
@@ -248,7 +279,9 @@ describe('faults and delivery', () => {
     receiver.failNext(3, 503);
     await api.action(id, 'answer');
     await receiver.waitForEvent(id, 'call.answered', 10_000);
-    const attempts = receiver.all.filter((w) => w.body.data.event_type === 'call.answered' && w.body.data.payload.call_control_id === id);
+    const attempts = receiver.all.filter(
+      (w) => w.body.data.event_type === 'call.answered' && w.body.data.payload.call_control_id === id,
+    );
     expect(attempts.map((w) => w.answered)).toEqual([503, 503, 503, 200]);
     // Every attempt is signed afresh over the same bytes.
     expect(new Set(attempts.map((w) => w.raw.toString())).size).toBe(1);
@@ -285,7 +318,11 @@ describe('faults and delivery', () => {
         [200, true],
       ]);
       // Every command fails twice first, without a command_id too (recognised by its content).
-      const hangups = [await client.action(id, 'hangup'), await client.action(id, 'hangup'), await client.action(id, 'hangup')];
+      const hangups = [
+        await client.action(id, 'hangup'),
+        await client.action(id, 'hangup'),
+        await client.action(id, 'hangup'),
+      ];
       expect(hangups.map((r) => r.status)).toEqual([429, 429, 200]);
       await faulty.waitForCallEnd(id, 5_000);
       const answered = receiver.events(id, 'call.answered');
@@ -298,7 +335,12 @@ describe('faults and delivery', () => {
 
   it('runs without validation, warning once, when the spec file is missing', async () => {
     const lines: string[] = [];
-    const options = { webhookUrl: receiver.url, apiKey: API_KEY, timeScale: TIME_SCALE, specPath: '/nonexistent/spec.json' };
+    const options = {
+      webhookUrl: receiver.url,
+      apiKey: API_KEY,
+      timeScale: TIME_SCALE,
+      specPath: '/nonexistent/spec.json',
+    };
     const unchecked = await startTelnyxSimulator({ ...options, log: (line) => lines.push(line) });
     await (await startTelnyxSimulator({ ...options, log: (line) => lines.push(line) })).close();
     try {
@@ -322,7 +364,9 @@ describe('faults and delivery', () => {
     const second = await startTelnyxSimulator({ webhookUrl: receiver.url, apiKey: API_KEY, privateKey: pem });
     await second.close();
     expect(second.publicKeyBase64).toBe(first.publicKeyBase64);
-    const seed = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64').subarray(-32).toString('base64');
+    const seed = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64')
+      .subarray(-32)
+      .toString('base64');
     const third = await startTelnyxSimulator({ webhookUrl: receiver.url, apiKey: API_KEY, privateKey: seed });
     await third.close();
     expect(third.publicKeyBase64).toBe(first.publicKeyBase64);

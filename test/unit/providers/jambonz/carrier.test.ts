@@ -34,7 +34,12 @@ const carrier = createJambonzCommands({ accountSid: ACCOUNT_SID, publicBaseUrl: 
 let sequence = 0;
 function command(body: CallCommandBody): CallCommand {
   sequence++;
-  return { ...body, callId: CALL_SID, commandKey: `${WORKFLOW_ID}#${sequence}`, ownerWorkflowId: WORKFLOW_ID } as CallCommand;
+  return {
+    ...body,
+    callId: CALL_SID,
+    commandKey: `${WORKFLOW_ID}#${sequence}`,
+    ownerWorkflowId: WORKFLOW_ID,
+  } as CallCommand;
 }
 
 /** Properties the 2024 swagger leaves out but the api-server counts (research/jambonz.md §1.1). */
@@ -77,19 +82,27 @@ const ALL_OPS: CallCommandBody[] = [
 
 describe('jambonz carrier commands (Live Call Control, createCall, reads)', () => {
   it('splits every operation into exactly one of: document verbs, Live Call Control, unsupported', () => {
-    const hooks = operationHooks({ publicBaseUrl: BASE, secret: SECRET, workflowId: WORKFLOW_ID, controlId: `${WORKFLOW_ID}#1` });
+    const hooks = operationHooks({
+      publicBaseUrl: BASE,
+      secret: SECRET,
+      workflowId: WORKFLOW_ID,
+      controlId: `${WORKFLOW_ID}#1`,
+    });
     for (const body of ALL_OPS) {
       const isDocument = JAMBONZ_DOCUMENT_OPS.includes(body.op);
       const isLive = liveControlForCommand(body, hooks) !== undefined;
       const isFax = body.op === 'sendFax' || body.op === 'receiveFax';
       // hangup, reject and clientStateUpdate can go either way; the session sends them as verbs.
-      if (!['hangup', 'reject', 'clientStateUpdate'].includes(body.op)) expect([isDocument, isLive, isFax].filter(Boolean)).toHaveLength(1);
+      if (!['hangup', 'reject', 'clientStateUpdate'].includes(body.op))
+        expect([isDocument, isLive, isFax].filter(Boolean)).toHaveLength(1);
       else expect(isDocument).toBe(true);
     }
   });
 
   it('sends the Live Call Control operations as one PUT each, valid against the rules and the swagger', () => {
-    for (const body of ALL_OPS.filter((b) => !JAMBONZ_DOCUMENT_OPS.includes(b.op) && b.op !== 'sendFax' && b.op !== 'receiveFax')) {
+    for (const body of ALL_OPS.filter(
+      (b) => !JAMBONZ_DOCUMENT_OPS.includes(b.op) && b.op !== 'sendFax' && b.op !== 'receiveFax',
+    )) {
       const request = carrier.commandRequest(command(body));
       expect(request.method).toBe('PUT');
       expect(request.path).toBe(`/Accounts/${ACCOUNT_SID}/Calls/${CALL_SID}`);
@@ -103,7 +116,12 @@ describe('jambonz carrier commands (Live Call Control, createCall, reads)', () =
     const body = carrier.commandRequest(redirect).body as UpdateCallBody;
     const url = body.call_hook?.url ?? '';
     expect(url.startsWith(`${BASE}/webhooks/jambonz?`)).toBe(true);
-    expect(verifyHookToken(url, [SECRET])).toEqual({ ok: true, hook: JambonzHook.Next, workflowId: WORKFLOW_ID, controlId: redirect.commandKey });
+    expect(verifyHookToken(url, [SECRET])).toEqual({
+      ok: true,
+      hook: JambonzHook.Next,
+      workflowId: WORKFLOW_ID,
+      controlId: redirect.commandKey,
+    });
     expect(verifyHookToken(url, ['another-secret']).ok).toBe(false);
   });
 
@@ -128,24 +146,39 @@ describe('jambonz carrier commands (Live Call Control, createCall, reads)', () =
     const http = { send: (request: unknown) => Promise.resolve(sent.push(request)), close: () => Promise.resolve() };
     const activities = createActivities({ carriers: { jambonz: { adapter: carrier, http } } });
     for (const body of [{ op: 'sendFax', documentUrl: 'https://example.com/fax.pdf' }, { op: 'receiveFax' }] as const) {
-      const failure = await activities.sendCallCommand({ ...command(body), provider: 'jambonz' }).then(() => undefined, (err: unknown) => err);
+      const failure = await activities.sendCallCommand({ ...command(body), provider: 'jambonz' }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       expect(failure).toBeInstanceOf(ApplicationFailure);
-      expect(failure).toMatchObject({ type: ErrorType.Unsupported, nonRetryable: true, message: expect.stringMatching(/^jambonz does not support/) });
+      expect(failure).toMatchObject({
+        type: ErrorType.Unsupported,
+        nonRetryable: true,
+        message: expect.stringMatching(/^jambonz does not support/),
+      });
     }
     expect(sent).toEqual([]);
   });
 
   it('refuses a document operation asked for as a REST command, explaining why', () => {
-    expect(() => carrier.commandRequest(command({ op: 'gather', maxDigits: 1 }))).toThrow(/carried out by verbs in the call's next document/);
+    expect(() => carrier.commandRequest(command({ op: 'gather', maxDigits: 1 }))).toThrow(
+      /carried out by verbs in the call's next document/,
+    );
   });
 
   it('refuses Live Call Control bodies that break the combination rules before sending, with the reason', () => {
     const broken: Array<[UpdateCallBody, RegExp]> = [
       [{ call_status: 'completed', mute_status: 'mute' }, /one action per request, got call_status, mute_status/],
       [{ listen_status: 'pause', call_hook: { url: `${BASE}/x` } }, /one action per request/],
-      [{ tag: { a: 1 }, call_status_hook: { url: `${BASE}/s` } }, /call_status_hook is accepted only together with call_hook/],
+      [
+        { tag: { a: 1 }, call_status_hook: { url: `${BASE}/s` } },
+        /call_status_hook is accepted only together with call_hook/,
+      ],
       [{ call_status: 'completed', whisper: { verb: 'say', text: 'hi' } }, /one action per request|whisper goes alone/],
-      [{ call_hook: { url: `${BASE}/x` }, whisper: { verb: 'say', text: 'hi' } }, /whisper goes alone or with listen_status, mute_status/],
+      [
+        { call_hook: { url: `${BASE}/x` }, whisper: { verb: 'say', text: 'hi' } },
+        /whisper goes alone or with listen_status, mute_status/,
+      ],
       [{}, /no action/],
       [{ call_status: 'ringing' as 'completed' }, /call_status must be one of completed, no-answer/],
     ];
@@ -154,25 +187,55 @@ describe('jambonz carrier commands (Live Call Control, createCall, reads)', () =
       expect(() => updateCallRequest(ACCOUNT_SID, CALL_SID, body)).toThrow(reason);
     }
     // The allowed pair and a whisper riding with mute pass.
-    expect(() => updateCallRequest(ACCOUNT_SID, CALL_SID, { call_hook: { url: `${BASE}/a` }, child_call_hook: { url: `${BASE}/b` } })).not.toThrow();
-    expect(() => updateCallRequest(ACCOUNT_SID, CALL_SID, { mute_status: 'mute', whisper: { verb: 'say', text: 'hi' } })).not.toThrow();
+    expect(() =>
+      updateCallRequest(ACCOUNT_SID, CALL_SID, {
+        call_hook: { url: `${BASE}/a` },
+        child_call_hook: { url: `${BASE}/b` },
+      }),
+    ).not.toThrow();
+    expect(() =>
+      updateCallRequest(ACCOUNT_SID, CALL_SID, { mute_status: 'mute', whisper: { verb: 'say', text: 'hi' } }),
+    ).not.toThrow();
   });
 
   it('places calls with createCall: our own hooks (with tokens) or the stored application, owner tagged', () => {
-    const request = { to: '+15550003000', from: '+15550001000', commandKey: 'call:jambonz:out:r1#1', ownerWorkflowId: 'call:jambonz:out:r1' };
+    const request = {
+      to: '+15550003000',
+      from: '+15550001000',
+      commandKey: 'call:jambonz:out:r1#1',
+      ownerWorkflowId: 'call:jambonz:out:r1',
+    };
     const own = carrier.placeCallRequest(request);
     expect(own).toMatchObject({ method: 'POST', path: `/Accounts/${ACCOUNT_SID}/Calls`, operation: 'createCall' });
     const body = onTheWire(own.body) as Record<string, { url?: string } | unknown>;
     expect(closedRequestErrors(createCallSchema, body as object, STALE_IN_CREATE_CALL_SWAGGER)).toBe('');
     expect(body.tag).toEqual({ ownerWorkflowId: 'call:jambonz:out:r1' });
     const callHook = (body.call_hook as { url: string }).url;
-    expect(verifyHookToken(callHook, [SECRET])).toMatchObject({ ok: true, hook: 'call', workflowId: 'call:jambonz:out:r1' });
+    expect(verifyHookToken(callHook, [SECRET])).toMatchObject({
+      ok: true,
+      hook: 'call',
+      workflowId: 'call:jambonz:out:r1',
+    });
 
-    const withApp = createJambonzCommands({ accountSid: ACCOUNT_SID, publicBaseUrl: BASE, hookSecret: SECRET, applicationSid: APPLICATION_SID });
-    const appBody = onTheWire(withApp.placeCallRequest({ ...request, detectMachine: true }).body) as Record<string, unknown>;
-    expect(appBody).toMatchObject({ application_sid: APPLICATION_SID, tag: { ownerWorkflowId: 'call:jambonz:out:r1' } });
+    const withApp = createJambonzCommands({
+      accountSid: ACCOUNT_SID,
+      publicBaseUrl: BASE,
+      hookSecret: SECRET,
+      applicationSid: APPLICATION_SID,
+    });
+    const appBody = onTheWire(withApp.placeCallRequest({ ...request, detectMachine: true }).body) as Record<
+      string,
+      unknown
+    >;
+    expect(appBody).toMatchObject({
+      application_sid: APPLICATION_SID,
+      tag: { ownerWorkflowId: 'call:jambonz:out:r1' },
+    });
     expect(appBody.call_hook).toBeUndefined();
-    expect(verifyHookToken((appBody.amd as { actionHook: string }).actionHook, [SECRET])).toMatchObject({ ok: true, hook: 'amd' });
+    expect(verifyHookToken((appBody.amd as { actionHook: string }).actionHook, [SECRET])).toMatchObject({
+      ok: true,
+      hook: 'amd',
+    });
     expect(closedRequestErrors(createCallSchema, appBody, STALE_IN_CREATE_CALL_SWAGGER)).toBe('');
 
     expect(carrier.placedCall({ sid: 'c-1', callId: 'sip-1' })).toEqual({ callId: 'c-1' });
@@ -185,15 +248,23 @@ describe('jambonz carrier commands (Live Call Control, createCall, reads)', () =
     expect(classify({ operation: 'createCall', status: 480, headers: {}, body: {} })?.retryable).toBe(true);
     expect(classify({ operation: 'createCall', status: 201, headers: {}, body: { sid: 'x' } })).toBeUndefined();
     expect(classify({ operation: 'updateCall call_hook', status: 503, headers: {}, body: {} })?.retryable).toBe(true);
-    expect(classify({ operation: 'updateCall call_hook', status: 422, headers: {}, body: { msg: 'call session is gone' } })?.type).toBe(ErrorType.CallGone);
+    expect(
+      classify({ operation: 'updateCall call_hook', status: 422, headers: {}, body: { msg: 'call session is gone' } })
+        ?.type,
+    ).toBe(ErrorType.CallGone);
     expect(classify({ operation: 'getCall', status: 404, headers: {}, body: {} })?.type).toBe(ErrorType.CallGone);
     expect(classify({ operation: 'updateCall call_hook', status: 202, headers: {}, body: undefined })).toBeUndefined();
   });
 
   it('reads a call record as alive until it reports an end', () => {
-    expect(carrier.callStatusRequest(CALL_SID)).toEqual({ method: 'GET', path: `/Accounts/${ACCOUNT_SID}/Calls/${CALL_SID}`, operation: 'getCall' });
+    expect(carrier.callStatusRequest(CALL_SID)).toEqual({
+      method: 'GET',
+      path: `/Accounts/${ACCOUNT_SID}/Calls/${CALL_SID}`,
+      operation: 'getCall',
+    });
     expect(carrier.callIsAlive({ call_sid: CALL_SID, call_status: 'in-progress' })).toBe(true);
-    for (const status of ['completed', 'failed', 'busy', 'no-answer']) expect(carrier.callIsAlive({ call_status: status })).toBe(false);
+    for (const status of ['completed', 'failed', 'busy', 'no-answer'])
+      expect(carrier.callIsAlive({ call_status: status })).toBe(false);
   });
 });
 
@@ -216,7 +287,12 @@ describe('jambonz documents from session replies', () => {
     const { verbs } = documentForCommands([answer], options);
     expect(verbs.map((v) => v.verb)).toEqual(['answer', 'redirect']);
     const redirect = verbs[1] as Extract<JambonzVerb, { verb: 'redirect' }>;
-    expect(verifyHookToken(redirect.actionHook, [SECRET])).toEqual({ ok: true, hook: 'next', workflowId: WORKFLOW_ID, controlId: answer.commandKey });
+    expect(verifyHookToken(redirect.actionHook, [SECRET])).toEqual({
+      ok: true,
+      hook: 'next',
+      workflowId: WORKFLOW_ID,
+      controlId: answer.commandKey,
+    });
   });
 
   it('adds nothing after a verb that calls back or ends the call', () => {
@@ -232,7 +308,11 @@ describe('jambonz documents from session replies', () => {
     const listen = verbs[0] as Extract<JambonzVerb, { verb: 'listen' }>;
     expect(listen.url).toBe(recordingStreamUrl(options, WORKFLOW_ID, record.commandKey));
     expect(listen.url.startsWith('wss://gateway.example.com/webhooks/jambonz?hook=listen&')).toBe(true);
-    expect(verifyHookToken(listen.url, [SECRET])).toMatchObject({ ok: true, hook: 'listen', controlId: record.commandKey });
+    expect(verifyHookToken(listen.url, [SECRET])).toMatchObject({
+      ok: true,
+      hook: 'listen',
+      controlId: record.commandKey,
+    });
   });
 
   it('skips, and reports, a command that cannot be expressed', () => {

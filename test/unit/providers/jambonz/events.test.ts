@@ -111,21 +111,27 @@ describe('call_status_hook', () => {
     ['failed', 'outbound', 404, undefined, { cause: 'unreachable', source: 'unknown' }],
     ['failed', 'outbound', 603, undefined, { cause: 'rejected', source: 'unknown' }],
     ['failed', 'outbound', 503, undefined, { cause: 'failed', source: 'unknown' }],
-  ])('maps %s (%s, SIP %s, ended by %s) to a normalised end', (status, direction, sipStatus, terminatedBy, expected) => {
-    const payload = callInfo({
-      call_status: status,
-      direction,
-      sip_status: sipStatus,
-      ...(status === 'completed' && { duration: 42 }),
-      ...(terminatedBy !== undefined && { call_termination_by: terminatedBy }),
-    });
-    expect(normalise('status', payload).events).toEqual([
-      { ...base, eventId: `jambonz:${CALL_SID}:ended`, kind: 'call.ended', sipCode: sipStatus, ...expected },
-    ]);
-  });
+  ])(
+    'maps %s (%s, SIP %s, ended by %s) to a normalised end',
+    (status, direction, sipStatus, terminatedBy, expected) => {
+      const payload = callInfo({
+        call_status: status,
+        direction,
+        sip_status: sipStatus,
+        ...(status === 'completed' && { duration: 42 }),
+        ...(terminatedBy !== undefined && { call_termination_by: terminatedBy }),
+      });
+      expect(normalise('status', payload).events).toEqual([
+        { ...base, eventId: `jambonz:${CALL_SID}:ended`, kind: 'call.ended', sipCode: sipStatus, ...expected },
+      ]);
+    },
+  );
 
   it('reports the answer of a dialed leg on that leg, bridges it to its parent and routes it to the parent session', () => {
-    const routed = normalise('status', callInfo({ call_sid: CHILD_SID, direction: 'outbound', parent_call_sid: CALL_SID }));
+    const routed = normalise(
+      'status',
+      callInfo({ call_sid: CHILD_SID, direction: 'outbound', parent_call_sid: CALL_SID }),
+    );
     expect(routed.ownerWorkflowId).toBe(`call:jambonz:${CALL_SID}`);
     expect(routed.events).toEqual([
       { ...base, callId: CHILD_SID, eventId: `jambonz:${CHILD_SID}:answered`, kind: 'call.answered' },
@@ -161,7 +167,9 @@ describe('redirect hooks', () => {
   });
 
   it('cancels the play or say that a stopPlayback interrupted', () => {
-    expect(normalise('playback-stopped', callInfo()).events.map((event) => [event.kind, 'status' in event && event.status])).toEqual([
+    expect(
+      normalise('playback-stopped', callInfo()).events.map((event) => [event.kind, 'status' in event && event.status]),
+    ).toEqual([
       ['playback.ended', 'cancelled'],
       ['speak.ended', 'cancelled'],
     ]);
@@ -169,7 +177,14 @@ describe('redirect hooks', () => {
 
   it('cancels the gather that a stopGather interrupted', () => {
     expect(normalise('gather-stopped', callInfo()).events).toEqual([
-      { ...base, controlId: CONTROL_ID, eventId: op('gather-stopped', 'ended'), kind: 'gather.ended', reason: 'cancelled', digits: '' },
+      {
+        ...base,
+        controlId: CONTROL_ID,
+        eventId: op('gather-stopped', 'ended'),
+        kind: 'gather.ended',
+        reason: 'cancelled',
+        digits: '',
+      },
     ]);
   });
 });
@@ -184,8 +199,16 @@ describe('gather actionHook', () => {
 
   it.each([
     ['dtmfDetected', { digits: '12' }, { reason: 'complete', digits: '12' }],
-    ['speechDetected', { speech }, { reason: 'complete', digits: '', speech: { text: 'sales please', confidence: 0.93 } }],
-    ['stt-low-confidence', { speech }, { reason: 'invalid', digits: '', speech: { text: 'sales please', confidence: 0.93 } }],
+    [
+      'speechDetected',
+      { speech },
+      { reason: 'complete', digits: '', speech: { text: 'sales please', confidence: 0.93 } },
+    ],
+    [
+      'stt-low-confidence',
+      { speech },
+      { reason: 'invalid', digits: '', speech: { text: 'sales please', confidence: 0.93 } },
+    ],
     ['timeout', {}, { reason: 'timeout', digits: '' }],
     ['error', { details: 'STT vendor unreachable' }, { reason: 'error', digits: '' }],
   ])('maps %s', (reason, extra, expected) => {
@@ -219,7 +242,13 @@ describe('play actionHook', () => {
   it('maps playCompleted', () => {
     const payload = callInfo({ reason: 'playCompleted', playback_seconds: 3, playback_milliseconds: 3120 });
     expect(normalise('play', payload).events).toEqual([
-      { ...base, controlId: CONTROL_ID, eventId: op('play', 'playCompleted'), kind: 'playback.ended', status: 'completed' },
+      {
+        ...base,
+        controlId: CONTROL_ID,
+        eventId: op('play', 'playCompleted'),
+        kind: 'playback.ended',
+        status: 'completed',
+      },
     ]);
   });
 
@@ -239,16 +268,32 @@ describe('dial actionHook', () => {
     ['no-answer', 487, 'no-answer'],
     ['ringing', 180, 'no-answer'], // ring timeout: jambonz keeps the last provisional status
   ])('ends the dialed leg (%s, SIP %s) and the dial on the calling leg', (dialStatus, sipStatus, cause) => {
-    const payload = callInfo({ dial_call_status: dialStatus, dial_sip_status: sipStatus, dial_call_sid: CHILD_SID, dial_sbc_callid: 'x@y' });
+    const payload = callInfo({
+      dial_call_status: dialStatus,
+      dial_sip_status: sipStatus,
+      dial_call_sid: CHILD_SID,
+      dial_sbc_callid: 'x@y',
+    });
     expect(normalise('dial', payload).events).toEqual([
-      { ...base, callId: CHILD_SID, eventId: `jambonz:${CHILD_SID}:ended`, kind: 'call.ended', cause, source: 'unknown', sipCode: sipStatus },
+      {
+        ...base,
+        callId: CHILD_SID,
+        eventId: `jambonz:${CHILD_SID}:ended`,
+        kind: 'call.ended',
+        cause,
+        source: 'unknown',
+        sipCode: sipStatus,
+      },
       { ...base, controlId: CONTROL_ID, eventId: op('dial', dialStatus), kind: 'unbridged', otherCallId: CHILD_SID },
     ]);
   });
 
   it('shares the dialed leg end id with that leg status hook, so the session keeps one', () => {
     const fromDial = normalise('dial', callInfo({ dial_call_status: 'completed', dial_call_sid: CHILD_SID })).events[0];
-    const fromStatus = normalise('status', callInfo({ call_sid: CHILD_SID, call_status: 'completed', parent_call_sid: CALL_SID })).events[0];
+    const fromStatus = normalise(
+      'status',
+      callInfo({ call_sid: CHILD_SID, call_status: 'completed', parent_call_sid: CALL_SID }),
+    ).events[0];
     expect(fromDial?.eventId).toBe(fromStatus?.eventId);
   });
 
@@ -283,7 +328,9 @@ describe('queue hooks', () => {
   const queueSid = `queue:${ACCOUNT_SID}:${JAMBONZ_PARKING_QUEUE}`;
 
   it.each(['bridged', 'leave', 'hangup', 'error'])('maps enqueue queue_result %s to queue.left', (result) => {
-    expect(normalise('enqueue', callInfo({ queue_sid: queueSid, queue_time: 42, queue_result: result })).events).toEqual([
+    expect(
+      normalise('enqueue', callInfo({ queue_sid: queueSid, queue_time: 42, queue_result: result })).events,
+    ).toEqual([
       {
         ...base,
         controlId: CONTROL_ID,
@@ -307,7 +354,13 @@ describe('queue hooks', () => {
         call_id: 'x@y',
       }).events;
     expect(poll(0)).toEqual([
-      { ...base, controlId: CONTROL_ID, eventId: op('wait', 'joined'), kind: 'queue.joined', queue: JAMBONZ_PARKING_QUEUE },
+      {
+        ...base,
+        controlId: CONTROL_ID,
+        eventId: op('wait', 'joined'),
+        kind: 'queue.joined',
+        queue: JAMBONZ_PARKING_QUEUE,
+      },
     ]);
     expect(poll(30)).toEqual(poll(0));
   });
@@ -321,7 +374,9 @@ describe('queue hooks', () => {
   });
 
   it('refuses a queue_sid that is not queue:<account>:<name>', () => {
-    expect(() => normalise('enqueue', callInfo({ queue_sid: 'sales', queue_result: 'leave' }))).toThrow('queue_sid "sales"');
+    expect(() => normalise('enqueue', callInfo({ queue_sid: 'sales', queue_result: 'leave' }))).toThrow(
+      'queue_sid "sales"',
+    );
   });
 });
 

@@ -72,11 +72,15 @@ describe('the swagger check', () => {
   });
 
   it('catches a value the swagger schema rejects', () => {
-    expect(closedRequestErrors(updateCallSchema, { call_status: 'hangup' }, [])).toContain('must be equal to one of the allowed values');
+    expect(closedRequestErrors(updateCallSchema, { call_status: 'hangup' }, [])).toContain(
+      'must be equal to one of the allowed values',
+    );
   });
 
   it('knows a whisper verb is not the Webhook the swagger describes', () => {
-    expect(staleSwaggerProperties(updateCallSchema, { whisper: { verb: 'play', url: 'https://a/b.mp3' } })).toEqual(['whisper']);
+    expect(staleSwaggerProperties(updateCallSchema, { whisper: { verb: 'play', url: 'https://a/b.mp3' } })).toEqual([
+      'whisper',
+    ]);
   });
 });
 
@@ -84,7 +88,10 @@ describe('Live Call Control bodies', () => {
   it.each<[string, UpdateCallBody]>([
     ['redirect', redirectCall('https://gateway.example.com/webhooks/jambonz?hook=next')],
     ['redirect of both legs', redirectCall('https://g.example.com/a', { childCallHook: 'https://g.example.com/b' })],
-    ['redirect with a new status hook', redirectCall('https://g.example.com/a', { callStatusHook: 'https://g.example.com/s' })],
+    [
+      'redirect with a new status hook',
+      redirectCall('https://g.example.com/a', { callStatusHook: 'https://g.example.com/s' }),
+    ],
     ['redirect of the dialed leg', redirectChildCall('https://g.example.com/b')],
     ['hangup', hangupCall()],
     ['no-answer', cancelUnansweredCall()],
@@ -155,10 +162,22 @@ describe('Live Call Control combination rules', () => {
     ],
     ['a whisper URL', { whisper: { url: 'https://g.example.com/w' } }, 'whisper must be one or more say or play verbs'],
     ['an empty whisper', { whisper: [] }, 'whisper must be one or more say or play verbs'],
-    ['a bad call_status', { call_status: 'hangup' }, 'jambonz updateCall: call_status must be one of completed, no-answer, not "hangup"'],
-    ['a bad listen_status', { listen_status: 'stop' }, 'listen_status must be one of pause, silence, resume, not "stop"'],
+    [
+      'a bad call_status',
+      { call_status: 'hangup' },
+      'jambonz updateCall: call_status must be one of completed, no-answer, not "hangup"',
+    ],
+    [
+      'a bad listen_status',
+      { listen_status: 'stop' },
+      'listen_status must be one of pause, silence, resume, not "stop"',
+    ],
     ['a bad mute_status', { mute_status: 'on' }, 'mute_status must be one of mute, unmute, not "on"'],
-    ['a bad conf_hold_status', { conf_hold_status: 'park' }, 'conf_hold_status must be one of hold, unhold, not "park"'],
+    [
+      'a bad conf_hold_status',
+      { conf_hold_status: 'park' },
+      'conf_hold_status must be one of hold, unhold, not "park"',
+    ],
     ['a bad conf_mute_status', { conf_mute_status: true }, 'conf_mute_status must be one of mute, unmute, not true'],
     ['an unknown property', { call_status: 'completed', hangup: true }, 'jambonz updateCall: unknown property hangup'],
     ['a relative hook', { call_hook: { url: '/next' } }, 'call_hook.url must be an absolute URL, not "/next"'],
@@ -171,13 +190,20 @@ describe('Live Call Control combination rules', () => {
     }
     expect(thrown).toBeInstanceOf(InvalidUpdateCallError);
     expect(thrown).toBeInstanceOf(CarrierError);
-    expect(thrown).toMatchObject({ type: ErrorType.InvalidCommand, retryable: false, details: { provider: 'jambonz' } });
+    expect(thrown).toMatchObject({
+      type: ErrorType.InvalidCommand,
+      retryable: false,
+      details: { provider: 'jambonz' },
+    });
     expect((thrown as Error).message).toContain(message);
   });
 
   it('lets call_hook pair with child_call_hook, the one allowed pair', () => {
     expect(() =>
-      validateUpdateCall({ call_hook: { url: 'https://g.example.com/a' }, child_call_hook: { url: 'https://g.example.com/b' } }),
+      validateUpdateCall({
+        call_hook: { url: 'https://g.example.com/a' },
+        child_call_hook: { url: 'https://g.example.com/b' },
+      }),
     ).not.toThrow();
   });
 });
@@ -198,12 +224,14 @@ describe('liveControlForCommand', () => {
     expectValidUpdateCall(built as UpdateCallBody);
   });
 
-  it.each<CallCommandBody>([{ op: 'answer' }, { op: 'say', text: 'hi' }, { op: 'gather' }, { op: 'enqueue', queue: 'q' }])(
-    'leaves %j to the next document',
-    (command) => {
-      expect(liveControlForCommand(command, hooks)).toBeUndefined();
-    },
-  );
+  it.each<CallCommandBody>([
+    { op: 'answer' },
+    { op: 'say', text: 'hi' },
+    { op: 'gather' },
+    { op: 'enqueue', queue: 'q' },
+  ])('leaves %j to the next document', (command) => {
+    expect(liveControlForCommand(command, hooks)).toBeUndefined();
+  });
 });
 
 describe('response classification', () => {
@@ -224,7 +252,11 @@ describe('response classification', () => {
   });
 
   it('turns 400 into a clear, non-retryable refusal with jambonz msg', () => {
-    const error = classifyJambonzResponse({ operation, status: 400, body: { msg: 'multiple options are not allowed in updateCall' } });
+    const error = classifyJambonzResponse({
+      operation,
+      status: 400,
+      body: { msg: 'multiple options are not allowed in updateCall' },
+    });
     expect(error).toMatchObject({ type: ErrorType.CarrierRejected, retryable: false, details: { status: 400 } });
     expect(error?.message).toBe(
       'jambonz refused updateCall call_status as invalid (HTTP 400: multiple options are not allowed in updateCall)',
@@ -232,11 +264,17 @@ describe('response classification', () => {
   });
 
   it.each([480, 500, 503])('retries %s', (status) => {
-    expect(classifyJambonzResponse({ operation, status })).toMatchObject({ type: ErrorType.CarrierUnavailable, retryable: true });
+    expect(classifyJambonzResponse({ operation, status })).toMatchObject({
+      type: ErrorType.CarrierUnavailable,
+      retryable: true,
+    });
   });
 
   it('does not retry a bad token', () => {
-    expect(classifyJambonzResponse({ operation, status: 401 })).toMatchObject({ type: ErrorType.CarrierRejected, retryable: false });
+    expect(classifyJambonzResponse({ operation, status: 401 })).toMatchObject({
+      type: ErrorType.CarrierRejected,
+      retryable: false,
+    });
   });
 });
 
@@ -249,7 +287,8 @@ describe('outbound calls', () => {
   };
   const ourHooks: JambonzCallApplication = {
     call_hook: 'https://gateway.example.com/webhooks/jambonz?hook=call&wf=call%3Ajambonz%3Aout%3Areq-1&token=t',
-    call_status_hook: 'https://gateway.example.com/webhooks/jambonz?hook=status&wf=call%3Ajambonz%3Aout%3Areq-1&token=t',
+    call_status_hook:
+      'https://gateway.example.com/webhooks/jambonz?hook=status&wf=call%3Ajambonz%3Aout%3Areq-1&token=t',
     speech_synthesis_vendor: 'google',
     speech_synthesis_language: 'en-US',
     speech_synthesis_voice: 'en-US-Wavenet-C',
@@ -295,7 +334,11 @@ describe('outbound calls', () => {
 
   it('places a call run by a stored application, with answering-machine detection', () => {
     const amdHook = 'https://gateway.example.com/webhooks/jambonz?hook=amd';
-    const body = createCallBody({ ...request, to: 'sip:bob@pbx.example.com', detectMachine: true }, { application_sid: '0dddaabf-0a85-4a4c-b3c4-0c0e8b9c1e2d' }, amdHook);
+    const body = createCallBody(
+      { ...request, to: 'sip:bob@pbx.example.com', detectMachine: true },
+      { application_sid: '0dddaabf-0a85-4a4c-b3c4-0c0e8b9c1e2d' },
+      amdHook,
+    );
     expect(body).toEqual({
       from: '+15557654321',
       to: { type: 'sip', sipUri: 'sip:bob@pbx.example.com' },
@@ -324,7 +367,10 @@ describe('outbound calls', () => {
   });
 
   it('reads the 201 body', () => {
-    expect(readCreatedCall({ sid: CALL_SID, callId: 'a1b2@10.0.0.5' })).toEqual({ callId: CALL_SID, sipCallId: 'a1b2@10.0.0.5' });
+    expect(readCreatedCall({ sid: CALL_SID, callId: 'a1b2@10.0.0.5' })).toEqual({
+      callId: CALL_SID,
+      sipCallId: 'a1b2@10.0.0.5',
+    });
     expect(readCreatedCall({ sid: CALL_SID })).toEqual({ callId: CALL_SID });
     expect(() => readCreatedCall({})).toThrow('the call may exist');
   });

@@ -1,7 +1,13 @@
 import { join } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { defaultJambonzSpecDir } from '../../../../src/simulator/jambonz';
-import { readSwagger, requestSchema, SWAGGER_FILE, swaggerAjv, type Schema } from '../../../../src/simulator/jambonz/swagger';
+import {
+  readSwagger,
+  requestSchema,
+  SWAGGER_FILE,
+  swaggerAjv,
+  type Schema,
+} from '../../../../src/simulator/jambonz/swagger';
 
 /**
  * Validators for request bodies of jambonz's REST API swagger (shared/specs/jambonz-api.swagger.yaml, loaded

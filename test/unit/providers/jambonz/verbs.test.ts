@@ -54,7 +54,11 @@ describe('verb-spec validator', () => {
     ['a missing required property', [{ verb: 'play' }], 'missing value for url'],
     ['a wrong type', [{ verb: 'pause', length: '3' }], 'has invalid data type'],
     ['a bad enum value', [{ verb: 'listen', url: 'wss://x', mixType: 'quad' }], 'must be one of mono,stereo,mixed'],
-    ['a bad nested type', [{ verb: 'say', text: 'hi', synthesizer: { language: 'en-US' } }], 'missing value for vendor'],
+    [
+      'a bad nested type',
+      [{ verb: 'say', text: 'hi', synthesizer: { language: 'en-US' } }],
+      'missing value for vendor',
+    ],
     ['a bad array item', [{ verb: 'dial', target: [{ number: '+15551234567' }] }], 'target[0]: missing value for type'],
     ['record, which the feature server cannot run', [{ verb: 'record', path: '/x' }], 'invalid instruction: record'],
     ['a nested type used as a verb', [{ verb: 'target', type: 'phone' }], 'invalid instruction: target'],
@@ -92,7 +96,10 @@ describe('verb builders', () => {
         actionHook: url,
       }),
     ],
-    ['gather with a play prompt', gatherVerb({ numDigits: 1, prompt: { play: 'https://cdn.example.com/menu.mp3' }, actionHook: url })],
+    [
+      'gather with a play prompt',
+      gatherVerb({ numDigits: 1, prompt: { play: 'https://cdn.example.com/menu.mp3' }, actionHook: url }),
+    ],
     [
       'dial to phone, sip and user targets',
       dialVerb({
@@ -108,7 +115,10 @@ describe('verb builders', () => {
     ['sip:decline', sipDeclineVerb({ status: 486, reason: 'Busy Here' })],
     ['pause', pauseVerb({ length: 3 })],
     ['redirect', redirectVerb({ actionHook: url, statusHook: url })],
-    ['listen', listenVerb({ url: 'wss://rec.example.com', mixType: 'stereo', maxLength: 60, playBeep: true, actionHook: url })],
+    [
+      'listen',
+      listenVerb({ url: 'wss://rec.example.com', mixType: 'stereo', maxLength: 60, playBeep: true, actionHook: url }),
+    ],
     ['dtmf', dtmfVerb({ dtmf: '12#', duration: 250 })],
     ['sip:refer', sipReferVerb({ referTo: 'sip:desk@pbx.example.com', actionHook: url, eventHook: url })],
     ['enqueue', enqueueVerb({ name: 'sales', waitHook: url, actionHook: url, priority: 1 })],
@@ -138,7 +148,10 @@ describe('verb builders', () => {
 
   it('nests a gather prompt as jambonz wants it', () => {
     expect(gatherVerb({ prompt: { say: 'Hi' } })).toEqual({ verb: 'gather', say: { text: 'Hi' } });
-    expect(gatherVerb({ prompt: { play: 'https://a/b.mp3' } })).toEqual({ verb: 'gather', play: { url: 'https://a/b.mp3' } });
+    expect(gatherVerb({ prompt: { play: 'https://a/b.mp3' } })).toEqual({
+      verb: 'gather',
+      play: { url: 'https://a/b.mp3' },
+    });
   });
 
   it('turns E.164 numbers and SIP URIs into dial targets and refuses anything else', () => {
@@ -215,7 +228,11 @@ describe('mapCommandToVerbs', () => {
 
   it('follows a say with a redirect, which is how the session learns the say ended', () => {
     const [say, redirect] = mapCommandToVerbs({ op: 'say', text: 'Welcome', voice: 'v', language: 'en-GB' }, hooks);
-    expect(say).toEqual({ verb: 'say', text: 'Welcome', synthesizer: { vendor: 'default', language: 'en-GB', voice: 'v' } });
+    expect(say).toEqual({
+      verb: 'say',
+      text: 'Welcome',
+      synthesizer: { vendor: 'default', language: 'en-GB', voice: 'v' },
+    });
     expect(redirect).toEqual({ verb: 'redirect', actionHook: hooks.url(JambonzHook.Say) });
   });
 
@@ -261,7 +278,11 @@ describe('mapCommandToVerbs', () => {
   it('parks enqueued callers in one jambonz queue and bridges by taking that exact call from it', () => {
     const [enqueue] = mapCommandToVerbs({ op: 'enqueue', queue: 'sales' }, hooks);
     const [dequeue] = mapCommandToVerbs({ op: 'bridge', otherCallId: 'caller-sid' }, hooks);
-    expect(enqueue).toMatchObject({ verb: 'enqueue', name: JAMBONZ_PARKING_QUEUE, waitHook: hooks.url(JambonzHook.Wait) });
+    expect(enqueue).toMatchObject({
+      verb: 'enqueue',
+      name: JAMBONZ_PARKING_QUEUE,
+      waitHook: hooks.url(JambonzHook.Wait),
+    });
     expect(dequeue).toMatchObject({ verb: 'dequeue', name: JAMBONZ_PARKING_QUEUE, callSid: 'caller-sid' });
   });
 
@@ -285,7 +306,12 @@ describe('mapCommandToVerbs', () => {
   });
 
   it('refuses recordStart without a recording socket', () => {
-    const withoutSocket = operationHooks({ publicBaseUrl: 'https://g', secret: 's', workflowId: 'w', controlId: 'w#1' });
+    const withoutSocket = operationHooks({
+      publicBaseUrl: 'https://g',
+      secret: 's',
+      workflowId: 'w',
+      controlId: 'w#1',
+    });
     expect(() => mapCommandToVerbs({ op: 'recordStart' }, withoutSocket)).toThrow('no recording WebSocket URL');
   });
 
@@ -309,11 +335,11 @@ describe('mapCommandToVerbs', () => {
     },
   );
 
-  it.each([
-    { op: 'sendFax', documentUrl: 'https://a/b.pdf' },
-    { op: 'receiveFax' },
-  ] as CallCommandBody[])('fails fast with Unsupported for $op', (command) => {
-    expect(() => mapCommandToVerbs(command, hooks)).toThrow(Unsupported);
-    expect(() => mapCommandToVerbs(command, hooks)).toThrow(`jambonz does not support ${command.op}`);
-  });
+  it.each([{ op: 'sendFax', documentUrl: 'https://a/b.pdf' }, { op: 'receiveFax' }] as CallCommandBody[])(
+    'fails fast with Unsupported for $op',
+    (command) => {
+      expect(() => mapCommandToVerbs(command, hooks)).toThrow(Unsupported);
+      expect(() => mapCommandToVerbs(command, hooks)).toThrow(`jambonz does not support ${command.op}`);
+    },
+  );
 });

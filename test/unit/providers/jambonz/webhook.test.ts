@@ -15,7 +15,13 @@ const nowMs = Date.UTC(2026, 0, 15, 12, 0, 0);
 const nowSeconds = nowMs / 1000;
 
 const rawBody = Buffer.from(
-  JSON.stringify({ call_sid: 'b1c2d3', direction: 'inbound', from: '+15551230000', to: '+15559870000', call_status: 'trying' }),
+  JSON.stringify({
+    call_sid: 'b1c2d3',
+    direction: 'inbound',
+    from: '+15551230000',
+    to: '+15559870000',
+    call_status: 'trying',
+  }),
 );
 
 /** Signs as the feature server does: HMAC-SHA256(secret, "<t>.<body>"), hex. */
@@ -200,6 +206,9 @@ describe('hook URLs', () => {
   });
 
   it('refuse an unknown hook', () => {
-    expect(verifyHookToken(`${JAMBONZ_HOOK_PATH}?hook=fax`, [hookSecret])).toEqual({ ok: false, reason: 'unknown hook "fax"' });
+    expect(verifyHookToken(`${JAMBONZ_HOOK_PATH}?hook=fax`, [hookSecret])).toEqual({
+      ok: false,
+      reason: 'unknown hook "fax"',
+    });
   });
 });

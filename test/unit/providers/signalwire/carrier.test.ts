@@ -30,8 +30,12 @@ describe('SignalWire commands for the worker', () => {
   it('authenticates with Basic auth and never retries a dial', () => {
     expect(commands.authorization).toBe(signalwireAuthorization('project-1', 'PT-token'));
     expect(commands.dialIsIdempotent).toBe(false);
-    expect(commands.classify?.({ operation: 'dial', status: 422, headers: {}, body: {} })?.type).toBe('CarrierRejected');
-    expect(commands.classify?.({ operation: 'calling.end', status: 404, headers: {}, body: {} })?.type).toBe('CallGone');
+    expect(commands.classify?.({ operation: 'dial', status: 422, headers: {}, body: {} })?.type).toBe(
+      'CarrierRejected',
+    );
+    expect(commands.classify?.({ operation: 'calling.end', status: 404, headers: {}, body: {} })?.type).toBe(
+      'CallGone',
+    );
   });
 
   it('signs callback URLs with the signing key: they route back to the session that sent the command', () => {
@@ -57,7 +61,9 @@ describe('SignalWire commands for the worker', () => {
     expect(first.params.url.startsWith(documentUrl('https://gw.example.com', signingKey, workflowId))).toBe(true);
     expect(callbackOwner(first.params.url, signingKey)).toEqual({ ok: true, workflowId });
     // The adapter function alone builds the same request.
-    expect(signalwireCommandRequest(command({ op: 'redirect' }, 5), { callbacks: commands.callbacks }).body).toEqual(first);
+    expect(signalwireCommandRequest(command({ op: 'redirect' }, 5), { callbacks: commands.callbacks }).body).toEqual(
+      first,
+    );
   });
 
   it('dials a fax call with an inline document that sends the fax and hangs up; its callbacks reach the fax workflow', () => {
@@ -69,7 +75,10 @@ describe('SignalWire commands for the worker', () => {
       identity: '+15550001000',
       ownerWorkflowId: 'fax:abc',
     });
-    const body = request.body as { command: string; params: { swml: { sections: { main: Record<string, unknown>[] } }; status_url: string } };
+    const body = request.body as {
+      command: string;
+      params: { swml: { sections: { main: Record<string, unknown>[] } }; status_url: string };
+    };
     expect(callRequestErrors(body)).toBe('');
     expect(body.command).toBe('dial');
     expect(schemaErrors('SWML.Calling.SWMLObject', body.params.swml)).toBe('');
@@ -90,6 +99,8 @@ describe('SignalWire commands for the worker', () => {
     const stop = commands.stopFaxRequest(callId, 'sw-control-1', 'send');
     expect(callRequestErrors(stop.body)).toBe('');
     expect(stop.body).toEqual({ command: 'calling.send_fax.stop', id: callId, params: { control_id: 'sw-control-1' } });
-    expect((commands.stopFaxRequest(callId, 'c', 'receive').body as { command: string }).command).toBe('calling.receive_fax.stop');
+    expect((commands.stopFaxRequest(callId, 'c', 'receive').body as { command: string }).command).toBe(
+      'calling.receive_fax.stop',
+    );
   });
 });

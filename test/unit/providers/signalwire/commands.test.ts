@@ -74,11 +74,35 @@ const callingCases: CallingCase[] = [
   ['calling.play.resume', ctl],
   ['calling.play.stop', ctl],
   ['calling.play.volume', { ...ctl, volume: 12 }],
-  ['calling.collect', { ...ctl, digits: { max: 4, terminators: '#', digit_timeout: 3 }, initial_timeout: 5, start_input_timers: true }],
-  ['calling.collect', { ...ctl, speech: { end_silence_timeout: 1, speech_timeout: 10, language: 'en-US', hints: ['yes'], model: 'nova-3', engine: 'Deepgram' } }],
   [
     'calling.collect',
-    { ...ctl, digits: { max: 1 }, speech: {}, continuous: false, partial_results: true, send_start_of_input: true, status_url: 'https://gw.example.com/s' },
+    { ...ctl, digits: { max: 4, terminators: '#', digit_timeout: 3 }, initial_timeout: 5, start_input_timers: true },
+  ],
+  [
+    'calling.collect',
+    {
+      ...ctl,
+      speech: {
+        end_silence_timeout: 1,
+        speech_timeout: 10,
+        language: 'en-US',
+        hints: ['yes'],
+        model: 'nova-3',
+        engine: 'Deepgram',
+      },
+    },
+  ],
+  [
+    'calling.collect',
+    {
+      ...ctl,
+      digits: { max: 1 },
+      speech: {},
+      continuous: false,
+      partial_results: true,
+      send_start_of_input: true,
+      status_url: 'https://gw.example.com/s',
+    },
   ],
   ['calling.collect.stop', ctl],
   ['calling.collect.start_input_timers', ctl],
@@ -88,8 +112,15 @@ const callingCases: CallingCase[] = [
       ...ctl,
       record: {
         audio: {
-          beep: true, format: 'wav', stereo: true, direction: 'both', initial_timeout: 4, end_silence_timeout: 2,
-          max_length: 60, terminators: '#*', input_sensitivity: 50,
+          beep: true,
+          format: 'wav',
+          stereo: true,
+          direction: 'both',
+          initial_timeout: 4,
+          end_silence_timeout: 2,
+          max_length: 60,
+          terminators: '#*',
+          input_sensitivity: 50,
         },
       },
       status_url: 'https://gw.example.com/s',
@@ -102,7 +133,10 @@ const callingCases: CallingCase[] = [
     'calling.detect',
     {
       ...ctl,
-      detect: { type: 'machine', params: { initial_timeout: 4.5, end_silence_timeout: 1, machine_ready_timeout: 2, detect_message_end: true } },
+      detect: {
+        type: 'machine',
+        params: { initial_timeout: 4.5, end_silence_timeout: 1, machine_ready_timeout: 2, detect_message_end: true },
+      },
       timeout: 30,
       status_url: 'https://gw.example.com/s',
     },
@@ -110,14 +144,36 @@ const callingCases: CallingCase[] = [
   ['calling.detect', { ...ctl, detect: { type: 'fax', params: { tone: 'CED' } } }],
   ['calling.detect', { ...ctl, detect: { type: 'digit', params: { digits: '0123456789#*' } } }],
   ['calling.detect.stop', ctl],
-  ['calling.tap', { ...ctl, tap: { type: 'audio', params: { direction: 'both' } }, device: { type: 'rtp', params: { addr: '198.51.100.42', port: 5060, codec: 'PCMU', ptime: 20 } } }],
-  ['calling.tap', { ...ctl, tap: { type: 'audio', params: { direction: 'speak' } }, device: { type: 'ws', params: { uri: 'wss://tap.example.com/x' } }, status_url: 'https://gw.example.com/s' }],
+  [
+    'calling.tap',
+    {
+      ...ctl,
+      tap: { type: 'audio', params: { direction: 'both' } },
+      device: { type: 'rtp', params: { addr: '198.51.100.42', port: 5060, codec: 'PCMU', ptime: 20 } },
+    },
+  ],
+  [
+    'calling.tap',
+    {
+      ...ctl,
+      tap: { type: 'audio', params: { direction: 'speak' } },
+      device: { type: 'ws', params: { uri: 'wss://tap.example.com/x' } },
+      status_url: 'https://gw.example.com/s',
+    },
+  ],
   ['calling.tap.stop', ctl],
   [
     'calling.stream',
     {
-      ...ctl, url: 'wss://stream.example.com/a', name: 'support', codec: 'PCMU', track: 'both_tracks',
-      authorization_bearer_token: 'tok', custom_parameters: { a: 1 }, status_url: 'https://gw.example.com/s', status_url_method: 'POST',
+      ...ctl,
+      url: 'wss://stream.example.com/a',
+      name: 'support',
+      codec: 'PCMU',
+      track: 'both_tracks',
+      authorization_bearer_token: 'tok',
+      custom_parameters: { a: 1 },
+      status_url: 'https://gw.example.com/s',
+      status_url_method: 'POST',
     },
   ],
   ['calling.stream.stop', ctl],
@@ -125,7 +181,16 @@ const callingCases: CallingCase[] = [
   ['calling.denoise.stop', {}],
   ['calling.transfer', { dest: 'sip:desk@example.com' }],
   ['calling.transfer', { dest: swmlDocument([{ connect: { to: '+15551234567' } }]) }],
-  ['calling.refer', { device: { type: 'sip', params: { to: 'sip:desk@example.com', from: 'sip:ivr@example.com', username: 'u', password: 'p' } }, status_url: 'https://gw.example.com/s' }],
+  [
+    'calling.refer',
+    {
+      device: {
+        type: 'sip',
+        params: { to: 'sip:desk@example.com', from: 'sip:ivr@example.com', username: 'u', password: 'p' },
+      },
+      status_url: 'https://gw.example.com/s',
+    },
+  ],
   ['calling.end', {}],
   ['calling.end', { reason: 'noAnswer' }],
   ['calling.disconnect', {}],
@@ -141,24 +206,48 @@ describe('calling.* request builders', () => {
     expect(callRequestErrors({ ...play, params: { ...play.params, volume: 41 } })).toMatch(/volume/);
     expect(callRequestErrors({ ...play, params: { ...play.params, controlId: 'c' } })).not.toBe('');
     expect(callRequestErrors({ ...play, id: 'not-a-uuid' })).toMatch(/uuid/);
-    expect(callRequestErrors({ command: 'calling.collect', id: callId, params: { control_id: 'c', digits: {} } })).toMatch(/max/);
+    expect(
+      callRequestErrors({ command: 'calling.collect', id: callId, params: { control_id: 'c', digits: {} } }),
+    ).toMatch(/max/);
   });
 
-  it.each(callingCases.map((c, i) => [`${c[0]} #${i}`, c] as const))('%s validates against CallRequest', (_name, [command, params]) => {
-    const body = validBody(callingRequest(command, callId, params as never));
-    expect(body).toEqual({ command, id: callId, params });
-  });
+  it.each(callingCases.map((c, i) => [`${c[0]} #${i}`, c] as const))(
+    '%s validates against CallRequest',
+    (_name, [command, params]) => {
+      const body = validBody(callingRequest(command, callId, params as never));
+      expect(body).toEqual({ command, id: callId, params });
+    },
+  );
 
   it('covers every calling.* command in CallingParams', () => {
     const covered = new Set(callingCases.map(([command]) => command));
     const all: Record<CallingCommand, true> = {
-      'calling.play': true, 'calling.play.pause': true, 'calling.play.resume': true, 'calling.play.stop': true,
-      'calling.play.volume': true, 'calling.collect': true, 'calling.collect.stop': true,
-      'calling.collect.start_input_timers': true, 'calling.record': true, 'calling.record.pause': true,
-      'calling.record.resume': true, 'calling.record.stop': true, 'calling.detect': true, 'calling.detect.stop': true,
-      'calling.tap': true, 'calling.tap.stop': true, 'calling.stream': true, 'calling.stream.stop': true,
-      'calling.denoise': true, 'calling.denoise.stop': true, 'calling.transfer': true, 'calling.refer': true,
-      'calling.end': true, 'calling.disconnect': true, 'calling.user_event': true, 'calling.send_fax.stop': true,
+      'calling.play': true,
+      'calling.play.pause': true,
+      'calling.play.resume': true,
+      'calling.play.stop': true,
+      'calling.play.volume': true,
+      'calling.collect': true,
+      'calling.collect.stop': true,
+      'calling.collect.start_input_timers': true,
+      'calling.record': true,
+      'calling.record.pause': true,
+      'calling.record.resume': true,
+      'calling.record.stop': true,
+      'calling.detect': true,
+      'calling.detect.stop': true,
+      'calling.tap': true,
+      'calling.tap.stop': true,
+      'calling.stream': true,
+      'calling.stream.stop': true,
+      'calling.denoise': true,
+      'calling.denoise.stop': true,
+      'calling.transfer': true,
+      'calling.refer': true,
+      'calling.end': true,
+      'calling.disconnect': true,
+      'calling.user_event': true,
+      'calling.send_fax.stop': true,
       'calling.receive_fax.stop': true,
     };
     expect([...covered].sort()).toEqual(Object.keys(all).sort());
@@ -170,11 +259,22 @@ describe('dial and update', () => {
     validBody(dialRequest({ from: '+15550001111', to: '+15550002222', url: 'https://gw.example.com/swml' }));
     validBody(
       dialRequest({
-        from: '+15550001111', to: 'sip:alice@example.com', swml: swmlDocument([{ answer: {} }, { hangup: {} }]),
-        caller_id: '+15550001111', fallback_url: 'https://gw.example.com/fallback', status_url: 'https://gw.example.com/s',
-        status_events: ['created', 'ringing', 'answered', 'ended'], url_method: 'POST', codecs: ['PCMU', 'OPUS'], timeout: 45,
-        max_price_per_minute: 0.05, send_digits: '1w2', region: ['us-east-1'], custom_variables: { case_id: '42' },
-        username: 'alice', password: 'secret',
+        from: '+15550001111',
+        to: 'sip:alice@example.com',
+        swml: swmlDocument([{ answer: {} }, { hangup: {} }]),
+        caller_id: '+15550001111',
+        fallback_url: 'https://gw.example.com/fallback',
+        status_url: 'https://gw.example.com/s',
+        status_events: ['created', 'ringing', 'answered', 'ended'],
+        url_method: 'POST',
+        codecs: ['PCMU', 'OPUS'],
+        timeout: 45,
+        max_price_per_minute: 0.05,
+        send_digits: '1w2',
+        region: ['us-east-1'],
+        custom_variables: { case_id: '42' },
+        username: 'alice',
+        password: 'secret',
       }),
     );
   });
@@ -192,12 +292,21 @@ describe('dial and update', () => {
       url: documentUrl(callbacks.publicBaseUrl, callbacks.secret, workflowId),
       status_events: ['created', 'ringing', 'answered', 'ended'],
     });
-    expect(new URL(params.status_url as string).searchParams.get('t')).toBe(statusCallbackToken(callbacks.secret, workflowId));
+    expect(new URL(params.status_url as string).searchParams.get('t')).toBe(
+      statusCallbackToken(callbacks.secret, workflowId),
+    );
   });
 
   it('starts machine detection in an inline document when asked to', () => {
     const request = signalwirePlaceCallRequest(
-      { from: '+15550001111', to: '+15550002222', detectMachine: true, timeoutSeconds: 20, commandKey: 'k', ownerWorkflowId: workflowId },
+      {
+        from: '+15550001111',
+        to: '+15550002222',
+        detectMachine: true,
+        timeoutSeconds: 20,
+        commandKey: 'k',
+        ownerWorkflowId: workflowId,
+      },
       callbacks,
     );
     const { params } = validBody(request);
@@ -215,14 +324,24 @@ describe('dial and update', () => {
 
   it('refuses a ring timeout SignalWire would refuse', () => {
     const place = (timeoutSeconds: number) => () =>
-      signalwirePlaceCallRequest({ from: '+1', to: '+2', timeoutSeconds, commandKey: 'k', ownerWorkflowId: workflowId }, callbacks);
+      signalwirePlaceCallRequest(
+        { from: '+1', to: '+2', timeoutSeconds, commandKey: 'k', ownerWorkflowId: workflowId },
+        callbacks,
+      );
     expect(place(0)).toThrow(CarrierError);
     expect(place(601)).toThrow(/1 to 600/);
   });
 
   it('builds update redirects and status changes that validate, with the call id in params', () => {
-    const byUrl = validBody(updateRequest(callId, { url: 'https://gw.example.com/swml' }, 'answered', { fallback_url: 'https://gw.example.com/f' }));
-    expect(byUrl).toEqual({ command: 'update', params: { id: callId, url: 'https://gw.example.com/swml', fallback_url: 'https://gw.example.com/f' } });
+    const byUrl = validBody(
+      updateRequest(callId, { url: 'https://gw.example.com/swml' }, 'answered', {
+        fallback_url: 'https://gw.example.com/f',
+      }),
+    );
+    expect(byUrl).toEqual({
+      command: 'update',
+      params: { id: callId, url: 'https://gw.example.com/swml', fallback_url: 'https://gw.example.com/f' },
+    });
     validBody(updateRequest(callId, { swml: swmlDocument([{ play: { url: 'say:Hello' } }]) }, 'answered'));
     const completed = validBody(updateRequest(callId, { status: 'completed' }, 'answered'));
     expect(completed.params).toEqual({ id: callId, status: 'completed', swml: swmlDocument([{ hangup: {} }]) });
@@ -230,7 +349,9 @@ describe('dial and update', () => {
   });
 
   it('enforces the update rules before building anything', () => {
-    expect(() => updateRequest(callId, { url: 'https://gw.example.com/swml' }, 'ringing')).toThrow(/only allowed while the call is answered/);
+    expect(() => updateRequest(callId, { url: 'https://gw.example.com/swml' }, 'ringing')).toThrow(
+      /only allowed while the call is answered/,
+    );
     expect(() => updateRequest(callId, { status: 'canceled' }, 'answered')).toThrow(/queued or ringing/);
   });
 });
@@ -263,9 +384,16 @@ const samples: { [K in CallOp]: Extract<CallCommandBody, { op: K }> } = {
 };
 
 const command = <K extends CallOp>(op: K, sequence = 7): CallCommand =>
-  ({ ...samples[op], callId, commandKey: commandKey(workflowId, sequence), ownerWorkflowId: workflowId }) as CallCommand;
+  ({
+    ...samples[op],
+    callId,
+    commandKey: commandKey(workflowId, sequence),
+    ownerWorkflowId: workflowId,
+  }) as CallCommand;
 
-const restOps = (Object.keys(samples) as CallOp[]).filter((op) => SIGNALWIRE_CAPABILITIES[op] && !isDocumentOnly(command(op)));
+const restOps = (Object.keys(samples) as CallOp[]).filter(
+  (op) => SIGNALWIRE_CAPABILITIES[op] && !isDocumentOnly(command(op)),
+);
 
 describe('flow commands as Calling API requests', () => {
   it.each(restOps)('%s becomes a valid request for the call', (op) => {
@@ -358,14 +486,26 @@ describe('responses and auth', () => {
 
   it('treats 404 and 422 on a call command as the call being gone, but not on dial', () => {
     expect(classifySignalWireResponse({ operation: 'calling.play', status: 200 })).toBeUndefined();
-    expect(classifySignalWireResponse({ operation: 'calling.play', status: 404, body: { error: 'Not Found' } })?.type).toBe(ErrorType.CallGone);
-    const validation = { errors: [{ type: 'validation_error', code: 'invalid_parameter', message: 'url must be a valid http or https url' }] };
-    expect(classifySignalWireResponse({ operation: 'calling.end', status: 422, body: validation })?.type).toBe(ErrorType.CallGone);
+    expect(
+      classifySignalWireResponse({ operation: 'calling.play', status: 404, body: { error: 'Not Found' } })?.type,
+    ).toBe(ErrorType.CallGone);
+    const validation = {
+      errors: [
+        { type: 'validation_error', code: 'invalid_parameter', message: 'url must be a valid http or https url' },
+      ],
+    };
+    expect(classifySignalWireResponse({ operation: 'calling.end', status: 422, body: validation })?.type).toBe(
+      ErrorType.CallGone,
+    );
     const dial = classifySignalWireResponse({ operation: 'dial', status: 422, body: validation });
     expect(dial?.type).toBe(ErrorType.CarrierRejected);
     expect(dial?.retryable).toBe(false);
     const limited = classifySignalWireResponse({ operation: 'dial', status: 429, headers: { 'retry-after': '2' } });
-    expect([limited?.type, limited?.retryable, limited?.retryAfterMs]).toEqual([ErrorType.CarrierUnavailable, true, 2000]);
+    expect([limited?.type, limited?.retryable, limited?.retryAfterMs]).toEqual([
+      ErrorType.CarrierUnavailable,
+      true,
+      2000,
+    ]);
   });
 
   it('reads the placed call id, refusing a response without one (never retried: the call may exist)', () => {
@@ -374,9 +514,17 @@ describe('responses and auth', () => {
   });
 
   it('reconciles through the voice log', () => {
-    expect(signalwireCallStatusRequest(callId)).toEqual({ method: 'GET', path: `/api/voice/logs/${callId}`, operation: 'voice log' });
-    expect(['queued', 'ringing', 'in-progress', 'answered'].map((status) => signalwireCallIsAlive({ status }))).toEqual([true, true, true, true]);
-    expect(['completed', 'busy', 'no-answer', 'ended', 'ending'].some((status) => signalwireCallIsAlive({ status }))).toBe(false);
+    expect(signalwireCallStatusRequest(callId)).toEqual({
+      method: 'GET',
+      path: `/api/voice/logs/${callId}`,
+      operation: 'voice log',
+    });
+    expect(['queued', 'ringing', 'in-progress', 'answered'].map((status) => signalwireCallIsAlive({ status }))).toEqual(
+      [true, true, true, true],
+    );
+    expect(
+      ['completed', 'busy', 'no-answer', 'ended', 'ending'].some((status) => signalwireCallIsAlive({ status })),
+    ).toBe(false);
     expect(signalwireCallIsAlive({ id: callId })).toBe(false);
   });
 });

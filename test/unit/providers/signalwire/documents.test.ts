@@ -34,11 +34,20 @@ const samples: { [K in DocumentOp]: Extract<CallCommandBody, { op: K }> } = {
   reject: { op: 'reject', reason: 'rejected' },
   say: { op: 'say', text: 'Connecting you to an agent.', voice: 'Polly.Joanna', language: 'en-US' },
   play: { op: 'play', url: 'https://cdn.example.com/hold.mp3', loop: 3 },
-  gather: { op: 'gather', prompt: { say: 'Press 1 for sales,\nor 2 to leave a message', voice: 'Polly.Joanna' }, maxDigits: 1 },
+  gather: {
+    op: 'gather',
+    prompt: { say: 'Press 1 for sales,\nor 2 to leave a message', voice: 'Polly.Joanna' },
+    maxDigits: 1,
+  },
   recordStart: { op: 'recordStart', beep: true, maxSeconds: 90 },
   bridge: { op: 'bridge', otherCallId: 'b1c2d3e4-5717-4562-b3fc-2c963f66afa6' },
   sendDtmf: { op: 'sendDtmf', digits: '1w2#' },
-  sendFax: { op: 'sendFax', documentUrl: 'https://files.example.com/a.pdf', headerInfo: 'Invoice 12', identity: '+15550001111' },
+  sendFax: {
+    op: 'sendFax',
+    documentUrl: 'https://files.example.com/a.pdf',
+    headerInfo: 'Invoice 12',
+    identity: '+15550001111',
+  },
   receiveFax: { op: 'receiveFax' },
   connect: { op: 'connect', to: '+15550004444', from: '+15550001111', timeoutSeconds: 25 },
 };
@@ -48,7 +57,9 @@ const command = (op: DocumentOp): CallCommand =>
 
 describe('documents for flow operations', () => {
   it('are checked by a validator that does refuse bad documents', () => {
-    expect(schemaErrors('SWML.Calling.SWMLObject', swmlDocument([{ prompt: { play: 'say:two\nlines' } }]))).not.toBe('');
+    expect(schemaErrors('SWML.Calling.SWMLObject', swmlDocument([{ prompt: { play: 'say:two\nlines' } }]))).not.toBe(
+      '',
+    );
     expect(schemaErrors('SWML.Calling.SWMLObject', swmlDocument([{ answer: { max_duration: 'long' } }]))).not.toBe('');
     expect(schemaErrors('SWML.Calling.SWMLObject', swmlDocument([{ teleport: {} }]))).not.toBe('');
   });
@@ -85,9 +96,16 @@ describe('documents for flow operations', () => {
 
   it('asks for status callbacks where progress matters: bridge and fax', () => {
     const main = (op: DocumentOp) => documentForCommand(command(op), callbacks).sections.main[0];
-    expect(main('bridge')).toEqual({ connect: { to: 'call:b1c2d3e4-5717-4562-b3fc-2c963f66afa6', status_url: statusUrl } });
+    expect(main('bridge')).toEqual({
+      connect: { to: 'call:b1c2d3e4-5717-4562-b3fc-2c963f66afa6', status_url: statusUrl },
+    });
     expect(main('sendFax')).toEqual({
-      send_fax: { document: 'https://files.example.com/a.pdf', header_info: 'Invoice 12', identity: '+15550001111', status_url: statusUrl },
+      send_fax: {
+        document: 'https://files.example.com/a.pdf',
+        header_info: 'Invoice 12',
+        identity: '+15550001111',
+        status_url: statusUrl,
+      },
     });
     expect(main('receiveFax')).toEqual({ receive_fax: { status_url: statusUrl } });
   });
@@ -99,7 +117,9 @@ describe('documents for flow operations', () => {
   });
 
   it('builds an outbound fax document from its parts (dial with inline SWML)', () => {
-    validSwml(swmlDocument([sendFaxMethod({ documentUrl: 'https://files.example.com/a.pdf' }), handBackMethod(sessionUrl)]));
+    validSwml(
+      swmlDocument([sendFaxMethod({ documentUrl: 'https://files.example.com/a.pdf' }), handBackMethod(sessionUrl)]),
+    );
     validSwml(swmlDocument([receiveFaxMethod(), handBackMethod(sessionUrl, { op: 'receiveFax', step: 'k' })]));
   });
 
@@ -114,7 +134,9 @@ describe('documents for flow operations', () => {
       play: { url: 'say:Connecting you to an agent.', say_voice: 'Polly.Joanna', say_language: 'en-US' },
     });
     const url = 'https://cdn.example.com/hold.mp3';
-    expect(documentForCommand(command('play'), callbacks).sections.main[0]).toEqual({ play: { urls: [url, url, url] } });
+    expect(documentForCommand(command('play'), callbacks).sections.main[0]).toEqual({
+      play: { urls: [url, url, url] },
+    });
     const once = { ...command('play'), loop: undefined } as CallCommand;
     expect(documentForCommand(once, callbacks).sections.main[0]).toEqual({ play: { url } });
     const forever = { ...command('play'), loop: 0 } as CallCommand;
@@ -125,7 +147,15 @@ describe('documents for flow operations', () => {
 
   it('asks a voicemail recording for status callbacks: a caller who hangs up ends the document before its hand-back', () => {
     expect(documentForCommand(command('recordStart'), callbacks).sections.main[0]).toEqual({
-      record: { beep: true, format: 'mp3', stereo: false, max_length: 90, end_silence_timeout: 5, direction: 'speak', status_url: statusUrl },
+      record: {
+        beep: true,
+        format: 'mp3',
+        stereo: false,
+        max_length: 90,
+        end_silence_timeout: 5,
+        direction: 'speak',
+        status_url: statusUrl,
+      },
     });
   });
 
@@ -140,10 +170,15 @@ describe('documents for flow operations', () => {
     const document = documentForCommands([say, gather], callbacks);
     validSwml(document);
     expect(document.sections.main.map((m) => Object.keys(m)[0])).toEqual(['play', 'prompt', 'transfer']);
-    expect(document.sections.main[2]).toEqual({ transfer: { dest: sessionUrl, params: { op: 'gather', step: commandKey(workflowId, 7) } } });
+    expect(document.sections.main[2]).toEqual({
+      transfer: { dest: sessionUrl, params: { op: 'gather', step: commandKey(workflowId, 7) } },
+    });
     expect(documentForCommands([say], callbacks)).toEqual(documentForCommand(say, callbacks));
     const hangup = { ...command('hangup'), commandKey: commandKey(workflowId, 8) } as CallCommand;
-    expect(documentForCommands([say, hangup, gather], callbacks).sections.main.map((m) => Object.keys(m)[0])).toEqual(['play', 'hangup']);
+    expect(documentForCommands([say, hangup, gather], callbacks).sections.main.map((m) => Object.keys(m)[0])).toEqual([
+      'play',
+      'hangup',
+    ]);
     expect(() => documentForCommands([], callbacks)).toThrow(TypeError);
   });
 });

@@ -44,16 +44,26 @@ describe('call state callbacks', () => {
 
   it('reports an outbound leg created, ringing, answered and ended', () => {
     const device = { type: 'phone', params: { from_number: '+15551231234', to_number: '+15553214321' } };
-    expect(content(state('created', { device }))).toEqual([{ ...base, kind: 'call.outgoing', from: '+15551231234', to: '+15553214321' }]);
+    expect(content(state('created', { device }))).toEqual([
+      { ...base, kind: 'call.outgoing', from: '+15551231234', to: '+15553214321' },
+    ]);
     expect(content(state('ringing'))).toEqual([{ ...base, kind: 'call.ringing' }]);
     expect(content(state('answered'))).toEqual([{ ...base, kind: 'call.answered' }]);
-    expect(content(state('ended', { end_reason: 'hangup' }))).toEqual([{ ...base, kind: 'call.ended', cause: 'normal', source: 'unknown' }]);
+    expect(content(state('ended', { end_reason: 'hangup' }))).toEqual([
+      { ...base, kind: 'call.ended', cause: 'normal', source: 'unknown' },
+    ]);
   });
 
   it('reports an inbound leg as incoming, with SIP parties', () => {
     const device = { type: 'sip', params: { from: 'sip:alice@example.com', to: 'sip:ivr@example.com' } };
     expect(content(state('created', { direction: 'inbound', device }))).toEqual([
-      { ...base, kind: 'call.incoming', direction: 'inbound', from: 'sip:alice@example.com', to: 'sip:ivr@example.com' },
+      {
+        ...base,
+        kind: 'call.incoming',
+        direction: 'inbound',
+        from: 'sip:alice@example.com',
+        to: 'sip:ivr@example.com',
+      },
     ]);
   });
 
@@ -111,7 +121,13 @@ describe('operation callbacks', () => {
       { ...op, kind: 'gather.ended', reason: 'complete', digits: '1234' },
     ]);
     expect(collect({ type: 'speech', params: { text: 'sales please', confidence: 0.93 } })).toEqual([
-      { ...op, kind: 'gather.ended', reason: 'complete', digits: '', speech: { text: 'sales please', confidence: 0.93 } },
+      {
+        ...op,
+        kind: 'gather.ended',
+        reason: 'complete',
+        digits: '',
+        speech: { text: 'sales please', confidence: 0.93 },
+      },
     ]);
     expect(collect({ type: 'no_input' })).toEqual([{ ...op, kind: 'gather.ended', reason: 'timeout', digits: '' }]);
     expect(collect({ type: 'no_match' })).toEqual([{ ...op, kind: 'gather.ended', reason: 'invalid', digits: '' }]);
@@ -121,17 +137,27 @@ describe('operation callbacks', () => {
   });
 
   it('record: finished saves (result beside state or nested under record), no_input and error fail', () => {
-    const record = (params: Record<string, unknown>) => content(normalise(callback('calling.call.record', { control_id: controlId, ...params })));
+    const record = (params: Record<string, unknown>) =>
+      content(normalise(callback('calling.call.record', { control_id: controlId, ...params })));
     const url = 'https://space.signalwire.com/api/v1/recordings/r1/download';
     expect(record({ state: 'recording' })).toEqual([]);
     expect(record({ state: 'paused', pause_behavior: 'skip' })).toEqual([]);
-    expect(record({ state: 'finished', url, duration: 15.2, size: 248320, recording_id: 'r1', record: { audio: { format: 'mp3' } } })).toEqual([
-      { ...op, kind: 'recording.saved', url, recordingId: 'r1', durationMs: 15200 },
-    ]);
+    expect(
+      record({
+        state: 'finished',
+        url,
+        duration: 15.2,
+        size: 248320,
+        recording_id: 'r1',
+        record: { audio: { format: 'mp3' } },
+      }),
+    ).toEqual([{ ...op, kind: 'recording.saved', url, recordingId: 'r1', durationMs: 15200 }]);
     expect(record({ state: 'finished', record: { url, duration: 3, format: 'wav' } })).toEqual([
       { ...op, kind: 'recording.saved', url, durationMs: 3000 },
     ]);
-    expect(record({ state: 'no_input', duration: 0 })).toEqual([{ ...op, kind: 'recording.failed', reason: 'no_input' }]);
+    expect(record({ state: 'no_input', duration: 0 })).toEqual([
+      { ...op, kind: 'recording.failed', reason: 'no_input' },
+    ]);
     expect(record({ state: 'error' })).toEqual([{ ...op, kind: 'recording.failed', reason: 'error' }]);
   });
 
@@ -175,10 +201,20 @@ describe('operation callbacks', () => {
     expect(tap('finished')).toEqual([{ ...op, kind: 'fork.stopped' }]);
 
     const stream = (state: string) =>
-      callback('calling.call.stream', { segment_id: ids.segment_id, control_id: controlId, state, url: 'wss://example.com/stream', name: 'support' });
+      callback('calling.call.stream', {
+        segment_id: ids.segment_id,
+        control_id: controlId,
+        state,
+        url: 'wss://example.com/stream',
+        name: 'support',
+      });
     expect(schemaErrors('Webhooks.Calling.StreamStatusCallbackPayload', stream('streaming'))).toBe('');
-    expect(content(normalise(stream('streaming')))).toEqual([{ ...op, kind: 'stream.started', streamUrl: 'wss://example.com/stream' }]);
-    expect(content(normalise(stream('finished')))).toEqual([{ ...op, kind: 'stream.stopped', streamUrl: 'wss://example.com/stream' }]);
+    expect(content(normalise(stream('streaming')))).toEqual([
+      { ...op, kind: 'stream.started', streamUrl: 'wss://example.com/stream' },
+    ]);
+    expect(content(normalise(stream('finished')))).toEqual([
+      { ...op, kind: 'stream.stopped', streamUrl: 'wss://example.com/stream' },
+    ]);
   });
 
   it('fax: one event per page, then the result', () => {
@@ -189,22 +225,54 @@ describe('operation callbacks', () => {
     const page2 = fax('page', { direction: 'send', number: 2 });
     expect(content(page1)).toEqual([{ ...faxOp, kind: 'fax.page', page: 1, direction: 'send' }]);
     expect(page1[0].eventId).not.toBe(page2[0].eventId);
-    expect(content(fax('page', { direction: 'receive', number: 3 }))).toEqual([{ ...faxOp, kind: 'fax.page', page: 3, direction: 'receive' }]);
+    expect(content(fax('page', { direction: 'receive', number: 3 }))).toEqual([
+      { ...faxOp, kind: 'fax.page', page: 3, direction: 'receive' },
+    ]);
     expect(
       content(
         fax('finished', {
-          direction: 'send', identity: '+15551231234', remote_identity: '+15553214321', document: 'https://example.com/fax.pdf',
-          pages: 3, success: true, result: 0, result_text: 'OK', format: 'pdf',
+          direction: 'send',
+          identity: '+15551231234',
+          remote_identity: '+15553214321',
+          document: 'https://example.com/fax.pdf',
+          pages: 3,
+          success: true,
+          result: 0,
+          result_text: 'OK',
+          format: 'pdf',
         }),
       ),
     ).toEqual([
       {
-        ...faxOp, kind: 'fax.ended', success: true, pages: 3, resultCode: '0', resultText: 'OK',
-        remoteIdentity: '+15553214321', documentUrl: 'https://example.com/fax.pdf',
+        ...faxOp,
+        kind: 'fax.ended',
+        success: true,
+        pages: 3,
+        resultCode: '0',
+        resultText: 'OK',
+        remoteIdentity: '+15553214321',
+        documentUrl: 'https://example.com/fax.pdf',
       },
     ]);
-    expect(content(fax('finished', { direction: 'receive', pages: 1, success: false, result: 49, result_text: 'The call dropped prematurely' }))).toEqual([
-      { ...faxOp, kind: 'fax.ended', success: false, pages: 1, resultCode: '49', resultText: 'The call dropped prematurely' },
+    expect(
+      content(
+        fax('finished', {
+          direction: 'receive',
+          pages: 1,
+          success: false,
+          result: 49,
+          result_text: 'The call dropped prematurely',
+        }),
+      ),
+    ).toEqual([
+      {
+        ...faxOp,
+        kind: 'fax.ended',
+        success: false,
+        pages: 1,
+        resultCode: '49',
+        resultText: 'The call dropped prematurely',
+      },
     ]);
     expect(content(fax('error', {}))).toEqual([{ ...faxOp, kind: 'fax.ended', success: false, pages: 0 }]);
   });
@@ -221,7 +289,15 @@ describe('operation callbacks', () => {
 
   it('gives no events for callbacks a flow does not wait on', () => {
     expect(normalise(callback('calling.call.refer', { state: 'success', sip_refer_to: 'sip:a@b' }))).toEqual([]);
-    expect(normalise({ event_type: 'calling.transcript.completed', timestamp, project_id: ids.project_id, space_id: ids.space_id, params: { id: callId, call_id: callId, segment_id: ids.segment_id, text: 'hi' } })).toEqual([]);
+    expect(
+      normalise({
+        event_type: 'calling.transcript.completed',
+        timestamp,
+        project_id: ids.project_id,
+        space_id: ids.space_id,
+        params: { id: callId, call_id: callId, segment_id: ids.segment_id, text: 'hi' },
+      }),
+    ).toEqual([]);
   });
 });
 
@@ -247,7 +323,10 @@ describe('event ids', () => {
 
   it('collapse one lifecycle fact reported by a state callback and by a document fetch', () => {
     const fromCallback = normalise(callback('calling.call.state', { call_state: 'answered', direction: 'inbound' }));
-    const fetch = normaliseDocumentRequest(Buffer.from(JSON.stringify(fetchBody({ call_state: 'answered' }))), occurredAt);
+    const fetch = normaliseDocumentRequest(
+      Buffer.from(JSON.stringify(fetchBody({ call_state: 'answered' }))),
+      occurredAt,
+    );
     const answered = fetch.events.find((e) => e.kind === 'call.answered');
     expect(answered?.eventId).toBe(fromCallback[0].eventId);
   });
@@ -264,8 +343,16 @@ describe('malformed callbacks', () => {
     ['a play without state', callback('calling.call.play', { control_id: controlId }), /params.state/],
     ['a collect without result', callback('calling.call.collect', { control_id: controlId }), /params.result/],
     ['a detect without detect', callback('calling.call.detect', { control_id: controlId }), /params.detect/],
-    ['a fax page without number', callback('calling.call.fax', { fax: { type: 'page', params: { direction: 'send' } } }), /number/],
-    ['a fax page without direction', callback('calling.call.fax', { fax: { type: 'page', params: { number: 1 } } }), /direction/],
+    [
+      'a fax page without number',
+      callback('calling.call.fax', { fax: { type: 'page', params: { direction: 'send' } } }),
+      /number/,
+    ],
+    [
+      'a fax page without direction',
+      callback('calling.call.fax', { fax: { type: 'page', params: { number: 1 } } }),
+      /direction/,
+    ],
     ['a state without call_state', callback('calling.call.state', {}), /call_state/],
   ])('throws MalformedWebhookError for %s', (_name, body, message) => {
     const raw = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
@@ -320,7 +407,15 @@ describe('SWML document fetches', () => {
   });
 
   it('reads SIP parties from from/to, and an answered outbound call as answered', () => {
-    const sip = read(fetchBody({ type: 'sip', from: 'sip:alice@example.com', to: 'sip:ivr@example.com', from_number: undefined, to_number: undefined }));
+    const sip = read(
+      fetchBody({
+        type: 'sip',
+        from: 'sip:alice@example.com',
+        to: 'sip:ivr@example.com',
+        from_number: undefined,
+        to_number: undefined,
+      }),
+    );
     expect([sip.from, sip.to]).toEqual(['sip:alice@example.com', 'sip:ivr@example.com']);
     const outbound = read(fetchBody({ direction: 'outbound', call_state: 'answered' }));
     expect(content(outbound.events)).toEqual([{ ...fetchBase, kind: 'call.answered' }]);
@@ -348,14 +443,20 @@ describe('SWML document fetches', () => {
 
   it('turns prompt variables into the gather result', () => {
     const gather = { op: 'gather', prompt: { say: 'Press 1' } } as const;
-    expect(stepEvents(handBack(gather, { prompt_result: 'match_digits', prompt_value: '1', prompt_digit_terminator: '#' }))).toEqual([
-      { ...step, kind: 'gather.ended', reason: 'complete', digits: '1' },
-    ]);
-    expect(stepEvents(handBack(gather, { prompt_result: 'match_speech', prompt_value: 'sales', prompt_speech_confidence: '87.5' }))).toEqual([
+    expect(
+      stepEvents(handBack(gather, { prompt_result: 'match_digits', prompt_value: '1', prompt_digit_terminator: '#' })),
+    ).toEqual([{ ...step, kind: 'gather.ended', reason: 'complete', digits: '1' }]);
+    expect(
+      stepEvents(
+        handBack(gather, { prompt_result: 'match_speech', prompt_value: 'sales', prompt_speech_confidence: '87.5' }),
+      ),
+    ).toEqual([
       { ...step, kind: 'gather.ended', reason: 'complete', digits: '', speech: { text: 'sales', confidence: 87.5 } },
     ]);
     expect(stepEvents(handBack(gather, { prompt_result: 'no_input' }))[0]).toMatchObject({ reason: 'timeout' });
-    expect(stepEvents(handBack(gather, { prompt_result: 'no_match', prompt_value: '7' }))[0]).toMatchObject({ reason: 'invalid' });
+    expect(stepEvents(handBack(gather, { prompt_result: 'no_match', prompt_value: '7' }))[0]).toMatchObject({
+      reason: 'invalid',
+    });
     expect(stepEvents(handBack(gather, { prompt_result: 'failed' }))[0]).toMatchObject({ reason: 'error' });
   });
 
@@ -368,33 +469,54 @@ describe('SWML document fetches', () => {
       { ...step, kind: 'recording.failed', reason: 'failed' },
     ]);
     const bridge = { op: 'bridge', otherCallId: 'b1c2d3e4-5717-4562-b3fc-2c963f66afa6' } as const;
-    expect(stepEvents(handBack(bridge, { connect_result: 'connected', connect_failed_reason: 'none' }))).toEqual([{ ...step, kind: 'unbridged' }]);
+    expect(stepEvents(handBack(bridge, { connect_result: 'connected', connect_failed_reason: 'none' }))).toEqual([
+      { ...step, kind: 'unbridged' },
+    ]);
     expect(stepEvents(handBack(bridge, { connect_result: 'failed', connect_failed_reason: 'noAnswer' }))).toEqual([]);
     expect(
       stepEvents(
         handBack(
           { op: 'sendFax', documentUrl: 'https://files.example.com/a.pdf' },
           {
-            send_fax_result: 'success', send_fax_pages: '2', send_fax_result_code: '0', send_fax_result_text: 'OK',
-            send_fax_remote_identity: '+15553214321', send_fax_document: 'https://files.example.com/a.pdf',
+            send_fax_result: 'success',
+            send_fax_pages: '2',
+            send_fax_result_code: '0',
+            send_fax_result_text: 'OK',
+            send_fax_remote_identity: '+15553214321',
+            send_fax_document: 'https://files.example.com/a.pdf',
           },
         ),
       ),
     ).toEqual([
       {
-        ...step, kind: 'fax.ended', success: true, pages: 2, resultCode: '0', resultText: 'OK',
-        remoteIdentity: '+15553214321', documentUrl: 'https://files.example.com/a.pdf',
+        ...step,
+        kind: 'fax.ended',
+        success: true,
+        pages: 2,
+        resultCode: '0',
+        resultText: 'OK',
+        remoteIdentity: '+15553214321',
+        documentUrl: 'https://files.example.com/a.pdf',
       },
     ]);
-    expect(stepEvents(handBack({ op: 'receiveFax' }, { receive_fax_result: 'failed', receive_fax_pages: 0, receive_fax_result_code: 49 }))).toEqual([
-      { ...step, kind: 'fax.ended', success: false, pages: 0, resultCode: '49' },
-    ]);
+    expect(
+      stepEvents(
+        handBack(
+          { op: 'receiveFax' },
+          { receive_fax_result: 'failed', receive_fax_pages: 0, receive_fax_result_code: 49 },
+        ),
+      ),
+    ).toEqual([{ ...step, kind: 'fax.ended', success: false, pages: 0, resultCode: '49' }]);
   });
 
   it('gives a recording and a fax the same id from the hand-back as from their status callback', () => {
     const url = 'https://space.signalwire.com/api/v1/recordings/r3/download';
-    const fromStep = handBack({ op: 'recordStart' }, { record_result: 'success', record_url: url }).events.find((e) => e.kind === 'recording.saved');
-    const fromCallback = normalise(callback('calling.call.record', { control_id: 'server-record-1', state: 'finished', url, duration: 4 }));
+    const fromStep = handBack({ op: 'recordStart' }, { record_result: 'success', record_url: url }).events.find(
+      (e) => e.kind === 'recording.saved',
+    );
+    const fromCallback = normalise(
+      callback('calling.call.record', { control_id: 'server-record-1', state: 'finished', url, duration: 4 }),
+    );
     expect(fromStep?.eventId).toBe(fromCallback[0].eventId);
 
     const document = 'https://files.example.com/a.pdf';
@@ -405,7 +527,10 @@ describe('SWML document fetches', () => {
     const faxCallback = normalise(
       callback('calling.call.fax', {
         control_id: 'server-fax-2',
-        fax: { type: 'finished', params: { direction: 'send', document, pages: 2, success: true, result: 0, result_text: 'OK' } },
+        fax: {
+          type: 'finished',
+          params: { direction: 'send', document, pages: 2, success: true, result: 0, result_text: 'OK' },
+        },
       }),
     );
     expect(faxStep?.eventId).toBe(faxCallback[0].eventId);

@@ -48,5 +48,8 @@ export function callRequestErrors(body: { command: string; [field: string]: unkn
   if (!schemaErrors('Calling.CallRequest', body)) return '';
   const ref = spec.components.schemas['Calling.CallRequest']?.discriminator?.mapping[body.command];
   if (!ref) return `no CallRequest variant for command "${body.command}"`;
-  return schemaErrors(ref.replace('#/components/schemas/', ''), body) || 'valid alone, but not exactly one CallRequest variant';
+  return (
+    schemaErrors(ref.replace('#/components/schemas/', ''), body) ||
+    'valid alone, but not exactly one CallRequest variant'
+  );
 }

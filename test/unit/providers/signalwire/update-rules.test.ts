@@ -9,7 +9,18 @@ import {
   type LegStatus,
 } from '../../../../src/providers/signalwire';
 
-const statuses: LegStatus[] = ['queued', 'ringing', 'answered', 'ending', 'ended', 'failed', 'canceled', 'completed', 'busy', 'no-answer'];
+const statuses: LegStatus[] = [
+  'queued',
+  'ringing',
+  'answered',
+  'ending',
+  'ended',
+  'failed',
+  'canceled',
+  'completed',
+  'busy',
+  'no-answer',
+];
 const updates: Record<string, CallUpdate> = {
   cancel: { status: 'canceled' },
   complete: { status: 'completed' },
@@ -50,9 +61,15 @@ describe('update rules', () => {
   });
 
   it('says why it refused', () => {
-    expect(refusal({ status: 'canceled' }, 'answered')?.message).toMatch(/"canceled" is only allowed while the call is queued or ringing, not answered/);
-    expect(refusal({ status: 'completed' }, 'ringing')?.message).toMatch(/"completed" is only allowed while the call is answered, not ringing/);
-    expect(refusal({ url: 'https://x.example.com' }, 'queued')?.message).toMatch(/redirect is only allowed while the call is answered/);
+    expect(refusal({ status: 'canceled' }, 'answered')?.message).toMatch(
+      /"canceled" is only allowed while the call is queued or ringing, not answered/,
+    );
+    expect(refusal({ status: 'completed' }, 'ringing')?.message).toMatch(
+      /"completed" is only allowed while the call is answered, not ringing/,
+    );
+    expect(refusal({ url: 'https://x.example.com' }, 'queued')?.message).toMatch(
+      /redirect is only allowed while the call is answered/,
+    );
     expect(refusal({ url: 'https://x.example.com' }, 'busy')?.message).toMatch(/terminal state/);
   });
 });

@@ -16,7 +16,9 @@ const rawBody = Buffer.from(JSON.stringify({ call: { call_id: 'abc' }, vars: {},
 
 /** Signs the way SignalWire does, independently of the adapter: hex HMAC of URL + raw body. */
 const sign = (algorithm: 'sha1' | 'sha256', key: string, signed: string, body: Buffer) =>
-  createHmac(algorithm, key).update(signed + body.toString('utf8')).digest('hex');
+  createHmac(algorithm, key)
+    .update(signed + body.toString('utf8'))
+    .digest('hex');
 
 function webhook(headers: Record<string, string>, overrides: Partial<IncomingWebhook> = {}): IncomingWebhook {
   return { url, headers, rawBody, ...overrides };
@@ -24,7 +26,10 @@ function webhook(headers: Record<string, string>, overrides: Partial<IncomingWeb
 
 describe('verifySignalWireSignature', () => {
   it('accepts a valid SHA-1 signature', () => {
-    const result = verifySignalWireSignature(webhook({ 'x-signalwire-signature': sign('sha1', signingKey, url, rawBody) }), signingKey);
+    const result = verifySignalWireSignature(
+      webhook({ 'x-signalwire-signature': sign('sha1', signingKey, url, rawBody) }),
+      signingKey,
+    );
     expect(result).toEqual({ ok: true });
   });
 
@@ -43,7 +48,10 @@ describe('verifySignalWireSignature', () => {
 
   it('refuses a signature made with another key', () => {
     const otherKey = randomBytes(24).toString('hex');
-    const result = verifySignalWireSignature(webhook({ 'x-signalwire-signature': sign('sha1', otherKey, url, rawBody) }), signingKey);
+    const result = verifySignalWireSignature(
+      webhook({ 'x-signalwire-signature': sign('sha1', otherKey, url, rawBody) }),
+      signingKey,
+    );
     expect(result).toEqual({ ok: false, reason: 'x-signalwire-signature does not match' });
   });
 
@@ -68,7 +76,10 @@ describe('verifySignalWireSignature', () => {
   });
 
   it('refuses a request without a signature header', () => {
-    expect(verifySignalWireSignature(webhook({}), signingKey)).toEqual({ ok: false, reason: 'missing x-signalwire-signature header' });
+    expect(verifySignalWireSignature(webhook({}), signingKey)).toEqual({
+      ok: false,
+      reason: 'missing x-signalwire-signature header',
+    });
   });
 
   it('refuses everything when no signing key is configured', () => {
@@ -101,7 +112,9 @@ describe('status callback tokens and URLs', () => {
     expect(status.origin + status.pathname).toBe('https://gw.example.com/prefix/webhooks/signalwire/status');
     expect(status.searchParams.get('wf')).toBe(workflowId);
     expect(status.searchParams.get('t')).toBe(statusCallbackToken(secret, workflowId));
-    expect(new URL(documentUrl('https://gw.example.com', secret, workflowId)).pathname).toBe('/webhooks/signalwire/swml');
+    expect(new URL(documentUrl('https://gw.example.com', secret, workflowId)).pathname).toBe(
+      '/webhooks/signalwire/swml',
+    );
   });
 
   it('reads the owning workflow back from a callback URL, refusing forged ones', () => {
@@ -111,7 +124,10 @@ describe('status callback tokens and URLs', () => {
     expect(callbackOwner(path, secret)).toEqual({ ok: true, workflowId });
 
     const forged = good.replace(encodeURIComponent(workflowId), encodeURIComponent('call:signalwire:other'));
-    expect(callbackOwner(forged, secret)).toEqual({ ok: false, reason: 'callback URL token does not match its workflow id' });
+    expect(callbackOwner(forged, secret)).toEqual({
+      ok: false,
+      reason: 'callback URL token does not match its workflow id',
+    });
     expect(callbackOwner(good.replace(/&t=[^&]+/, ''), secret).ok).toBe(false);
     expect(callbackOwner('https://gw.example.com/webhooks/signalwire/status', secret)).toEqual({ ok: true });
   });

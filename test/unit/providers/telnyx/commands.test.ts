@@ -2,7 +2,12 @@ import { validateTelnyxRequest } from '../../../../src/simulator/telnyx/spec';
 import type { CallCommand, CallCommandBody } from '../../../../src/calls';
 import { ErrorType } from '../../../../src/calls';
 import { CarrierError } from '../../../../src/providers/errors';
-import { decodeClientState, telnyxCommandRequest, telnyxPlaceCallRequest, telnyxPlacedCall } from '../../../../src/providers/telnyx';
+import {
+  decodeClientState,
+  telnyxCommandRequest,
+  telnyxPlaceCallRequest,
+  telnyxPlacedCall,
+} from '../../../../src/providers/telnyx';
 
 const options = { connectionId: '1684641123236054244', voice: 'AWS.Polly.Joanna-Neural' };
 const owner = 'call:telnyx:v3:abc';
@@ -38,11 +43,14 @@ const COMMANDS: CallCommandBody[] = [
 const template = (path: string) => path.replace(/^\/calls\/[^/]+\/actions\//, '/calls/{call_control_id}/actions/');
 
 describe('Telnyx commands', () => {
-  it.each(COMMANDS.map((c, i) => [`${c.op} #${i}`, c] as const))('%s validates against the spec request schema', (_name, body) => {
-    const command = { ...body, callId: 'v3:abc', commandKey: `${owner}#7`, ownerWorkflowId: owner } as CallCommand;
-    const request = telnyxCommandRequest(command, options);
-    expect(validateTelnyxRequest(template(request.path), request.method.toLowerCase(), request.body)).toEqual([]);
-  });
+  it.each(COMMANDS.map((c, i) => [`${c.op} #${i}`, c] as const))(
+    '%s validates against the spec request schema',
+    (_name, body) => {
+      const command = { ...body, callId: 'v3:abc', commandKey: `${owner}#7`, ownerWorkflowId: owner } as CallCommand;
+      const request = telnyxCommandRequest(command, options);
+      expect(validateTelnyxRequest(template(request.path), request.method.toLowerCase(), request.body)).toEqual([]);
+    },
+  );
 
   it('tags every command with its command_id and a client_state naming the owning workflow', () => {
     for (const body of COMMANDS) {
@@ -56,11 +64,22 @@ describe('Telnyx commands', () => {
 
   it('builds dial as POST /calls with the connection id, a command_id and a valid body', () => {
     const request = telnyxPlaceCallRequest(
-      { to: '+15550002000', from: '+15550001000', timeoutSeconds: 25, detectMachine: true, commandKey: `${owner}#3`, ownerWorkflowId: owner },
+      {
+        to: '+15550002000',
+        from: '+15550001000',
+        timeoutSeconds: 25,
+        detectMachine: true,
+        commandKey: `${owner}#3`,
+        ownerWorkflowId: owner,
+      },
       options,
     );
     expect(request).toMatchObject({ method: 'POST', path: '/calls' });
-    expect(request.body).toMatchObject({ connection_id: options.connectionId, command_id: `${owner}#3`, timeout_secs: 25 });
+    expect(request.body).toMatchObject({
+      connection_id: options.connectionId,
+      command_id: `${owner}#3`,
+      timeout_secs: 25,
+    });
     expect(validateTelnyxRequest('/calls', 'post', request.body)).toEqual([]);
     expect(telnyxPlacedCall({ data: { call_control_id: 'v3:new', is_alive: false } })).toEqual({ callId: 'v3:new' });
     expect(() => telnyxPlacedCall({ data: {} })).toThrow(/call_control_id/);

@@ -4,7 +4,9 @@ import { encodeClientState, normaliseTelnyxWebhook } from '../../../../src/provi
 import { MalformedWebhookError } from '../../../../src/providers/types';
 
 /** The example payloads of the official spec, one per webhook schema. */
-const spec = JSON.parse(readFileSync(path.resolve(__dirname, '../../../../../shared/specs/telnyx-call-control.openapi.json'), 'utf8'));
+const spec = JSON.parse(
+  readFileSync(path.resolve(__dirname, '../../../../../shared/specs/telnyx-call-control.openapi.json'), 'utf8'),
+);
 function specExample(eventType: string): { data: Record<string, any> } {
   for (const [, schema] of Object.entries<any>(spec.components.schemas)) {
     const example = schema?.example;
@@ -39,14 +41,28 @@ describe('Telnyx webhook normalisation (spec examples)', () => {
     const body = specExample(eventType);
     const { events } = normalise(body);
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ provider: 'telnyx', kind, eventId: body.data.id, occurredAt: body.data.occurred_at });
+    expect(events[0]).toMatchObject({
+      provider: 'telnyx',
+      kind,
+      eventId: body.data.id,
+      occurredAt: body.data.occurred_at,
+    });
   });
 
   it('maps hangup causes and sources to the normalised model', () => {
     const body = specExample('call.hangup');
     Object.assign(body.data.payload, { hangup_cause: 'user_busy', hangup_source: 'callee', sip_hangup_cause: '486' });
-    expect(normalise(body).events[0]).toMatchObject({ kind: 'call.ended', cause: 'busy', source: 'callee', sipCode: 486 });
-    Object.assign(body.data.payload, { hangup_cause: 'originator_cancel', hangup_source: 'caller', sip_hangup_cause: 'unspecified' });
+    expect(normalise(body).events[0]).toMatchObject({
+      kind: 'call.ended',
+      cause: 'busy',
+      source: 'callee',
+      sipCode: 486,
+    });
+    Object.assign(body.data.payload, {
+      hangup_cause: 'originator_cancel',
+      hangup_source: 'caller',
+      sip_hangup_cause: 'unspecified',
+    });
     expect(normalise(body).events[0]).toMatchObject({ cause: 'cancelled', source: 'caller' });
     expect(normalise(body).events[0]).not.toHaveProperty('sipCode');
   });
@@ -69,7 +85,10 @@ describe('Telnyx webhook normalisation (spec examples)', () => {
   it('routes by our client_state and carries the command key; ignores a foreign client_state', () => {
     const body = specExample('call.speak.ended');
     body.data.payload.client_state = encodeClientState({ wf: 'call:telnyx:v3:owner', k: 'call:telnyx:v3:owner#4' });
-    expect(normalise(body)).toMatchObject({ ownerWorkflowId: 'call:telnyx:v3:owner', events: [{ controlId: 'call:telnyx:v3:owner#4' }] });
+    expect(normalise(body)).toMatchObject({
+      ownerWorkflowId: 'call:telnyx:v3:owner',
+      events: [{ controlId: 'call:telnyx:v3:owner#4' }],
+    });
     body.data.payload.client_state = Buffer.from('somebody else').toString('base64');
     expect(normalise(body).ownerWorkflowId).toBeUndefined();
   });

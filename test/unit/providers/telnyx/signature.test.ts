@@ -20,7 +20,9 @@ function signed(privateKey: KeyObject, body: string, timestamp: number) {
 describe('Telnyx webhook signatures', () => {
   const account = keyPair();
   const key = telnyxPublicKey(account.publicBase64);
-  const body = JSON.stringify({ data: { event_type: 'call.answered', id: 'e1', occurred_at: '2026-01-01T00:00:00Z', payload: {} } });
+  const body = JSON.stringify({
+    data: { event_type: 'call.answered', id: 'e1', occurred_at: '2026-01-01T00:00:00Z', payload: {} },
+  });
   const now = 1_800_000_000_000;
   const nowSeconds = now / 1000;
 
@@ -41,7 +43,10 @@ describe('Telnyx webhook signatures', () => {
   });
 
   it('refuses a timestamp more than 300 s old or ahead, and accepts one just inside', () => {
-    expect(verifyTelnyxSignature(signed(account.privateKey, body, nowSeconds - 301), key, now)).toMatchObject({ ok: false, reason: expect.stringContaining('301 s') });
+    expect(verifyTelnyxSignature(signed(account.privateKey, body, nowSeconds - 301), key, now)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('301 s'),
+    });
     expect(verifyTelnyxSignature(signed(account.privateKey, body, nowSeconds + 301), key, now).ok).toBe(false);
     expect(verifyTelnyxSignature(signed(account.privateKey, body, nowSeconds - 299), key, now).ok).toBe(true);
   });
@@ -53,15 +58,24 @@ describe('Telnyx webhook signatures', () => {
   });
 
   it('refuses missing or malformed headers with a reason', () => {
-    expect(verifyTelnyxSignature({ url: '/', rawBody: Buffer.from(body), headers: {} }, key, now)).toMatchObject({ ok: false, reason: expect.stringContaining('missing') });
+    expect(verifyTelnyxSignature({ url: '/', rawBody: Buffer.from(body), headers: {} }, key, now)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('missing'),
+    });
     const webhook = signed(account.privateKey, body, nowSeconds);
     webhook.headers['telnyx-signature-ed25519'] = 'bm90IGEgc2lnbmF0dXJl';
-    expect(verifyTelnyxSignature(webhook, key, now)).toMatchObject({ ok: false, reason: expect.stringContaining('64-byte') });
+    expect(verifyTelnyxSignature(webhook, key, now)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('64-byte'),
+    });
   });
 
   it('rejects a public key that is not 32 bytes, and refuses everything without a key', () => {
     expect(() => telnyxPublicKey(Buffer.alloc(31).toString('base64'))).toThrow(/32 bytes/);
     const adapter = createTelnyxAdapter({ connectionId: 'c', voice: 'v' });
-    expect(adapter.verify(signed(account.privateKey, body, nowSeconds), now)).toMatchObject({ ok: false, reason: expect.stringContaining('TELNYX_PUBLIC_KEY') });
+    expect(adapter.verify(signed(account.privateKey, body, nowSeconds), now)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('TELNYX_PUBLIC_KEY'),
+    });
   });
 });
