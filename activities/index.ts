@@ -1,28 +1,23 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import {
-  unsupportedFailure,
+  ErrorType,
   type CallCommand,
   type FaxCallRequest,
   type PlaceCallRequest,
   type PlacedCall,
   type Provider,
 } from '../src/calls';
+import { CARRIERS, type CarrierClient } from '../src/providers/carriers';
 import { CarrierError, certainlyNotActed } from '../src/providers/errors';
-import type { CarrierHttp } from '../src/providers/http';
-import type { CarrierCommands, CarrierRequest } from '../src/providers/types';
+import { OpRoute, unsupported } from '../src/providers/ops';
+import type { CarrierRequest } from '../src/providers/types';
 
 /**
  * Carrier commands as activities. Each activity sends exactly one HTTP request and turns the outcome into
  * Temporal's terms: success, a retryable failure (with `nextRetryDelay` from `Retry-After`) or a
  * non-retryable one whose `type` the session understands (`CallGone`, `Unsupported`, ...).
  */
-
-/** A carrier the worker can command: its pure adapter and its HTTP pool. */
-export interface CarrierClient {
-  adapter: CarrierCommands;
-  http: CarrierHttp;
-}
 
 /** Heartbeat details a failed `placeCall` attempt leaves for the next one. */
 interface DialAttemptNote {
@@ -47,7 +42,7 @@ export interface StopFaxInput {
 
 function dialOutcomeUnknown(provider: Provider, cause?: CarrierError): ApplicationFailure {
   return ApplicationFailure.create({
-    type: 'DialOutcomeUnknown',
+    type: ErrorType.DialOutcomeUnknown,
     message: `${provider} may have placed the call already (${cause?.message ?? 'an earlier attempt did not finish'}); not dialing again, because ${provider} has no idempotency key for dial`,
     nonRetryable: true,
     cause,
@@ -75,22 +70,17 @@ function toFailure(err: unknown): unknown {
  */
 async function placeOnce(provider: Provider, client: CarrierClient, build: () => CarrierRequest): Promise<PlacedCall> {
   const { adapter, http } = client;
-  let context: Context | undefined;
-  try {
-    context = Context.current();
-  } catch {
-    context = undefined; // called outside an activity (unit tests)
-  }
-  if (!adapter.dialIsIdempotent && context && context.info.attempt > 1) {
+  const context = Context.current();
+  if (!adapter.dialIsIdempotent && context.info.attempt > 1) {
     const note = context.info.heartbeatDetails as DialAttemptNote | undefined;
     if (!note?.notPlaced) throw dialOutcomeUnknown(provider);
   }
   try {
-    return adapter.placedCall(await http.send(build(), { signal: context?.cancellationSignal }));
+    return adapter.placedCall(await http.send(build(), { signal: context.cancellationSignal }));
   } catch (err) {
     if (!adapter.dialIsIdempotent && err instanceof CarrierError && err.retryable) {
       if (!certainlyNotActed(err)) throw dialOutcomeUnknown(provider, err);
-      context?.heartbeat({ notPlaced: true } satisfies DialAttemptNote);
+      context.heartbeat({ notPlaced: true } satisfies DialAttemptNote);
     }
     throw toFailure(err);
   }
@@ -101,7 +91,7 @@ export function createActivities(deps: ActivityDeps) {
     const client = deps.carriers[provider];
     if (!client) {
       throw ApplicationFailure.create({
-        type: 'CarrierNotConfigured',
+        type: ErrorType.CarrierNotConfigured,
         message: `this worker has no ${provider} carrier configured`,
         nonRetryable: false, // another worker, or this one after a config fix, may have it
       });
@@ -109,15 +99,8 @@ export function createActivities(deps: ActivityDeps) {
     return client;
   };
 
-  const currentContext = (): Context | undefined => {
-    try {
-      return Context.current();
-    } catch {
-      return undefined; // called outside an activity (unit tests)
-    }
-  };
   // The activity's cancellation aborts the request.
-  const signal = () => currentContext()?.cancellationSignal;
+  const signal = () => Context.current().cancellationSignal;
 
   return {
     /** Sends one command to a leg. Idempotent at the carrier through the command key. */
@@ -125,6 +108,7 @@ export function createActivities(deps: ActivityDeps) {
       const { provider, ...command } = input;
       const { adapter, http } = carrier(provider);
       try {
+        if (CARRIERS[provider].ops[command.op] === OpRoute.Unsupported) throw unsupported(provider, command.op);
         await http.send(adapter.commandRequest(command), { signal: signal() });
       } catch (err) {
         throw toFailure(err);
@@ -146,14 +130,14 @@ export function createActivities(deps: ActivityDeps) {
       const { provider, ...request } = input;
       const client = carrier(provider);
       const build = client.adapter.placeFaxCallRequest?.bind(client.adapter);
-      if (!build) throw unsupportedFailure(provider, 'sendFax');
+      if (!build) throw toFailure(unsupported(provider, 'sendFax'));
       return placeOnce(provider, client, () => build(request));
     },
 
     /** Stops a running fax (a cancelled send). Idempotent at the carrier: stopping a finished fax changes nothing. */
     async stopFax(input: StopFaxInput): Promise<void> {
       const { adapter, http } = carrier(input.provider);
-      if (!adapter.stopFaxRequest) throw unsupportedFailure(input.provider, 'stopFax');
+      if (!adapter.stopFaxRequest) throw toFailure(unsupported(input.provider, 'stopFax'));
       try {
         await http.send(adapter.stopFaxRequest(input.callId, input.controlId, input.direction), { signal: signal() });
       } catch (err) {
@@ -167,7 +151,7 @@ export function createActivities(deps: ActivityDeps) {
       try {
         return { alive: adapter.callIsAlive(await http.send(adapter.callStatusRequest(input.callId))) };
       } catch (err) {
-        if (err instanceof CarrierError && err.type === 'CallGone') return { alive: false };
+        if (err instanceof CarrierError && err.type === ErrorType.CallGone) return { alive: false };
         if (err instanceof CarrierError && err.details.status === 404) return { alive: false };
         throw toFailure(err);
       }

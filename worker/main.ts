@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { loadConfig } from '../src/config';
-import { closeCarriers, createCarriers } from '../src/providers/carriers';
+import { loadConfig, sharedSettings } from '../src/config';
+import { closeCarrierClients, createCarrierClients } from '../src/providers/carriers';
 import { WORKFLOWS_PATH } from './bundle';
 
 /**
@@ -13,16 +13,18 @@ import { WORKFLOWS_PATH } from './bundle';
 async function main(): Promise<void> {
   const config = loadConfig();
   Runtime.install({
-    logger: new DefaultLogger((process.env.TEMPORAL_LOG_LEVEL as 'WARN') || 'WARN'),
+    logger: new DefaultLogger(config.worker.sdkLogLevel),
     shutdownSignals: ['SIGINT', 'SIGTERM'],
   });
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.port}`;
   const connection = await NativeConnection.connect({ address });
-  const carriers = createCarriers(config);
+  const carriers = createCarrierClients(config, sharedSettings(config));
   if (Object.keys(carriers).length === 0) {
-    console.warn('worker: no carrier configured (set TELNYX_API_KEY); commands will fail until one is');
+    console.warn(
+      'worker: no carrier configured (set the credentials of Telnyx, SignalWire or jambonz; see README); commands will fail until one is',
+    );
   }
-  const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
+  const bundlePath = config.worker.bundlePath;
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -39,7 +41,7 @@ async function main(): Promise<void> {
   try {
     await worker.run();
   } finally {
-    await closeCarriers(carriers);
+    await closeCarrierClients(carriers);
     await connection.close();
   }
 }

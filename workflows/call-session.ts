@@ -7,6 +7,7 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import {
+  ErrorType,
   callEventSignal,
   nextDocumentUpdate,
   isCallEnded,
@@ -34,7 +35,7 @@ export async function callSessionWorkflow(input: CallSessionInput): Promise<Call
   const flow = (FLOWS as Record<string, (typeof FLOWS)[keyof typeof FLOWS] | undefined>)[input.flow];
   try {
     if (!flow) {
-      flowFailure = ApplicationFailure.nonRetryable(`no flow named "${input.flow}"`, 'UnknownFlow');
+      flowFailure = ApplicationFailure.nonRetryable(`no flow named "${input.flow}"`, ErrorType.UnknownFlow);
       if (input.direction === 'inbound') await session.reject('rejected');
     } else {
       if (input.direction === 'outbound' && !input.carried) {
@@ -55,7 +56,7 @@ export async function callSessionWorkflow(input: CallSessionInput): Promise<Call
       session.noteFlowError(err);
       flowFailure = ApplicationFailure.nonRetryable(
         `flow ${input.flow} failed: ${(err as Error)?.message}`,
-        'FlowFailed',
+        ErrorType.FlowFailed,
       );
     }
   }

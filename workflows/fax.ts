@@ -53,7 +53,7 @@ const DIAL_OPTIONS: ActivityOptions = {
       ErrorType.CarrierRejected,
       ErrorType.Unsupported,
       ErrorType.InvalidCommand,
-      'DialOutcomeUnknown',
+      ErrorType.DialOutcomeUnknown,
     ],
   },
 };
@@ -238,7 +238,7 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
       claim(placed.callId);
     } catch (err) {
       const type = failureType(err);
-      if (type === 'DialOutcomeUnknown') {
+      if (type === ErrorType.DialOutcomeUnknown) {
         // The call may exist: never dial again for this attempt; take the call whose events turn up.
         call.adoptUnknown = true;
         const first = unclaimed[0];
@@ -370,5 +370,5 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
   }
 
   if (state.cancelRequested) return finish({ status: 'cancelled', success: false, pages: 0 });
-  throw ApplicationFailure.nonRetryable('fax attempts ran out without an outcome', 'FaxFailed');
+  throw ApplicationFailure.nonRetryable('fax attempts ran out without an outcome', ErrorType.FaxFailed);
 }

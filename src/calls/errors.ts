@@ -16,6 +16,19 @@ export const ErrorType = {
   CarrierUnavailable: 'CarrierUnavailable',
   /** The request broke a carrier's documented rule and was refused before it was sent. */
   InvalidCommand: 'InvalidCommand',
+  /**
+   * A dial without an idempotency key (SignalWire, jambonz) may have reached the carrier but gave no answer;
+   * dialing again could place a second call, so it is not retried.
+   */
+  DialOutcomeUnknown: 'DialOutcomeUnknown',
+  /** This worker has no credentials for the session's carrier; retryable (another worker may have them). */
+  CarrierNotConfigured: 'CarrierNotConfigured',
+  /** The session names a flow the worker does not have. */
+  UnknownFlow: 'UnknownFlow',
+  /** The flow threw something other than `CallEnded`: a bug in the flow, not a carrier failure. */
+  FlowFailed: 'FlowFailed',
+  /** A fax ran out of attempts without an outcome. */
+  FaxFailed: 'FaxFailed',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -46,16 +59,6 @@ export class Unsupported extends Error {
 
 export function isCallEnded(err: unknown): err is CallEnded {
   return err instanceof Error && err.name === 'CallEnded';
-}
-
-/** The failure an activity throws for an operation a carrier cannot do. */
-export function unsupportedFailure(provider: string, operation: string): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: ErrorType.Unsupported,
-    message: `${provider} does not support ${operation}`,
-    nonRetryable: true,
-    details: [{ provider, operation }],
-  });
 }
 
 /** The `type` of an activity failure's cause, if it is an application failure. */

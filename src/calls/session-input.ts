@@ -43,6 +43,9 @@ export interface CallSessionInput {
   continueAsNewAtHistoryLength?: number;
 }
 
+/** The inputs every session gets from configuration, whoever starts it (`Config.session`). */
+export type SessionDefaults = Pick<CallSessionInput, 'continueAsNewAtHistoryLength'>;
+
 /** Every flow in `workflows/flows`; the workflow's flow table is typed by this list, so they cannot drift. */
 export const FLOW_NAMES = ['defaultIvr', 'outboundNotice', 'receiveFax'] as const;
 export type FlowName = (typeof FLOW_NAMES)[number];

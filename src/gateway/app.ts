@@ -1,9 +1,9 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Client, Connection } from '@temporalio/client';
-import type { CallOp, Provider } from '../calls';
+import type { Provider } from '../calls';
 import type { Config } from '../config';
-import { JAMBONZ_DOCUMENT_OPS } from '../providers/jambonz';
-import { SIGNALWIRE_DOCUMENT_OPS, numberStatusUrl } from '../providers/signalwire';
+import { carrierSupports } from '../providers/carriers';
+import { numberStatusUrl } from '../providers/signalwire';
 import { createTelnyxAdapter } from '../providers/telnyx';
 import { callsApi } from './calls-api';
 import { jambonzWebhooks } from './jambonz-webhooks';
@@ -47,20 +47,19 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       adapter,
       sessions,
       routing: config.routing,
-      maxHistoryEvents: config.session.maxHistoryEvents,
+      sessionDefaults: config.session,
     });
   }
 
-  const documentOps: Partial<Record<Provider, readonly CallOp[]>> = {};
   if (config.signalwire.signingKey) {
     providers.push('signalwire');
-    documentOps.signalwire = SIGNALWIRE_DOCUMENT_OPS;
     await app.register(signalwireWebhooks, {
       sessions,
       routing: config.routing,
       publicBaseUrl: config.gateway.publicBaseUrl,
       signingKey: config.signalwire.signingKey,
-      maxHistoryEvents: config.session.maxHistoryEvents,
+      documentWaitMs: config.signalwire.documentWaitMs,
+      sessionDefaults: config.session,
     });
     // The phone number's Status Change Webhook (inbound hang-ups reach sessions this way): its token is ours.
     app.log.info(
@@ -70,7 +69,6 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   }
   if (config.jambonz.webhookSecrets.length > 0) {
     providers.push('jambonz');
-    documentOps.jambonz = JAMBONZ_DOCUMENT_OPS;
     await app.register(jambonzWebhooks, {
       sessions,
       routing: config.routing,
@@ -78,26 +76,24 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       publicBaseUrl: config.gateway.publicBaseUrl,
       hookWaitMs: config.jambonz.hookWaitMs,
       recordingsDir: config.jambonz.recordingsDir,
-      maxHistoryEvents: config.session.maxHistoryEvents,
+      sessionDefaults: config.session,
     });
   }
 
   await app.register(callsApi, {
     sessions,
     providers,
-    documentOps,
     flows: deps.flows,
-    maxHistoryEvents: config.session.maxHistoryEvents,
-    temporalUiUrl: deps.temporalUiUrl,
+    sessionDefaults: config.session,
+    temporalUiUrl: deps.temporalUiUrl ?? config.temporal.uiUrl,
     namespace: config.temporal.namespace,
   });
   await app.register(faxesApi, {
     client: deps.client,
     connection: deps.connection,
     taskQueue: config.temporal.taskQueue,
-    // Carriers whose adapter sends faxes (SignalWire; Telnyx and jambonz have no fax here).
-    providers: providers.filter((p) => p === 'signalwire'),
-    temporalUiUrl: deps.temporalUiUrl,
+    providers: providers.filter((p) => carrierSupports(p, 'sendFax')),
+    temporalUiUrl: deps.temporalUiUrl ?? config.temporal.uiUrl,
     namespace: config.temporal.namespace,
   });
 
@@ -105,12 +101,10 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
     const status = err.statusCode ?? 500;
     if (status >= 500) request.log.error({ err }, 'request failed');
-    return reply
-      .code(status)
-      .send({
-        error: status >= 500 ? 'internal error' : 'bad request',
-        reason: status >= 500 ? undefined : err.message,
-      });
+    return reply.code(status).send({
+      error: status >= 500 ? 'internal error' : 'bad request',
+      reason: status >= 500 ? undefined : err.message,
+    });
   });
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: 'not found', reason: `${request.method} ${request.url}` }),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { isDialTarget, outboundCallWorkflowId, PROVIDERS, type CallOp, type Provider } from '../calls';
+import { isDialTarget, outboundCallWorkflowId, PROVIDERS, type Provider, type SessionDefaults } from '../calls';
+import { documentOpsOf } from '../providers/carriers';
 import { unavailable } from './replies';
 import type { Sessions } from './sessions';
 
@@ -8,14 +9,13 @@ export interface CallsApiOptions {
   sessions: Sessions;
   /** Carriers this gateway can place calls on. */
   providers: Provider[];
-  /** Document carriers: the operations each takes only as documents (`CallSessionInput.documentOps`). */
-  documentOps?: Partial<Record<Provider, readonly CallOp[]>>;
   /** Flows `POST /calls` may name. */
   flows: string[];
   /** Base URL of the Temporal Web UI, for links in responses. */
   temporalUiUrl?: string;
   namespace: string;
-  maxHistoryEvents?: number;
+  /** Spread into every session this gateway starts. */
+  sessionDefaults: SessionDefaults;
 }
 
 interface PlaceCallBody {
@@ -74,12 +74,10 @@ export async function callsApi(app: FastifyInstance, options: CallsApiOptions): 
       const provider = body.provider ?? options.providers[0];
       const flow = body.flow ?? 'outboundNotice';
       if (!provider || !options.providers.includes(provider)) {
-        return reply
-          .code(400)
-          .send({
-            error: 'carrier not configured',
-            reason: `${body.provider ?? 'no carrier'} is not configured on this gateway`,
-          });
+        return reply.code(400).send({
+          error: 'carrier not configured',
+          reason: `${body.provider ?? 'no carrier'} is not configured on this gateway`,
+        });
       }
       if (!options.flows.includes(flow)) {
         return reply
@@ -102,17 +100,15 @@ export async function callsApi(app: FastifyInstance, options: CallsApiOptions): 
           flowArgs: body.args,
           from: body.from,
           to: body.to,
-          ...(options.documentOps?.[provider] && { documentOps: [...options.documentOps[provider]] }),
-          continueAsNewAtHistoryLength: options.maxHistoryEvents,
+          ...documentOpsInput(provider),
+          ...options.sessionDefaults,
         });
-        return reply
-          .code(started ? 202 : 200)
-          .send({
-            workflowId,
-            started,
-            statusUrl: `/calls/${encodeURIComponent(workflowId)}`,
-            temporalUiUrl: uiLink(workflowId),
-          });
+        return reply.code(started ? 202 : 200).send({
+          workflowId,
+          started,
+          statusUrl: `/calls/${encodeURIComponent(workflowId)}`,
+          temporalUiUrl: uiLink(workflowId),
+        });
       } catch (err) {
         return unavailable(reply, err, request.log);
       }
@@ -123,4 +119,10 @@ export async function callsApi(app: FastifyInstance, options: CallsApiOptions): 
     const temporal = (await sessions.healthy()) ? 'up' : 'down';
     return reply.code(200).send({ status: 'ok', temporal });
   });
+}
+
+/** Document carriers' sessions name the operations that travel as documents; command carriers' need nothing. */
+function documentOpsInput(provider: Provider): { documentOps?: ReturnType<typeof documentOpsOf> } {
+  const ops = documentOpsOf(provider);
+  return ops.length > 0 ? { documentOps: ops } : {};
 }

@@ -86,12 +86,10 @@ export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): 
       const body = request.body;
       const provider = body.provider ?? options.providers[0];
       if (!provider || !options.providers.includes(provider)) {
-        return reply
-          .code(400)
-          .send({
-            error: 'carrier cannot fax',
-            reason: `${body.provider ?? 'no fax carrier'} is not configured for faxes on this gateway`,
-          });
+        return reply.code(400).send({
+          error: 'carrier cannot fax',
+          reason: `${body.provider ?? 'no fax carrier'} is not configured for faxes on this gateway`,
+        });
       }
       for (const field of ['to', 'from'] as const) {
         if (!isDialTarget(body[field])) {
@@ -135,14 +133,12 @@ export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): 
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) return unavailable(reply, err, request.log);
         started = false;
       }
-      return reply
-        .code(started ? 202 : 200)
-        .send({
-          workflowId,
-          started,
-          statusUrl: `/faxes/${encodeURIComponent(workflowId)}`,
-          temporalUiUrl: uiLink(workflowId),
-        });
+      return reply.code(started ? 202 : 200).send({
+        workflowId,
+        started,
+        statusUrl: `/faxes/${encodeURIComponent(workflowId)}`,
+        temporalUiUrl: uiLink(workflowId),
+      });
     },
   );
 

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { CallEvent, CallSessionInput, DocumentReply } from '../calls';
+import type { CallEvent, CallSessionInput, DocumentReply, SessionDefaults } from '../calls';
 import { routeFor, type RoutingTable } from '../config';
 import {
   documentForCommands,
   hangupDocument,
   holdDocumentFor,
-  JAMBONZ_DOCUMENT_OPS,
   JAMBONZ_HOOK_PATH,
   JambonzHook,
   normaliseJambonzWebhook,
@@ -16,6 +15,7 @@ import {
   type DocumentOptions,
   type JambonzVerb,
 } from '../providers/jambonz';
+import { documentOpsOf } from '../providers/carriers';
 import { MalformedWebhookError } from '../providers/types';
 import { jambonzRecordings, recordingName, recordingUrl } from './jambonz-recordings';
 import type { Sessions } from './sessions';
@@ -32,7 +32,8 @@ export interface JambonzWebhookOptions {
   hookWaitMs: number;
   /** Where recordings streamed by `listen` are stored. */
   recordingsDir: string;
-  maxHistoryEvents?: number;
+  /** Spread into every session this gateway starts. */
+  sessionDefaults: SessionDefaults;
 }
 
 /** Hooks whose answer jambonz ignores (status) or that take no document of ours (amd); the rest want verbs. */
@@ -69,12 +70,10 @@ export async function jambonzWebhooks(app: FastifyInstance, options: JambonzWebh
     }
     const hookParam = (request.query as Record<string, unknown>).hook;
     if (typeof hookParam !== 'string' || !(Object.values(JambonzHook) as string[]).includes(hookParam)) {
-      return reply
-        .code(400)
-        .send({
-          error: 'unknown hook',
-          reason: `?hook=${typeof hookParam === 'string' ? hookParam : ''} is not a jambonz hook this gateway serves`,
-        });
+      return reply.code(400).send({
+        error: 'unknown hook',
+        reason: `?hook=${typeof hookParam === 'string' ? hookParam : ''} is not a jambonz hook this gateway serves`,
+      });
     }
     const token = verifyHookToken(request.url, secrets);
     if (!token.ok) {
@@ -170,8 +169,8 @@ export async function jambonzWebhooks(app: FastifyInstance, options: JambonzWebh
       from: incoming.from,
       to: incoming.to,
       callId: incoming.callId,
-      documentOps: [...JAMBONZ_DOCUMENT_OPS],
-      continueAsNewAtHistoryLength: options.maxHistoryEvents,
+      documentOps: documentOpsOf('jambonz'),
+      ...options.sessionDefaults,
     };
   }
 

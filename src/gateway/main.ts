@@ -17,7 +17,6 @@ async function main(): Promise<void> {
     client,
     connection,
     flows: [...FLOW_NAMES],
-    temporalUiUrl: process.env.TEMPORAL_UI_URL,
   });
   const url = await app.listen({ port: config.gateway.port, host: config.gateway.host });
   console.log(JSON.stringify({ event: 'gateway-ready', url, pid: process.pid }));

@@ -1,9 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { inboundCallWorkflowId, type CallEvent, type CallSessionInput, type DocumentReply } from '../calls';
+import {
+  inboundCallWorkflowId,
+  type CallEvent,
+  type CallSessionInput,
+  type DocumentReply,
+  type SessionDefaults,
+} from '../calls';
 import { routeFor, type RoutingTable } from '../config';
 import {
-  SIGNALWIRE_DOCUMENT_OPS,
   SIGNALWIRE_WEBHOOK_PATHS,
   callbackOwner,
   documentForCommands,
@@ -19,6 +24,7 @@ import {
   type DocumentFetch,
   type SwmlDocument,
 } from '../providers/signalwire';
+import { documentOpsOf } from '../providers/carriers';
 import { MalformedWebhookError } from '../providers/types';
 import type { Delivery, Sessions } from './sessions';
 import { unavailable } from './replies';
@@ -32,7 +38,8 @@ export interface SignalWireWebhookOptions {
   signingKey: string;
   /** How long a document fetch waits for the flow's next step before the call gets a holding document. */
   documentWaitMs?: number;
-  maxHistoryEvents?: number;
+  /** Spread into every session this gateway starts. */
+  sessionDefaults: SessionDefaults;
 }
 
 /**
@@ -114,8 +121,8 @@ export async function signalwireWebhooks(app: FastifyInstance, options: SignalWi
         from: fetch.from,
         to: fetch.to,
         callId: fetch.callId,
-        documentOps: [...SIGNALWIRE_DOCUMENT_OPS],
-        continueAsNewAtHistoryLength: options.maxHistoryEvents,
+        documentOps: documentOpsOf('signalwire'),
+        ...options.sessionDefaults,
       };
     }
 
@@ -170,12 +177,10 @@ export async function signalwireWebhooks(app: FastifyInstance, options: SignalWi
       !isNumberStatusUrl(webhook.url, signingKey) &&
       !verifySignalWireSignature(webhook, signingKey).ok
     ) {
-      return reply
-        .code(401)
-        .send({
-          error: 'invalid callback url',
-          reason: 'a status callback must carry our token (or a valid signature)',
-        });
+      return reply.code(401).send({
+        error: 'invalid callback url',
+        reason: 'a status callback must carry our token (or a valid signature)',
+      });
     }
 
     let events: CallEvent[];

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { inboundCallWorkflowId, type CallEvent } from '../calls';
+import { inboundCallWorkflowId, type CallEvent, type SessionDefaults } from '../calls';
 import { routeFor, type RoutingTable } from '../config';
 import { MalformedWebhookError, type CommandCarrier } from '../providers/types';
 import { unavailable } from './replies';
@@ -9,7 +9,8 @@ export interface TelnyxWebhookOptions {
   adapter: CommandCarrier;
   sessions: Sessions;
   routing: RoutingTable;
-  maxHistoryEvents?: number;
+  /** Spread into every session this gateway starts. */
+  sessionDefaults: SessionDefaults;
 }
 
 /**
@@ -73,7 +74,7 @@ export async function telnyxWebhooks(app: FastifyInstance, options: TelnyxWebhoo
           from: event.from,
           to: event.to,
           callId: event.callId,
-          continueAsNewAtHistoryLength: options.maxHistoryEvents,
+          ...options.sessionDefaults,
         },
         event,
       );

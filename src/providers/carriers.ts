@@ -1,100 +1,222 @@
+import type { CallOp } from '../calls/commands';
 import type { Provider } from '../calls/ids';
-import type { Config } from '../config';
+import { ConfigError, boundedInt, list, optional, url, type Env } from '../config/env';
 import { createCarrierHttp, type CarrierHttp } from './http';
-import { createJambonzCommands, jambonzAuthHeaders } from './jambonz';
-import { createSignalWireCommands, SIGNALWIRE_GONE_STATUSES } from './signalwire';
-import { createTelnyxAdapter, TELNYX_CALL_GONE_CODES } from './telnyx';
+import { JAMBONZ_OPS, createJambonzCommands, jambonzAuthHeaders } from './jambonz';
+import { OpRoute, documentOps, type OpTable } from './ops';
+import { SIGNALWIRE_GONE_STATUSES, SIGNALWIRE_OPS, createSignalWireCommands } from './signalwire';
+import { TELNYX_CALL_GONE_CODES, TELNYX_DEV_CONNECTION_ID, TELNYX_OPS, createTelnyxAdapter } from './telnyx';
 import type { CarrierCommands } from './types';
 
+/**
+ * The carrier table: one definition per carrier, each everything the rest of the service needs to know
+ * about that carrier without naming it. Typed against `Provider`, so adding a provider name makes the
+ * compiler list this table (and the gateway's and the dev stack's) until each has its entry.
+ */
+
+/** Command carriers take every operation as a REST command; document carriers run documents we serve. */
+export type CarrierFamily = 'command' | 'document';
+
+/** Settings every carrier definition may read beside its own variables. */
+export interface SharedSettings {
+  /** The URL carriers reach the gateway at. */
+  publicBaseUrl: string;
+  dataDir: string;
+}
+
 /** A carrier the worker can command: its pure adapter and its HTTP pool. */
-export interface ConfiguredCarrier {
+export interface CarrierClient {
   adapter: CarrierCommands;
   http: CarrierHttp;
 }
 
-export type ConfiguredCarriers = Partial<Record<Provider, ConfiguredCarrier>>;
-
-function telnyx(config: Config): ConfiguredCarrier | undefined {
-  if (!config.telnyx.apiKey) return undefined;
-  return {
-    adapter: createTelnyxAdapter({
-      connectionId: config.telnyx.connectionId,
-      voice: config.telnyx.voice,
-      publicKey: config.telnyx.publicKey,
-    }),
-    http: createCarrierHttp({
-      provider: 'telnyx',
-      baseUrl: config.telnyx.apiBaseUrl,
-      headers: { authorization: `Bearer ${config.telnyx.apiKey}` },
-      gone: { goneCodes: TELNYX_CALL_GONE_CODES },
-    }),
-  };
+export interface CarrierDefinition<Settings> {
+  family: CarrierFamily;
+  /** How each flow operation reaches this carrier. */
+  ops: OpTable;
+  /** This carrier's settings from its environment variables; unset credentials stay undefined. */
+  readSettings(env: Env, shared: SharedSettings): Settings;
+  /**
+   * The worker's client, when the settings name an account (undefined otherwise). Throws `ConfigError` for
+   * half an account: credentials without what verifies the carrier's callbacks.
+   */
+  createClient(settings: Settings, shared: SharedSettings): CarrierClient | undefined;
+  /** Whether the gateway can verify, and so serves, this carrier's webhooks. */
+  receivesWebhooks(settings: Settings): boolean;
 }
 
-function signalwire(config: Config): ConfiguredCarrier | undefined {
-  const { apiBaseUrl, projectId, apiToken, signingKey } = config.signalwire;
-  if (!apiBaseUrl || !projectId || !apiToken) return undefined;
-  // Without a signing key no callback URL could be trusted, and no SWML fetch verified: refuse to start.
-  if (!signingKey)
-    throw new Error('SIGNALWIRE_SIGNING_KEY is required with SIGNALWIRE_PROJECT_ID (it signs our callback URLs)');
-  const adapter = createSignalWireCommands({
-    apiBaseUrl,
-    projectId,
-    apiToken,
-    signingKey,
-    publicBaseUrl: config.gateway.publicBaseUrl,
-  });
-  return {
-    adapter,
-    http: createCarrierHttp({
-      provider: 'signalwire',
-      baseUrl: apiBaseUrl,
-      headers: { authorization: adapter.authorization },
-      gone: { goneStatuses: SIGNALWIRE_GONE_STATUSES },
-      classify: (outcome) => adapter.classify?.(outcome),
-    }),
-  };
+export interface TelnyxSettings {
+  apiKey?: string;
+  /** The portal's public key (base64); verifies webhook signatures. */
+  publicKey?: string;
+  /** The Call Control Application id, needed to dial. */
+  connectionId: string;
+  apiBaseUrl: string;
+  voice: string;
 }
 
-function jambonz(config: Config): ConfiguredCarrier | undefined {
-  const { apiBaseUrl, accountSid, apiKey, webhookSecrets, applicationSid } = config.jambonz;
-  if (!apiBaseUrl || !accountSid || !apiKey) return undefined;
-  // The secret keys the tokens of our hook URLs; without it no hook of a call could be trusted.
-  if (webhookSecrets.length === 0)
-    throw new Error(
-      'JAMBONZ_WEBHOOK_SECRET is required with JAMBONZ_ACCOUNT_SID (it verifies hooks and keys our hook URLs)',
-    );
-  const adapter = createJambonzCommands({
-    accountSid,
-    publicBaseUrl: config.gateway.publicBaseUrl,
-    hookSecret: webhookSecrets[0],
-    applicationSid,
-  });
-  return {
-    adapter,
-    http: createCarrierHttp({
-      provider: 'jambonz',
-      baseUrl: apiBaseUrl,
-      headers: jambonzAuthHeaders(apiKey),
-      gone: { goneStatuses: [404, 422] },
-      classify: (outcome) => adapter.classify?.(outcome),
-    }),
-  };
+export interface SignalWireSettings {
+  /** `https://<space>.signalwire.com`; REST commands go to `<apiBaseUrl>/api/calling/calls`. */
+  apiBaseUrl?: string;
+  projectId?: string;
+  apiToken?: string;
+  /** Signs SWML fetches; also keys the tokens in our callback URLs. */
+  signingKey?: string;
+  /** How long a SWML fetch waits for the flow's next step before it gets a holding document. */
+  documentWaitMs: number;
 }
 
-/** One entry per carrier: builds its client when the configuration has its credentials. */
-const CARRIER_FACTORIES: Array<(config: Config) => ConfiguredCarrier | undefined> = [telnyx, signalwire, jambonz];
+export interface JambonzSettings {
+  /** e.g. `https://api.jambonz.cloud/v1`. */
+  apiBaseUrl?: string;
+  accountSid?: string;
+  apiKey?: string;
+  /** The account's webhook secret; several (comma-separated) while rotating. The first keys our hook URLs. */
+  webhookSecrets: string[];
+  applicationSid?: string;
+  /** How long a hook waits for the flow's next verbs before it gets holding verbs (jambonz gives up at 10 s). */
+  hookWaitMs: number;
+  /** Where the gateway stores the recordings jambonz streams to it (`listen`), served at `/recordings/`. */
+  recordingsDir: string;
+}
 
-/** The carriers this process can talk to, built from configuration (one HTTP pool each). */
-export function createCarriers(config: Config): ConfiguredCarriers {
-  const carriers: ConfiguredCarriers = {};
-  for (const factory of CARRIER_FACTORIES) {
-    const carrier = factory(config);
-    if (carrier) carriers[carrier.adapter.provider] = carrier;
+/** Both document carriers answer a waiting fetch with a hold after this long, well inside their own timeouts. */
+const DOCUMENT_WAIT = { defaultMs: 4000, minMs: 100, maxMs: 7000 };
+
+const telnyx: CarrierDefinition<TelnyxSettings> = {
+  family: 'command',
+  ops: TELNYX_OPS,
+  readSettings: (env) => ({
+    apiKey: optional(env, 'TELNYX_API_KEY'),
+    publicKey: optional(env, 'TELNYX_PUBLIC_KEY'),
+    connectionId: optional(env, 'TELNYX_CONNECTION_ID') ?? TELNYX_DEV_CONNECTION_ID,
+    apiBaseUrl: url(env, 'TELNYX_API_BASE_URL', 'https://api.telnyx.com/v2'),
+    voice: optional(env, 'TELNYX_VOICE') ?? 'AWS.Polly.Joanna-Neural',
+  }),
+  createClient(settings) {
+    if (!settings.apiKey) return undefined;
+    return {
+      adapter: createTelnyxAdapter(settings),
+      http: createCarrierHttp({
+        provider: 'telnyx',
+        baseUrl: settings.apiBaseUrl,
+        headers: { authorization: `Bearer ${settings.apiKey}` },
+        gone: { goneCodes: TELNYX_CALL_GONE_CODES },
+      }),
+    };
+  },
+  receivesWebhooks: (settings) => Boolean(settings.apiKey || settings.publicKey),
+};
+
+const signalwire: CarrierDefinition<SignalWireSettings> = {
+  family: 'document',
+  ops: SIGNALWIRE_OPS,
+  readSettings: (env) => ({
+    // The REST base: the simulator's (SIGNALWIRE_API_BASE_URL) or the space's.
+    apiBaseUrl: env.SIGNALWIRE_API_BASE_URL ? url(env, 'SIGNALWIRE_API_BASE_URL') : url(env, 'SIGNALWIRE_SPACE_URL'),
+    projectId: optional(env, 'SIGNALWIRE_PROJECT_ID'),
+    apiToken: optional(env, 'SIGNALWIRE_API_TOKEN'),
+    signingKey: optional(env, 'SIGNALWIRE_SIGNING_KEY'),
+    documentWaitMs: boundedInt(
+      env,
+      'SIGNALWIRE_DOCUMENT_WAIT_MS',
+      DOCUMENT_WAIT.defaultMs,
+      DOCUMENT_WAIT.minMs,
+      DOCUMENT_WAIT.maxMs,
+    ),
+  }),
+  createClient({ apiBaseUrl, projectId, apiToken, signingKey }, { publicBaseUrl }) {
+    if (!apiBaseUrl || !projectId || !apiToken) return undefined;
+    // Without a signing key no callback URL could be trusted, and no SWML fetch verified: refuse to start.
+    if (!signingKey) {
+      throw new ConfigError(
+        'SIGNALWIRE_SIGNING_KEY is required with SIGNALWIRE_PROJECT_ID (it signs our callback URLs)',
+      );
+    }
+    const adapter = createSignalWireCommands({ apiBaseUrl, projectId, apiToken, signingKey, publicBaseUrl });
+    return {
+      adapter,
+      http: createCarrierHttp({
+        provider: 'signalwire',
+        baseUrl: apiBaseUrl,
+        headers: { authorization: adapter.authorization },
+        gone: { goneStatuses: SIGNALWIRE_GONE_STATUSES },
+        classify: (outcome) => adapter.classify?.(outcome),
+      }),
+    };
+  },
+  receivesWebhooks: (settings) => Boolean(settings.signingKey),
+};
+
+const jambonz: CarrierDefinition<JambonzSettings> = {
+  family: 'document',
+  ops: JAMBONZ_OPS,
+  readSettings: (env, { dataDir }) => ({
+    apiBaseUrl: url(env, 'JAMBONZ_API_BASE_URL'),
+    accountSid: optional(env, 'JAMBONZ_ACCOUNT_SID'),
+    apiKey: optional(env, 'JAMBONZ_API_KEY'),
+    webhookSecrets: list(env, 'JAMBONZ_WEBHOOK_SECRET'),
+    applicationSid: optional(env, 'JAMBONZ_APPLICATION_SID'),
+    hookWaitMs: boundedInt(
+      env,
+      'JAMBONZ_HOOK_WAIT_MS',
+      DOCUMENT_WAIT.defaultMs,
+      DOCUMENT_WAIT.minMs,
+      DOCUMENT_WAIT.maxMs,
+    ),
+    recordingsDir: optional(env, 'RECORDINGS_DIR') ?? `${dataDir}/recordings`,
+  }),
+  createClient({ apiBaseUrl, accountSid, apiKey, webhookSecrets, applicationSid }, { publicBaseUrl }) {
+    if (!apiBaseUrl || !accountSid || !apiKey) return undefined;
+    // The secret keys the tokens of our hook URLs; without it no hook of a call could be trusted.
+    if (webhookSecrets.length === 0) {
+      throw new ConfigError(
+        'JAMBONZ_WEBHOOK_SECRET is required with JAMBONZ_ACCOUNT_SID (it verifies hooks and keys our hook URLs)',
+      );
+    }
+    const adapter = createJambonzCommands({ accountSid, publicBaseUrl, hookSecret: webhookSecrets[0], applicationSid });
+    return {
+      adapter,
+      http: createCarrierHttp({
+        provider: 'jambonz',
+        baseUrl: apiBaseUrl,
+        headers: jambonzAuthHeaders(apiKey),
+        gone: { goneStatuses: [404, 422] },
+        classify: (outcome) => adapter.classify?.(outcome),
+      }),
+    };
+  },
+  receivesWebhooks: (settings) => settings.webhookSecrets.length > 0,
+};
+
+export const CARRIERS = { telnyx, signalwire, jambonz } satisfies { [P in Provider]: CarrierDefinition<unknown> };
+
+/** Each carrier's settings, as `loadConfig` reads them (`config.telnyx`, `config.signalwire`, ...). */
+export type CarrierSettings = { [P in Provider]: Parameters<(typeof CARRIERS)[P]['createClient']>[0] };
+
+/** The operations a session on this carrier sends as document steps (`CallSessionInput.documentOps`). */
+export function documentOpsOf(provider: Provider): CallOp[] {
+  return documentOps(CARRIERS[provider].ops);
+}
+
+/** Whether this carrier can do the operation at all. */
+export function carrierSupports(provider: Provider, op: CallOp): boolean {
+  return CARRIERS[provider].ops[op] !== OpRoute.Unsupported;
+}
+
+export type CarrierClients = Partial<Record<Provider, CarrierClient>>;
+
+/** The carriers this process can command, built from configuration (one HTTP pool each). */
+export function createCarrierClients(settings: CarrierSettings, shared: SharedSettings): CarrierClients {
+  const clients: CarrierClients = {};
+  for (const provider of Object.keys(CARRIERS) as Provider[]) {
+    const definition = CARRIERS[provider] as CarrierDefinition<CarrierSettings[typeof provider]>;
+    const client = definition.createClient(settings[provider], shared);
+    if (client) clients[provider] = client;
   }
-  return carriers;
+  return clients;
 }
 
-export async function closeCarriers(carriers: ConfiguredCarriers): Promise<void> {
-  await Promise.all(Object.values(carriers).map((c) => c?.http.close()));
+export async function closeCarrierClients(clients: CarrierClients): Promise<void> {
+  await Promise.all(Object.values(clients).map((c) => c?.http.close()));
 }

@@ -1,4 +1,4 @@
-import type { CallCommand, CallEvent, CallOp, FaxCallRequest, PlaceCallRequest, PlacedCall, Provider } from '../calls';
+import type { CallCommand, CallEvent, FaxCallRequest, PlaceCallRequest, PlacedCall, Provider } from '../calls';
 import type { CarrierError } from './errors';
 
 /**
@@ -35,9 +35,6 @@ export interface RoutedEvents {
   events: CallEvent[];
 }
 
-/** Which flow-API operations a carrier can do; anything else fails fast with `Unsupported`. */
-export type Capabilities = Record<CallOp, boolean>;
-
 /** What the worker's activities need from a carrier: requests for commands, and how to read responses. */
 export interface CarrierCommands {
   readonly provider: Provider;
@@ -72,7 +69,6 @@ export interface CarrierCommands {
 
 /** A carrier commanded over REST whose webhooks are plain notifications (Telnyx). */
 export interface CommandCarrier extends CarrierCommands {
-  readonly capabilities: Capabilities;
   /** Checks the webhook's signature and freshness against the raw bytes. */
   verify(webhook: IncomingWebhook, nowMs?: number): VerifyResult;
   /** Turns a verified webhook body into events; throws `MalformedWebhookError` on a body it cannot read. */

@@ -1,6 +1,5 @@
-import type { CallCommand, CallOp, PlaceCallRequest } from '../../calls/commands';
-import { ErrorType } from '../../calls/errors';
-import { CarrierError } from '../errors';
+import type { CallCommand, PlaceCallRequest } from '../../calls/commands';
+import { OpRoute, documentOnly, unsupported } from '../ops';
 import type { CarrierCommands, CarrierRequest } from '../types';
 import { classifyJambonzResponse, liveControlForCommand, updateCallRequest } from './live-control';
 import {
@@ -11,41 +10,14 @@ import {
   type JambonzCallApplication,
   type JambonzSpeechDefaults,
 } from './outbound-call';
+import { JAMBONZ_NO_FAX, JAMBONZ_OPS } from './ops';
 import { hookUrl, JambonzHook, operationHooks } from './webhook';
 
 /**
  * What the worker needs to command jambonz: Live Call Control for the operations that act on the running
  * verb, `createCall` to place calls, the call resource to reconcile. Everything else travels as verbs in the
- * documents the gateway returns (`JAMBONZ_DOCUMENT_OPS`), so it never reaches `commandRequest`.
+ * documents the gateway returns (`JAMBONZ_OPS`), so it never reaches `commandRequest`.
  */
-
-/**
- * The operations jambonz takes only as verbs (everything `mapCommandToVerbs` can express). The session puts
- * them in its outbox and the gateway renders them into the answer of jambonz's next hook. The rest
- * (stopPlayback, stopGather, recordStop/Pause/Resume, redirect) are Live Call Control requests, and fax is
- * refused with `Unsupported`.
- */
-export const JAMBONZ_DOCUMENT_OPS: readonly CallOp[] = [
-  'answer',
-  'hangup',
-  'reject',
-  'play',
-  'say',
-  'gather',
-  'recordStart',
-  'transfer',
-  'connect',
-  'bridge',
-  'enqueue',
-  'leaveQueue',
-  'sendDtmf',
-  'forkStart',
-  'forkStop',
-  'clientStateUpdate',
-];
-
-/** Operations no jambonz request can carry out (no T.38, no fax verb). */
-const UNSUPPORTED_OPS: ReadonlySet<CallOp> = new Set(['sendFax', 'receiveFax']);
 
 /**
  * Speech defaults for calls placed without a stored application (jambonz requires all five then). With
@@ -96,26 +68,10 @@ export function createJambonzCommands(options: JambonzCommandsOptions): CarrierC
     dialIsIdempotent: false,
 
     commandRequest(command: CallCommand): CarrierRequest {
-      if (UNSUPPORTED_OPS.has(command.op)) {
-        throw new CarrierError(
-          `jambonz does not support ${command.op} (no fax: no T.38, no fax verb)`,
-          ErrorType.Unsupported,
-          false,
-          {
-            provider: 'jambonz',
-            operation: command.op,
-          },
-        );
-      }
+      if (JAMBONZ_OPS[command.op] === OpRoute.Unsupported) throw unsupported('jambonz', command.op, JAMBONZ_NO_FAX);
       const body = liveControlForCommand(command, hooksFor(command));
       if (body === undefined) {
-        throw new CarrierError(
-          `jambonz ${command.op} is carried out by verbs in the call's next document, not by a REST request; ` +
-            'the session must list it in documentOps',
-          ErrorType.InvalidCommand,
-          false,
-          { provider: 'jambonz', operation: command.op },
-        );
+        throw documentOnly('jambonz', command.op);
       }
       // Refuses a body that breaks jambonz's combination rules before anything is sent (InvalidUpdateCallError).
       return updateCallRequest(accountSid, command.callId, body);

@@ -1,5 +1,7 @@
 import type { CallCommandBody, GatherOptions, Prompt, RecordOptions } from '../../calls/commands';
-import { ErrorType, Unsupported } from '../../calls/errors';
+import { ErrorType } from '../../calls/errors';
+import { unsupported } from '../ops';
+import { JAMBONZ_NO_FAX } from './ops';
 import { isDialTarget } from '../../calls/ids';
 import { CarrierError } from '../errors';
 import { JambonzHook, type OperationHooks } from './webhook';
@@ -440,7 +442,7 @@ export function mapCommandToVerbs(command: CallCommandBody, hooks: OperationHook
       return [tagVerb({ data: ownerTag(hooks.ownerWorkflowId) })];
     case 'sendFax':
     case 'receiveFax':
-      throw new Unsupported('jambonz', command.op);
+      throw unsupported('jambonz', command.op, JAMBONZ_NO_FAX);
     case 'stopPlayback':
     case 'stopGather':
     case 'recordStop':

@@ -1,12 +1,6 @@
-import {
-  ErrorType,
-  Unsupported,
-  type CallCommand,
-  type CallOp,
-  type PlaceCallRequest,
-  type PlacedCall,
-} from '../../calls';
+import { ErrorType, type CallCommand, type PlaceCallRequest, type PlacedCall } from '../../calls';
 import { CarrierError, classifyResponse } from '../errors';
+import { documentOnly, unsupported } from '../ops';
 import type { CarrierRequest } from '../types';
 import { gatherSettings, recordSettings } from './defaults';
 import {
@@ -281,28 +275,6 @@ export function classifySignalWireResponse(input: {
   });
 }
 
-const DOCUMENT_ONLY_OPS: ReadonlySet<CallOp> = new Set([
-  'answer',
-  'bridge',
-  'connect',
-  'sendDtmf',
-  'sendFax',
-  'receiveFax',
-]);
-
-/** Whether SignalWire can do this only through a SWML document (`documentForCommand`), never by REST. */
-export function isDocumentOnly(command: CallCommand): boolean {
-  return DOCUMENT_ONLY_OPS.has(command.op) || (command.op === 'gather' && command.prompt !== undefined);
-}
-
-/** Raised for an operation SignalWire takes only in a SWML document: the session must send a document. */
-export class DocumentOnlyError extends Error {
-  override readonly name = 'DocumentOnlyError';
-  constructor(readonly operation: string) {
-    super(`signalwire takes ${operation} only in a SWML document, not as a REST command`);
-  }
-}
-
 export interface CommandContext {
   callbacks: CallbackConfig;
   /**
@@ -345,8 +317,8 @@ function tapParams(command: Extract<CallCommand, { op: 'forkStart' }>, status_ur
 }
 
 /**
- * A flow operation as a Calling API request. Throws `DocumentOnlyError` for operations SignalWire takes
- * only as documents, `Unsupported` for operations it cannot do, and an `InvalidCommand` error for a stop,
+ * A flow operation as a Calling API request. Throws an `InvalidCommand` error for operations SignalWire
+ * takes only as documents, `Unsupported` for operations it cannot do, and an `InvalidCommand` error for a stop,
  * pause or resume without `targetControlId`.
  */
 export function signalwireCommandRequest(command: CallCommand, context: CommandContext): CarrierRequest {
@@ -396,7 +368,7 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
     case 'stopPlayback':
       return callingRequest('calling.play.stop', callId, target('calling.play.stop'));
     case 'gather': {
-      if (command.prompt) throw new DocumentOnlyError('gather with a prompt');
+      if (command.prompt) throw documentOnly('signalwire', 'gather with a prompt');
       const { max_digits, terminators, digit_timeout, initial_timeout } = gatherSettings(command);
       return callingRequest('calling.collect', callId, {
         control_id,
@@ -450,11 +422,12 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
     case 'sendDtmf':
     case 'sendFax':
     case 'receiveFax':
-      throw new DocumentOnlyError(command.op);
+      // No REST form: these exist only as SWML methods.
+      throw documentOnly('signalwire', command.op);
     case 'enqueue':
     case 'leaveQueue':
     case 'clientStateUpdate':
-      throw new Unsupported('signalwire', command.op);
+      throw unsupported('signalwire', command.op);
   }
 }
 

@@ -36,7 +36,7 @@ export interface SwmlDocument {
   sections: { main: SwmlMethod[] };
 }
 
-/** The flow operations that have a document form (some have no other: see `isDocumentOnly`). */
+/** The flow operations that have a SWML form (`SIGNALWIRE_OPS` says which of them travel as documents). */
 export const DOCUMENT_OPS = [
   'answer',
   'hangup',
@@ -59,27 +59,6 @@ export type DocumentOp = (typeof DOCUMENT_OPS)[number];
  * bodies: the gateway names each fetch by its bytes, and a carrier retry must be the only repeat.
  */
 export type HandBackParams = { op: 'hold'; hold?: string } | { op: DocumentOp; step: string };
-
-/**
- * The operations the session sends to SignalWire as documents (`CallSessionInput.documentOps`): the
- * document-only ones, and `say`, `play`, `gather` and `recordStart`, which could also be REST commands but
- * would then run beside a document the call is holding in. As document steps they run in order on the call
- * and report their outcome in the hand-back, with no race against a holding document or a redirect.
- * `hangup` and `reject` stay REST (`calling.end`): that works whatever the call is doing, fetching,
- * holding or in the middle of a step.
- */
-export const SIGNALWIRE_DOCUMENT_OPS = [
-  'answer',
-  'say',
-  'play',
-  'gather',
-  'recordStart',
-  'bridge',
-  'connect',
-  'sendDtmf',
-  'sendFax',
-  'receiveFax',
-] as const satisfies readonly DocumentOp[];
 
 export function swmlDocument(main: SwmlMethod[]): SwmlDocument {
   return { version: '1.0.0', sections: { main } };

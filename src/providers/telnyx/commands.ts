@@ -1,5 +1,5 @@
-import { ErrorType, type CallCommand, type GatherOptions, type PlaceCallRequest, type PlacedCall } from '../../calls';
-import { CarrierError } from '../errors';
+import type { CallCommand, GatherOptions, PlaceCallRequest, PlacedCall } from '../../calls';
+import { unsupported } from '../ops';
 import type { CarrierRequest } from '../types';
 import { encodeClientState } from './client-state';
 
@@ -128,17 +128,10 @@ export function telnyxCommandRequest(command: CallCommand, options: TelnyxComman
     case 'connect':
     case 'redirect':
       // Document-carrier steps: on Telnyx the session dials and bridges with separate commands.
-      throw new CarrierError(`telnyx has no ${command.op} command`, ErrorType.Unsupported, false, {
-        provider: 'telnyx',
-        operation: command.op,
-      });
+      throw unsupported('telnyx', command.op, 'a document-carrier step');
     case 'sendFax':
     case 'receiveFax':
-      // Telnyx faxes go through the Programmable Fax API, not Call Control; not mapped yet.
-      throw new CarrierError(`telnyx does not support ${command.op}`, ErrorType.Unsupported, false, {
-        provider: 'telnyx',
-        operation: command.op,
-      });
+      throw unsupported('telnyx', command.op, 'Telnyx faxes are the Programmable Fax API, not mapped yet');
   }
 }
 

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { Capabilities, CommandCarrier } from '../types';
+import type { CommandCarrier } from '../types';
 import {
   telnyxCallIsAlive,
   telnyxCallStatusRequest,
@@ -13,38 +13,12 @@ import { telnyxPublicKey, verifyTelnyxSignature } from './webhook';
 
 export * from './client-state';
 export * from './commands';
+export * from './ops';
 export * from './events';
 export * from './webhook';
 
 /** "Call has already ended" and "Invalid Call Control ID": the leg is gone, retrying cannot help. */
 export const TELNYX_CALL_GONE_CODES = ['90018', '90015'] as const;
-
-export const TELNYX_CAPABILITIES: Capabilities = {
-  answer: true,
-  hangup: true,
-  reject: true,
-  play: true,
-  say: true,
-  stopPlayback: true,
-  gather: true,
-  stopGather: true,
-  recordStart: true,
-  recordStop: true,
-  recordPause: true,
-  recordResume: true,
-  bridge: true,
-  transfer: true,
-  sendDtmf: true,
-  enqueue: true,
-  leaveQueue: true,
-  forkStart: true,
-  forkStop: true,
-  clientStateUpdate: true,
-  sendFax: false,
-  receiveFax: false,
-  connect: false,
-  redirect: false,
-};
 
 export interface TelnyxAdapterOptions extends TelnyxCommandOptions {
   /** Portal public key (base64 of 32 bytes); without it every webhook is refused. */
@@ -55,7 +29,6 @@ export function createTelnyxAdapter(options: TelnyxAdapterOptions): CommandCarri
   const key: KeyObject | undefined = options.publicKey ? telnyxPublicKey(options.publicKey) : undefined;
   return {
     provider: 'telnyx',
-    capabilities: TELNYX_CAPABILITIES,
     verify: (webhook, nowMs) =>
       key ? verifyTelnyxSignature(webhook, key, nowMs) : { ok: false, reason: 'TELNYX_PUBLIC_KEY is not configured' },
     normalise: normaliseTelnyxWebhook,

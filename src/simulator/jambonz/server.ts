@@ -130,11 +130,9 @@ function registerApi(api: FastifyInstance, deps: JambonzServerDeps): void {
     if (call === undefined) return reply.code(404).type('text/plain').send('Not Found');
     // From here on the feature server answers (update-call.js).
     if (body.call_status_hook !== undefined && body.call_hook === undefined) {
-      return reply
-        .code(400)
-        .send({
-          msg: `call_status_hook can be updated only when call_hook is also being updated for call_sid ${callSid}`,
-        });
+      return reply.code(400).send({
+        msg: `call_status_hook can be updated only when call_hook is also being updated for call_sid ${callSid}`,
+      });
     }
     const session = engine.sessionFor(call);
     if (session === undefined) return reply.code(422).send({ msg: `call session is gone for call_sid ${callSid}` });

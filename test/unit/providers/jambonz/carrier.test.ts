@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../../../activities';
 import type { CallCommand, CallCommandBody } from '../../../../src/calls/commands';
 import { ErrorType } from '../../../../src/calls/errors';
@@ -10,7 +11,7 @@ import {
   hangupDocument,
   holdDocumentFor,
   InvalidUpdateCallError,
-  JAMBONZ_DOCUMENT_OPS,
+  JAMBONZ_OPS,
   JambonzHook,
   liveControlForCommand,
   operationHooks,
@@ -89,7 +90,7 @@ describe('jambonz carrier commands (Live Call Control, createCall, reads)', () =
       controlId: `${WORKFLOW_ID}#1`,
     });
     for (const body of ALL_OPS) {
-      const isDocument = JAMBONZ_DOCUMENT_OPS.includes(body.op);
+      const isDocument = JAMBONZ_OPS[body.op] === 'document';
       const isLive = liveControlForCommand(body, hooks) !== undefined;
       const isFax = body.op === 'sendFax' || body.op === 'receiveFax';
       // hangup, reject and clientStateUpdate can go either way; the session sends them as verbs.
@@ -101,7 +102,7 @@ describe('jambonz carrier commands (Live Call Control, createCall, reads)', () =
 
   it('sends the Live Call Control operations as one PUT each, valid against the rules and the swagger', () => {
     for (const body of ALL_OPS.filter(
-      (b) => !JAMBONZ_DOCUMENT_OPS.includes(b.op) && b.op !== 'sendFax' && b.op !== 'receiveFax',
+      (b) => JAMBONZ_OPS[b.op] !== 'document' && b.op !== 'sendFax' && b.op !== 'receiveFax',
     )) {
       const request = carrier.commandRequest(command(body));
       expect(request.method).toBe('PUT');
@@ -146,10 +147,12 @@ describe('jambonz carrier commands (Live Call Control, createCall, reads)', () =
     const http = { send: (request: unknown) => Promise.resolve(sent.push(request)), close: () => Promise.resolve() };
     const activities = createActivities({ carriers: { jambonz: { adapter: carrier, http } } });
     for (const body of [{ op: 'sendFax', documentUrl: 'https://example.com/fax.pdf' }, { op: 'receiveFax' }] as const) {
-      const failure = await activities.sendCallCommand({ ...command(body), provider: 'jambonz' }).then(
-        () => undefined,
-        (err: unknown) => err,
-      );
+      const failure = await new MockActivityEnvironment()
+        .run(activities.sendCallCommand, { ...command(body), provider: 'jambonz' as const })
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        );
       expect(failure).toBeInstanceOf(ApplicationFailure);
       expect(failure).toMatchObject({
         type: ErrorType.Unsupported,
@@ -162,7 +165,7 @@ describe('jambonz carrier commands (Live Call Control, createCall, reads)', () =
 
   it('refuses a document operation asked for as a REST command, explaining why', () => {
     expect(() => carrier.commandRequest(command({ op: 'gather', maxDigits: 1 }))).toThrow(
-      /carried out by verbs in the call's next document/,
+      /jambonz takes gather only as a document step, not as a REST command/,
     );
   });
 
@@ -273,7 +276,7 @@ describe('jambonz documents from session replies', () => {
   const render = (...bodies: CallCommandBody[]) => documentForCommands(bodies.map(command), options);
 
   it('renders every document operation as verbs that validate against the verb specifications', () => {
-    for (const body of ALL_OPS.filter((b) => JAMBONZ_DOCUMENT_OPS.includes(b.op))) {
+    for (const body of ALL_OPS.filter((b) => JAMBONZ_OPS[b.op] === 'document')) {
       const { verbs, skipped } = render(body);
       expect(skipped).toEqual([]);
       expect(() => validateVerbDocument(onTheWire(verbs))).not.toThrow();

@@ -1,5 +1,5 @@
 import type { CallCommandBody } from '../../../../src/calls/commands';
-import { ErrorType, Unsupported } from '../../../../src/calls/errors';
+import { ErrorType } from '../../../../src/calls/errors';
 import { CarrierError } from '../../../../src/providers/errors';
 import {
   answerVerb,
@@ -338,8 +338,13 @@ describe('mapCommandToVerbs', () => {
   it.each([{ op: 'sendFax', documentUrl: 'https://a/b.pdf' }, { op: 'receiveFax' }] as CallCommandBody[])(
     'fails fast with Unsupported for $op',
     (command) => {
-      expect(() => mapCommandToVerbs(command, hooks)).toThrow(Unsupported);
-      expect(() => mapCommandToVerbs(command, hooks)).toThrow(`jambonz does not support ${command.op}`);
+      expect(() => mapCommandToVerbs(command, hooks)).toThrow(`jambonz does not support ${command.op} (no fax`);
+      try {
+        mapCommandToVerbs(command, hooks);
+      } catch (err) {
+        expect(err).toBeInstanceOf(CarrierError);
+        expect(err).toMatchObject({ type: ErrorType.Unsupported, retryable: false });
+      }
     },
   );
 });

@@ -1,21 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import {
-  ErrorType,
-  Unsupported,
-  commandKey,
-  type CallCommand,
-  type CallCommandBody,
-  type CallOp,
-} from '../../../../src/calls';
+import { ErrorType, commandKey, type CallCommand, type CallCommandBody, type CallOp } from '../../../../src/calls';
 import { CarrierError } from '../../../../src/providers/errors';
 import {
-  DocumentOnlyError,
-  SIGNALWIRE_CAPABILITIES,
+  SIGNALWIRE_OPS,
   callingRequest,
   classifySignalWireResponse,
   dialRequest,
   documentUrl,
-  isDocumentOnly,
   signalwireAuthorization,
   signalwireCallIsAlive,
   signalwireCallStatusRequest,
@@ -391,8 +382,10 @@ const command = <K extends CallOp>(op: K, sequence = 7): CallCommand =>
     ownerWorkflowId: workflowId,
   }) as CallCommand;
 
+/** What SignalWire's REST API can express: the ops routed as commands, and the document steps with a REST form too. */
+const REST_FORMS_OF_DOCUMENT_STEPS: CallOp[] = ['play', 'say', 'gather', 'recordStart'];
 const restOps = (Object.keys(samples) as CallOp[]).filter(
-  (op) => SIGNALWIRE_CAPABILITIES[op] && !isDocumentOnly(command(op)),
+  (op) => SIGNALWIRE_OPS[op] === 'command' || REST_FORMS_OF_DOCUMENT_STEPS.includes(op),
 );
 
 describe('flow commands as Calling API requests', () => {
@@ -459,22 +452,38 @@ describe('flow commands as Calling API requests', () => {
     expect((error as CarrierError).type).toBe(ErrorType.InvalidCommand);
   });
 
-  it('refuses document-only operations with DocumentOnlyError', () => {
-    for (const op of ['answer', 'bridge', 'sendDtmf', 'sendFax', 'receiveFax'] as const) {
-      expect(isDocumentOnly(command(op))).toBe(true);
-      expect(() => signalwireCommandRequest(command(op), context)).toThrow(DocumentOnlyError);
+  it('refuses operations that exist only as SWML with an InvalidCommand error naming the document route', () => {
+    const refusal = (cmd: CallCommand) => {
+      try {
+        signalwireCommandRequest(cmd, context);
+      } catch (err) {
+        return err as CarrierError;
+      }
+      throw new Error(`${cmd.op} was built as a REST request`);
+    };
+    for (const op of ['answer', 'bridge', 'connect', 'sendDtmf', 'sendFax', 'receiveFax'] as const) {
+      expect(SIGNALWIRE_OPS[op]).toBe('document');
+      expect(refusal(command(op))).toMatchObject({
+        type: ErrorType.InvalidCommand,
+        message: expect.stringMatching(/only as a document step/),
+      });
     }
     const prompted = { ...command('gather'), prompt: { say: 'Press 1' } } as CallCommand;
-    expect(isDocumentOnly(prompted)).toBe(true);
-    expect(() => signalwireCommandRequest(prompted, context)).toThrow(/gather with a prompt/);
+    expect(refusal(prompted).message).toMatch(/gather with a prompt/);
   });
 
-  it('refuses what SignalWire cannot do with Unsupported, matching the capability table', () => {
+  it('refuses what SignalWire cannot do with Unsupported, matching the op table', () => {
     for (const op of ['enqueue', 'leaveQueue', 'clientStateUpdate'] as const) {
-      expect(SIGNALWIRE_CAPABILITIES[op]).toBe(false);
-      expect(() => signalwireCommandRequest(command(op), context)).toThrow(Unsupported);
+      expect(SIGNALWIRE_OPS[op]).toBe('unsupported');
+      expect(() => signalwireCommandRequest(command(op), context)).toThrow(/^signalwire does not support/);
+      try {
+        signalwireCommandRequest(command(op), context);
+      } catch (err) {
+        expect(err).toMatchObject({ type: ErrorType.Unsupported, retryable: false });
+      }
     }
-    expect(SIGNALWIRE_CAPABILITIES.sendFax && SIGNALWIRE_CAPABILITIES.receiveFax).toBe(true);
+    expect(SIGNALWIRE_OPS.sendFax).toBe('document');
+    expect(SIGNALWIRE_OPS.receiveFax).toBe('document');
   });
 });
 
