@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { request } from 'undici';
-import { validateUpdateCall, type UpdateCallBody } from '../../src/providers/jambonz';
 import { signatureHeader } from '../../src/simulator/jambonz/hooks';
 import type { JambonzHookDelivery } from '../../src/simulator/jambonz/types';
 import { IVR_PROMPTS } from '../../workflows/flows/default-ivr';
@@ -50,78 +49,6 @@ describe('default IVR on jambonz, end to end', () => {
   });
   afterEach(() => {
     if (expect.getState().assertionCalls !== expect.getState().numPassingAsserts) console.log(stack.output.join('\n'));
-  });
-
-  it('runs the three demo callers to the end their scripts say', async () => {
-    const sim = stack.jambonz;
-    const agentCaller = await sim.placeCall({
-      from: '+15557770001',
-      to: '+15550001000',
-      presses: ['1'],
-      hangupAfterMs: 16_000,
-    });
-    const voicemailCaller = await sim.placeCall({
-      from: '+15557770002',
-      to: '+15550001000',
-      presses: ['2'],
-      voicemail: { talkMs: 2000 },
-    });
-    const hangupCaller = await sim.placeCall({ from: '+15557770003', to: '+15550001000', hangupDuringPrompt: 0 });
-
-    const [agent, voicemail, hungUp] = await Promise.all([
-      stack.outcome(agentCaller.workflowId),
-      stack.outcome(voicemailCaller.workflowId),
-      stack.outcome(hangupCaller.workflowId),
-    ]);
-
-    // 1: dialed the agent from the routing table and bridged, until the caller hung up.
-    expect(agent.flowResult).toBe('pressed 1, bridged to agent +15550002000');
-    expect(agent.digits).toBe('1');
-    const agentSim = await sim.waitForEnd(agentCaller.callSid);
-    expect(agentSim.bridgedWith).toBeDefined();
-    expect(agentSim.heard.join(' ')).toContain(IVR_PROMPTS.connecting);
-    expect(agentSim.verbs).toContain('dial');
-
-    // 2: a voicemail streamed to the gateway's recording socket, saved although the caller ended it by hanging up.
-    expect(voicemail.flowResult).toMatch(
-      /^pressed 2, voicemail saved at http:\/\/127\.0\.0\.1:\d+\/recordings\/jambonz\/[0-9a-f]{32}\.wav$/,
-    );
-    expect(voicemail.endCause).toBe('normal');
-    const voicemailSim = await sim.waitForEnd(voicemailCaller.callSid);
-    expect(voicemailSim.heard).toContain(IVR_PROMPTS.voicemail);
-    expect(voicemailSim.streams).toEqual([expect.objectContaining({ connected: true, background: false })]);
-    const wav = await request(voicemail.recordings[0]);
-    expect(wav.statusCode).toBe(200);
-    expect(wav.headers['content-type']).toBe('audio/wav');
-    const audio = Buffer.from(await wav.body.arrayBuffer());
-    expect(audio.subarray(0, 4).toString('ascii')).toBe('RIFF');
-    expect(audio.readUInt32LE(40)).toBe(audio.length - 44);
-    expect(audio.length - 44).toBeGreaterThan(0);
-
-    // 3: hung up while the menu played; the session ended with the call.
-    expect(hungUp.flowResult).toMatch(/^call ended \(.+\) during gather$/);
-    const hungUpSim = await sim.waitForEnd(hangupCaller.callSid);
-    expect(hungUpSim.callTerminationBy).toBe('caller');
-
-    // Every hook that wanted verbs got a document valid against the official verb specifications, and
-    // jambonz refused none of them.
-    const ours = new Set([agentCaller.callSid, voicemailCaller.callSid, hangupCaller.callSid]);
-    const hooks = (await sim.webhooks()).filter((h) => ours.has(h.callSid));
-    const documents = hooks.filter((h) => h.type !== 'call:status');
-    expect(documents.length).toBeGreaterThan(8);
-    for (const hook of documents) {
-      expect(hook).toMatchObject({ status: 'answered', httpStatus: 200 });
-      expect(hook.invalidVerbs).toBeUndefined();
-      expect(() => validateVerbDocument(answerOf(hook))).not.toThrow();
-    }
-    expect(hooks.filter((h) => h.type === 'call:status').every((h) => h.status === 'answered')).toBe(true);
-
-    // Live Call Control: nothing that breaks jambonz's combination rules ever reached it.
-    const updates = (await sim.commands()).filter((c) => c.action === 'updateCall');
-    for (const update of updates) {
-      expect(() => validateUpdateCall(update.body as UpdateCallBody)).not.toThrow();
-      expect(update.status).not.toBe(400);
-    }
   });
 
   it('places an outbound call with createCall and runs the outbound flow on it (POST /calls)', async () => {
@@ -275,6 +202,6 @@ describe('default IVR on jambonz, end to end', () => {
   });
 
   it('replays the recorded jambonz histories (updates, holds, a killed worker) deterministically against the current workflow code', async () => {
-    expect(await replayCompletedSessions(stack.client, `CallProvider = 'jambonz'`)).toBeGreaterThanOrEqual(5);
+    expect(await replayCompletedSessions(stack.client, `CallProvider = 'jambonz'`)).toBeGreaterThanOrEqual(2);
   });
 });

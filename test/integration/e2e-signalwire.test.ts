@@ -1,7 +1,6 @@
 import { request } from 'undici';
 import { inboundCallWorkflowId } from '../../src/calls';
 import { documentUrl, signSignalWireRequest, statusCallbackUrl } from '../../src/providers/signalwire';
-import { IVR_PROMPTS } from '../../workflows/flows/default-ivr';
 import { eventually } from '../support/net';
 import { startTestStack, replayCompletedSessions, type TestStack } from '../support/stack';
 
@@ -24,64 +23,6 @@ describe('default IVR on SignalWire, end to end', () => {
   });
   afterEach(() => {
     if (expect.getState().assertionCalls !== expect.getState().numPassingAsserts) console.log(stack.output.join('\n'));
-  });
-
-  it('runs the three demo callers to the end their scripts say', async () => {
-    const sw = stack.signalwire;
-    const agentCaller = await sw.placeCall({
-      from: '+15557770001',
-      to: '+15550001000',
-      presses: ['1'],
-      hangupAfterMs: 20_000,
-    });
-    const voicemailCaller = await sw.placeCall({
-      from: '+15557770002',
-      to: '+15550001000',
-      presses: ['2'],
-      voicemail: { talkMs: 2000 },
-    });
-    const hangupCaller = await sw.placeCall({ from: '+15557770003', to: '+15550001000', hangupDuringPrompt: 0 });
-
-    const [agent, voicemail, hungUp] = await Promise.all(
-      [agentCaller, voicemailCaller, hangupCaller].map((c) => stack.outcome(c.workflowId)),
-    );
-
-    // 1: bridged to the agent number from the routing table (SWML connect), until the caller hung up.
-    expect(agent.flowResult).toBe('pressed 1, bridged to agent +15550002000');
-    expect(agent.digits).toBe('1');
-    const agentSim = await sw.waitForEnd(agentCaller.callId);
-    expect(agentSim.bridgedWith).toBeDefined();
-    expect(agentSim.heard.join(' ')).toContain(IVR_PROMPTS.connecting);
-    const agentState = await stack.state(agentCaller.workflowId);
-    expect(agentState.lastEvents.map((e) => e.kind)).toContain('bridged');
-
-    // 2: a voicemail after the beep, saved. The SignalWire simulator's caller stays on the line until the
-    // recorder stops on silence and hangs up a moment later, during the flow's "thank you", which the flow
-    // takes in its stride.
-    expect(voicemail.flowResult).toMatch(/^pressed 2, voicemail saved at https?:\/\/.+$/);
-    expect(voicemail.recordings).toHaveLength(1);
-    const voicemailSim = await sw.waitForEnd(voicemailCaller.callId);
-    expect(voicemailSim.recordings.map((r) => r.url)).toEqual(voicemail.recordings);
-    expect((await stack.state(voicemailCaller.workflowId)).endCause).toBe('normal');
-
-    // 3: hung up while the menu was playing; the session ended with the call and sent nothing after.
-    expect(hungUp.flowResult).toMatch(/^call ended \(.+\) during gather$/);
-    const hungUpSim = await sw.waitForEnd(hangupCaller.callId);
-    expect(hungUpSim.endedBy).toBe('remote');
-
-    // Every Calling API request the worker sent was valid by the spec and accepted (the simulator
-    // validates each body and answers 422 for one that is not), and none ran twice. The one refusal
-    // allowed: a hang-up racing the caller's own (404, the call is gone, which the session reads as ended).
-    const commands = await sw.commands();
-    expect(commands.length).toBeGreaterThan(0);
-    expect(commands.filter((c) => c.status !== 200 && !(c.command === 'calling.end' && c.status === 404))).toEqual([]);
-    expect(commands.filter((c) => c.duplicate)).toEqual([]);
-    // Every SWML fetch and status callback was answered 2xx and matched the documented shapes.
-    const webhooks = await sw.webhooks();
-    expect(webhooks.filter((w) => w.specErrors.length > 0)).toEqual([]);
-    expect(webhooks.filter((w) => w.status !== 'delivered')).toEqual([]);
-    // The calls were driven by documents: each fetched several (the first, then a hand-back per step).
-    expect(agentSim.documentsFetched).toBeGreaterThan(3);
   });
 
   it('answers a signed inbound SWML fetch from any HTTP client with a document that answers the call', async () => {

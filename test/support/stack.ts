@@ -40,11 +40,25 @@ export interface TestStack extends Stack {
   state(workflowId: string): Promise<CallState>;
   /** The session's result, once the gateway has started it (webhooks may still be on their way). */
   outcome(workflowId: string): Promise<CallOutcome>;
+  /** The Telnyx simulator's control API (when the stack simulates Telnyx). */
+  telnyx: TelnyxSimControl;
   /** The SignalWire simulator's control API (when the stack simulates SignalWire). */
   signalwire: SignalWireSimControl;
   /** The jambonz simulator's control API (when the stack simulates jambonz). */
   jambonz: JambonzSimControl;
   close(): Promise<void>;
+}
+
+export interface TelnyxSimControl {
+  /** A scripted caller dials in; its session is `call:telnyx:<call_control_id>`. */
+  placeCall(script: CallerScript): Promise<{ callControlId: string; workflowId: string }>;
+  call(callControlId: string): Promise<SimCallRecord>;
+  /** Resolves once the call ended and all its webhooks were delivered or given up. */
+  waitForEnd(callControlId: string, timeoutMs?: number): Promise<SimCallRecord>;
+  /** Every Call Control request the simulator received. */
+  commands(): Promise<CommandLogEntry[]>;
+  /** Every webhook the simulator sent, with its outcome. */
+  webhooks(): Promise<DeliveredWebhook[]>;
 }
 
 export interface SignalWireSimControl {
@@ -115,6 +129,7 @@ export async function startTestStack(
     simCall: (id) => getJson<SimCallRecord>(`${sim}/_sim/calls/${encodeURIComponent(id)}`),
     simCommands: () => getJson<CommandLogEntry[]>(`${sim}/_sim/commands`),
     simWebhooks: () => getJson<DeliveredWebhook[]>(`${sim}/_sim/webhooks`),
+    telnyx: telnyxControl(sim),
     signalwire: signalwireControl(stack.simulatorUrls.signalwire ?? ''),
     jambonz: jambonzControl(stack.simulatorUrls.jambonz ?? ''),
     state: (workflowId) => client.workflow.getHandle(workflowId).query<CallState>('state'),
@@ -127,6 +142,20 @@ export async function startTestStack(
       await stack.stop();
       await connection.close();
     },
+  };
+}
+
+function telnyxControl(sim: string): TelnyxSimControl {
+  return {
+    async placeCall(script) {
+      const { call_control_id } = await getJson<{ call_control_id: string }>(`${sim}/_sim/calls`, script);
+      return { callControlId: call_control_id, workflowId: inboundCallWorkflowId('telnyx', call_control_id) };
+    },
+    call: (id) => getJson<SimCallRecord>(`${sim}/_sim/calls/${encodeURIComponent(id)}`),
+    waitForEnd: (id, timeoutMs = 60_000) =>
+      getJson<SimCallRecord>(`${sim}/_sim/calls/${encodeURIComponent(id)}/ended?timeout_ms=${timeoutMs}`),
+    commands: () => getJson<CommandLogEntry[]>(`${sim}/_sim/commands`),
+    webhooks: () => getJson<DeliveredWebhook[]>(`${sim}/_sim/webhooks`),
   };
 }
 
