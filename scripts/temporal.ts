@@ -3,15 +3,23 @@
  * .data/temporal.sqlite) until Ctrl-C. With TEMPORAL_ADDRESS set it starts nothing.
  */
 import path from 'node:path';
+import { loadConfig, PROJECT_ROOT } from '../src/config';
 import { startDevServer } from '../src/dev/dev-server';
 
 async function main(): Promise<void> {
-  if (process.env.TEMPORAL_ADDRESS) {
-    console.log(`TEMPORAL_ADDRESS=${process.env.TEMPORAL_ADDRESS} is set: using that server, starting nothing.`);
+  const config = loadConfig();
+  if (config.temporal.address) {
+    console.log(`TEMPORAL_ADDRESS=${config.temporal.address} is set: using that server, starting nothing.`);
     return;
   }
   const log = (line: string): void => console.log(`[temporal] ${line}`);
-  const server = await startDevServer({ dbFile: path.resolve('.data', 'temporal.sqlite'), log });
+  const server = await startDevServer({
+    dbFile: path.join(config.temporal.dataDir, 'temporal.sqlite'),
+    port: config.temporal.port,
+    uiPort: config.temporal.uiPort,
+    log,
+    projectRoot: PROJECT_ROOT,
+  });
 
   console.log(`Temporal frontend: ${server.address}  (TEMPORAL_ADDRESS=${server.address})`);
   console.log(`Temporal Web UI:   ${server.uiUrl ?? '(headless)'}`);

@@ -23,9 +23,9 @@ const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
 
 export interface DevServerOptions {
-  /** Frontend (gRPC) port. Default: env TEMPORAL_PORT, else 7233. */
+  /** Frontend (gRPC) port (`config.temporal.port`). Default 7233. */
   port?: number;
-  /** Web UI port; 0 or 'headless' runs without UI. Default: env TEMPORAL_UI_PORT, else 8233. */
+  /** Web UI port (`config.temporal.uiPort`); 0 or 'headless' runs without UI. Default 8233. */
   uiPort?: number | 'headless';
   /** SQLite file that holds the server's state across restarts (its folder is created). */
   dbFile: string;
@@ -66,8 +66,9 @@ export interface DevServer extends DevServerSpec {
 
 /** Builds the `temporal server start-dev` command line for these options. */
 export function devServerSpec(opts: DevServerOptions & { binary: string }): DevServerSpec {
-  const port = opts.port ?? portFromEnv('TEMPORAL_PORT', 7233);
-  const uiPort = opts.uiPort ?? portFromEnv('TEMPORAL_UI_PORT', 8233);
+  // Callers pass the configured ports (`config.temporal`); these are the CLI's own defaults.
+  const port = opts.port ?? 7233;
+  const uiPort = opts.uiPort ?? 8233;
   const namespace = opts.namespace ?? 'default';
   const dbFile = path.resolve(opts.dbFile);
   const headless = uiPort === 'headless' || uiPort === 0;
@@ -224,14 +225,6 @@ async function assertPortFree(hostPort: string, what: string): Promise<void> {
     );
     probe.listen(Number(port), hostname, () => probe.close(() => resolve()));
   });
-}
-
-function portFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name}=${raw} is not a port number`);
-  return port;
 }
 
 export function isProcessAlive(pid: number): boolean {
