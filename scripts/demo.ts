@@ -103,6 +103,8 @@ async function main(): Promise<void> {
       ? undefined
       : await startDevServer({
           dbFile: path.join(config.temporal.dataDir, 'temporal.sqlite'),
+          port: config.temporal.port,
+          uiPort: config.temporal.uiPort,
           log: (l) => console.log(l),
           projectRoot: PROJECT_ROOT,
         });
