@@ -90,7 +90,7 @@ export function normaliseJambonzWebhook(rawBody: Buffer | string, context: Jambo
       case JambonzHook.Play:
         return [playEnded(payload, outcome)];
       case JambonzHook.Dial:
-        return dialEnded(payload, callState, outcome);
+        return dialEnded(payload, callState, outcome, callSid);
       case JambonzHook.Listen:
         return [recordingEnded(payload, outcome)];
       case JambonzHook.Enqueue:
@@ -268,19 +268,29 @@ function playEnded(payload: Payload, outcome: OutcomeEvent): CallEvent {
 }
 
 /**
- * jambonz reports a dial once, when it ends (the bridge itself shows up as the dialed leg's `in-progress`
- * status). So the dial actionHook yields `call.ended` for the dialed leg, when there was one, and
- * `unbridged` on the calling leg, which marks the end of every dial, bridged or not.
- * `dial_call_status` is the dialed leg's last status: after a ring timeout jambonz may still report
+ * jambonz reports a dial once, when it ends. The dial actionHook yields `call.ended` for the dialed leg,
+ * when there was one, and `unbridged` on the calling leg, which marks the end of every dial, bridged or not.
+ * `dial_call_status` is the dialed leg's last status: `completed` (with `dial_sip_status` 200) means the
+ * dialed party answered, talked and hung up; after a ring timeout jambonz may still report
  * trying/ringing/early-media, and with no status at all no leg was ever created.
+ *
+ * An answered dial also yields the dialed leg's `call.answered` and the calling leg's `bridged`, first and
+ * with the same event ids as the dialed leg's `in-progress` status hook, so a session whose status hook was
+ * lost, or came late, still learns the agent answered; when both arrive, the second copy is a duplicate.
  */
-function dialEnded(payload: Payload, callState: CallStateEvent, outcome: OutcomeEvent): CallEvent[] {
+function dialEnded(payload: Payload, callState: CallStateEvent, outcome: OutcomeEvent, callSid: string): CallEvent[] {
   const dialedCallSid = optionalString(payload, 'dial_call_sid');
   const dialStatus = optionalString(payload, 'dial_call_status');
   const sipCode = optionalNumber(payload, 'dial_sip_status');
   const cause = dialEndCause(dialStatus, sipCode);
   const events: CallEvent[] = [];
   if (dialedCallSid !== undefined) {
+    if (dialWasAnswered(dialStatus, sipCode)) {
+      events.push(
+        callState(dialedCallSid, 'answered', { kind: 'call.answered' }),
+        callState(callSid, `bridged:${dialedCallSid}`, { kind: 'bridged', otherCallId: dialedCallSid }),
+      );
+    }
     events.push(
       callState(dialedCallSid, 'ended', {
         kind: 'call.ended',
@@ -297,6 +307,12 @@ function dialEnded(payload: Payload, callState: CallStateEvent, outcome: Outcome
     }),
   );
   return events;
+}
+
+/** `completed` is a dialed leg that was answered and then ended; `in-progress`, one still up when the dial ended. */
+function dialWasAnswered(dialStatus: string | undefined, sipCode: number | undefined): boolean {
+  if (dialStatus !== 'completed' && dialStatus !== 'in-progress') return false;
+  return sipCode === undefined || (sipCode >= 200 && sipCode < 300);
 }
 
 function dialEndCause(dialStatus: string | undefined, sipCode: number | undefined): EndCause {

@@ -261,7 +261,6 @@ describe('play actionHook', () => {
 
 describe('dial actionHook', () => {
   it.each([
-    ['completed', 200, 'normal'],
     ['failed', 503, 'failed'],
     ['failed', 404, 'unreachable'],
     ['busy', 486, 'busy'],
@@ -288,13 +287,48 @@ describe('dial actionHook', () => {
     ]);
   });
 
-  it('shares the dialed leg end id with that leg status hook, so the session keeps one', () => {
-    const fromDial = normalise('dial', callInfo({ dial_call_status: 'completed', dial_call_sid: CHILD_SID })).events[0];
-    const fromStatus = normalise(
+  it('reads completed with SIP 200 as an agent who answered, talked and hung up: answered and bridged, then ended', () => {
+    const payload = callInfo({
+      dial_call_status: 'completed',
+      dial_sip_status: 200,
+      dial_call_sid: CHILD_SID,
+      dial_sbc_callid: 'x@y',
+    });
+    expect(normalise('dial', payload).events).toEqual([
+      { ...base, callId: CHILD_SID, eventId: `jambonz:${CHILD_SID}:answered`, kind: 'call.answered' },
+      {
+        ...base,
+        eventId: `jambonz:${CALL_SID}:bridged:${CHILD_SID}`,
+        kind: 'bridged',
+        otherCallId: CHILD_SID,
+      },
+      {
+        ...base,
+        callId: CHILD_SID,
+        eventId: `jambonz:${CHILD_SID}:ended`,
+        kind: 'call.ended',
+        cause: 'normal',
+        source: 'unknown',
+        sipCode: 200,
+      },
+      { ...base, controlId: CONTROL_ID, eventId: op('dial', 'completed'), kind: 'unbridged', otherCallId: CHILD_SID },
+    ]);
+  });
+
+  it('shares the answer, bridge and end ids with the dialed leg status hooks, so the session keeps one of each', () => {
+    const fromDial = normalise(
+      'dial',
+      callInfo({ dial_call_status: 'completed', dial_sip_status: 200, dial_call_sid: CHILD_SID }),
+    ).events.map((e) => e.eventId);
+    const answered = normalise(
+      'status',
+      callInfo({ call_sid: CHILD_SID, call_status: 'in-progress', parent_call_sid: CALL_SID }),
+    ).events.map((e) => e.eventId);
+    const ended = normalise(
       'status',
       callInfo({ call_sid: CHILD_SID, call_status: 'completed', parent_call_sid: CALL_SID }),
-    ).events[0];
-    expect(fromDial?.eventId).toBe(fromStatus?.eventId);
+    ).events.map((e) => e.eventId);
+    expect(fromDial.slice(0, 3)).toEqual([...answered, ...ended]);
   });
 
   it('ends the dial when no leg was ever created', () => {
