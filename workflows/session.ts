@@ -17,7 +17,6 @@ import {
   Unsupported,
   commandKey,
   failureType,
-  sequenceOfCommandKey,
   type CallCommand,
   type CallCommandBody,
   type DocumentReply,
@@ -40,16 +39,22 @@ import {
 } from '../src/calls';
 import type { CallActivities } from '../activities';
 import { COMMAND_OPTIONS } from './activity-options';
+import { DocumentChannel } from './document-channel';
+import { EventLedger, endedByHangup, type LedgerEffect, type PendingOperation } from './event-ledger';
 
 /**
- * The flow API and the session's bookkeeping. One `CallSession` per workflow run: carrier events come in
- * through `onEvent` (the signal handler) and settle the operations a flow is waiting on; operations go out
- * as activities. Everything here is deterministic and plain JSON, so it replays and continues-as-new.
+ * The flow API. One `CallSession` per workflow run: operations go out as activities (or, on a document
+ * carrier, through the `DocumentChannel`), and carrier events come in through `onEvent` (the signal
+ * handler) into the `EventLedger`, which settles the operations a flow is waiting on. Everything here is
+ * deterministic and plain JSON, so it replays and continues-as-new.
  */
 
 function activitiesFor(summary: string): CallActivities {
   return proxyActivities<CallActivities>({ ...COMMAND_OPTIONS, summary });
 }
+
+/** SignalWire reports speech as playback, so either event ends a `say` (on every carrier, as recorded histories wait). */
+const SPEECH_ENDS: readonly CallEventKind[] = ['speak.ended', 'playback.ended'];
 
 export interface GatherResult {
   digits: string;
@@ -75,42 +80,6 @@ export interface DialResult {
   endCause?: EndCause;
 }
 
-/** An operation waiting for its terminal event. */
-interface PendingOperation {
-  seq: number;
-  key: string;
-  op: string;
-  callId: string;
-  kinds: readonly CallEventKind[];
-  event?: CallEvent;
-  /** Document carriers: the carrier finished this operation's document step (its hand-back arrived). */
-  handedBack?: boolean;
-  /** Document carriers: the document carrying this operation was handed to the carrier. */
-  delivered?: boolean;
-}
-
-/** What a document carrier is doing with the call, as far as the session knows. */
-type CarrierActivity =
-  /** A fetch is waiting in `nextDocument` for the flow's next commands. */
-  | 'fetching'
-  /** Running a document we gave it; it will come back with a hand-back when done. */
-  | 'running'
-  /** Running a holding document: it comes back only when the hold runs out, unless redirected. */
-  | 'holding';
-
-/** An operation's outcome that means the call is over (the carrier stopped it because of a hangup). */
-function endedByHangup(event: CallEvent): boolean {
-  switch (event.kind) {
-    case 'gather.ended':
-      return event.reason === 'hangup';
-    case 'playback.ended':
-    case 'speak.ended':
-      return event.status === 'hangup';
-    default:
-      return false;
-  }
-}
-
 /** Whether this run should continue-as-new at its next checkpoint. */
 function shouldContinueAsNew(input: CallSessionInput): boolean {
   const info = workflowInfo();
@@ -119,69 +88,31 @@ function shouldContinueAsNew(input: CallSessionInput): boolean {
 }
 
 export class CallSession {
-  readonly state: CallState;
-  private readonly seenEventIds: string[];
-  private readonly seen: Set<string>;
+  private readonly ledger: EventLedger;
+  private readonly channel: DocumentChannel;
   private nextSequence: number;
-  private readonly pending: PendingOperation[] = [];
-  /** Events for legs we do not know yet (a dialed leg's webhooks can beat the dial activity's result). */
-  private unclaimed: CallEvent[];
-  private recordingInProgress = false;
-  /** Document carriers: operations that travel in documents, and the commands waiting for the next fetch. */
-  private readonly documentOps: ReadonlySet<string>;
-  private outbox: CallCommand[] = [];
-  private fetchesWaiting = 0;
-  private carrierActivity: CarrierActivity = 'running';
-  /** Set while continuing-as-new: waiting fetches answer at once (with a hold) so handlers can finish. */
-  private draining = false;
-  /**
-   * The redirect sent and not yet answered by a fetch, and the commands handed to other fetches meanwhile.
-   * A fetch already on its way (a hold running out) can take commands that the redirect then cuts short;
-   * when the redirect's own fetch arrives, those are queued again.
-   */
-  private redirecting?: { key: string; deliveredSince: CallCommand[] };
   /** Where the flow resumes after continue-as-new. */
   readonly resumeFrom?: FlowCheckpoint;
 
   constructor(private readonly input: CallSessionInput) {
-    const info = workflowInfo();
     const carried = input.carried;
-    this.state = carried
-      ? { ...carried.state, runs: carried.state.runs + 1 }
-      : {
-          workflowId: info.workflowId,
-          provider: input.provider,
-          direction: input.direction,
-          flow: input.flow,
-          from: input.from,
-          to: input.to,
-          status: input.direction === 'inbound' ? 'ringing' : 'dialing',
-          callId: input.callId,
-          legs: input.callId
-            ? [{ callId: input.callId, role: 'primary', from: input.from, to: input.to, status: 'ringing' }]
-            : [],
-          startedAt: new Date(info.startTime).toISOString(),
-          digits: '',
-          recordings: [],
-          lastEvents: [],
-          operations: [],
-          duplicatesIgnored: 0,
-          eventErrors: [],
-          runs: 1,
-        };
-    this.seenEventIds = carried ? [...carried.seenEventIds] : [];
-    this.seen = new Set(this.seenEventIds);
+    this.channel = new DocumentChannel(input.documentOps, {
+      ended: () => this.ended,
+      answered: () => Boolean(this.state.answeredAt),
+      waiting: (key) => this.ledger.waiting(key),
+      sendRedirect: (named) => this.redirect(named),
+    });
+    const info = workflowInfo();
+    this.ledger = EventLedger.forRun(input, info.workflowId, new Date(info.startTime).toISOString(), {
+      reportsDigitsInResult: this.channel.reportsDigitsInResult,
+    });
     this.nextSequence = carried?.nextSequence ?? 1;
-    this.unclaimed = (carried?.pendingEvents as CallEvent[] | undefined) ?? [];
     this.resumeFrom = carried?.checkpoint;
-    this.documentOps = new Set(input.documentOps ?? []);
   }
 
-  /** Whether the carrier takes this call's instructions as documents (SignalWire, jambonz). */
-  get usesDocuments(): boolean {
-    return this.documentOps.size > 0;
+  get state(): CallState {
+    return this.ledger.state;
   }
-
   get workflowId(): string {
     return this.state.workflowId;
   }
@@ -189,7 +120,7 @@ export class CallSession {
     return this.state.provider;
   }
   get ended(): boolean {
-    return this.state.status === 'ended';
+    return this.ledger.ended;
   }
   /** Arguments the routing table gave this flow. */
   get args(): NonNullable<CallSessionInput['flowArgs']> {
@@ -197,123 +128,50 @@ export class CallSession {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Events (signal handler side). Never throws: a throwing signal handler fails the workflow task.
+  // Messages (handler side). Never throw: a throwing signal handler fails the workflow task.
 
   onEvent(event: CallEvent): void {
-    try {
-      if (this.seen.has(event.eventId)) {
-        this.state.duplicatesIgnored++;
-        return;
+    const { effects, error } = this.ledger.receive(event);
+    if (error) log.warn('call event could not be applied', { error });
+    this.perform(effects);
+  }
+
+  /**
+   * A document carrier asks what to do next (the `nextDocument` update): the events it carried go to the
+   * ledger first, then the channel answers. Not `async`: the update resolves exactly when the channel does.
+   */
+  nextDocument(request: DocumentRequest): Promise<DocumentReply> {
+    for (const event of request.events) this.onEvent(event);
+    return this.channel.nextDocument(request);
+  }
+
+  /** Tells Temporal what the ledger changed: search attributes (commands, in order) and the UI summary. */
+  private perform(effects: readonly LedgerEffect[]): void {
+    for (const effect of effects) {
+      switch (effect.kind) {
+        case 'statusChanged':
+          upsertSearchAttributes([{ key: CallStatusKey, value: effect.status }]);
+          break;
+        case 'queueJoined':
+          upsertSearchAttributes([{ key: CallQueueKey, value: effect.queue }]);
+          break;
+        case 'detailsChanged':
+          this.publishDetails();
+          break;
       }
-      this.remember(event.eventId);
-      this.apply(event);
-    } catch (err) {
-      const message = `${event?.kind ?? 'event'} ${event?.eventId ?? ''}: ${(err as Error)?.message ?? String(err)}`;
-      log.warn('call event could not be applied', { error: message });
-      this.state.eventErrors = [...this.state.eventErrors, message].slice(-STATE_LIMITS.eventErrors);
     }
   }
 
-  private remember(eventId: string): void {
-    this.seenEventIds.push(eventId);
-    this.seen.add(eventId);
-    if (this.seenEventIds.length > STATE_LIMITS.seenEventIds) this.seen.delete(this.seenEventIds.shift()!);
+  private setStatus(status: CallStatus): void {
+    this.perform(this.ledger.setStatus(status));
   }
 
-  private apply(raw: CallEvent): void {
-    const event = this.resolveLeg(raw);
-    const leg = this.state.legs.find((l) => l.callId === event.callId);
-    if (!leg) {
-      // Not ours yet: keep it until `addLeg` claims it (bounded, so a stray leg cannot grow state).
-      this.unclaimed = [...this.unclaimed, event].slice(-50);
-      return;
-    }
-    if (raw.legId && !leg.legId) leg.legId = raw.legId;
-    this.state.lastEvents = [
-      ...this.state.lastEvents,
-      { kind: event.kind, eventId: event.eventId, callId: event.callId, occurredAt: event.occurredAt },
-    ].slice(-STATE_LIMITS.lastEvents);
-    const primary = leg.role === 'primary';
-
-    switch (event.kind) {
-      case 'call.answered':
-        if (leg.status !== 'ended') leg.status = 'answered';
-        if (primary && !this.ended) {
-          this.state.answeredAt ??= event.occurredAt;
-          this.setStatus('answered');
-        }
-        break;
-      case 'call.ended':
-        leg.status = 'ended';
-        leg.endCause = event.cause;
-        if (primary) this.markEnded(event.cause, event.occurredAt);
-        break;
-      case 'dtmf':
-        if (primary) this.state.digits += event.digit;
-        break;
-      case 'gather.ended':
-        // Document carriers report a prompt's digits only in its result; Telnyx reports each key as well.
-        if (primary && this.usesDocuments) this.state.digits += event.digits;
-        break;
-      case 'recording.saved':
-        this.recordingInProgress = false;
-        this.state.recordings = [
-          ...this.state.recordings,
-          {
-            seq: sequenceOfCommandKey(event.controlId),
-            url: event.url,
-            recordingId: event.recordingId,
-            durationMs: event.durationMs,
-            savedAt: event.occurredAt,
-          },
-        ];
-        break;
-      case 'recording.failed':
-        this.recordingInProgress = false;
-        break;
-      case 'bridged':
-        if (leg.status !== 'ended') leg.status = 'bridged';
-        if (primary && !this.ended) this.setStatus('bridged');
-        break;
-      case 'unbridged':
-        if (leg.status === 'bridged') leg.status = 'answered';
-        if (primary && this.state.status === 'bridged') this.setStatus('answered');
-        break;
-      case 'queue.joined':
-        if (primary && !this.ended) {
-          this.state.queue = { name: event.queue, position: event.position };
-          upsertSearchAttributes([{ key: CallQueueKey, value: event.queue }]);
-          this.setStatus('queued');
-        }
-        break;
-      case 'queue.left':
-        if (primary) {
-          this.state.queue = undefined;
-          if (this.state.status === 'queued') this.setStatus('answered');
-        }
-        break;
-      case 'fax.page':
-        this.state.fax = { ...this.state.fax, pagesDone: Math.max(this.state.fax?.pagesDone ?? 0, event.page) };
-        break;
-      case 'fax.ended':
-        this.state.fax = {
-          pagesDone: event.pages,
-          result: event.success ? 'success' : (event.resultText ?? 'failed'),
-          ...(event.documentUrl ? { documentUrl: event.documentUrl } : {}),
-        };
-        break;
-      default:
-        break;
-    }
-    this.settle(event);
-    this.publishDetails();
+  private markEnded(cause: EndCause): void {
+    this.perform(this.ledger.markEnded(cause));
   }
 
-  /** Telnyx names the leg of `call.recording.saved` only by `call_leg_id`. */
-  private resolveLeg(event: CallEvent): CallEvent {
-    if (event.callId || !event.legId) return event;
-    const leg = this.state.legs.find((l) => l.legId === event.legId);
-    return { ...event, callId: leg?.callId ?? this.state.callId ?? '' };
+  private addLeg(leg: LegState): void {
+    this.perform(this.ledger.addLeg(leg));
   }
 
   /**
@@ -325,127 +183,13 @@ export class CallSession {
     const record = [...this.state.operations]
       .reverse()
       .find((o) => ops.includes(o.op) && o.callId === this.state.callId);
-    if (!record || this.documentOps.has(record.op)) return {};
+    if (!record || this.channel.carries(record.op)) return {};
     return { target: commandKey(this.workflowId, record.seq) };
-  }
-
-  /** Hands a terminal event to the operation waiting for it. */
-  private settle(event: CallEvent): void {
-    const candidates = this.pending.filter(
-      (p) => !p.event && p.callId === event.callId && p.kinds.includes(event.kind),
-    );
-    if (candidates.length === 0) return;
-    const exact = candidates.find((p) => p.key === event.controlId);
-    if (!exact) {
-      // An event tagged with an older operation of ours that is no longer waiting is a late echo of it.
-      const seq = sequenceOfCommandKey(event.controlId);
-      if (seq !== undefined && seq < candidates[0].seq && event.controlId?.startsWith(`${this.workflowId}#`)) return;
-    }
-    (exact ?? candidates[0]).event = event;
-  }
-
-  /**
-   * A document carrier asks what to do next (the `nextDocument` update). Applies the events it carried,
-   * marks the step it handed back as done, then waits, up to `waitMs`, for the flow to queue commands.
-   */
-  async nextDocument(request: DocumentRequest): Promise<DocumentReply> {
-    for (const event of request.events) this.onEvent(event);
-    if (request.handedBack) {
-      const step = this.pending.find((p) => p.key === request.handedBack);
-      if (step) step.handedBack = true;
-    }
-    const redirect = this.redirecting;
-    const answersRedirect =
-      redirect !== undefined && (request.redirectedBy === redirect.key || request.handedBack === redirect.key);
-    if (answersRedirect) {
-      this.redirecting = undefined;
-      const cutShort = redirect.deliveredSince.filter((command) => {
-        const waiter = this.pending.find((p) => p.key === command.commandKey);
-        return waiter !== undefined && !waiter.handedBack && waiter.event === undefined;
-      });
-      for (const command of cutShort) {
-        const waiter = this.pending.find((p) => p.key === command.commandKey);
-        if (waiter) waiter.delivered = false;
-      }
-      this.outbox = [...cutShort, ...this.outbox];
-    }
-    if (this.ended) return { kind: 'hangup' };
-    // Workflow time: when this task started. A request that comes too late for its reply to be read is a hold.
-    const budgetMs =
-      request.answerBy === undefined ? request.waitMs : Math.min(request.waitMs, request.answerBy - Date.now());
-    this.fetchesWaiting++;
-    this.carrierActivity = 'fetching';
-    try {
-      if (budgetMs > 0) {
-        await condition(() => this.outbox.length > 0 || this.ended || this.draining, budgetMs, {
-          summary: 'carrier waits for the next document',
-        });
-      }
-    } finally {
-      this.fetchesWaiting--;
-    }
-    const unread = request.answerBy !== undefined && Date.now() >= request.answerBy;
-    if (this.outbox.length > 0 && !unread) {
-      const commands = this.outbox;
-      this.outbox = [];
-      for (const command of commands) {
-        const waiter = this.pending.find((p) => p.key === command.commandKey);
-        if (waiter) waiter.delivered = true;
-      }
-      // Not the redirect's own fetch: the redirect may cut these short (see `redirecting`).
-      if (this.redirecting && !answersRedirect) this.redirecting.deliveredSince.push(...commands);
-      this.carrierActivity = 'running';
-      return { kind: 'commands', commands };
-    }
-    if (this.ended) return { kind: 'hangup' };
-    if (this.fetchesWaiting === 0) this.carrierActivity = 'holding';
-    return { kind: 'hold' };
-  }
-
-  private setStatus(status: CallStatus): void {
-    if (this.state.status === status) return;
-    this.state.status = status;
-    upsertSearchAttributes([{ key: CallStatusKey, value: status }]);
-  }
-
-  private markEnded(cause: EndCause, at?: string): void {
-    if (this.ended) return;
-    this.state.endCause = cause;
-    this.state.endedAt = at ?? new Date().toISOString();
-    const primary = this.primaryLeg();
-    if (primary && primary.status !== 'ended') {
-      primary.status = 'ended';
-      primary.endCause = cause;
-    }
-    this.state.queue = undefined;
-    this.setStatus('ended');
-    this.publishDetails();
-  }
-
-  private primaryLeg(): LegState | undefined {
-    return this.state.legs.find((l) => l.role === 'primary');
-  }
-
-  private addLeg(leg: LegState): void {
-    this.state.legs = [...this.state.legs, leg];
-    if (leg.role === 'primary') this.state.callId = leg.callId;
-    const claimed = this.unclaimed.filter((e) => e.callId === leg.callId);
-    this.unclaimed = this.unclaimed.filter((e) => e.callId !== leg.callId);
-    for (const event of claimed) this.apply(event);
   }
 
   /** The live one-paragraph summary the Temporal UI shows on the workflow page (needs a running worker). */
   private publishDetails(): void {
-    const s = this.state;
-    const lines = [
-      `**${s.status}** ${s.direction} ${s.provider} call ${s.from} → ${s.to}, flow \`${s.flow}\``,
-      s.currentOperation ? `now: ${s.currentOperation}` : undefined,
-      s.digits ? `digits: ${s.digits}` : undefined,
-      s.queue ? `queue: ${s.queue.name}${s.queue.position ? ` (position ${s.queue.position})` : ''}` : undefined,
-      s.recordings.length ? `recordings: ${s.recordings.map((r) => r.url ?? '(no url)').join(', ')}` : undefined,
-      s.endCause ? `ended: ${s.endCause}` : undefined,
-    ];
-    setCurrentDetails(lines.filter(Boolean).join('  \n'));
+    setCurrentDetails(this.ledger.summary());
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -538,9 +282,9 @@ export class CallSession {
     const waiter: PendingOperation | undefined = opts.terminal
       ? { seq, key, op: body.op, callId, kinds: opts.terminal }
       : undefined;
-    if (this.documentOps.has(body.op)) return this.documentCommand(body, { ...opts, callId, seq, key });
+    if (this.channel.carries(body.op)) return this.documentCommand(body, { ...opts, callId, seq, key });
     // Registered before the command goes out: its webhook can arrive before the activity completes.
-    if (waiter) this.pending.push(waiter);
+    if (waiter) this.ledger.pending.push(waiter);
     try {
       await this.activity(body.op, () =>
         activitiesFor(body.op).sendCallCommand({
@@ -562,14 +306,14 @@ export class CallSession {
       this.finish(seq, (err as Error).name ?? 'failed');
       throw err;
     } finally {
-      if (waiter) this.pending.splice(this.pending.indexOf(waiter), 1);
+      if (waiter) this.ledger.pending.splice(this.ledger.pending.indexOf(waiter), 1);
     }
   }
 
   /**
-   * Document carriers: the command waits in the outbox for the carrier's next fetch (or a redirect makes
-   * the carrier fetch now); it is done on its terminal event, when the carrier hands its step back, or,
-   * for a step that reports nothing, once its document was delivered.
+   * Document carriers: the command waits in the channel's outbox for the carrier's next fetch (or a
+   * redirect makes the carrier fetch now); it is done on its terminal event, when the carrier hands its step
+   * back, or, for a step that reports nothing, once its document was delivered.
    */
   private async documentCommand(
     body: CallCommandBody,
@@ -584,13 +328,15 @@ export class CallSession {
   ): Promise<CallEvent | undefined> {
     const { callId, seq, key } = opts;
     const waiter: PendingOperation = { seq, key, op: body.op, callId, kinds: opts.terminal ?? [] };
-    this.pending.push(waiter);
-    this.outbox.push({ ...body, callId, commandKey: key, ownerWorkflowId: this.workflowId } as CallCommand);
+    this.ledger.pending.push(waiter);
+    const redirect = this.channel.post({
+      ...body,
+      callId,
+      commandKey: key,
+      ownerWorkflowId: this.workflowId,
+    } as CallCommand);
     try {
-      if (this.fetchesWaiting === 0 && this.carrierActivity === 'holding' && this.state.answeredAt) {
-        // The carrier is holding the call: fetch now rather than when the hold runs out.
-        await this.redirect();
-      }
+      if (redirect) await redirect;
       const event = await this.awaitTerminal(waiter, opts.timeoutMs ?? 120_000, opts.afterHangupMs);
       this.finish(seq, event ? event.kind : waiter.handedBack || waiter.delivered ? 'done' : 'no outcome (timed out)');
       return event;
@@ -598,17 +344,16 @@ export class CallSession {
       this.finish(seq, (err as Error).name ?? 'failed');
       throw err;
     } finally {
-      this.pending.splice(this.pending.indexOf(waiter), 1);
-      this.outbox = this.outbox.filter((c) => c.commandKey !== key);
+      this.ledger.pending.splice(this.ledger.pending.indexOf(waiter), 1);
+      this.channel.withdraw(key);
     }
   }
 
-  /** Makes a document carrier fetch the call's next document now. */
-  private async redirect(): Promise<void> {
+  /** Makes a document carrier fetch the call's next document now (the channel's `sendRedirect`). */
+  private async redirect(named: (redirectKey: string) => void): Promise<void> {
     const callId = this.requirePrimary('redirect');
     const { seq, key } = this.begin('redirect', callId);
-    this.carrierActivity = 'running';
-    this.redirecting = { key, deliveredSince: [] };
+    named(key);
     await this.activity('redirect', () =>
       activitiesFor('redirect').sendCallCommand({
         op: 'redirect',
@@ -666,7 +411,6 @@ export class CallSession {
     log.warn('operation had no outcome; call still up', { op: waiter.op, seq: waiter.seq });
     return undefined;
   }
-
   /** Answers an inbound call; resolves once the carrier reports it answered. */
   async answer(): Promise<void> {
     if (this.state.answeredAt && !this.ended) return;
@@ -699,10 +443,9 @@ export class CallSession {
 
   /** Speaks text; resolves when it has finished playing. */
   async say(text: string, options: { voice?: string; language?: string } = {}): Promise<void> {
-    // SignalWire reports speech as playback.
     await this.command(
       { op: 'say', text, ...options },
-      { terminal: ['speak.ended', 'playback.ended'], timeoutMs: 60_000 + text.length * 150 },
+      { terminal: SPEECH_ENDS, timeoutMs: 60_000 + text.length * 150 },
     );
   }
 
@@ -742,7 +485,7 @@ export class CallSession {
    * hanging up ends a voicemail: the recording is still awaited, then later operations fail with `CallEnded`.
    */
   async record(options: RecordOptions = {}): Promise<RecordingResult> {
-    this.recordingInProgress = true;
+    this.ledger.recordingInProgress = true;
     const event = await this.command(
       { op: 'recordStart', ...options },
       {
@@ -751,14 +494,14 @@ export class CallSession {
         afterHangupMs: 60_000,
       },
     );
-    this.recordingInProgress = false;
+    this.ledger.recordingInProgress = false;
     if (event?.kind === 'recording.saved') return { saved: true, url: event.url, durationMs: event.durationMs };
     return { saved: false };
   }
 
   /** Starts recording in the background (the whole call, say); `stopRecording` or hang-up ends it. */
   async startRecording(options: RecordOptions = {}): Promise<void> {
-    this.recordingInProgress = true;
+    this.ledger.recordingInProgress = true;
     await this.command({ op: 'recordStart', ...options });
   }
 
@@ -786,7 +529,7 @@ export class CallSession {
    */
   async dial(options: DialOptions): Promise<DialResult> {
     this.requirePrimary('dial');
-    if (this.documentOps.has('connect')) {
+    if (this.channel.dialBridges) {
       const event = await this.command(
         {
           op: 'connect',
@@ -815,7 +558,7 @@ export class CallSession {
         this.finish(seq, result.answered ? 'answered' : `not answered (${result.endCause})`);
         return result;
       } finally {
-        this.pending.splice(this.pending.indexOf(waiter), 1);
+        this.ledger.pending.splice(this.ledger.pending.indexOf(waiter), 1);
       }
     } catch (err) {
       this.finish(seq, (err as Error).name ?? 'failed');
@@ -832,8 +575,8 @@ export class CallSession {
 
   /** Connects the caller with another leg; resolves once the carrier reports the bridge. */
   async bridge(otherCallId: string): Promise<void> {
-    // Document carriers bridge as part of `dial`.
-    if (this.state.status === 'bridged' && this.documentOps.has('connect')) return;
+    // Already bridged by `dial`.
+    if (this.state.status === 'bridged' && this.channel.dialBridges) return;
     await this.command({ op: 'bridge', otherCallId }, { terminal: ['bridged'], timeoutMs: 30_000 });
   }
 
@@ -898,8 +641,7 @@ export class CallSession {
    * four-hour call stays within history limits. `step` is where the flow resumes in the next run.
    */
   async waitForHangup(step = 'waitForHangup'): Promise<void> {
-    // On a document carrier the caller comes back to the flow when a bridge ends; on Telnyx both legs end.
-    const bridged = this.state.status === 'bridged';
+    const bridged = this.state.status === 'bridged' && this.channel.bridgeEndReturnsCaller;
     const over = () => this.ended || (bridged && this.state.status !== 'bridged');
     for (;;) {
       await condition(() => over() || shouldContinueAsNew(this.input));
@@ -913,18 +655,19 @@ export class CallSession {
    * ends here and the next run calls the flow again with `resume = { step, data }`.
    */
   async checkpoint(step: string, data?: Record<string, unknown>): Promise<void> {
-    if (this.ended || !shouldContinueAsNew(this.input) || this.pending.length > 0) return;
-    this.draining = true;
+    if (this.ended || !shouldContinueAsNew(this.input) || this.ledger.pending.length > 0) return;
+    this.channel.drain();
     await condition(allHandlersFinished);
+    const { state, seenEventIds, pendingEvents } = this.ledger.carried();
     await continueAsNew<(input: CallSessionInput) => Promise<unknown>>({
       ...this.input,
       callId: this.state.callId,
       carried: {
-        state: this.state,
-        seenEventIds: this.seenEventIds,
+        state,
+        seenEventIds,
         nextSequence: this.nextSequence,
         checkpoint: { step, ...(data ? { data } : {}) },
-        pendingEvents: this.unclaimed,
+        pendingEvents,
       },
     });
   }
@@ -952,7 +695,7 @@ export class CallSession {
     );
     const callId = placed!.callId;
     const waiter: PendingOperation = { seq, key, op: 'dial', callId, kinds: ['call.answered', 'call.ended'] };
-    this.pending.push(waiter);
+    this.ledger.pending.push(waiter);
     this.addLeg({ callId, role, to: options.to, from: options.from, status: 'ringing' });
     return { callId, waiter };
   }
@@ -978,15 +721,15 @@ export class CallSession {
       this.finish(seq, `not answered (${this.state.endCause})`);
       return { answered: false, callId, endCause: this.state.endCause };
     } finally {
-      this.pending.splice(this.pending.indexOf(waiter), 1);
+      this.ledger.pending.splice(this.ledger.pending.indexOf(waiter), 1);
     }
   }
 
   /** After the flow: hang up if it did not, and give a running recording a moment to report back. */
   async close(): Promise<void> {
     if (!this.ended) await this.hangup();
-    if (this.recordingInProgress)
-      await condition(() => !this.recordingInProgress, 60_000, { summary: 'waiting for the recording' });
+    if (this.ledger.recordingInProgress)
+      await condition(() => !this.ledger.recordingInProgress, 60_000, { summary: 'waiting for the recording' });
     this.state.currentOperation = undefined;
     this.publishDetails();
   }
@@ -994,6 +737,6 @@ export class CallSession {
   /** Marks the call failed for reasons outside the carrier (a flow bug); the call is hung up. */
   noteFlowError(err: unknown): void {
     const message = `flow failed: ${(err as Error)?.message ?? String(err)}`;
-    this.state.eventErrors = [...this.state.eventErrors, message].slice(-STATE_LIMITS.eventErrors);
+    this.ledger.noteError(message);
   }
 }

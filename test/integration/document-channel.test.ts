@@ -1,0 +1,170 @@
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import {
+  CALL_SESSION_WORKFLOW,
+  callEventSignal,
+  nextDocumentUpdate,
+  type CallCommand,
+  type CallEvent,
+  type CallSessionInput,
+  type DocumentReply,
+  type DocumentRequest,
+} from '../../src/calls';
+import { SIGNALWIRE_DOCUMENT_OPS } from '../../src/providers/signalwire/documents';
+import type { SendCommandInput } from '../../activities';
+import { eventually } from '../support/net';
+import { testWorkflowBundle } from '../support/stack';
+import { testServerAddress } from '../support/temporal-server';
+
+/**
+ * The document-carrier protocol of a real session, without a gateway or a carrier: the test plays the
+ * carrier (`nextDocument` updates and `callEvent` signals) against a worker whose activities are fakes, on
+ * the run's dev server. It drives the cases the end-to-end callers hit only by timing: a redirect while the
+ * carrier holds the call, and a hold running out just before the redirect's own fetch arrives.
+ */
+
+const CALL_ID = 'sw-call-1';
+
+describe('document channel (session with fake activities)', () => {
+  let workflowBundlePath: string;
+  let nativeConnection: NativeConnection;
+  let connection: Connection;
+  let client: Client;
+  beforeAll(async () => {
+    try {
+      Runtime.install({ logger: new DefaultLogger('WARN') });
+    } catch {
+      // already installed in this process
+    }
+    workflowBundlePath = await testWorkflowBundle();
+    nativeConnection = await NativeConnection.connect({ address: testServerAddress() });
+    connection = await Connection.connect({ address: testServerAddress() });
+    client = new Client({ connection });
+  });
+  afterAll(async () => {
+    await nativeConnection?.close();
+    await connection?.close();
+  });
+
+  /** A worker whose only carrier is a log of the REST commands the session sent. */
+  async function withSession(
+    test: (call: {
+      handle: WorkflowHandle;
+      sent: SendCommandInput[];
+      fetch: (request: Partial<DocumentRequest>) => Promise<DocumentReply>;
+      signal: (event: Record<string, unknown> & { kind: CallEvent['kind'] }) => Promise<void>;
+    }) => Promise<void>,
+  ): Promise<void> {
+    const taskQueue = `document-channel-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    const sent: SendCommandInput[] = [];
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      taskQueue,
+      workflowBundle: { codePath: workflowBundlePath },
+      activities: {
+        sendCallCommand: async (input: SendCommandInput) => {
+          sent.push(input);
+        },
+        fetchCallStatus: async () => ({ alive: true }),
+      },
+    });
+    await worker.runUntil(async () => {
+      const input: CallSessionInput = {
+        provider: 'signalwire',
+        direction: 'inbound',
+        flow: 'defaultIvr',
+        from: '+15557770001',
+        to: '+15550001000',
+        callId: CALL_ID,
+        documentOps: [...SIGNALWIRE_DOCUMENT_OPS],
+      };
+      const handle = await client.workflow.start(CALL_SESSION_WORKFLOW, {
+        taskQueue,
+        workflowId: `${taskQueue}-call`,
+        args: [input],
+      });
+      let eventNumber = 0;
+      try {
+        await test({
+          handle,
+          sent,
+          fetch: (request) =>
+            handle.executeUpdate(nextDocumentUpdate, { args: [{ events: [], waitMs: 5000, ...request }] }),
+          signal: (event) =>
+            handle.signal(callEventSignal, {
+              provider: 'signalwire',
+              eventId: `${handle.workflowId}-event-${++eventNumber}`,
+              callId: CALL_ID,
+              occurredAt: new Date().toISOString(),
+              ...event,
+            } as CallEvent),
+        });
+      } finally {
+        await handle.terminate('test over');
+      }
+    });
+  }
+
+  const commandsOf = (reply: DocumentReply): CallCommand[] => {
+    expect(reply.kind).toBe('commands');
+    return reply.kind === 'commands' ? reply.commands : [];
+  };
+
+  /**
+   * Answers the call, takes the first menu gather, then lets the carrier's fetch come back empty (a holding
+   * document). The gather then times out, so the flow asks again while the carrier holds: the session must
+   * redirect. Returns the second gather's command key and the redirect the session sent.
+   */
+  async function menuAskedAgainWhileHolding(call: Parameters<Parameters<typeof withSession>[0]>[0]) {
+    const [answer] = commandsOf(await call.fetch({}));
+    expect(answer.op).toBe('answer');
+    await call.signal({ kind: 'call.answered' });
+    const [firstGather] = commandsOf(await call.fetch({ handedBack: answer.commandKey }));
+    expect(firstGather.op).toBe('gather');
+    // A fetch the session cannot answer in time is a hold; nothing is waiting now, so the carrier is holding.
+    expect(await call.fetch({ waitMs: 0 })).toEqual({ kind: 'hold' });
+    expect(call.sent).toEqual([]);
+
+    await call.signal({ kind: 'gather.ended', reason: 'timeout', digits: '', controlId: firstGather.commandKey });
+    const redirect = await eventually('the session to redirect the holding carrier', () =>
+      call.sent.find((c) => c.op === 'redirect'),
+    );
+    expect(redirect.callId).toBe(CALL_ID);
+    return { firstGather, redirect };
+  }
+
+  it('redirects a holding carrier and hands the waiting command to the redirect’s fetch', async () => {
+    await withSession(async (call) => {
+      const { firstGather, redirect } = await menuAskedAgainWhileHolding(call);
+      const commands = commandsOf(await call.fetch({ redirectedBy: redirect.commandKey }));
+      expect(commands.map((c) => c.op)).toEqual(['gather']);
+      expect(commands[0].commandKey).not.toBe(firstGather.commandKey);
+      expect(call.sent.filter((c) => c.op === 'redirect')).toHaveLength(1);
+    });
+  });
+
+  it('queues again what a hold’s fetch took just before the redirect cut it short', async () => {
+    await withSession(async (call) => {
+      const { redirect } = await menuAskedAgainWhileHolding(call);
+      // The hold ran out and its fetch came first: it takes the gather, which the redirect then cuts short.
+      const [taken] = commandsOf(await call.fetch({}));
+      expect(taken.op).toBe('gather');
+      const [again] = commandsOf(await call.fetch({ redirectedBy: redirect.commandKey }));
+      expect(again.commandKey).toBe(taken.commandKey);
+      // Not a third time: the redirect is answered, so later fetches find the outbox empty.
+      expect(await call.fetch({ waitMs: 0 })).toEqual({ kind: 'hold' });
+    });
+  });
+
+  it('does not queue again a step the carrier handed back before the redirect’s fetch', async () => {
+    await withSession(async (call) => {
+      const { redirect } = await menuAskedAgainWhileHolding(call);
+      const [taken] = commandsOf(await call.fetch({}));
+      // The gather ran and came back with its result before the redirect's fetch: nothing is cut short.
+      await call.signal({ kind: 'gather.ended', reason: 'complete', digits: '9', controlId: taken.commandKey });
+      const reply = await call.fetch({ redirectedBy: redirect.commandKey, handedBack: taken.commandKey });
+      // The flow asks a third time (9 is not a choice); the cut-short gather is not among the commands.
+      expect(commandsOf(reply).map((c) => c.commandKey)).not.toContain(taken.commandKey);
+    });
+  });
+});
