@@ -10,7 +10,7 @@ import {
   type DocumentReply,
   type DocumentRequest,
 } from '../../src/calls';
-import { SIGNALWIRE_DOCUMENT_OPS } from '../../src/providers/signalwire/documents';
+import { documentOpsOf } from '../../src/providers/carriers';
 import type { SendCommandInput } from '../../activities';
 import { eventually } from '../support/net';
 import { testWorkflowBundle } from '../support/stack';
@@ -76,7 +76,7 @@ describe('document channel (session with fake activities)', () => {
         from: '+15557770001',
         to: '+15550001000',
         callId: CALL_ID,
-        documentOps: [...SIGNALWIRE_DOCUMENT_OPS],
+        documentOps: documentOpsOf('signalwire'),
       };
       const handle = await client.workflow.start(CALL_SESSION_WORKFLOW, {
         taskQueue,
