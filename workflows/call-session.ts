@@ -29,6 +29,8 @@ export async function callSessionWorkflow(input: CallSessionInput): Promise<Call
   setHandler(callEventSignal, (event) => session.onEvent(event));
   setHandler(stateQuery, () => session.state);
   setHandler(nextDocumentUpdate, (request) => session.nextDocument(request));
+  // Liveness for the whole call (sessions recorded before the watchdog replay without it).
+  void session.watch();
 
   let flowResult: string | undefined;
   let flowFailure: ApplicationFailure | undefined;

@@ -30,6 +30,10 @@ export interface PendingOperation {
   handedBack?: boolean;
   /** Document carriers: the document carrying this operation was handed to the carrier. */
   delivered?: boolean;
+  /** Workflow time by which the terminal event should have come (sessions with the watchdog). */
+  deadline?: number;
+  /** Set by the watchdog once `deadline` has passed: the operation stops waiting and asks the carrier. */
+  overdue?: boolean;
 }
 
 /** What the session must tell Temporal after the ledger changed the state, in the order it happened. */

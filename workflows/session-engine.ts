@@ -1,6 +1,7 @@
 import {
   condition,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   upsertSearchAttributes,
@@ -51,10 +52,26 @@ export function shouldContinueAsNew(input: CallSessionInput): boolean {
   return input.continueAsNewAtHistoryLength !== undefined && info.historyLength >= input.continueAsNewAtHistoryLength;
 }
 
+/**
+ * Liveness: how long the watchdog lets a call stay quiet before asking the carrier whether it is still up,
+ * doubling after each quiet probe up to the maximum. A call whose hang-up webhook was lost is therefore
+ * ended at most `maxQuietMs` after it ended (plus one status request); a chatty call is never probed.
+ */
+export const LIVENESS = { firstQuietMs: 15_000, maxQuietMs: 60_000 } as const;
+
 export class SessionEngine {
   protected readonly ledger: EventLedger;
   protected readonly channel: DocumentChannel;
   protected nextSequence: number;
+  /**
+   * Sessions started since the watchdog exist run one timer for the whole call instead of one per
+   * operation; older histories replay the per-operation timers they recorded.
+   */
+  protected readonly watchdog: boolean;
+  /** Carrier events and document fetches received: the watchdog probes only a call that went quiet. */
+  private heard = 0;
+  /** Set once the flow is done: the watchdog stops. */
+  private closing = false;
   /** Where the flow resumes after continue-as-new. */
   readonly resumeFrom?: FlowCheckpoint;
 
@@ -71,6 +88,7 @@ export class SessionEngine {
       reportsDigitsInResult: this.channel.reportsDigitsInResult,
     });
     this.nextSequence = carried?.nextSequence ?? 1;
+    this.watchdog = patched('session-watchdog');
     this.resumeFrom = carried?.checkpoint;
   }
 
@@ -95,6 +113,7 @@ export class SessionEngine {
   // Messages (handler side). Never throw: a throwing signal handler fails the workflow task.
 
   onEvent(event: CallEvent): void {
+    this.heard++;
     const { effects, error } = this.ledger.receive(event);
     if (error) log.warn('call event could not be applied', { error });
     this.perform(effects);
@@ -105,6 +124,7 @@ export class SessionEngine {
    * ledger first, then the channel answers. Not `async`: the update resolves exactly when the channel does.
    */
   nextDocument(request: DocumentRequest): Promise<DocumentReply> {
+    this.heard++; // a fetch, even one with no events, shows the call is up
     for (const event of request.events) this.onEvent(event);
     return this.channel.nextDocument(request);
   }
@@ -339,9 +359,18 @@ export class SessionEngine {
     const interrupted = () => onPrimary && this.ended;
     // A document step that reports no event of its own is done when handed back, or once delivered.
     const stepDone = () => waiter.handedBack === true || (waiter.kinds.length === 0 && waiter.delivered === true);
-    const arrived = await condition(() => waiter.event !== undefined || stepDone() || interrupted(), timeoutMs, {
-      summary: `${waiter.op} #${waiter.seq}: waiting for ${waiter.kinds.join(' | ') || 'the carrier'}`,
-    });
+    const settledOrInterrupted = () => waiter.event !== undefined || stepDone() || interrupted();
+    let arrived: boolean;
+    if (this.watchdog) {
+      // No timer of its own: the watchdog marks the operation overdue once its deadline has passed.
+      waiter.deadline = Date.now() + timeoutMs;
+      await condition(() => settledOrInterrupted() || waiter.overdue === true);
+      arrived = settledOrInterrupted();
+    } else {
+      arrived = await condition(settledOrInterrupted, timeoutMs, {
+        summary: `${waiter.op} #${waiter.seq}: waiting for ${waiter.kinds.join(' | ') || 'the carrier'}`,
+      });
+    }
     if (waiter.event && onPrimary && endedByHangup(waiter.event)) {
       // The operation says the caller hung up; the hangup webhook itself may still be on its way.
       if (!(await condition(() => this.ended, '10 seconds', { summary: 'waiting for the hangup webhook' })))
@@ -399,5 +428,56 @@ export class SessionEngine {
     this.ledger.pending.push(waiter);
     this.addLeg({ callId, role, to: options.to, from: options.from, status: 'ringing' });
     return { callId, waiter };
+  }
+
+  /**
+   * The session's one timer while the call lasts: every tick it marks operations past their deadline as
+   * overdue (they then ask the carrier about their leg), and when the call has been quiet since the last
+   * tick it asks the carrier whether the call is still up, so a lost hang-up webhook cannot leave the session
+   * running. Started once per run by the workflow function; ends with the call, the flow or the run.
+   */
+  async watch(): Promise<void> {
+    if (!this.watchdog) return;
+    const { firstQuietMs, maxQuietMs } = this.input.liveness ?? LIVENESS;
+    let quietMs = firstQuietMs;
+    while (!this.ended && !this.closing) {
+      const heardBefore = this.heard;
+      if (
+        await condition(() => this.ended || this.closing, quietMs, {
+          summary: 'watchdog: deadlines, and is a quiet call still up?',
+        })
+      )
+        return;
+      const now = Date.now();
+      for (const waiter of this.ledger.pending) {
+        if (waiter.deadline !== undefined && waiter.deadline <= now) waiter.overdue = true;
+      }
+      if (this.heard !== heardBefore || !this.state.callId || this.ledger.pending.some((w) => w.overdue)) {
+        quietMs = firstQuietMs;
+        continue;
+      }
+      let status: { alive: boolean } | undefined;
+      try {
+        status = await this.activity(
+          'liveness',
+          () => activitiesFor('liveness').fetchCallStatus({ provider: this.provider, callId: this.state.callId! }),
+          { endedIsSuccess: true },
+        );
+      } catch (err) {
+        // The carrier did not answer (its retries ran out): ask again at the next tick.
+        log.warn('liveness probe failed', { error: (err as Error)?.message });
+      }
+      if (status && !status.alive) {
+        log.info('the carrier says the call is gone; ending the session', { callId: this.state.callId });
+        this.markEnded('gone');
+        return;
+      }
+      quietMs = Math.min(quietMs * 2, maxQuietMs);
+    }
+  }
+
+  /** The flow is done, or the run continues as new: the watchdog stops at once. */
+  protected stopWatching(): void {
+    this.closing = true;
   }
 }

@@ -294,6 +294,7 @@ export class CallSession extends SessionEngine {
    */
   async checkpoint(step: string, data?: Record<string, unknown>): Promise<void> {
     if (this.ended || !shouldContinueAsNew(this.input) || this.ledger.pending.length > 0) return;
+    this.stopWatching();
     this.channel.drain();
     await condition(allHandlersFinished);
     const { state, seenEventIds, pendingEvents } = this.ledger.carried();
@@ -340,7 +341,9 @@ export class CallSession extends SessionEngine {
 
   /** After the flow: hang up if it did not, and give a running recording a moment to report back. */
   async close(): Promise<void> {
+    // The watchdog keeps the hang-up's own wait bounded, then stops.
     if (!this.ended) await this.hangup();
+    this.stopWatching();
     if (this.ledger.recordingInProgress)
       await condition(() => !this.ledger.recordingInProgress, 60_000, { summary: 'waiting for the recording' });
     this.state.currentOperation = undefined;

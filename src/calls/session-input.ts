@@ -41,10 +41,15 @@ export interface CallSessionInput {
    * suggestion (`SESSION_MAX_HISTORY_EVENTS`): shorter histories replay faster after a cache miss.
    */
   continueAsNewAtHistoryLength?: number;
+  /**
+   * How long a quiet call may go before the session asks the carrier whether it is still up, first and at
+   * most (the interval doubles after each quiet probe). Default 15 s and 60 s (`SESSION_LIVENESS_MAX_MS`).
+   */
+  liveness?: { firstQuietMs: number; maxQuietMs: number };
 }
 
 /** The inputs every session gets from configuration, whoever starts it (`Config.session`). */
-export type SessionDefaults = Pick<CallSessionInput, 'continueAsNewAtHistoryLength'>;
+export type SessionDefaults = Pick<CallSessionInput, 'continueAsNewAtHistoryLength' | 'liveness'>;
 
 /** Every flow in `workflows/flows`; the workflow's flow table is typed by this list, so they cannot drift. */
 export const FLOW_NAMES = ['defaultIvr', 'outboundNotice', 'receiveFax'] as const;

@@ -4,7 +4,7 @@ import { DEFAULT_TASK_QUEUE } from '../calls/messages';
 import { PROVIDERS, isDialTarget, type Provider } from '../calls/ids';
 import type { FlowArgs, SessionDefaults } from '../calls/session-input';
 import { CARRIERS, type CarrierSettings, type SharedSettings } from '../providers/carriers';
-import { ConfigError, optional, port, positiveInt, url, type Env } from './env';
+import { ConfigError, boundedInt, optional, port, positiveInt, url, type Env } from './env';
 
 export { ConfigError } from './env';
 
@@ -129,9 +129,18 @@ export function loadConfig(env: Env = process.env): Config {
     ...readCarrierSettings(env, shared),
     routing: loadRoutingTable(routingTablePath),
     routingTablePath,
-    session: { continueAsNewAtHistoryLength: positiveInt(env, 'SESSION_MAX_HISTORY_EVENTS') },
+    session: {
+      continueAsNewAtHistoryLength: positiveInt(env, 'SESSION_MAX_HISTORY_EVENTS'),
+      ...livenessSettings(env),
+    },
     logLevel: env.LOG_LEVEL || 'info',
   };
+}
+
+/** SESSION_LIVENESS_MAX_MS bounds how long a session outlives a call whose hang-up webhook was lost. */
+function livenessSettings(env: Env): Pick<SessionDefaults, 'liveness'> {
+  const maxQuietMs = boundedInt(env, 'SESSION_LIVENESS_MAX_MS', 60_000, 1000, 3_600_000);
+  return maxQuietMs === 60_000 ? {} : { liveness: { firstQuietMs: Math.min(15_000, maxQuietMs), maxQuietMs } };
 }
 
 function readCarrierSettings(env: Env, shared: SharedSettings): CarrierSettings {
