@@ -70,31 +70,3 @@ export class Lanes {
     for (const lane of this.lanes.values()) lane.idleWaiters.splice(0).forEach((resolve) => resolve());
   }
 }
-
-/** Timers that `clear()` cancels; a sleep begun after that resolves at once or never, as `afterClear` says. */
-export class Timers {
-  private readonly pending = new Set<NodeJS.Timeout>();
-  private cleared = false;
-
-  constructor(private readonly afterClear: 'resolve' | 'never') {}
-
-  sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.cleared) {
-        if (this.afterClear === 'resolve') resolve();
-        return;
-      }
-      const timer = setTimeout(() => {
-        this.pending.delete(timer);
-        resolve();
-      }, ms);
-      this.pending.add(timer);
-    });
-  }
-
-  clear(): void {
-    this.cleared = true;
-    for (const timer of this.pending) clearTimeout(timer);
-    this.pending.clear();
-  }
-}

@@ -1,6 +1,6 @@
 import { CommandGate } from '../command-gate';
 import { checkedTimeScale, listenOrigin } from '../http';
-import { SimClock } from './clock';
+import { SimClock } from '../clock';
 import { CallEngine } from './engine';
 import { HookClient } from './hooks';
 import { buildJambonzServer, type JambonzCommandGate } from './server';

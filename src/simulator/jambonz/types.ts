@@ -1,4 +1,4 @@
-import type { AgentScript, CallerScript } from '../telnyx/types';
+import type { AgentScript, CallerScript } from '../scripts';
 
 /**
  * Public types of the jambonz simulator (a feature server and api server in one process). Durations in

@@ -1,13 +1,7 @@
 import { Agent, request } from 'undici';
 import { signSignalWireRequest } from '../../providers/signalwire';
-import {
-  CALLBACK_MAX_ATTEMPTS,
-  callbackRetryDelayMs,
-  Lanes,
-  randomDelayMs,
-  Timers,
-  type Lane,
-} from '../callback-lanes';
+import { CALLBACK_MAX_ATTEMPTS, callbackRetryDelayMs, Lanes, randomDelayMs, type Lane } from '../callback-lanes';
+import { REAL_TIME, Timers } from '../clock';
 import type { SignalWireDelivery } from './types';
 
 /**
@@ -63,7 +57,7 @@ export class Deliveries {
   /** The callbacks of one call: first attempts go out one after another, so they normally arrive in order. */
   private readonly lanes = new Lanes();
   private readonly records: SignalWireDelivery[] = [];
-  private readonly timers = new Timers('resolve');
+  private readonly timers = new Timers(REAL_TIME, 'resolve');
   private closed = false;
 
   constructor(private readonly options: DeliveryOptions) {}
@@ -116,7 +110,7 @@ export class Deliveries {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.timers.clear();
+    this.timers.close();
     this.lanes.close();
     await this.agent.destroy();
   }

@@ -1,4 +1,4 @@
-import type { AgentScript, CallerScript, SimRecording } from '../telnyx/types';
+import type { AgentScript, CallerScript, SimRecording } from '../scripts';
 
 /**
  * Public types of the SignalWire Calling API + SWML simulator. Durations in scripts are simulated

@@ -19,7 +19,7 @@ export type {
   TelnyxSimulatorOptions,
 } from './types';
 export { defaultSpecPath, TelnyxSpecValidator, validateTelnyxRequest, validateTelnyxWebhook } from './spec';
-export { parseCallerScript } from './server';
+export { parseCallerScript } from '../scripts';
 
 /** The Call Control App id of the simulated account (the app's default TELNYX_CONNECTION_ID), unless `connectionId` says otherwise. */
 export const DEFAULT_CONNECTION_ID = 'durable-calls-dev';

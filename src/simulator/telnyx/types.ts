@@ -1,3 +1,7 @@
+import type { AgentScript, CallerScript, SimRecording } from '../scripts';
+
+export type { AgentScript, CallerScript, SimRecording };
+
 /**
  * Public types of the Telnyx Call Control simulator. Durations in scripts are simulated milliseconds:
  * the simulator multiplies them by `timeScale`.
@@ -29,31 +33,6 @@ export interface TelnyxSimulatorOptions {
   log?: (line: string) => void;
 }
 
-export interface CallerScript {
-  from: string;
-  to: string;
-  /** Digits pressed at each successive gather, after its prompt; null = silent (it times out). Exhausted = silent. */
-  presses?: Array<string | null>;
-  /** The caller hangs up this long after the call was answered. */
-  hangupAfterMs?: number;
-  /** The caller hangs up while the prompt of the Nth (0-based) gather plays. */
-  hangupDuringPrompt?: number;
-  /** When a recording starts, the caller talks this long and then hangs up. */
-  voicemail?: { talkMs: number };
-  /** The caller gives up (`originator_cancel`) if the call is not answered within this long. @default 60000 */
-  giveUpAfterMs?: number;
-}
-
-export interface AgentScript {
-  behaviour: 'answer' | 'busy' | 'no-answer';
-  /** @default 300 */
-  answerAfterMs?: number;
-  /** The agent hangs up this long after answering. */
-  hangupAfterMs?: number;
-  /** What answering-machine detection finds when the app asks for it. @default 'human' */
-  answeredBy?: 'human' | 'machine';
-}
-
 export interface FaultOptions {
   /** The first `count` attempts of every command (by `command_id`) get this error instead of running. */
   failFirstCommandAttempts?: { status: 500 | 503 | 429; count: number; retryAfterSeconds?: number };
@@ -64,13 +43,6 @@ export interface FaultOptions {
 }
 
 export type SimLegState = 'parked' | 'ringing' | 'answered' | 'bridged' | 'ended';
-
-export interface SimRecording {
-  recordingId: string;
-  url: string;
-  /** Wall-clock length, matching `recording_ended_at - recording_started_at` in the webhook. */
-  durationMs: number;
-}
 
 export interface SimCallRecord {
   callControlId: string;

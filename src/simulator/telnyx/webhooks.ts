@@ -1,13 +1,7 @@
 import { createPrivateKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { Agent, request } from 'undici';
-import {
-  CALLBACK_MAX_ATTEMPTS,
-  callbackRetryDelayMs,
-  Lanes,
-  randomDelayMs,
-  Timers,
-  type Lane,
-} from '../callback-lanes';
+import { CALLBACK_MAX_ATTEMPTS, callbackRetryDelayMs, Lanes, randomDelayMs, type Lane } from '../callback-lanes';
+import { REAL_TIME, Timers } from '../clock';
 import type { DeliveredWebhook } from './types';
 
 /**
@@ -167,7 +161,7 @@ export class WebhookDispatcher {
   /** The webhooks of one leg: first attempts go out one after another, so they normally arrive in order. */
   private readonly lanes = new Lanes();
   private readonly records: DeliveredWebhook[] = [];
-  private readonly timers = new Timers('never');
+  private readonly timers = new Timers(REAL_TIME, 'never');
   private closed = false;
 
   constructor(private readonly options: WebhookDispatcherOptions) {}
@@ -217,7 +211,7 @@ export class WebhookDispatcher {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.timers.clear();
+    this.timers.close();
     this.lanes.close();
     await this.agent.destroy();
   }
