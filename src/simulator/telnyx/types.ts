@@ -1,4 +1,5 @@
 import type { AgentScript, CallerScript, SimRecording } from '../scripts';
+import type { SimulatorHandle, SimulatorOptions } from '../types';
 
 export type { AgentScript, CallerScript, SimRecording };
 
@@ -7,30 +8,21 @@ export type { AgentScript, CallerScript, SimRecording };
  * the simulator multiplies them by `timeScale`.
  */
 
-export interface TelnyxSimulatorOptions {
-  /** 0 = a random free port. */
-  port?: number;
-  /** @default '127.0.0.1' */
-  host?: string;
+export interface TelnyxSimulatorOptions extends SimulatorOptions {
   /** Where webhooks are POSTed (the gateway's `/webhooks/telnyx`); may be set later with `setWebhookUrl`. */
   webhookUrl: string;
   /** The Bearer token every REST call must carry (401 otherwise). */
   apiKey: string;
   /** The Call Control App id `dial` must name. @default DEFAULT_CONNECTION_ID */
   connectionId?: string;
-  /** Multiplies every simulated duration, including the app's own timeouts (`timeout_millis`, ...). @default 1 */
-  timeScale?: number;
-  /** Behaviour of the numbers we dial, keyed by E.164. Unknown numbers answer after ~300 ms. */
-  agents?: Record<string, AgentScript>;
   faults?: FaultOptions;
   /**
    * Ed25519 private key that signs webhooks, as PKCS8 PEM, base64 of PKCS8 DER or base64 of the 32-byte
    * seed, so a restarted simulator keeps its public key. Generated when absent.
    */
   privateKey?: string;
-  /** @default '<repo root>/../shared/specs/telnyx-call-control.openapi.json'; missing = warn once, no validation. */
+  /** @default '<repo root>/../shared/specs/telnyx-call-control.openapi.json' */
   specPath?: string;
-  log?: (line: string) => void;
 }
 
 export interface FaultOptions {
@@ -101,7 +93,7 @@ export interface DeliveredWebhook {
   specErrors: string[];
 }
 
-export interface TelnyxSimulator {
+export interface TelnyxSimulator extends SimulatorHandle<SimCallRecord, CommandLogEntry, DeliveredWebhook> {
   /** e.g. http://127.0.0.1:PORT/v2 (what TELNYX_API_BASE_URL is set to). */
   readonly baseUrl: string;
   /** Base64 of the 32 raw bytes of the Ed25519 public key, as the Telnyx portal shows it (TELNYX_PUBLIC_KEY). */
@@ -109,10 +101,4 @@ export interface TelnyxSimulator {
   readonly connectionId: string;
   setWebhookUrl(url: string): void;
   placeInboundCall(script: CallerScript): Promise<{ callControlId: string }>;
-  getCall(callControlId: string): SimCallRecord | undefined;
-  /** Resolves once the leg ended and all its webhooks were delivered (2xx) or given up. */
-  waitForCallEnd(callControlId: string, timeoutMs: number): Promise<SimCallRecord>;
-  commands(): CommandLogEntry[];
-  webhooks(): DeliveredWebhook[];
-  close(): Promise<void>;
 }
