@@ -8,7 +8,7 @@ import {
   type AccountContext,
   type VerbLoop,
 } from './call';
-import { SimClock, Timers } from '../clock';
+import { SIM_MS, SimClock, Timers } from '../clock';
 import { untilCallFinished } from '../control';
 import { toHookTarget, type HookAnswer, type HookClient, type HookTarget } from './hooks';
 import { OutboundLeg, type OutboundLegEvents } from './outbound-leg';
@@ -25,8 +25,6 @@ import { normaliseVerbs, VerbSpecError, type NormalisedVerb } from './verb-spec'
 
 type Data = Record<string, unknown>;
 
-/** The caller gives up (CANCEL) if the call is not answered within this long, simulated ms. */
-const CALLER_GIVES_UP_MS = 60_000;
 const CREATE_CALL_DEFAULT_TIMEOUT_SECONDS = 60;
 /** The api server's Redis record outlives a finished call by an hour (JAMBONES_MAX_CALL_LIFETIME_AFTER_COMPLETED). */
 const RECORD_LIFETIME_AFTER_END_MS = 60 * 60_000;
@@ -129,7 +127,7 @@ export class CallEngine implements SessionHost {
     const call = new SimCall('inbound', script.from, script.to, { kind: 'caller', script });
     call.statusHook = this.options.statusHook;
     this.calls.set(call.callSid, call);
-    this.timers.after(script.giveUpAfterMs ?? CALLER_GIVES_UP_MS, () => {
+    this.timers.after(script.giveUpAfterMs ?? SIM_MS.callerGivesUp, () => {
       if (call.answered || call.ended) return;
       if (call.session) call.session.farEndHangsUp('caller gave up before answer');
       else call.cancelledEarly = true; // the first hook is still out; the session will see the CANCEL
