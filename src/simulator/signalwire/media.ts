@@ -378,7 +378,7 @@ export class Media {
     const url = `${this.deps.origin()}/_sim/recordings/${recordingId}.${extension}`;
     this.recordingLengths.set(recordingId, { durationMs, format: extension });
     leg.recordings.push({ recordingId, url, durationMs });
-    // Size as the served file: 16-bit 8 kHz WAV, or 32 kbit/s MP3 (see telnyx/audio.ts).
+    // Size as the served file: 16-bit 8 kHz WAV, or 32 kbit/s MP3 (see ../audio.ts).
     const sizeBytes =
       extension === 'wav' ? 44 + Math.round(durationMs * 16) : Math.max(1, Math.ceil(durationMs / 24)) * 96;
     return { state, recordingId, url, startedAt, endedAt, durationMs, sizeBytes };
