@@ -2,10 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { request } from 'undici';
-import { inboundCallWorkflowId, type CallOutcome, type FaxResult, type Provider } from '../src/calls';
+import { inboundCallWorkflowId, PROVIDERS, type CallOutcome, type FaxResult, type Provider } from '../src/calls';
 import { loadConfig, PROJECT_ROOT } from '../src/config';
 import { startDevServer, temporalUiWorkflowUrl, type DevServer } from '../src/dev/dev-server';
-import { DEMO_FAX_NUMBER, startStack, type Stack } from '../src/dev/stack';
+import { DEMO_FAX_NUMBER, SIMULATORS } from '../src/dev/simulators';
+import { startStack, type Stack } from '../src/dev/stack';
 import { bundleWorkflowsToFile } from '../worker/bundle';
 
 /**
@@ -17,7 +18,7 @@ import { bundleWorkflowsToFile } from '../worker/bundle';
 
 interface StackInfo {
   gatewayUrl: string;
-  simulatorUrls: Partial<Record<'telnyx' | 'signalwire' | 'jambonz', string>>;
+  simulatorUrls: Stack['simulatorUrls'];
   temporalUiUrl?: string;
   temporalAddress: string;
 }
@@ -36,26 +37,11 @@ const CALLERS = [
 
 type CallerScript = (typeof CALLERS)[number]['script'];
 
-/** Each carrier the demo calls through: how its simulator places a scripted caller, and the call's id. */
-const DEMO_CARRIERS: Array<{ carrier: Provider; place(simulatorUrl: string, script: CallerScript): Promise<string> }> =
-  [
-    {
-      carrier: 'telnyx',
-      place: async (url, script) =>
-        (await json<{ call_control_id: string }>(`${url}/_sim/calls`, { method: 'POST', body: script })).body
-          .call_control_id,
-    },
-    {
-      carrier: 'signalwire',
-      place: async (url, script) =>
-        (await json<{ call_id: string }>(`${url}/_sim/calls`, { method: 'POST', body: script })).body.call_id,
-    },
-    {
-      carrier: 'jambonz',
-      place: async (url, script) =>
-        (await json<{ call_sid: string }>(`${url}/_sim/calls`, { method: 'POST', body: script })).body.call_sid,
-    },
-  ];
+/** Places a scripted caller on a carrier's simulator; answers the call's carrier id. */
+async function place(carrier: Provider, simulatorUrl: string, script: CallerScript): Promise<string> {
+  const placed = await json<Record<string, string>>(`${simulatorUrl}/_sim/calls`, { method: 'POST', body: script });
+  return placed.body[SIMULATORS[carrier].callIdField];
+}
 
 async function json<T>(url: string, init?: { method?: 'POST'; body?: unknown }): Promise<{ status: number; body: T }> {
   const res = await request(url, {
@@ -115,7 +101,7 @@ async function main(): Promise<void> {
       temporalUiUrl: server?.uiUrl,
       workflowBundlePath: bundle,
       gatewayPort: config.gateway.port,
-      simulate: DEMO_CARRIERS.map((d) => d.carrier),
+      simulate: [...PROVIDERS],
       keyFile: path.join(config.temporal.dataDir, 'simulator-key.json'),
       log: () => undefined,
     });
@@ -127,9 +113,9 @@ async function main(): Promise<void> {
       temporalAddress: address,
     };
   }
-  const simulated = DEMO_CARRIERS.flatMap((demo) => {
-    const simulatorUrl = info.simulatorUrls[demo.carrier];
-    return simulatorUrl ? [{ ...demo, simulatorUrl }] : [];
+  const simulated = PROVIDERS.flatMap((carrier) => {
+    const simulatorUrl = info.simulatorUrls[carrier];
+    return simulatorUrl ? [{ carrier, simulatorUrl }] : [];
   });
   if (simulated.length === 0)
     throw new Error('the running stack talks to real carriers (credentials are set); the demo needs the simulators');
@@ -138,12 +124,12 @@ async function main(): Promise<void> {
   const client = new Client({ connection });
   try {
     const placed = await Promise.all(
-      simulated.flatMap(({ carrier, place, simulatorUrl }) =>
+      simulated.flatMap(({ carrier, simulatorUrl }) =>
         CALLERS.map(async (caller) => ({
           carrier,
           simulatorUrl,
           caller,
-          callId: await place(simulatorUrl, caller.script),
+          callId: await place(carrier, simulatorUrl, caller.script),
         })),
       ),
     );

@@ -1,13 +1,15 @@
 import path from 'node:path';
 import { writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { PROVIDERS } from '../src/calls';
 import { loadConfig, PROJECT_ROOT } from '../src/config';
 import { startDevServer, type DevServer } from '../src/dev/dev-server';
+import { SIMULATORS } from '../src/dev/simulators';
 import { startStack, type Stack } from '../src/dev/stack';
 import { bundleWorkflowsToFile } from '../worker/bundle';
 
 /**
  * `npm start`: the whole service with the embedded defaults. Temporal dev server (unless
- * TEMPORAL_ADDRESS), worker, gateway, and the Telnyx simulator when no carrier is configured.
+ * TEMPORAL_ADDRESS), worker, gateway, and a simulator per carrier when no carrier is configured.
  * A crashed worker or gateway is restarted, which is also how to watch a call survive `kill -9`.
  */
 
@@ -62,7 +64,11 @@ async function main(): Promise<void> {
     ),
   );
   log('');
-  log(`  Gateway       ${stack.gatewayUrl}   (webhooks: ${stack.gatewayUrl}/webhooks/telnyx)`);
+  log(`  Gateway       ${stack.gatewayUrl}`);
+  // Every carrier the gateway serves: simulated, or configured with a real account.
+  const served = PROVIDERS.filter((c) => stack.simulatorUrls[c] || process.env[SIMULATORS[c].configuredBy]);
+  for (const carrier of served)
+    log(`  Webhooks      ${carrier}: ${SIMULATORS[carrier].webhookUrls(config.gateway.publicBaseUrl).join(', ')}`);
   if (uiUrl) log(`  Temporal UI   ${uiUrl}`);
   log(`  Temporal      ${address}`);
   const simulated = Object.entries(stack.simulatorUrls);

@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { PROVIDERS } from '../calls/ids';
+import { SIMULATORS, type SimulatorPart } from './simulators';
 
 /**
  * Runs the service's parts (worker, gateway, simulator) as child processes, each alone so it can be
@@ -11,14 +13,16 @@ import { createInterface } from 'node:readline';
 const ROOT = path.resolve(__dirname, '..', '..');
 const COMPILED = __filename.endsWith('.js');
 
-/** Entry points of the parts, as source (ts-node) or compiled (`dist/`). */
+const SIMULATOR_ENTRY = Object.fromEntries(
+  PROVIDERS.map((carrier) => [SIMULATORS[carrier].part, SIMULATORS[carrier].entry]),
+) as Record<SimulatorPart, string>;
+
+/** Entry points of the parts, as source (ts-node) or compiled (`dist/`); one simulator part per carrier. */
 export const PART_ENTRY = {
   worker: 'worker/main',
   gateway: 'src/gateway/main',
-  simulator: 'src/simulator/main',
-  'simulator-signalwire': 'src/simulator/signalwire/main',
-  'simulator-jambonz': 'src/simulator/jambonz/main',
-} as const;
+  ...SIMULATOR_ENTRY,
+};
 export type PartName = keyof typeof PART_ENTRY;
 
 function entryOf(part: PartName): string {

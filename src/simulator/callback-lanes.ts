@@ -1,3 +1,5 @@
+import type { Timers } from './clock';
+
 /**
  * How the Telnyx and SignalWire simulators deliver status webhooks: per call (a lane), first attempts go out
  * one after another so they normally arrive in order; failed ones are retried outside the lane with the same
@@ -71,30 +73,41 @@ export class Lanes {
   }
 }
 
-/** Timers that `clear()` cancels; a sleep begun after that resolves at once or never, as `afterClear` says. */
-export class Timers {
-  private readonly pending = new Set<NodeJS.Timeout>();
-  private cleared = false;
+/** One attempt's verdict: delivered, worth another try, or a failure not to retry. */
+export type AttemptVerdict = 'delivered' | 'retry' | 'final';
 
-  constructor(private readonly afterClear: 'resolve' | 'never') {}
+export interface LaneCallback {
+  /** Random delay before the first attempt, in real ms. */
+  delayMs: [number, number];
+  /** Sends once; counts its attempts itself. */
+  attempt: () => Promise<AttemptVerdict>;
+  attempts: () => number;
+  /** Called once when the callback is given up (a final failure, or CALLBACK_MAX_ATTEMPTS reached). */
+  giveUp: () => void;
+  log: (line: string) => void;
+}
 
-  sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.cleared) {
-        if (this.afterClear === 'resolve') resolve();
-        return;
-      }
-      const timer = setTimeout(() => {
-        this.pending.delete(timer);
-        resolve();
-      }, ms);
-      this.pending.add(timer);
-    });
-  }
-
-  clear(): void {
-    this.cleared = true;
-    for (const timer of this.pending) clearTimeout(timer);
-    this.pending.clear();
-  }
+/**
+ * Queues a callback in its lane: the first attempt goes out in lane order after a random delay; retries run
+ * outside the lane with `callbackRetryDelayMs`, so a failing callback does not hold back the call's later ones.
+ */
+export function queueInLane(lanes: Lanes, key: string, timers: Timers, callback: LaneCallback): void {
+  const lane = lanes.get(key);
+  lane.pending++;
+  const tryOnce = async (): Promise<void> => {
+    const verdict = await callback.attempt();
+    if (verdict === 'delivered') return lanes.settle(lane);
+    if (verdict === 'final' || callback.attempts() >= CALLBACK_MAX_ATTEMPTS) {
+      callback.giveUp();
+      return lanes.settle(lane);
+    }
+    void timers
+      .sleep(callbackRetryDelayMs(callback.attempts()))
+      .then(tryOnce)
+      .catch((err: unknown) => callback.log(`callback retry error: ${String(err)}`));
+  };
+  lane.tail = lane.tail
+    .then(() => timers.sleep(randomDelayMs(callback.delayMs)))
+    .then(tryOnce)
+    .catch((err: unknown) => callback.log(`callback lane error: ${String(err)}`));
 }

@@ -1,37 +1,19 @@
 /**
- * The Telnyx simulator as its own process (`npm run simulator`). Prints one JSON line on stdout once it
- * listens, `{"event":"simulator-ready","baseUrl":...,"publicKey":...}`; logs go to stderr.
- *
- * Env: SIMULATOR_PORT (8787), SIMULATOR_HOST (127.0.0.1), SIMULATOR_WEBHOOK_URL
- * (http://127.0.0.1:3000/webhooks/telnyx), TELNYX_API_KEY, SIMULATOR_TIME_SCALE (1), SIMULATOR_AGENTS and
- * SIMULATOR_FAULTS (JSON), SIMULATOR_PRIVATE_KEY (Ed25519, PKCS8 PEM or base64, to keep the public key across
- * restarts), SIMULATOR_CONNECTION_ID (else TELNYX_CONNECTION_ID), SIMULATOR_SPEC_PATH.
+ * `npm run simulator [telnyx|signalwire|jambonz]`: one carrier's simulator as its own process, named by the
+ * first argument or SIMULATOR_PROVIDER (default telnyx). Each `<carrier>/main.ts` lists its environment.
  */
-import { jsonEnv, numberEnv, runSimulatorProcess } from './process';
-import { DEFAULT_CONNECTION_ID, startTelnyxSimulator, type AgentScript, type FaultOptions } from './telnyx';
+import { isProvider, PROVIDERS, type Provider } from '../calls/ids';
 
-const DEV_API_KEY = 'KEYsimulator-dev-key';
+// Imported only once chosen: each main starts its simulator as it loads.
+const MAINS = {
+  telnyx: () => import('./telnyx/main'),
+  signalwire: () => import('./signalwire/main'),
+  jambonz: () => import('./jambonz/main'),
+} satisfies Record<Provider, () => Promise<unknown>>;
 
-runSimulatorProcess({
-  name: 'telnyx-sim',
-  start: (log) =>
-    startTelnyxSimulator({
-      port: numberEnv('SIMULATOR_PORT', 8787),
-      host: process.env.SIMULATOR_HOST || '127.0.0.1',
-      webhookUrl: process.env.SIMULATOR_WEBHOOK_URL || 'http://127.0.0.1:3000/webhooks/telnyx',
-      apiKey: process.env.TELNYX_API_KEY || DEV_API_KEY,
-      connectionId: process.env.SIMULATOR_CONNECTION_ID || process.env.TELNYX_CONNECTION_ID || DEFAULT_CONNECTION_ID,
-      timeScale: numberEnv('SIMULATOR_TIME_SCALE', 1),
-      agents: jsonEnv<Record<string, AgentScript>>('SIMULATOR_AGENTS'),
-      faults: jsonEnv<FaultOptions>('SIMULATOR_FAULTS'),
-      privateKey: process.env.SIMULATOR_PRIVATE_KEY || undefined,
-      specPath: process.env.SIMULATOR_SPEC_PATH || undefined,
-      log,
-    }),
-  ready: (simulator) => ({
-    event: 'simulator-ready',
-    baseUrl: simulator.baseUrl,
-    publicKey: simulator.publicKeyBase64,
-    connectionId: simulator.connectionId,
-  }),
-});
+const name = process.argv[2] || process.env.SIMULATOR_PROVIDER || 'telnyx';
+if (!isProvider(name)) {
+  process.stderr.write(`unknown simulator "${name}"; one of: ${PROVIDERS.join(', ')}\n`);
+  process.exit(2);
+}
+void MAINS[name]();

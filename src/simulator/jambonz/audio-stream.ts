@@ -1,5 +1,5 @@
 import { WebSocket } from 'undici';
-import type { SimClock } from './clock';
+import type { SimClock } from '../clock';
 import type { JambonzStreamRecord } from './types';
 
 /**

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { AgentScript, CallerScript } from '../telnyx/types';
-import type { HookTarget } from './hooks';
-import type { CallSession } from './session';
+import type { AgentScript, CallerScript } from '../scripts';
+import type { HookClient, HookTarget } from './hooks';
+import type { SimClock, Timers } from '../clock';
 import type { JambonzCallRecord, JambonzCallStatus, JambonzStreamRecord } from './types';
 
 /**
@@ -28,6 +28,36 @@ export interface AccountContext {
 }
 
 export type CallTerminationBy = 'caller' | 'jambonz';
+
+/**
+ * The session running a call's verbs (`FeatureServerSession`), as the call, the engine and the API see it. An
+ * interface here so that call.ts needs nothing from session.ts, which builds on it.
+ */
+export interface VerbLoop {
+  readonly call: SimCall;
+  /** The verb loop has ended: jambonz has dropped the session, so Live Call Control answers 422. */
+  readonly loopDone: boolean;
+  readonly finished: Promise<void>;
+  farEndHangsUp(note: string): void;
+  updateCall(body: Record<string, unknown>, targetCallSid: string): Promise<void>;
+  close(): void;
+}
+
+/**
+ * What legs and sessions ask of the simulator that holds the calls (`CallEngine` implements it), so they do
+ * not import the engine, which imports them.
+ */
+export interface CallHost {
+  readonly account: AccountContext;
+  readonly clock: SimClock;
+  readonly hooks: HookClient;
+  readonly log: (line: string) => void;
+  /** Timers cancelled when the simulator closes. */
+  newTimers(): Timers;
+  agentFor(target: string): AgentScript;
+  changeStatus(call: SimCall, status: JambonzCallStatus, sipStatus: number, sipReason: string): void;
+  endAnswered(call: SimCall, by: 'caller' | 'jambonz', note: string): void;
+}
 
 export class SimCall {
   readonly callSid = randomUUID();
@@ -60,9 +90,9 @@ export class SimCall {
   /** Where this leg's call:status notifications go (the application's, or one a `redirect` set). */
   statusHook?: HookTarget;
   /** The session running this leg's verbs (inbound calls, answered REST calls, dialed legs that were redirected). */
-  session?: CallSession;
+  session?: VerbLoop;
   /** A dialed leg while bridged: Live Call Control on it reaches its parent's session (jambonz's session tracker). */
-  hostSession?: CallSession;
+  hostSession?: VerbLoop;
   readonly endWaiters: Array<() => void> = [];
 
   constructor(

@@ -1,4 +1,4 @@
-import type { AgentScript, CallerScript } from '../telnyx/types';
+import type { AgentScript, CallerScript } from '../scripts';
 import {
   inboundSessionNew,
   outboundSessionNew,
@@ -6,12 +6,14 @@ import {
   snakeCaseKeys,
   FS_SIP_ADDRESS,
   type AccountContext,
+  type VerbLoop,
 } from './call';
-import { SimClock, Timers } from './clock';
+import { SIM_MS, SimClock, Timers } from '../clock';
+import { untilCallFinished } from '../control';
 import { toHookTarget, type HookAnswer, type HookClient, type HookTarget } from './hooks';
 import { OutboundLeg, type OutboundLegEvents } from './outbound-leg';
 import { Queues } from './queues';
-import { CallSession, type VerbRun } from './session';
+import { FeatureServerSession, type SessionHost, type VerbRun } from './session';
 import type { JambonzSpecValidator } from './spec';
 import type { JambonzCallRecord, JambonzCallStatus } from './types';
 import { normaliseVerbs, VerbSpecError, type NormalisedVerb } from './verb-spec';
@@ -23,8 +25,6 @@ import { normaliseVerbs, VerbSpecError, type NormalisedVerb } from './verb-spec'
 
 type Data = Record<string, unknown>;
 
-/** The caller gives up (CANCEL) if the call is not answered within this long, simulated ms. */
-const CALLER_GIVES_UP_MS = 60_000;
 const CREATE_CALL_DEFAULT_TIMEOUT_SECONDS = 60;
 /** The api server's Redis record outlives a finished call by an hour (JAMBONES_MAX_CALL_LIFETIME_AFTER_COMPLETED). */
 const RECORD_LIFETIME_AFTER_END_MS = 60 * 60_000;
@@ -44,7 +44,7 @@ export interface CallEngineOptions {
   log: (line: string) => void;
 }
 
-export class CallEngine {
+export class CallEngine implements SessionHost {
   readonly queues = new Queues();
   private readonly calls = new Map<string, SimCall>();
   private readonly timerSets = new Set<Timers>();
@@ -127,7 +127,7 @@ export class CallEngine {
     const call = new SimCall('inbound', script.from, script.to, { kind: 'caller', script });
     call.statusHook = this.options.statusHook;
     this.calls.set(call.callSid, call);
-    this.timers.after(script.giveUpAfterMs ?? CALLER_GIVES_UP_MS, () => {
+    this.timers.after(script.giveUpAfterMs ?? SIM_MS.callerGivesUp, () => {
       if (call.answered || call.ended) return;
       if (call.session) call.session.farEndHangsUp('caller gave up before answer');
       else call.cancelledEarly = true; // the first hook is still out; the session will see the CANCEL
@@ -151,7 +151,7 @@ export class CallEngine {
       call.markEnded(`rejected 480 (${reason})`);
       return;
     }
-    const session = new CallSession(call, this, new URL(this.options.callHook.url).origin);
+    const session = new FeatureServerSession(call, this, new URL(this.options.callHook.url).origin);
     this.changeStatus(call, 'trying', 100, 'Trying');
     if (call.cancelledEarly) session.farEndHangsUp('caller gave up before answer');
     session.start(verbs);
@@ -167,7 +167,7 @@ export class CallEngine {
     const callHook = toHookTarget(body.call_hook, '') as HookTarget;
     call.statusHook = toHookTarget(body.call_status_hook, '');
     this.calls.set(call.callSid, call);
-    new CallSession(call, this, new URL(callHook.url).origin).start([{ name: 'rest:dial', data: body }]);
+    new FeatureServerSession(call, this, new URL(callHook.url).origin).start([{ name: 'rest:dial', data: body }]);
     return call;
   }
 
@@ -176,7 +176,7 @@ export class CallEngine {
    * `timeLimit` and `amd` and requests the call_hook (session:new), whose verbs replace the task. If that
    * fetch fails there are no verbs, so jambonz hangs up.
    */
-  async runRestDial(session: CallSession, data: Data, run: VerbRun): Promise<void> {
+  async runRestDial(session: FeatureServerSession, data: Data, run: VerbRun): Promise<void> {
     const call = session.call;
     const answered = await new Promise<boolean>((settle) => {
       const settleWith = (result: boolean) => {
@@ -217,7 +217,7 @@ export class CallEngine {
   }
 
   /** A leg of a `dial`: its status goes to the parent's status hook, with `parent_call_sid`. */
-  dialLeg(parent: CallSession, target: Data, from: string, events: OutboundLegEvents): OutboundLeg {
+  dialLeg(parent: FeatureServerSession, target: Data, from: string, events: OutboundLegEvents): OutboundLeg {
     const to = targetIdentity(target);
     const agent = this.agentFor(to);
     const call = new SimCall('outbound', from, to, { kind: 'agent', script: agent }, parent.call.callSid);
@@ -227,9 +227,9 @@ export class CallEngine {
   }
 
   /** Live Call Control `child_call_hook`: the bridged leg of a dial leaves it and runs verbs of its own. */
-  adoptDialedLeg(parent: CallSession, leg: OutboundLeg | undefined, verbs: NormalisedVerb[]): void {
+  adoptDialedLeg(parent: FeatureServerSession, leg: OutboundLeg | undefined, verbs: NormalisedVerb[]): void {
     if (leg === undefined) return;
-    const session = new CallSession(leg.call, this, parent.applicationBaseUrl);
+    const session = new FeatureServerSession(leg.call, this, parent.applicationBaseUrl);
     leg.retarget({
       answered: () => undefined,
       failed: () => undefined,
@@ -249,7 +249,7 @@ export class CallEngine {
   }
 
   /** The session a Live Call Control request reaches: the call's own, or its parent's while a dial bridges it. */
-  sessionFor(call: SimCall): CallSession | undefined {
+  sessionFor(call: SimCall): VerbLoop | undefined {
     if (call.session && !call.session.loopDone) return call.session;
     return call.hostSession && !call.hostSession.loopDone ? call.hostSession : undefined;
   }
@@ -276,26 +276,17 @@ export class CallEngine {
   async waitForCallEnd(callSid: string, timeoutMs: number): Promise<JambonzCallRecord> {
     const call = this.calls.get(callSid);
     if (!call) throw new Error(`no call ${callSid}`);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const record = call.record();
-        reject(
-          new Error(`call ${callSid} did not finish within ${timeoutMs} ms (${record.status}: ${record.outcome})`),
-        );
-      }, timeoutMs);
-    });
-    const finished = async () => {
-      if (!call.ended) await new Promise<void>((resolve) => call.endWaiters.push(resolve));
-      await call.session?.finished;
-      await this.hooks.idle(callSid);
-    };
-    try {
-      await Promise.race([finished(), timeout]);
-      return call.record();
-    } finally {
-      clearTimeout(timer);
-    }
+    await untilCallFinished(
+      callSid,
+      timeoutMs,
+      async () => {
+        if (!call.ended) await new Promise<void>((resolve) => call.endWaiters.push(resolve));
+        await call.session?.finished;
+        await this.hooks.idle(callSid);
+      },
+      () => `${call.record().status}: ${call.record().outcome}`,
+    );
+    return call.record();
   }
 
   /** Forgets calls whose record has expired. */

@@ -1,6 +1,7 @@
 import { CommandGate } from '../command-gate';
 import { checkedTimeScale, listenOrigin } from '../http';
-import { SimClock } from './clock';
+import { SimClock } from '../clock';
+import { DEFAULT_APPLICATION_SID } from './defaults';
 import { CallEngine } from './engine';
 import { HookClient } from './hooks';
 import { buildJambonzServer, type JambonzCommandGate } from './server';
@@ -21,9 +22,7 @@ export type {
 export { JambonzSpecValidator, loadJambonzSpecs, defaultSpecDir as defaultJambonzSpecDir } from './spec';
 export { VerbSpecError, VerbSpecValidator, normaliseVerbs, VERB_SPECS_FILE, type NormalisedVerb } from './verb-spec';
 export { LISTEN_SUBPROTOCOL } from './audio-stream';
-
-/** The application inbound calls run, unless `applicationSid` says otherwise. */
-export const DEFAULT_APPLICATION_SID = '7087fe50-8acb-4f3b-b820-97b573723aab';
+export { DEFAULT_APPLICATION_SID };
 
 const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

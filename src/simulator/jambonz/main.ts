@@ -9,7 +9,7 @@
  */
 import { applicationHookUrl } from '../../providers/jambonz';
 import { jsonEnv, numberEnv, runSimulatorProcess } from '../process';
-import type { AgentScript } from '../telnyx/types';
+import type { AgentScript } from '../scripts';
 import { DEFAULT_APPLICATION_SID, startJambonzSimulator, type JambonzFaultOptions } from '.';
 
 /** Development credentials, used when the environment names none (the gateway's defaults must match). */

@@ -1,19 +1,11 @@
-import type { AgentScript } from '../telnyx/types';
-import type { SimCall } from './call';
-import type { Timers } from './clock';
-import type { CallEngine } from './engine';
+import type { AgentScript } from '../scripts';
+import type { CallHost, SimCall } from './call';
+import { SIM_MS, type Timers } from '../clock';
 
 /**
  * A leg jambonz places (createCall, or a `dial` target), played by a scripted agent: it rings, then
  * answers, is busy or rings on until jambonz cancels it; once answered the agent may hang up.
  */
-
-export const LEG_SIM_MS = {
-  /** INVITE to 180 Ringing. */
-  ringing: 100,
-  defaultAnswerAfter: 300,
-  busyAfter: 500,
-} as const;
 
 export interface OutboundLegEvents {
   answered(): void;
@@ -28,7 +20,7 @@ export class OutboundLeg {
   private readonly timers: Timers;
 
   constructor(
-    private readonly engine: CallEngine,
+    private readonly engine: CallHost,
     readonly call: SimCall,
     private readonly agent: AgentScript,
     private events: OutboundLegEvents,
@@ -43,15 +35,15 @@ export class OutboundLeg {
   /** The INVITE goes out: trying now, 180 shortly after, then whatever the agent does. */
   start(): void {
     this.engine.changeStatus(this.call, 'trying', 100, 'Trying');
-    this.timers.after(LEG_SIM_MS.ringing, () => {
+    this.timers.after(SIM_MS.ringing, () => {
       if (this.state === 'ringing') this.engine.changeStatus(this.call, 'ringing', 180, 'Ringing');
     });
     switch (this.agent.behaviour) {
       case 'answer':
-        this.timers.after(this.agent.answerAfterMs ?? LEG_SIM_MS.defaultAnswerAfter, () => this.answer());
+        this.timers.after(this.agent.answerAfterMs ?? SIM_MS.defaultAnswerAfter, () => this.answer());
         break;
       case 'busy':
-        this.timers.after(LEG_SIM_MS.busyAfter, () => this.fail('busy', 486, 'Busy Here', 'busy'));
+        this.timers.after(SIM_MS.busyAfter, () => this.fail('busy', 486, 'Busy Here', 'busy'));
         break;
       case 'no-answer':
         break; // rings until jambonz gives up

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { CommandGate } from '../command-gate';
-import { isJsonObject, parseJsonBodies, registerCallEndedRoute, type JsonObject } from '../http';
-import { parseCallerScript } from '../telnyx/server';
+import { isJsonObject, parseJsonBodies, type JsonObject } from '../http';
+import { registerControlRoutes } from '../control';
 import { prepareCreateCall, updateCallRuleViolation, type CreateCallContext } from './api-rules';
 import type { CallEngine } from './engine';
 import type { HookClient } from './hooks';
@@ -178,17 +178,12 @@ function jsonOf(payload: unknown): unknown {
 
 function registerControlApi(control: FastifyInstance, deps: JambonzServerDeps): void {
   const { engine } = deps;
-  control.post('/calls', async (request, reply) => {
-    const script = parseCallerScript(request.body);
-    if (typeof script === 'string') return reply.code(400).send({ error: script });
-    return { call_sid: engine.placeInboundCall(script).callSid };
+  registerControlRoutes(control, {
+    placeCall: (script) => ({ call_sid: engine.placeInboundCall(script).callSid }),
+    records: () => engine.records(),
+    record: (id) => engine.call(id)?.record(),
+    waitForCallEnd: (id, timeoutMs) => engine.waitForCallEnd(id, timeoutMs),
+    commands: () => deps.gate.log(),
+    webhooks: () => deps.hooks.list(),
   });
-  control.get('/calls', async () => engine.records());
-  control.get('/calls/:id', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
-    const call = engine.call(request.params.id);
-    return call ? call.record() : reply.code(404).send({ error: `no call ${request.params.id}` });
-  });
-  registerCallEndedRoute(control, (id, timeoutMs) => engine.waitForCallEnd(id, timeoutMs));
-  control.get('/commands', async () => deps.gate.log());
-  control.get('/webhooks', async () => deps.hooks.list());
 }

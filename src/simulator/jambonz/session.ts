@@ -1,15 +1,14 @@
-import type { CallerScript } from '../telnyx/types';
+import type { CallerScript } from '../scripts';
 import { AudioStream, type ListenStatus } from './audio-stream';
-import { snakeCaseKeys, type SimCall } from './call';
-import type { Timers } from './clock';
-import type { CallEngine } from './engine';
-import { HookFailure, toHookTarget, type HookTarget } from './hooks';
-import type { OutboundLeg } from './outbound-leg';
-import type { QueueLink } from './queues';
+import { snakeCaseKeys, type CallHost, type SimCall, type VerbLoop } from './call';
+import { SIM_MS as SHARED_SIM_MS, type Timers } from '../clock';
+import { HookFailure, toHookTarget, type HookAnswer, type HookTarget } from './hooks';
+import type { OutboundLeg, OutboundLegEvents } from './outbound-leg';
+import type { QueueLink, Queues } from './queues';
 import { VerbSpecError, type NormalisedVerb } from './verb-spec';
 
 /**
- * One call's session on the feature server (CallSession): it runs the verbs of the current document one
+ * One call's session on the feature server (jambonz's CallSession): it runs the verbs of the current document one
  * after another; a verb's actionHook answer, a `redirect` or a Live Call Control `call_hook` replaces the
  * remaining verbs (and kills the running one); when the verbs run out, jambonz hangs up. Each verb behaves
  * as its feature-server task does, including which hook failures end the call and which do not.
@@ -17,22 +16,12 @@ import { VerbSpecError, type NormalisedVerb } from './verb-spec';
 
 /** Simulated durations, milliseconds. */
 const SIM_MS = {
-  speakPerChar: 65,
-  speakMin: 400,
-  /** Length of any audio file played (the simulator does not fetch it). */
-  audioFile: 3_000,
-  /** The caller's pause between the end of a prompt and the first key press. */
-  callerThinks: 600,
-  betweenDigits: 250,
-  beep: 500,
+  ...SHARED_SIM_MS,
   /** Silence enqueue plays before each waitHook request. */
   waitHookSilence: 500,
   /** dequeue looks for a member after 1 s, then every 5 s. */
   dequeueFirstLook: 1_000,
   dequeuePoll: 5_000,
-  /** Answering-machine detection: time to a verdict after answer, then to the end of a machine's greeting. */
-  amdVerdict: 1_500,
-  amdGreetingEnded: 3_000,
   /** sip:refer: NOTIFY progress from the transfer target. */
   referRinging: 300,
 } as const;
@@ -103,7 +92,16 @@ interface ActiveDial {
   detachWinner(): OutboundLeg | undefined;
 }
 
-export class CallSession {
+/** What a session asks of the engine beyond a leg's needs: queues, documents, and the legs `dial` places. */
+export interface SessionHost extends CallHost {
+  readonly queues: Queues;
+  readVerbs(answer: HookAnswer): NormalisedVerb[];
+  runRestDial(session: FeatureServerSession, data: Data, run: VerbRun): Promise<void>;
+  dialLeg(parent: FeatureServerSession, target: Data, from: string, events: OutboundLegEvents): OutboundLeg;
+  adoptDialedLeg(parent: FeatureServerSession, leg: OutboundLeg | undefined, verbs: NormalisedVerb[]): void;
+}
+
+export class FeatureServerSession implements VerbLoop {
   /** The session's verb loop has ended: jambonz has dropped it, so Live Call Control answers 422. */
   loopDone = false;
   finished: Promise<void> = Promise.resolve();
@@ -122,7 +120,7 @@ export class CallSession {
 
   constructor(
     readonly call: SimCall,
-    private readonly engine: CallEngine,
+    private readonly engine: SessionHost,
     /** The application's base URL (scheme and host of its call_hook): relative hook URLs resolve against it. */
     private baseUrl: string,
   ) {

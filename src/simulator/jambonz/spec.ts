@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { ValidateFunction } from 'ajv';
-import { defaultSpecPath as telnyxSpecPath } from '../telnyx/spec';
+import { sharedSpecsDir } from '../spec-files';
 import { componentSchema, readSwagger, requestSchema, SWAGGER_FILE, swaggerAjv, type Swagger } from './swagger';
 import { VERB_SPECS_FILE, VerbSpecError, VerbSpecValidator } from './verb-spec';
 
@@ -14,7 +14,7 @@ import { VERB_SPECS_FILE, VerbSpecError, VerbSpecValidator } from './verb-spec';
 
 /** `<repo root>/../shared/specs`, the folder the Telnyx spec lives in too. */
 export function defaultSpecDir(): string {
-  return dirname(telnyxSpecPath());
+  return sharedSpecsDir();
 }
 
 /**

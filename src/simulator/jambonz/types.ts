@@ -1,15 +1,12 @@
-import type { AgentScript, CallerScript } from '../telnyx/types';
+import type { CallerScript } from '../scripts';
+import type { SimulatorHandle, SimulatorOptions } from '../types';
 
 /**
  * Public types of the jambonz simulator (a feature server and api server in one process). Durations in
  * scripts and verbs are simulated time, multiplied by `timeScale`; HTTP timeouts are real time.
  */
 
-export interface JambonzSimulatorOptions {
-  /** 0 = a random free port. */
-  port?: number;
-  /** @default '127.0.0.1' */
-  host?: string;
+export interface JambonzSimulatorOptions extends SimulatorOptions {
   /** The application's `call_hook`: our gateway's `applicationHookUrl(base, 'call')`. */
   callHookUrl: string;
   /** The application's `call_status_hook`: our gateway's `applicationHookUrl(base, 'status')`. */
@@ -26,14 +23,9 @@ export interface JambonzSimulatorOptions {
    * A hook that times out or fails rejects an inbound call (480) or ends a running one. @default 10000
    */
   webhookTimeoutMs?: number;
-  /** Multiplies every simulated duration (speech, audio, pauses, ringing, gather timeouts). @default 1 */
-  timeScale?: number;
-  /** Behaviour of the numbers (or SIP URIs, or user names) `dial`, `createCall` and `sip:refer` reach. Others answer after ~300 ms. */
-  agents?: Record<string, AgentScript>;
   faults?: JambonzFaultOptions;
-  /** The folder holding jambonz-verbs.specs.json and jambonz-api.swagger.yaml; missing = warn once, no validation. */
+  /** The folder holding jambonz-verbs.specs.json and jambonz-api.swagger.yaml. @default '<repo root>/../shared/specs' */
   specPath?: string;
-  log?: (line: string) => void;
 }
 
 export interface JambonzFaultOptions {
@@ -144,18 +136,11 @@ export interface JambonzHookDelivery {
   answeredAt?: string;
 }
 
-export interface JambonzSimulator {
+export interface JambonzSimulator
+  extends SimulatorHandle<JambonzCallRecord, JambonzCommandLogEntry, JambonzHookDelivery> {
   /** e.g. http://127.0.0.1:PORT/v1 (what JAMBONZ_API_BASE_URL is set to). */
   readonly baseUrl: string;
   readonly accountSid: string;
   readonly applicationSid: string;
   placeInboundCall(script: CallerScript): Promise<{ callSid: string }>;
-  getCall(callSid: string): JambonzCallRecord | undefined;
-  /** Resolves once the call ended, its verbs stopped running and all its hooks were answered or failed. */
-  waitForCallEnd(callSid: string, timeoutMs: number): Promise<JambonzCallRecord>;
-  /** Every REST request received (Live Call Control, createCall, reads), with the status answered. */
-  commands(): JambonzCommandLogEntry[];
-  /** Every hook sent, with its answer. */
-  webhooks(): JambonzHookDelivery[];
-  close(): Promise<void>;
 }

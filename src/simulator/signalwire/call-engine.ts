@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { AgentScript, CallerScript } from '../telnyx/types';
+import type { AgentScript, CallerScript } from '../scripts';
 import type { Deliveries } from './delivery';
 import { rejections } from './errors';
-import { Clock, interrupt, Interrupted, Leg, type ActiveOperation, type Bridge, type RemoteParty } from './leg';
+import { SIM_MS as SHARED_SIM_MS, SimClock } from '../clock';
+import { untilCallFinished } from '../control';
+import { interrupt, Interrupted, Leg, type ActiveOperation, type Bridge, type RemoteParty } from './leg';
 import { Media, restSound, soundsLength, type CollectResult, type InputTimers } from './media';
 import { callLeg, callStateParams, device, isPhoneNumber, statusCallback, voiceLog, type Space } from './payloads';
 import type { SignalWireSpecValidator } from './spec';
@@ -16,11 +18,7 @@ import type { FaxScript, InboundFaxScript, SignalWireCallRecord } from './types'
  */
 
 const SIM_MS = {
-  /** A leg we dial reports `ringing` this long after `created`. */
-  ringing: 100,
-  defaultAnswerAfter: 300,
-  busyAfter: 500,
-  callerGivesUp: 60_000,
+  ...SHARED_SIM_MS,
   /** A fax machine that reached us, or that we reached, hangs up if no fax starts within this long of answering. */
   faxStationWaits: 60_000,
 } as const;
@@ -94,7 +92,7 @@ const num = (value: unknown, fallback: number): number =>
   typeof value === 'number' && Number.isFinite(value) ? value : fallback;
 
 export class CallEngine implements CallControl {
-  readonly clock: Clock;
+  readonly clock: SimClock;
   readonly media: Media;
   private readonly runner: SwmlRunner;
   private readonly legs = new Map<string, Leg>();
@@ -103,7 +101,7 @@ export class CallEngine implements CallControl {
   private readonly dialsByNumber = new Map<string, number>();
 
   constructor(private readonly options: CallEngineOptions) {
-    this.clock = new Clock(options.timeScale);
+    this.clock = new SimClock(options.timeScale);
     this.media = new Media({
       clock: this.clock,
       origin: options.origin,
@@ -190,21 +188,16 @@ export class CallEngine implements CallControl {
   async waitForCallEnd(callId: string, timeoutMs: number): Promise<SignalWireCallRecord> {
     const leg = this.legs.get(callId);
     if (!leg) throw new Error(`no call ${callId}`);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const record = this.record(leg);
-        reject(new Error(`call ${callId} did not finish within ${timeoutMs} ms (${record.state}: ${record.outcome})`));
-      }, timeoutMs);
-    });
-    try {
-      const ended =
-        leg.state === 'ended' ? Promise.resolve() : new Promise<void>((resolve) => leg.endWaiters.push(resolve));
-      await Promise.race([ended.then(() => this.options.deliveries.idle(leg.callId)), timeout]);
-      return this.record(leg);
-    } finally {
-      clearTimeout(timer);
-    }
+    await untilCallFinished(
+      callId,
+      timeoutMs,
+      async () => {
+        if (leg.state !== 'ended') await new Promise<void>((resolve) => leg.endWaiters.push(resolve));
+        await this.options.deliveries.idle(leg.callId);
+      },
+      () => `${this.record(leg).state}: ${this.record(leg).outcome}`,
+    );
+    return this.record(leg);
   }
 
   /** Pages of a fax the simulator received, for serving its document. */
@@ -261,7 +254,7 @@ export class CallEngine implements CallControl {
     const timer = setTimeout(() => {
       leg.timers.delete(timer);
       fn();
-    }, this.clock.scaled(simMs));
+    }, this.clock.realMs(simMs));
     leg.timers.add(timer);
   }
 

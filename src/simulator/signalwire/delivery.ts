@@ -1,13 +1,7 @@
 import { Agent, request } from 'undici';
 import { signSignalWireRequest } from '../../providers/signalwire';
-import {
-  CALLBACK_MAX_ATTEMPTS,
-  callbackRetryDelayMs,
-  Lanes,
-  randomDelayMs,
-  Timers,
-  type Lane,
-} from '../callback-lanes';
+import { Lanes, queueInLane, type AttemptVerdict } from '../callback-lanes';
+import { REAL_TIME, Timers } from '../clock';
 import type { SignalWireDelivery } from './types';
 
 /**
@@ -63,7 +57,7 @@ export class Deliveries {
   /** The callbacks of one call: first attempts go out one after another, so they normally arrive in order. */
   private readonly lanes = new Lanes();
   private readonly records: SignalWireDelivery[] = [];
-  private readonly timers = new Timers('resolve');
+  private readonly timers = new Timers(REAL_TIME, 'resolve');
   private closed = false;
 
   constructor(private readonly options: DeliveryOptions) {}
@@ -75,14 +69,19 @@ export class Deliveries {
     const specErrors = this.options.callbackErrors?.(body) ?? [];
     if (specErrors.length > 0)
       this.options.log(`BUG: ${body.event_type} breaks its documented shape: ${specErrors.join('; ')}`);
-    const lane = this.lanes.get(callId);
     for (let copy = 0; copy < (this.options.duplicate ? 2 : 1); copy++) {
       const record = this.record('status-callback', body.event_type, callId, 'POST', url, raw, specErrors, copy > 0);
-      lane.pending++;
-      lane.tail = lane.tail
-        .then(() => this.timers.sleep(randomDelayMs(this.options.delayMs)))
-        .then(() => this.deliverCallback(lane, record))
-        .catch((err: unknown) => this.options.log(`callback lane error: ${String(err)}`));
+      queueInLane(this.lanes, callId, this.timers, {
+        delayMs: this.options.delayMs,
+        attempt: () => this.attemptCallback(record),
+        attempts: () => record.attempts,
+        giveUp: () => {
+          record.status = 'failed';
+          if (!this.closed)
+            this.options.log(`gave up on ${record.eventType} for ${record.callId} after ${record.attempts} attempts`);
+        },
+        log: this.options.log,
+      });
     }
   }
 
@@ -116,7 +115,7 @@ export class Deliveries {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.timers.clear();
+    this.timers.close();
     this.lanes.close();
     await this.agent.destroy();
   }
@@ -147,23 +146,14 @@ export class Deliveries {
     return record;
   }
 
-  /**
-   * One attempt; a network error or 5xx is retried with backoff outside the lane, so a failing callback
-   * does not hold back the call's later ones. A 4xx is final: the receiver refused the callback.
-   */
-  private async deliverCallback(lane: Lane, record: SignalWireDelivery): Promise<void> {
+  /** One attempt; a network error or 5xx is worth another, a 4xx is final: the receiver refused the callback. */
+  private async attemptCallback(record: SignalWireDelivery): Promise<AttemptVerdict> {
     const outcome = await this.attempt(record, { 'content-type': 'application/json' });
     if (outcome.ok) {
       record.status = 'delivered';
-      return this.lanes.settle(lane);
+      return 'delivered';
     }
-    if (!outcome.retryable || record.attempts >= CALLBACK_MAX_ATTEMPTS || this.closed) {
-      record.status = 'failed';
-      if (!this.closed)
-        this.options.log(`gave up on ${record.eventType} for ${record.callId} after ${record.attempts} attempts`);
-      return this.lanes.settle(lane);
-    }
-    void this.timers.sleep(callbackRetryDelayMs(record.attempts)).then(() => this.deliverCallback(lane, record));
+    return outcome.retryable && !this.closed ? 'retry' : 'final';
   }
 
   private attemptFetch(record: SignalWireDelivery) {

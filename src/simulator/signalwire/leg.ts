@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { AgentScript, CallerScript, SimRecording } from '../telnyx/types';
+import type { AgentScript, CallerScript, SimRecording } from '../scripts';
 import type { FaxScript, InboundFaxScript, SignalWireCallState, SimFax } from './types';
 
 /**
- * A call leg and the simulated clock everything on it runs by. Work on a leg (a document, a REST play, a
- * ring timer) is async code that waits on `Clock.delay` with an `AbortSignal`; ending the leg, redirecting
+ * A call leg, and how work on it is cut short. Work on a leg (a document, a REST play, a
+ * ring timer) is async code that waits on `SimClock.delay` (`../clock`) with an `AbortSignal`; ending the leg, redirecting
  * its document or stopping an operation aborts the signal and the waiting code unwinds with `Interrupted`.
  */
 
@@ -22,41 +22,9 @@ export function interruptReason(signal: AbortSignal): InterruptReason {
   return signal.reason instanceof Interrupted ? signal.reason.reason : 'closed';
 }
 
-/** Aborts a controller with a typed reason, so `Clock.delay` rejects with the matching `Interrupted`. */
+/** Aborts a controller with a typed reason, so `SimClock.delay` rejects with it. */
 export function interrupt(controller: AbortController, reason: InterruptReason): void {
   if (!controller.signal.aborted) controller.abort(new Interrupted(reason));
-}
-
-export class Clock {
-  constructor(private readonly timeScale: number) {}
-
-  scaled(simMs: number): number {
-    return Math.max(0, simMs * this.timeScale);
-  }
-
-  /** Waits `simMs` simulated ms; rejects with `Interrupted` as soon as `signal` aborts. */
-  delay(simMs: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(new Interrupted(interruptReason(signal)));
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(new Interrupted(interruptReason(signal)));
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, this.scaled(simMs));
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  /** Resolves when `signal` aborts (never rejects): for work that lasts until it is stopped. */
-  untilAborted(signal: AbortSignal): Promise<InterruptReason> {
-    return new Promise((resolve) => {
-      if (signal.aborted) return resolve(interruptReason(signal));
-      signal.addEventListener('abort', () => resolve(interruptReason(signal)), { once: true });
-    });
-  }
 }
 
 /** Who is at the far end of a leg, and how they behave. */

@@ -9,7 +9,7 @@
  * SIMULATOR_AGENTS, SIMULATOR_FAXES and SIMULATOR_FAULTS (JSON), SIMULATOR_SPEC_PATH.
  */
 import { jsonEnv, numberEnv, runSimulatorProcess } from '../process';
-import type { AgentScript } from '../telnyx/types';
+import type { AgentScript } from '../scripts';
 import { startSignalWireSimulator, type FaxScript, type SignalWireFaultOptions } from '.';
 
 // Development defaults, so `npm run`-style starts work without an account; real deployments set all three.

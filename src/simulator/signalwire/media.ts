@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { pdfPageCount } from './fax-document';
-import { Interrupted, type Clock, type Leg } from './leg';
+import { SIM_MS as SHARED_SIM_MS, type SimClock } from '../clock';
+import { Interrupted, type Leg } from './leg';
 
 /**
  * What happens on the media path of a leg, shared by SWML methods and REST commands: sounds playing,
@@ -10,23 +11,13 @@ import { Interrupted, type Clock, type Leg } from './leg';
  */
 
 export const SIM_MS = {
-  sayPerChar: 65,
-  sayMin: 400,
-  /** Length of any audio file played (the simulator does not fetch it). */
-  audioFile: 3_000,
+  ...SHARED_SIM_MS,
   /** `ring:<country>` without a duration: one ring. */
   oneRing: 2_000,
-  /** The caller's pause between the end of a prompt and the first key press. */
-  callerThinks: 600,
-  betweenDigits: 250,
   /** One DTMF tone sent by `send_digits`; `w` and `W` are 500 ms and 1 s pauses (SWML docs). */
   dtmfTone: 100,
-  beep: 500,
   /** A voicemail caller hangs up this long after the recorder stopped on their silence. */
   callerLeavesAfterMessage: 1_000,
-  /** Answering-machine detection: time to a verdict after it starts, then to the end of a machine's greeting. */
-  machineDetected: 1_500,
-  greetingEnded: 3_000,
   faxToneDetected: 1_000,
   /** Fax handshake before the first page, then each page. */
   faxTraining: 2_000,
@@ -55,7 +46,7 @@ export interface Sound {
   durationMs: number;
 }
 
-const sayDuration = (text: string) => Math.max(SIM_MS.sayMin, text.length * SIM_MS.sayPerChar);
+const sayDuration = (text: string) => Math.max(SIM_MS.speakMin, text.length * SIM_MS.speakPerChar);
 
 /** A SWML playable sound: `say:<text>`, `silence:<seconds>`, `ring:[<seconds>:]<country>` or an audio URL. */
 export function swmlSound(playable: string): Sound {
@@ -142,7 +133,7 @@ export interface FaxOutcome {
 }
 
 export interface MediaDeps {
-  clock: Clock;
+  clock: SimClock;
   /** e.g. http://127.0.0.1:PORT, for recording URLs. */
   origin: () => string;
   /** Runs `fn` after a simulated delay unless the leg ends first (what the far end does). */
@@ -264,7 +255,7 @@ export class Media {
         return { verdict: 'fax', beep: false };
       }
     }
-    await clock.delay(SIM_MS.machineDetected, signal);
+    await clock.delay(SIM_MS.amdVerdict, signal);
     if (!detectors.amd || far === 'fax-ced' || far === 'fax-cng') {
       onSignal({ type: 'machine', event: 'UNKNOWN' });
       onSignal({ type: 'machine', event: 'finished' });
@@ -276,7 +267,7 @@ export class Media {
       return { verdict: 'human', beep: false };
     }
     onSignal({ type: 'machine', event: 'MACHINE' });
-    await clock.delay(SIM_MS.greetingEnded, signal);
+    await clock.delay(SIM_MS.amdGreetingEnded, signal);
     onSignal({ type: 'machine', event: 'READY', beep: true });
     onSignal({ type: 'machine', event: 'finished' });
     return { verdict: 'machine', beep: true };
@@ -387,7 +378,7 @@ export class Media {
     const url = `${this.deps.origin()}/_sim/recordings/${recordingId}.${extension}`;
     this.recordingLengths.set(recordingId, { durationMs, format: extension });
     leg.recordings.push({ recordingId, url, durationMs });
-    // Size as the served file: 16-bit 8 kHz WAV, or 32 kbit/s MP3 (see telnyx/audio.ts).
+    // Size as the served file: 16-bit 8 kHz WAV, or 32 kbit/s MP3 (see ../audio.ts).
     const sizeBytes =
       extension === 'wav' ? 44 + Math.round(durationMs * 16) : Math.max(1, Math.ceil(durationMs / 24)) * 96;
     return { state, recordingId, url, startedAt, endedAt, durationMs, sizeBytes };

@@ -1,8 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { CommandGate } from '../command-gate';
-import { isJsonObject, parseJsonBodies, registerCallEndedRoute, registerUrlSetter } from '../http';
-import { silentMp3, silentWav } from '../telnyx/audio';
-import { parseCallerScript } from '../telnyx/server';
+import { isJsonObject, parseJsonBodies, registerUrlSetter } from '../http';
+import { silentMp3, silentWav } from '../audio';
+import { registerControlRoutes } from '../control';
 import type { CallEngine } from './call-engine';
 import type { Deliveries } from './delivery';
 import { CommandRejected, errorBodies, violationErrors } from './errors';
@@ -130,24 +130,22 @@ function handleCommand(deps: SimulatorServerDeps, request: FastifyRequest, reply
 
 function registerControlApi(api: FastifyInstance, deps: SimulatorServerDeps): void {
   const { engine } = deps;
-  api.post('/calls', async (request, reply) => {
-    const script = parseCallerScript(request.body);
-    if (typeof script === 'string') return reply.code(400).send({ error: script });
-    return { call_id: engine.placeInboundCall(script).callId };
+  registerControlRoutes(api, {
+    placeCall: (script) => ({ call_id: engine.placeInboundCall(script).callId }),
+    records: () => engine.records(),
+    record: (id) => {
+      const leg = engine.leg(id);
+      return leg && engine.record(leg);
+    },
+    waitForCallEnd: (id, timeoutMs) => engine.waitForCallEnd(id, timeoutMs),
+    commands: () => deps.gate.log(),
+    webhooks: () => deps.deliveries.list(),
   });
   api.post('/faxes', async (request, reply) => {
     const script = parseInboundFaxScript(request.body);
     if (typeof script === 'string') return reply.code(400).send({ error: script });
     return { call_id: engine.placeInboundFax(script).callId };
   });
-  api.get('/calls', async () => engine.records());
-  api.get('/calls/:id', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
-    const leg = engine.leg(request.params.id);
-    return leg ? engine.record(leg) : reply.code(404).send({ error: `no call ${request.params.id}` });
-  });
-  registerCallEndedRoute(api, (id, timeoutMs) => engine.waitForCallEnd(id, timeoutMs));
-  api.get('/commands', async () => deps.gate.log());
-  api.get('/webhooks', async () => deps.deliveries.list());
   registerUrlSetter(api, '/swml-url', deps.setSwmlUrl);
   api.get('/faxes/:file', async (request: FastifyRequest<{ Params: { file: string } }>, reply) => {
     const match = /^([0-9a-f-]{36})\.pdf$/.exec(request.params.file);

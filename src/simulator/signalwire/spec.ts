@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
+import { sharedSpecsDir } from '../spec-files';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 import { DOCUMENTED_CALLBACK_SCHEMAS } from './callback-shapes';
@@ -15,11 +16,9 @@ import { DOCUMENTED_CALLBACK_SCHEMAS } from './callback-shapes';
 
 const SPEC_ID = 'signalwire-calling';
 
-/** `<repo root>/../shared/specs/signalwire-calling.openapi.yaml`; the repo root is the nearest package.json. */
+/** `<repo root>/../shared/specs/signalwire-calling.openapi.yaml`. */
 export function defaultSignalWireSpecPath(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return resolve(dir, '..', 'shared', 'specs', 'signalwire-calling.openapi.yaml');
+  return join(sharedSpecsDir(), 'signalwire-calling.openapi.yaml');
 }
 
 /** One way a request body breaks its schema; `attribute` is the dotted path (`params.url`). */

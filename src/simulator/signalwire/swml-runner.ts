@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { Deliveries } from './delivery';
-import { interrupt, Interrupted, interruptReason, type Bridge, type Clock, type Leg } from './leg';
+import type { SimClock } from '../clock';
+import { interrupt, Interrupted, interruptReason, type Bridge, type Leg } from './leg';
 import {
   DEFAULT_FAX_PAGES,
   SIM_MS,
@@ -41,7 +42,7 @@ const NEXT: Outcome = { kind: 'next' };
 
 /** What the runner needs from the engine that owns the legs. */
 export interface CallControl {
-  readonly clock: Clock;
+  readonly clock: SimClock;
   readonly media: Media;
   /** Sends a status callback to `url`, if there is one. */
   callback(leg: Leg, url: string | undefined, eventType: string, params: Json): void;
@@ -216,7 +217,10 @@ export class SwmlRunner {
       case 'sleep': {
         const duration = typeof raw === 'number' ? raw : num(params.duration, 0);
         // -1 sleeps until something else (an update, a hang-up) moves the call on.
-        if (duration < 0) throw new Interrupted(await control.clock.untilAborted(signal));
+        if (duration < 0) {
+          await control.clock.untilAborted(signal);
+          throw new Interrupted(interruptReason(signal));
+        }
         await control.clock.delay(duration, signal);
         return NEXT;
       }

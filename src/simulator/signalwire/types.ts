@@ -1,4 +1,5 @@
-import type { AgentScript, CallerScript, SimRecording } from '../telnyx/types';
+import type { CallerScript, SimRecording } from '../scripts';
+import type { SimulatorHandle, SimulatorOptions } from '../types';
 
 /**
  * Public types of the SignalWire Calling API + SWML simulator. Durations in scripts are simulated
@@ -6,11 +7,7 @@ import type { AgentScript, CallerScript, SimRecording } from '../telnyx/types';
  * people as in the Telnyx simulator (`CallerScript`, `AgentScript`).
  */
 
-export interface SignalWireSimulatorOptions {
-  /** 0 = a random free port. */
-  port?: number;
-  /** @default '127.0.0.1' */
-  host?: string;
+export interface SignalWireSimulatorOptions extends SimulatorOptions {
   /**
    * The space's inbound-call SWML URL, where every inbound call's first document is fetched: the gateway's
    * `<base>/webhooks/signalwire/swml`. May be changed later with `setSwmlUrl`.
@@ -21,10 +18,6 @@ export interface SignalWireSimulatorOptions {
   apiToken: string;
   /** Signs every SWML fetch (`X-SignalWire-Signature`, `X-Signalwire-SHA256-Signature`). */
   signingKey: string;
-  /** Multiplies every simulated duration, including the app's own timeouts (`initial_timeout`, ...). @default 1 */
-  timeScale?: number;
-  /** Behaviour of the numbers we dial or connect to, keyed by E.164. Unknown numbers answer after ~300 ms. */
-  agents?: Record<string, AgentScript>;
   /** Fax machines behind the numbers we send faxes to, keyed by E.164. They take precedence over `agents`. */
   faxes?: Record<string, FaxScript>;
   faults?: SignalWireFaultOptions;
@@ -33,9 +26,8 @@ export interface SignalWireSimulatorOptions {
    * inbound calls, which otherwise have no status_url (nothing would tell our service the caller hung up).
    */
   statusChangeUrl?: string;
-  /** @default '<repo root>/../shared/specs/signalwire-calling.openapi.yaml'; missing = warn once, no validation. */
+  /** @default '<repo root>/../shared/specs/signalwire-calling.openapi.yaml' */
   specPath?: string;
-  log?: (line: string) => void;
 }
 
 /** The fax machine behind a number we dial. */
@@ -146,7 +138,8 @@ export interface SignalWireDelivery {
   specErrors: string[];
 }
 
-export interface SignalWireSimulator {
+export interface SignalWireSimulator
+  extends SimulatorHandle<SignalWireCallRecord, SignalWireCommandLogEntry, SignalWireDelivery> {
   /** The space URL (what SIGNALWIRE_API_BASE_URL is set to); REST at `${baseUrl}/api/calling/calls`. */
   readonly baseUrl: string;
   readonly projectId: string;
@@ -155,10 +148,4 @@ export interface SignalWireSimulator {
   setSwmlUrl(url: string): void;
   placeInboundCall(script: CallerScript): Promise<{ callId: string }>;
   placeInboundFax(script: InboundFaxScript): Promise<{ callId: string }>;
-  getCall(callId: string): SignalWireCallRecord | undefined;
-  /** Resolves once the leg ended and all its status callbacks were delivered (2xx) or given up. */
-  waitForCallEnd(callId: string, timeoutMs: number): Promise<SignalWireCallRecord>;
-  commands(): SignalWireCommandLogEntry[];
-  webhooks(): SignalWireDelivery[];
-  close(): Promise<void>;
 }

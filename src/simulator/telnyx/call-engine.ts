@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { SIM_MS as SHARED_SIM_MS, SimClock, Timers } from '../clock';
+import { untilCallFinished } from '../control';
 import { rejections } from './errors';
 import type { AgentScript, CallerScript, SimCallRecord, SimLegState, SimRecording } from './types';
 import { buildWebhook, type LegIdentity, type TelnyxEventType, type WebhookDispatcher } from './webhooks';
@@ -9,22 +11,9 @@ import { buildWebhook, type LegIdentity, type TelnyxEventType, type WebhookDispa
  */
 
 const SIM_MS = {
-  speakPerChar: 65,
-  speakMin: 400,
-  /** Length of any audio file played (the simulator does not fetch it). */
-  audioFile: 3_000,
-  /** The caller's pause between the end of a prompt and the first key press. */
-  callerThinks: 600,
-  betweenDigits: 250,
-  beep: 500,
+  ...SHARED_SIM_MS,
   /** Time to store a recording after it stops, before `call.recording.saved`. */
   recordingStored: 500,
-  defaultAnswerAfter: 300,
-  busyAfter: 500,
-  /** Answering-machine detection: time to a verdict after answer, then to the end of a machine's greeting. */
-  machineDetected: 1_500,
-  greetingEnded: 3_000,
-  callerGivesUp: 60_000,
 } as const;
 
 /** The call actions the simulator runs, with their HTTP method. Other Telnyx actions answer 404. */
@@ -153,7 +142,6 @@ class Leg implements LegIdentity {
   /** `answering_machine_detection` of dial/transfer, when not disabled. */
   machineDetection?: string;
   timeLimitSecs?: number;
-  readonly timers = new Set<NodeJS.Timeout>();
   readonly endWaiters: Array<() => void> = [];
 
   constructor(
@@ -161,6 +149,8 @@ class Leg implements LegIdentity {
     readonly from: string,
     readonly to: string,
     readonly connectionId: string,
+    /** Cleared when the leg ends: nothing scheduled for it runs after that. */
+    readonly timers: Timers,
     readonly callSessionId: string = randomUUID(),
   ) {
     this.state = direction === 'incoming' ? 'parked' : 'ringing';
@@ -217,14 +207,23 @@ export class CallEngine {
   private readonly queues = new Map<string, SimQueue>();
   private readonly recordingLengths = new Map<string, number>();
   /** Timers that outlive a leg (webhooks that follow its hangup). */
-  private readonly engineTimers = new Set<NodeJS.Timeout>();
+  private readonly clock: SimClock;
+  /** Timers not tied to one leg's life (a recording is stored after its leg ended). */
+  private readonly engineTimers: Timers;
 
-  constructor(private readonly options: CallEngineOptions) {}
+  constructor(private readonly options: CallEngineOptions) {
+    this.clock = new SimClock(options.timeScale);
+    this.engineTimers = new Timers(this.clock);
+  }
+
+  private legTimers(): Timers {
+    return new Timers(this.clock);
+  }
 
   // --- entry points ------------------------------------------------------------------------------------
 
   placeInboundCall(script: CallerScript): Leg {
-    const leg = new Leg('incoming', script.from, script.to, this.options.connectionId);
+    const leg = new Leg('incoming', script.from, script.to, this.options.connectionId, this.legTimers());
     leg.caller = script;
     this.legs.set(leg.callControlId, leg);
     this.emit(leg, 'call.initiated', {
@@ -233,7 +232,7 @@ export class CallEngine {
       start_time: leg.startedAt.toISOString(),
       state: 'parked',
     });
-    this.after(leg, script.giveUpAfterMs ?? SIM_MS.callerGivesUp, () => {
+    leg.timers.after(script.giveUpAfterMs ?? SIM_MS.callerGivesUp, () => {
       if (leg.state === 'parked') {
         this.endLeg(leg, { cause: 'originator_cancel', source: 'caller', note: 'caller gave up before answer' });
       }
@@ -251,7 +250,7 @@ export class CallEngine {
     if (!E164.test(to) && !SIP_URI.test(to)) throw rejections.notE164('to');
     const linkTo = str(body, 'link_to');
     const linked = linkTo ? this.legs.get(linkTo) : undefined;
-    const leg = new Leg('outgoing', from, to, this.options.connectionId, linked?.callSessionId);
+    const leg = new Leg('outgoing', from, to, this.options.connectionId, this.legTimers(), linked?.callSessionId);
     leg.clientState = str(body, 'client_state');
     leg.webhookUrl = str(body, 'webhook_url');
     leg.parkAfterUnbridge = body.park_after_unbridge === 'self';
@@ -342,23 +341,16 @@ export class CallEngine {
   async waitForCallEnd(callControlId: string, timeoutMs: number): Promise<SimCallRecord> {
     const leg = this.legs.get(callControlId);
     if (!leg) throw new Error(`no call ${callControlId}`);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const record = this.record(leg);
-        reject(
-          new Error(`call ${callControlId} did not finish within ${timeoutMs} ms (${record.state}: ${record.outcome})`),
-        );
-      }, timeoutMs);
-    });
-    try {
-      const ended =
-        leg.state === 'ended' ? Promise.resolve() : new Promise<void>((resolve) => leg.endWaiters.push(resolve));
-      await Promise.race([ended.then(() => this.options.dispatcher.idle(leg.callLegId)), timeout]);
-      return this.record(leg);
-    } finally {
-      clearTimeout(timer);
-    }
+    await untilCallFinished(
+      callControlId,
+      timeoutMs,
+      async () => {
+        if (leg.state !== 'ended') await new Promise<void>((resolve) => leg.endWaiters.push(resolve));
+        await this.options.dispatcher.idle(leg.callLegId);
+      },
+      () => `${this.record(leg).state}: ${this.record(leg).outcome}`,
+    );
+    return this.record(leg);
   }
 
   /** Length of a stored recording, for serving its audio. */
@@ -375,10 +367,10 @@ export class CallEngine {
 
   close(): void {
     for (const leg of this.legs.values()) {
-      for (const timer of leg.timers) clearTimeout(timer);
+      leg.timers.clear();
       leg.endWaiters.splice(0).forEach((resolve) => resolve());
     }
-    for (const timer of this.engineTimers) clearTimeout(timer);
+    this.engineTimers.clear();
   }
 
   // --- actions -----------------------------------------------------------------------------------------
@@ -457,10 +449,10 @@ export class CallEngine {
     leg.webhookUrl = str(body, 'webhook_url') ?? leg.webhookUrl;
     if (body.record === 'record-from-answer')
       leg.recordFromAnswer = recordSettings(body, 'record_format', 'record_channels');
-    this.clearTimers(leg); // the only timer of a parked call: the caller giving up
+    leg.timers.clear(); // the only timer of a parked call: the caller giving up
     this.answerLeg(leg);
     const hangupAfter = leg.caller?.hangupAfterMs;
-    if (hangupAfter !== undefined) this.after(leg, hangupAfter, () => this.callerHangsUp(leg, 'caller hung up'));
+    if (hangupAfter !== undefined) leg.timers.after(hangupAfter, () => this.callerHangsUp(leg, 'caller hung up'));
     return leg.recording ? { result: 'ok', recording_id: leg.recording.recordingId } : undefined;
   }
 
@@ -470,7 +462,7 @@ export class CallEngine {
     leg.milestones.push('answered');
     if (leg.recordFromAnswer) this.startRecording(leg, leg.recordFromAnswer, { maxLengthSecs: 0, beep: false });
     if (leg.timeLimitSecs !== undefined) {
-      this.after(leg, leg.timeLimitSecs * 1000, () =>
+      leg.timers.after(leg.timeLimitSecs * 1000, () =>
         this.endLeg(leg, { cause: 'time_limit', source: leg.ourSide, note: 'time limit reached' }),
       );
     }
@@ -482,19 +474,21 @@ export class CallEngine {
     const timeoutMs = timeoutSecs * 1000;
     const noAnswer = () => this.endLeg(leg, { cause: 'timeout', source: 'caller', note: 'no answer' });
     if (script.behaviour === 'busy') {
-      this.after(leg, SIM_MS.busyAfter, () => this.endLeg(leg, { cause: 'user_busy', source: 'callee', note: 'busy' }));
+      leg.timers.after(SIM_MS.busyAfter, () =>
+        this.endLeg(leg, { cause: 'user_busy', source: 'callee', note: 'busy' }),
+      );
       return;
     }
     const answerAfter = script.answerAfterMs ?? SIM_MS.defaultAnswerAfter;
     if (script.behaviour === 'no-answer' || answerAfter >= timeoutMs) {
-      this.after(leg, timeoutMs, noAnswer);
+      leg.timers.after(timeoutMs, noAnswer);
       return;
     }
-    this.after(leg, answerAfter, () => {
+    leg.timers.after(answerAfter, () => {
       this.answerLeg(leg);
       if (leg.machineDetection) this.detectMachine(leg, leg.machineDetection, script.answeredBy ?? 'human');
       if (script.hangupAfterMs !== undefined) {
-        this.after(leg, script.hangupAfterMs, () =>
+        leg.timers.after(script.hangupAfterMs, () =>
           this.endLeg(leg, { cause: 'normal_clearing', source: 'callee', note: `${leg.to} hung up` }),
         );
       }
@@ -509,7 +503,7 @@ export class CallEngine {
   private detectMachine(leg: Leg, mode: string, answeredBy: 'human' | 'machine'): void {
     const premium = mode === 'premium';
     const machine = answeredBy === 'machine';
-    this.after(leg, SIM_MS.machineDetected, () => {
+    leg.timers.after(SIM_MS.amdVerdict, () => {
       if (premium) {
         this.emit(leg, 'call.machine.premium.detection.ended', { result: machine ? 'machine' : 'human_residence' });
       } else {
@@ -517,7 +511,7 @@ export class CallEngine {
       }
       leg.milestones.push(`answered by a ${answeredBy}`);
       if (!machine || mode === 'detect') return;
-      this.after(leg, SIM_MS.greetingEnded, () =>
+      leg.timers.after(SIM_MS.amdGreetingEnded, () =>
         this.emit(leg, premium ? 'call.machine.premium.greeting.ended' : 'call.machine.greeting.ended', {
           result: 'beep_detected',
         }),
@@ -537,7 +531,7 @@ export class CallEngine {
     leg.endedAt = new Date();
     leg.hangupCause = ending.cause;
     leg.hangupSource = ending.source;
-    this.clearTimers(leg);
+    leg.timers.clear();
     if (leg.nowPlaying) this.finishMedia(leg, 'call_hangup');
     leg.mediaQueue.splice(0);
     if (leg.gather) this.endGather(leg, leg.gather, 'call_hangup');
@@ -646,7 +640,7 @@ export class CallEngine {
     this.emit(leg, item.kind === 'speak' ? 'call.speak.started' : 'call.playback.started', item.eventFields);
     for (const listener of item.listeners) listener.heard.push(item.heardAs);
     if (item.loops !== 'infinity') {
-      leg.nowPlaying.timer = this.after(leg, item.durationMs * item.loops, () => this.finishMedia(leg, 'completed'));
+      leg.nowPlaying.timer = leg.timers.after(item.durationMs * item.loops, () => this.finishMedia(leg, 'completed'));
     }
     item.onStart?.();
   }
@@ -654,7 +648,7 @@ export class CallEngine {
   private finishMedia(leg: Leg, status: MediaEndStatus): void {
     const playing = leg.nowPlaying;
     if (!playing) return;
-    this.cancel(leg, playing.timer);
+    leg.timers.cancel(playing.timer);
     leg.nowPlaying = undefined;
     const { item } = playing;
     if (item.kind === 'speak') {
@@ -700,11 +694,11 @@ export class CallEngine {
     if (leg.gather) this.endGather(leg, leg.gather, 'cancelled');
     leg.gather = run;
     // Plain gather: timeout_millis bounds the whole gather.
-    if (action === 'gather') run.timers.push(this.after(leg, timeoutMs, () => this.endGather(leg, run, 'timeout')));
+    if (action === 'gather') run.timers.push(leg.timers.after(timeoutMs, () => this.endGather(leg, run, 'timeout')));
     if (run.prompt) {
       this.playPrompt(leg, run);
     } else if (leg.caller?.hangupDuringPrompt === run.index) {
-      run.timers.push(this.after(leg, 0, () => this.callerHangsUp(leg, 'caller hung up during the menu')));
+      run.timers.push(leg.timers.after(0, () => this.callerHangsUp(leg, 'caller hung up during the menu')));
     } else {
       this.awaitInput(leg, run);
     }
@@ -717,7 +711,7 @@ export class CallEngine {
     item.onStart = () => {
       if (firstTry && leg.caller?.hangupDuringPrompt === run.index) {
         const halfway = (item.durationMs * (item.loops === 'infinity' ? 1 : item.loops)) / 2;
-        run.timers.push(this.after(leg, halfway, () => this.callerHangsUp(leg, 'caller hung up during the menu')));
+        run.timers.push(leg.timers.after(halfway, () => this.callerHangsUp(leg, 'caller hung up during the menu')));
       }
     };
     item.onEnd = (status) => {
@@ -730,11 +724,11 @@ export class CallEngine {
   private awaitInput(leg: Leg, run: GatherRun): void {
     const press = leg.caller?.presses?.[run.index];
     if (press) {
-      run.timers.push(this.after(leg, SIM_MS.callerThinks, () => this.pressDigit(leg, run, press)));
+      run.timers.push(leg.timers.after(SIM_MS.callerThinks, () => this.pressDigit(leg, run, press)));
       return;
     }
     run.timers.push(
-      this.after(leg, run.firstDigitTimeoutMs, () => {
+      leg.timers.after(run.firstDigitTimeoutMs, () => {
         // gather_using_*: no input replays the prompt until maximum_tries plays were made.
         if (run.prompt && run.triesLeft > 1) {
           run.triesLeft--;
@@ -758,10 +752,10 @@ export class CallEngine {
     if (!run.validDigits.includes(digit)) return this.endGather(leg, run, 'invalid');
     if (run.digits.length >= run.maxDigits) return this.endGather(leg, run, 'valid');
     if (remaining.length > 1) {
-      run.timers.push(this.after(leg, SIM_MS.betweenDigits, () => this.pressDigit(leg, run, remaining.slice(1))));
+      run.timers.push(leg.timers.after(SIM_MS.betweenDigits, () => this.pressDigit(leg, run, remaining.slice(1))));
     } else {
       run.timers.push(
-        this.after(leg, run.interDigitTimeoutMs, () =>
+        leg.timers.after(run.interDigitTimeoutMs, () =>
           this.endGather(leg, run, run.digits.length >= run.minDigits ? 'valid' : 'invalid'),
         ),
       );
@@ -771,7 +765,7 @@ export class CallEngine {
   private endGather(leg: Leg, run: GatherRun, status: GatherStatus): void {
     if (leg.gather !== run) return;
     leg.gather = undefined;
-    for (const timer of run.timers) this.cancel(leg, timer);
+    for (const timer of run.timers) leg.timers.cancel(timer);
     const prompt = run.currentPrompt;
     if (prompt && leg.nowPlaying?.item === prompt) {
       this.finishMedia(leg, status === 'call_hangup' ? 'call_hangup' : 'cancelled');
@@ -795,7 +789,7 @@ export class CallEngine {
     const recording: ActiveRecording = { recordingId: randomUUID(), ...settings, startedAt: new Date() };
     leg.recording = recording;
     if (limits.maxLengthSecs > 0) {
-      this.after(leg, limits.maxLengthSecs * 1000, () => {
+      leg.timers.after(limits.maxLengthSecs * 1000, () => {
         if (leg.recording === recording) this.saveRecording(leg);
       });
     }
@@ -803,7 +797,7 @@ export class CallEngine {
     if (voicemail && !leg.voicemailStarted) {
       leg.voicemailStarted = true;
       const talkFor = (limits.beep ? SIM_MS.beep : 0) + voicemail.talkMs;
-      this.after(leg, talkFor, () => this.callerHangsUp(leg, 'left a voicemail, caller hung up'));
+      leg.timers.after(talkFor, () => this.callerHangsUp(leg, 'left a voicemail, caller hung up'));
     }
   }
 
@@ -819,8 +813,7 @@ export class CallEngine {
     this.recordingLengths.set(recording.recordingId, durationMs);
     leg.recordings.push({ recordingId: recording.recordingId, url: urls[recording.format], durationMs });
     const release = this.options.dispatcher.hold(leg.callLegId);
-    const timer = setTimeout(() => {
-      this.engineTimers.delete(timer);
+    this.engineTimers.after(SIM_MS.recordingStored, () => {
       this.emit(leg, 'call.recording.saved', {
         channels: recording.channels,
         public_recording_urls: urls,
@@ -829,8 +822,7 @@ export class CallEngine {
         recording_urls: urls,
       });
       release();
-    }, this.scaled(SIM_MS.recordingStored));
-    this.engineTimers.add(timer);
+    });
   }
 
   // --- bridging, transfer, queues ----------------------------------------------------------------------
@@ -859,7 +851,7 @@ export class CallEngine {
     const to = str(body, 'to') ?? '';
     if (!E164.test(to) && !SIP_URI.test(to)) throw rejections.notE164('to');
     const from = str(body, 'from') ?? (leg.direction === 'incoming' ? leg.to : leg.from);
-    const target = new Leg('outgoing', from, to, this.options.connectionId, leg.callSessionId);
+    const target = new Leg('outgoing', from, to, this.options.connectionId, this.legTimers(), leg.callSessionId);
     target.transferredFrom = leg;
     target.clientState = str(body, 'target_leg_client_state');
     target.webhookUrl = str(body, 'webhook_url') ?? leg.webhookUrl;
@@ -913,7 +905,7 @@ export class CallEngine {
     leg.queue = { queue, enteredAt: new Date() };
     const maxWaitSecs = body.max_wait_time_secs;
     if (typeof maxWaitSecs === 'number') {
-      leg.queue.timer = this.after(leg, maxWaitSecs * 1000, () => this.dequeue(leg, 'timeout'));
+      leg.queue.timer = leg.timers.after(maxWaitSecs * 1000, () => this.dequeue(leg, 'timeout'));
     }
     const waits = queue.finishedWaitsSecs;
     this.emit(leg, 'call.enqueued', {
@@ -928,7 +920,7 @@ export class CallEngine {
     const entry = leg.queue;
     if (!entry) return;
     leg.queue = undefined;
-    this.cancel(leg, entry.timer);
+    leg.timers.cancel(entry.timer);
     const position = entry.queue.members.indexOf(leg) + 1;
     entry.queue.members.splice(position - 1, 1);
     const waitSecs = Math.round((Date.now() - entry.enteredAt.getTime()) / 1000);
@@ -950,31 +942,6 @@ export class CallEngine {
       () => leg.webhookUrl ?? this.options.webhookUrl(),
       buildWebhook(eventType, leg, fields),
     );
-  }
-
-  private scaled(simMs: number): number {
-    return Math.max(0, simMs * this.options.timeScale);
-  }
-
-  /** Runs `fn` after a simulated delay, unless the leg ends first. */
-  private after(leg: Leg, simMs: number, fn: () => void): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      leg.timers.delete(timer);
-      fn();
-    }, this.scaled(simMs));
-    leg.timers.add(timer);
-    return timer;
-  }
-
-  private cancel(leg: Leg, timer: NodeJS.Timeout | undefined): void {
-    if (!timer) return;
-    clearTimeout(timer);
-    leg.timers.delete(timer);
-  }
-
-  private clearTimers(leg: Leg): void {
-    for (const timer of leg.timers) clearTimeout(timer);
-    leg.timers.clear();
   }
 }
 

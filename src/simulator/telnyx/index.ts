@@ -1,6 +1,7 @@
 import { checkedTimeScale, listenOrigin } from '../http';
 import { CallEngine } from './call-engine';
 import { CommandGate } from './command-gate';
+import { DEFAULT_CONNECTION_ID } from './defaults';
 import { buildSimulatorServer } from './server';
 import { defaultSpecPath, loadTelnyxSpec } from './spec';
 import type { TelnyxSimulator, TelnyxSimulatorOptions } from './types';
@@ -19,10 +20,8 @@ export type {
   TelnyxSimulatorOptions,
 } from './types';
 export { defaultSpecPath, TelnyxSpecValidator, validateTelnyxRequest, validateTelnyxWebhook } from './spec';
-export { parseCallerScript } from './server';
-
-/** The Call Control App id of the simulated account (the app's default TELNYX_CONNECTION_ID), unless `connectionId` says otherwise. */
-export const DEFAULT_CONNECTION_ID = 'durable-calls-dev';
+export { parseCallerScript } from '../scripts';
+export { DEFAULT_CONNECTION_ID };
 
 const DEFAULT_WEBHOOK_DELAY_MS: [number, number] = [2, 20];
 const SWEEP_INTERVAL_MS = 30_000;

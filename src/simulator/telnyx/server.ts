@@ -1,11 +1,12 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { isJsonObject, parseJsonBodies, registerCallEndedRoute, registerUrlSetter, type JsonObject } from '../http';
-import { silentMp3, silentWav } from './audio';
+import { isJsonObject, parseJsonBodies, registerUrlSetter, type JsonObject } from '../http';
+import { silentMp3, silentWav } from '../audio';
+import { registerControlRoutes } from '../control';
 import { SIMULATED_ACTIONS, type CallEngine } from './call-engine';
 import type { CommandGate } from './command-gate';
 import { CommandRejected, errorBodies, rejections, violationError, type TelnyxError } from './errors';
 import type { TelnyxSpecValidator } from './spec';
-import type { CallerScript, CommandLogEntry, FaultOptions } from './types';
+import type { CommandLogEntry, FaultOptions } from './types';
 import type { WebhookDispatcher } from './webhooks';
 
 /**
@@ -186,19 +187,17 @@ function handleCommand(deps: SimulatorServerDeps, reply: FastifyReply, command: 
 
 function registerControlApi(api: FastifyInstance, deps: SimulatorServerDeps): void {
   const { engine } = deps;
-  api.post('/calls', async (request, reply) => {
-    const script = parseCallerScript(request.body);
-    if (typeof script === 'string') return reply.code(400).send({ error: script });
-    return { call_control_id: engine.placeInboundCall(script).callControlId };
+  registerControlRoutes(api, {
+    placeCall: (script) => ({ call_control_id: engine.placeInboundCall(script).callControlId }),
+    records: () => engine.records(),
+    record: (id) => {
+      const leg = engine.leg(id);
+      return leg && engine.record(leg);
+    },
+    waitForCallEnd: (id, timeoutMs) => engine.waitForCallEnd(id, timeoutMs),
+    commands: () => deps.gate.log(),
+    webhooks: () => deps.dispatcher.list(),
   });
-  api.get('/calls', async () => engine.records());
-  api.get('/calls/:id', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
-    const leg = engine.leg(request.params.id);
-    return leg ? engine.record(leg) : reply.code(404).send({ error: `no call ${request.params.id}` });
-  });
-  registerCallEndedRoute(api, (id, timeoutMs) => engine.waitForCallEnd(id, timeoutMs));
-  api.get('/commands', async () => deps.gate.log());
-  api.get('/webhooks', async () => deps.dispatcher.list());
   registerUrlSetter(api, '/webhook-url', deps.setWebhookUrl);
   api.get('/public-key', async () => ({ public_key: deps.publicKeyBase64, connection_id: deps.connectionId }));
   api.get('/recordings/:file', async (request: FastifyRequest<{ Params: { file: string } }>, reply) => {
@@ -208,22 +207,4 @@ function registerControlApi(api: FastifyInstance, deps: SimulatorServerDeps): vo
     const wav = match[2] === 'wav';
     return reply.type(wav ? 'audio/wav' : 'audio/mpeg').send(wav ? silentWav(durationMs) : silentMp3(durationMs));
   });
-}
-
-/** A CallerScript from JSON, or what is wrong with it. */
-export function parseCallerScript(input: unknown): CallerScript | string {
-  if (!isJsonObject(input)) return 'body must be a JSON object';
-  const { from, to, presses, hangupAfterMs, hangupDuringPrompt, voicemail, giveUpAfterMs } = input;
-  if (typeof from !== 'string' || typeof to !== 'string') return '`from` and `to` must be strings';
-  if (presses !== undefined && !(Array.isArray(presses) && presses.every((p) => p === null || typeof p === 'string'))) {
-    return '`presses` must be an array of strings and nulls';
-  }
-  for (const [name, value] of Object.entries({ hangupAfterMs, hangupDuringPrompt, giveUpAfterMs })) {
-    if (value !== undefined && (typeof value !== 'number' || value < 0))
-      return `\`${name}\` must be a non-negative number`;
-  }
-  if (voicemail !== undefined && !(isJsonObject(voicemail) && typeof voicemail.talkMs === 'number')) {
-    return '`voicemail` must be {talkMs: number}';
-  }
-  return input as unknown as CallerScript;
 }

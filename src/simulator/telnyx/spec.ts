@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
+import { sharedSpecsDir } from '../spec-files';
 import addFormats from 'ajv-formats';
 
 /**
@@ -10,11 +11,9 @@ import addFormats from 'ajv-formats';
 
 const SPEC_ID = 'telnyx-call-control.json';
 
-/** `<repo root>/../shared/specs/telnyx-call-control.openapi.json`; the repo root is the nearest package.json. */
+/** `<repo root>/../shared/specs/telnyx-call-control.openapi.json`. */
 export function defaultSpecPath(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return resolve(dir, '..', 'shared', 'specs', 'telnyx-call-control.openapi.json');
+  return join(sharedSpecsDir(), 'telnyx-call-control.openapi.json');
 }
 
 /** One way a request body breaks its schema; `pointer` is a JSON pointer into the body. */

@@ -1,57 +1,28 @@
+import type { AgentScript, CallerScript, SimRecording } from '../scripts';
+import type { SimulatorHandle, SimulatorOptions } from '../types';
+
+export type { AgentScript, CallerScript, SimRecording };
+
 /**
  * Public types of the Telnyx Call Control simulator. Durations in scripts are simulated milliseconds:
  * the simulator multiplies them by `timeScale`.
  */
 
-export interface TelnyxSimulatorOptions {
-  /** 0 = a random free port. */
-  port?: number;
-  /** @default '127.0.0.1' */
-  host?: string;
+export interface TelnyxSimulatorOptions extends SimulatorOptions {
   /** Where webhooks are POSTed (the gateway's `/webhooks/telnyx`); may be set later with `setWebhookUrl`. */
   webhookUrl: string;
   /** The Bearer token every REST call must carry (401 otherwise). */
   apiKey: string;
   /** The Call Control App id `dial` must name. @default DEFAULT_CONNECTION_ID */
   connectionId?: string;
-  /** Multiplies every simulated duration, including the app's own timeouts (`timeout_millis`, ...). @default 1 */
-  timeScale?: number;
-  /** Behaviour of the numbers we dial, keyed by E.164. Unknown numbers answer after ~300 ms. */
-  agents?: Record<string, AgentScript>;
   faults?: FaultOptions;
   /**
    * Ed25519 private key that signs webhooks, as PKCS8 PEM, base64 of PKCS8 DER or base64 of the 32-byte
    * seed, so a restarted simulator keeps its public key. Generated when absent.
    */
   privateKey?: string;
-  /** @default '<repo root>/../shared/specs/telnyx-call-control.openapi.json'; missing = warn once, no validation. */
+  /** @default '<repo root>/../shared/specs/telnyx-call-control.openapi.json' */
   specPath?: string;
-  log?: (line: string) => void;
-}
-
-export interface CallerScript {
-  from: string;
-  to: string;
-  /** Digits pressed at each successive gather, after its prompt; null = silent (it times out). Exhausted = silent. */
-  presses?: Array<string | null>;
-  /** The caller hangs up this long after the call was answered. */
-  hangupAfterMs?: number;
-  /** The caller hangs up while the prompt of the Nth (0-based) gather plays. */
-  hangupDuringPrompt?: number;
-  /** When a recording starts, the caller talks this long and then hangs up. */
-  voicemail?: { talkMs: number };
-  /** The caller gives up (`originator_cancel`) if the call is not answered within this long. @default 60000 */
-  giveUpAfterMs?: number;
-}
-
-export interface AgentScript {
-  behaviour: 'answer' | 'busy' | 'no-answer';
-  /** @default 300 */
-  answerAfterMs?: number;
-  /** The agent hangs up this long after answering. */
-  hangupAfterMs?: number;
-  /** What answering-machine detection finds when the app asks for it. @default 'human' */
-  answeredBy?: 'human' | 'machine';
 }
 
 export interface FaultOptions {
@@ -64,13 +35,6 @@ export interface FaultOptions {
 }
 
 export type SimLegState = 'parked' | 'ringing' | 'answered' | 'bridged' | 'ended';
-
-export interface SimRecording {
-  recordingId: string;
-  url: string;
-  /** Wall-clock length, matching `recording_ended_at - recording_started_at` in the webhook. */
-  durationMs: number;
-}
 
 export interface SimCallRecord {
   callControlId: string;
@@ -129,7 +93,7 @@ export interface DeliveredWebhook {
   specErrors: string[];
 }
 
-export interface TelnyxSimulator {
+export interface TelnyxSimulator extends SimulatorHandle<SimCallRecord, CommandLogEntry, DeliveredWebhook> {
   /** e.g. http://127.0.0.1:PORT/v2 (what TELNYX_API_BASE_URL is set to). */
   readonly baseUrl: string;
   /** Base64 of the 32 raw bytes of the Ed25519 public key, as the Telnyx portal shows it (TELNYX_PUBLIC_KEY). */
@@ -137,10 +101,4 @@ export interface TelnyxSimulator {
   readonly connectionId: string;
   setWebhookUrl(url: string): void;
   placeInboundCall(script: CallerScript): Promise<{ callControlId: string }>;
-  getCall(callControlId: string): SimCallRecord | undefined;
-  /** Resolves once the leg ended and all its webhooks were delivered (2xx) or given up. */
-  waitForCallEnd(callControlId: string, timeoutMs: number): Promise<SimCallRecord>;
-  commands(): CommandLogEntry[];
-  webhooks(): DeliveredWebhook[];
-  close(): Promise<void>;
 }

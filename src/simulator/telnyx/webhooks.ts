@@ -1,13 +1,7 @@
 import { createPrivateKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { Agent, request } from 'undici';
-import {
-  CALLBACK_MAX_ATTEMPTS,
-  callbackRetryDelayMs,
-  Lanes,
-  randomDelayMs,
-  Timers,
-  type Lane,
-} from '../callback-lanes';
+import { Lanes, queueInLane } from '../callback-lanes';
+import { REAL_TIME, Timers } from '../clock';
 import type { DeliveredWebhook } from './types';
 
 /**
@@ -167,7 +161,7 @@ export class WebhookDispatcher {
   /** The webhooks of one leg: first attempts go out one after another, so they normally arrive in order. */
   private readonly lanes = new Lanes();
   private readonly records: DeliveredWebhook[] = [];
-  private readonly timers = new Timers('never');
+  private readonly timers = new Timers(REAL_TIME, 'never');
   private closed = false;
 
   constructor(private readonly options: WebhookDispatcherOptions) {}
@@ -197,7 +191,16 @@ export class WebhookDispatcher {
         specErrors,
       };
       this.records.push(record);
-      this.enqueue(this.lanes.get(laneKey), record, url);
+      queueInLane(this.lanes, laneKey, this.timers, {
+        delayMs: this.options.delayMs,
+        attempt: async () => ((await this.attempt(record, url)) ? 'delivered' : 'retry'),
+        attempts: () => record.attempts,
+        giveUp: () => {
+          record.status = 'failed';
+          this.options.log(`gave up on ${record.eventType} ${record.eventId} after ${record.attempts} attempts`);
+        },
+        log: this.options.log,
+      });
     }
   }
 
@@ -217,32 +220,9 @@ export class WebhookDispatcher {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.timers.clear();
+    this.timers.close();
     this.lanes.close();
     await this.agent.destroy();
-  }
-
-  private enqueue(lane: Lane, record: DeliveredWebhook, url: () => string | undefined): void {
-    lane.pending++;
-    lane.tail = lane.tail
-      .then(() => this.timers.sleep(randomDelayMs(this.options.delayMs)))
-      .then(() => this.attempt(record, url))
-      .then((delivered) => (delivered ? this.lanes.settle(lane) : this.retryLater(lane, record, url)))
-      .catch((err: unknown) => this.options.log(`webhook lane error: ${String(err)}`));
-  }
-
-  /** Retries run outside the lane: a failing webhook does not hold back the leg's later ones (as with Telnyx). */
-  private retryLater(lane: Lane, record: DeliveredWebhook, url: () => string | undefined): void {
-    if (record.attempts >= CALLBACK_MAX_ATTEMPTS) {
-      record.status = 'failed';
-      this.options.log(`gave up on ${record.eventType} ${record.eventId} after ${record.attempts} attempts`);
-      this.lanes.settle(lane);
-      return;
-    }
-    void this.timers
-      .sleep(callbackRetryDelayMs(record.attempts))
-      .then(() => this.attempt(record, url))
-      .then((delivered) => (delivered ? this.lanes.settle(lane) : this.retryLater(lane, record, url)));
   }
 
   private async attempt(record: DeliveredWebhook, url: () => string | undefined): Promise<boolean> {

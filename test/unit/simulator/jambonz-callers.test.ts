@@ -1,5 +1,4 @@
 import {
-  applicationHookUrl,
   createCallBody,
   createCallRequest,
   holdingDocument,
@@ -13,7 +12,14 @@ import {
   JambonzApi,
   startAudioSink,
   startFakeService,
-  WEBHOOK_SECRET,
+  ACCOUNT_SID,
+  AGENT,
+  API_KEY,
+  BUSY_AGENT,
+  CALLER,
+  jambonzOptions,
+  OUR_NUMBER,
+  SILENT_AGENT,
   type AudioSink,
   type FakeService,
   type ReceivedHook,
@@ -26,14 +32,6 @@ import { waitUntil } from './wait';
  * adapter's own functions, and mid-call changes go through its Live Call Control builders.
  */
 
-const ACCOUNT_SID = '5f2ad2e6-3c0a-4b2a-9d3e-7a1f0c2b4d11';
-const API_KEY = 'jambonz-test-key';
-const TIME_SCALE = 0.01;
-const CALLER = '+15550001000';
-const OUR_NUMBER = '+15550009999';
-const AGENT = '+15550002000';
-const BUSY_AGENT = '+15550007000';
-const SILENT_AGENT = '+15550008000';
 const QUEUE_AGENT = '+15550005000';
 const VOICEMAIL_BOX = '+15550006000';
 const MENU = 'Press 1 for sales, 2 to leave a message';
@@ -46,21 +44,17 @@ let api: JambonzApi;
 beforeAll(async () => {
   service = await startFakeService();
   sink = await startAudioSink();
-  sim = await startJambonzSimulator({
-    callHookUrl: applicationHookUrl(service.baseUrl, 'call'),
-    statusHookUrl: applicationHookUrl(service.baseUrl, 'status'),
-    accountSid: ACCOUNT_SID,
-    apiKey: API_KEY,
-    webhookSecret: WEBHOOK_SECRET,
-    timeScale: TIME_SCALE,
-    agents: {
-      [AGENT]: { behaviour: 'answer', answerAfterMs: 1_000, hangupAfterMs: 5_000 },
-      [BUSY_AGENT]: { behaviour: 'busy' },
-      [SILENT_AGENT]: { behaviour: 'no-answer' },
-      [QUEUE_AGENT]: { behaviour: 'answer', answerAfterMs: 200, hangupAfterMs: 20_000 },
-      [VOICEMAIL_BOX]: { behaviour: 'answer', answerAfterMs: 200, answeredBy: 'machine' },
-    },
-  });
+  sim = await startJambonzSimulator(
+    jambonzOptions(service, {
+      agents: {
+        [AGENT]: { behaviour: 'answer', answerAfterMs: 1_000, hangupAfterMs: 5_000 },
+        [BUSY_AGENT]: { behaviour: 'busy' },
+        [SILENT_AGENT]: { behaviour: 'no-answer' },
+        [QUEUE_AGENT]: { behaviour: 'answer', answerAfterMs: 200, hangupAfterMs: 20_000 },
+        [VOICEMAIL_BOX]: { behaviour: 'answer', answerAfterMs: 200, answeredBy: 'machine' },
+      },
+    }),
+  );
   api = new JambonzApi(sim.baseUrl, API_KEY);
 });
 

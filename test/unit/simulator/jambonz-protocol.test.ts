@@ -1,6 +1,5 @@
 import { request } from 'undici';
 import {
-  applicationHookUrl,
   cancelUnansweredCall,
   createCallBody,
   createCallRequest,
@@ -30,7 +29,14 @@ import {
   sleep,
   startAudioSink,
   startFakeService,
-  WEBHOOK_SECRET,
+  ACCOUNT_SID,
+  AGENT,
+  API_KEY,
+  BUSY_AGENT,
+  CALLER,
+  jambonzOptions,
+  OUR_NUMBER,
+  SILENT_AGENT,
   type AudioSink,
   type FakeService,
 } from './jambonz-support';
@@ -41,14 +47,6 @@ import { waitUntil } from './wait';
  * createCall, the swagger and verb-spec checks, hook timeouts and failures, faults and the control API.
  */
 
-const ACCOUNT_SID = '5f2ad2e6-3c0a-4b2a-9d3e-7a1f0c2b4d11';
-const API_KEY = 'jambonz-test-key';
-const TIME_SCALE = 0.01;
-const CALLER = '+15550001000';
-const OUR_NUMBER = '+15550009999';
-const AGENT = '+15550002000';
-const BUSY_AGENT = '+15550007000';
-const SILENT_AGENT = '+15550008000';
 /** For the hook-delivery tests: short, so a slow answer is a timeout within the test's time. */
 const WEBHOOK_TIMEOUT_MS = 500;
 
@@ -59,20 +57,14 @@ let sim: JambonzSimulator;
 let api: JambonzApi;
 
 function simulatorOptions(overrides: Partial<JambonzSimulatorOptions> = {}): JambonzSimulatorOptions {
-  return {
-    callHookUrl: applicationHookUrl(service.baseUrl, 'call'),
-    statusHookUrl: applicationHookUrl(service.baseUrl, 'status'),
-    accountSid: ACCOUNT_SID,
-    apiKey: API_KEY,
-    webhookSecret: WEBHOOK_SECRET,
-    timeScale: TIME_SCALE,
+  return jambonzOptions(service, {
     agents: {
       [AGENT]: { behaviour: 'answer', answerAfterMs: 500 },
       [BUSY_AGENT]: { behaviour: 'busy' },
       [SILENT_AGENT]: { behaviour: 'no-answer' },
     },
     ...overrides,
-  };
+  });
 }
 
 beforeAll(async () => {

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import Fastify from 'fastify';
-import { request } from 'undici';
 import { inboundCallWorkflowId, type CallCommandBody, type CallEvent } from '../../../src/calls';
 import type { CarrierRequest } from '../../../src/providers/types';
 import {
+  applicationHookUrl,
   hookUrl,
   JAMBONZ_HOOK_PATH,
   jambonzAuthHeaders,
@@ -18,7 +17,8 @@ import {
   type JambonzVerb,
   type OperationHooks,
 } from '../../../src/providers/jambonz';
-import { LISTEN_SUBPROTOCOL } from '../../../src/simulator';
+import { LISTEN_SUBPROTOCOL, type JambonzSimulatorOptions } from '../../../src/simulator';
+import { sendJson, startRawJsonService } from './service-support';
 import { Arrivals } from './wait';
 
 /**
@@ -28,6 +28,15 @@ import { Arrivals } from './wait';
  */
 
 export const WEBHOOK_SECRET = 'wh_secret_test-account';
+/** The test account and the numbers both jambonz test files call. */
+export const ACCOUNT_SID = '5f2ad2e6-3c0a-4b2a-9d3e-7a1f0c2b4d11';
+export const API_KEY = 'jambonz-test-key';
+export const TIME_SCALE = 0.01;
+export const CALLER = '+15550001000';
+export const OUR_NUMBER = '+15550009999';
+export const AGENT = '+15550002000';
+export const BUSY_AGENT = '+15550007000';
+export const SILENT_AGENT = '+15550008000';
 export const HOOK_TOKEN_SECRET = 'hook-token-secret';
 
 export interface ReceivedHook {
@@ -78,9 +87,6 @@ function workflowIdOf(callSidOrWorkflowId: string): string {
 }
 
 export async function startFakeService(): Promise<FakeService> {
-  const app = Fastify({ logger: false });
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   const received: ReceivedHook[] = [];
   const arrivals = new Arrivals();
   let baseUrl = '';
@@ -117,6 +123,7 @@ export async function startFakeService(): Promise<FakeService> {
         seq === undefined ? undefined : `${workflowId}#${seq}`,
       );
     },
+    // `app` is set below, before anyone can close the service.
     close: () => app.close(),
   };
 
@@ -160,24 +167,25 @@ export async function startFakeService(): Promise<FakeService> {
     return hook;
   };
 
-  app.route({
-    method: ['GET', 'POST'],
-    url: JAMBONZ_HOOK_PATH,
-    handler: async (req, reply) => {
-      const hook = await handle({ url: req.url, method: req.method, headers: req.headers, body: req.body });
-      if (hook.hook === 'status') return reply.code(200).send();
-      const answer = await service.answer(hook);
-      if (answer === undefined) return reply.code(200).send();
-      if (Array.isArray(answer)) return reply.code(200).type('application/json').send(JSON.stringify(answer));
-      if (answer.delayMs) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
-      return reply
-        .code(answer.status)
-        .type('application/json')
-        .send(answer.body === undefined ? '' : JSON.stringify(answer.body));
-    },
+  const { app, url } = await startRawJsonService((routes) => {
+    routes.route({
+      method: ['GET', 'POST'],
+      url: JAMBONZ_HOOK_PATH,
+      handler: async (req, reply) => {
+        const hook = await handle({ url: req.url, method: req.method, headers: req.headers, body: req.body });
+        if (hook.hook === 'status') return reply.code(200).send();
+        const answer = await service.answer(hook);
+        if (answer === undefined) return reply.code(200).send();
+        if (Array.isArray(answer)) return reply.code(200).type('application/json').send(JSON.stringify(answer));
+        if (answer.delayMs) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
+        return reply
+          .code(answer.status)
+          .type('application/json')
+          .send(answer.body === undefined ? '' : JSON.stringify(answer.body));
+      },
+    });
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  baseUrl = url;
   return service;
 }
 
@@ -195,21 +203,20 @@ export class JambonzApi {
   ) {}
 
   async send(carrierRequest: Pick<CarrierRequest, 'method' | 'path' | 'body'>): Promise<ApiAnswer> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (this.apiKey !== undefined) Object.assign(headers, jambonzAuthHeaders(this.apiKey));
-    const response = await request(`${this.baseUrl}${carrierRequest.path}`, {
-      method: carrierRequest.method,
-      headers,
-      body: carrierRequest.body === undefined ? undefined : JSON.stringify(carrierRequest.body),
-    });
-    const text = await response.body.text();
+    const auth = this.apiKey === undefined ? {} : jambonzAuthHeaders(this.apiKey);
+    const { status, text } = await sendJson(
+      `${this.baseUrl}${carrierRequest.path}`,
+      carrierRequest.method,
+      auth,
+      carrierRequest.body,
+    );
     let body: unknown = undefined;
     try {
       body = text ? JSON.parse(text) : undefined;
     } catch {
       body = undefined;
     }
-    return { status: response.statusCode, body, text };
+    return { status, body, text };
   }
 }
 
@@ -315,3 +322,19 @@ function readFrame(buffer: Buffer): { opcode: number; payload: Buffer; length: n
 }
 
 export { sleep } from './wait';
+
+/** Simulator options for the test account, with `service` as the application; `overrides` win. */
+export function jambonzOptions(
+  service: FakeService,
+  overrides: Partial<JambonzSimulatorOptions> = {},
+): JambonzSimulatorOptions {
+  return {
+    callHookUrl: applicationHookUrl(service.baseUrl, 'call'),
+    statusHookUrl: applicationHookUrl(service.baseUrl, 'status'),
+    accountSid: ACCOUNT_SID,
+    apiKey: API_KEY,
+    webhookSecret: WEBHOOK_SECRET,
+    timeScale: TIME_SCALE,
+    ...overrides,
+  };
+}

@@ -14,7 +14,7 @@ import {
   startSignalWireSimulator,
   type SignalWireSimulator,
 } from '../../../src/simulator';
-import { API_TOKEN, CallingClient, OurService, PROJECT_ID, SIGNING_KEY } from './signalwire-support';
+import { CallingClient, OurService, PROJECT_ID, signalwireOptions, TIME_SCALE } from './signalwire-support';
 
 /**
  * Calls through the SignalWire simulator, driven the way our service drives them: every step a SWML
@@ -22,7 +22,6 @@ import { API_TOKEN, CallingClient, OurService, PROJECT_ID, SIGNING_KEY } from '.
  * fetch carries the step's outcome in `vars`.
  */
 
-const TIME_SCALE = 0.01;
 const CALLER = '+15550001000';
 const OUR_NUMBER = '+15550009999';
 const AGENT = '+15550002000';
@@ -41,11 +40,7 @@ let api: CallingClient;
 beforeAll(async () => {
   service = await OurService.start();
   sim = await startSignalWireSimulator({
-    swmlUrl: service.swmlUrl,
-    projectId: PROJECT_ID,
-    apiToken: API_TOKEN,
-    signingKey: SIGNING_KEY,
-    timeScale: TIME_SCALE,
+    ...signalwireOptions(service),
     agents: {
       [AGENT]: { behaviour: 'answer', answerAfterMs: 500, hangupAfterMs: 3_000 },
       [BUSY_AGENT]: { behaviour: 'busy' },

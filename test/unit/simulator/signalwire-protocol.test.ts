@@ -17,11 +17,18 @@ import {
   type SignalWireDelivery,
   type SignalWireSimulator,
 } from '../../../src/simulator';
-import { API_TOKEN, CallingClient, OurService, PROJECT_ID, SIGNING_KEY, sleep } from './signalwire-support';
+import {
+  API_TOKEN,
+  CallingClient,
+  OurService,
+  PROJECT_ID,
+  SIGNING_KEY,
+  sleep,
+  signalwireOptions,
+} from './signalwire-support';
 
 /** The wire protocol: REST auth, spec validation, errors, control_id de-duplication, faults, signing and delivery. */
 
-const TIME_SCALE = 0.01;
 const CALLER = '+15550001000';
 const OUR_NUMBER = '+15550009999';
 const MACHINE = '+15550006000';
@@ -36,12 +43,8 @@ beforeAll(async () => {
   expect(existsSync(defaultSignalWireSpecPath())).toBe(true);
   service = await OurService.start();
   sim = await startSignalWireSimulator({
-    swmlUrl: service.swmlUrl,
+    ...signalwireOptions(service),
     statusChangeUrl: `${service.url}/webhooks/signalwire/status`,
-    projectId: PROJECT_ID,
-    apiToken: API_TOKEN,
-    signingKey: SIGNING_KEY,
-    timeScale: TIME_SCALE,
     agents: { [MACHINE]: { behaviour: 'answer', answeredBy: 'machine' } },
   });
   api = new CallingClient(sim.baseUrl);
@@ -499,11 +502,7 @@ describe('callbacks and faults', () => {
 
   it('fails the first attempts of every command, then runs it once; duplicates every callback', async () => {
     const faulty = await startSignalWireSimulator({
-      swmlUrl: service.swmlUrl,
-      projectId: PROJECT_ID,
-      apiToken: API_TOKEN,
-      signingKey: SIGNING_KEY,
-      timeScale: TIME_SCALE,
+      ...signalwireOptions(service),
       faults: { failFirstCommandAttempts: { status: 429, count: 2, retryAfterSeconds: 1 }, duplicateWebhooks: true },
     });
     try {

@@ -1,6 +1,4 @@
-import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { request } from 'undici';
+import type { FastifyInstance } from 'fastify';
 import {
   commandKey,
   inboundCallWorkflowId,
@@ -24,7 +22,8 @@ import {
   type SwmlDocument,
 } from '../../../src/providers/signalwire';
 import type { VerifyResult } from '../../../src/providers/types';
-import { blankPdf } from '../../../src/simulator';
+import { blankPdf, type SignalWireSimulatorOptions } from '../../../src/simulator';
+import { sendJson, startRawJsonService } from './service-support';
 import { Arrivals } from './wait';
 
 /**
@@ -39,6 +38,18 @@ export const SIGNING_KEY = 'PSK_test_signing_key';
 export const PROJECT_ID = '4d0d6f16-5881-4fcc-92a4-02c51a91954d';
 export const API_TOKEN = 'PT_test_token';
 const SECRET = 'callback-token-secret';
+export const TIME_SCALE = 0.01;
+
+/** Simulator options for the test project, at the test's time scale, fetching documents from `service`. */
+export function signalwireOptions(service: OurService): SignalWireSimulatorOptions {
+  return {
+    swmlUrl: service.swmlUrl,
+    projectId: PROJECT_ID,
+    apiToken: API_TOKEN,
+    signingKey: SIGNING_KEY,
+    timeScale: TIME_SCALE,
+  };
+}
 
 /** What a hand-written step gets to build its document from. */
 export interface StepContext {
@@ -95,7 +106,7 @@ export class OurService {
   private failures = { fetch: 0, callback: 0, status: 503 };
   private readonly arrivals = new Arrivals();
 
-  private readonly app: FastifyInstance = Fastify({ logger: false });
+  private app?: FastifyInstance;
   /** http://127.0.0.1:PORT, known once listening. */
   url = '';
 
@@ -103,9 +114,9 @@ export class OurService {
 
   static async start(): Promise<OurService> {
     const service = new OurService();
-    service.routes();
-    await service.app.listen({ port: 0, host: '127.0.0.1' });
-    service.url = `http://127.0.0.1:${(service.app.server.address() as AddressInfo).port}`;
+    const { app, url } = await startRawJsonService((routes) => service.routes(routes));
+    service.app = app;
+    service.url = url;
     return service;
   }
 
@@ -171,19 +182,15 @@ export class OurService {
   }
 
   close(): Promise<void> {
-    return this.app.close();
+    return this.app?.close() ?? Promise.resolve();
   }
 
   private wake(): void {
     this.arrivals.notify();
   }
 
-  private routes(): void {
-    this.app.removeContentTypeParser('application/json');
-    this.app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
-      done(null, body),
-    );
-    this.app.post('/webhooks/signalwire/swml', async (request, reply) => {
+  private routes(app: FastifyInstance): void {
+    app.post('/webhooks/signalwire/swml', async (request, reply) => {
       const raw = request.body as Buffer;
       const url = `${this.url}${request.url}`;
       const headers = request.headers as Record<string, string | undefined>;
@@ -209,7 +216,7 @@ export class OurService {
       this.wake();
       return reply.type('application/json').send(JSON.stringify(answered));
     });
-    this.app.post('/webhooks/signalwire/status', async (request, reply) => {
+    app.post('/webhooks/signalwire/status', async (request, reply) => {
       const raw = request.body as Buffer;
       const url = `${this.url}${request.url}`;
       const owner = callbackOwner(url, SECRET);
@@ -230,11 +237,11 @@ export class OurService {
       this.wake();
       return reply.code(answered).send();
     });
-    this.app.all('/static/:name', async (request, reply) => {
+    app.all('/static/:name', async (request, reply) => {
       const document = this.staticDocuments.get((request.params as { name: string }).name);
       return document ? reply.type(document.contentType).send(document.text) : reply.code(404).send();
     });
-    this.app.get('/docs/:file', async (request, reply) => {
+    app.get('/docs/:file', async (request, reply) => {
       const pages = Number(/^(\d+)\.pdf$/.exec((request.params as { file: string }).file)?.[1]);
       return Number.isInteger(pages) && pages > 0
         ? reply.type('application/pdf').send(blankPdf(pages))
@@ -283,15 +290,9 @@ export class CallingClient {
   ) {}
 
   async send(body: unknown, path = '/api/calling/calls', method: 'GET' | 'POST' = 'POST'): Promise<CallingResponse> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (this.authorization) headers.authorization = this.authorization;
-    const response = await request(`${this.baseUrl}${path}`, {
-      method,
-      headers,
-      body: method === 'POST' ? JSON.stringify(body) : undefined,
-    });
-    const text = await response.body.text();
-    return { status: response.statusCode, headers: response.headers, body: text ? JSON.parse(text) : {} };
+    const auth: Record<string, string> = this.authorization ? { authorization: this.authorization } : {};
+    const answer = await sendJson(`${this.baseUrl}${path}`, method, auth, method === 'POST' ? body : undefined);
+    return { status: answer.status, headers: answer.headers, body: answer.text ? JSON.parse(answer.text) : {} };
   }
 
   command(command: string, callId: string, params: Record<string, unknown> = {}): Promise<CallingResponse> {

@@ -5,12 +5,18 @@ import {
   type CallerScript,
   type TelnyxSimulator,
 } from '../../../src/simulator';
-import { sleep, startReceiver, TelnyxClient, type WebhookReceiver } from './support';
+import {
+  sleep,
+  startReceiver,
+  TelnyxClient,
+  type WebhookReceiver,
+  API_KEY,
+  TIME_SCALE,
+  telnyxOptions,
+} from './telnyx-support';
 
 /** Scripted callers and agents, driven by commands the way an app drives a real Telnyx call. */
 
-const API_KEY = 'KEY-test';
-const TIME_SCALE = 0.01;
 const CALLER = '+15550001000';
 const OUR_NUMBER = '+15550009999';
 const AGENT = '+15550002000';
@@ -27,9 +33,7 @@ let api: TelnyxClient;
 beforeAll(async () => {
   receiver = await startReceiver();
   sim = await startTelnyxSimulator({
-    webhookUrl: receiver.url,
-    apiKey: API_KEY,
-    timeScale: TIME_SCALE,
+    ...telnyxOptions(receiver),
     agents: {
       [AGENT]: { behaviour: 'answer', answerAfterMs: 1_000, hangupAfterMs: 30_000 },
       [QUICK_AGENT]: { behaviour: 'answer', answerAfterMs: 200 },

@@ -10,12 +10,17 @@ import {
   type DeliveredWebhook,
   type TelnyxSimulator,
 } from '../../../src/simulator';
-import { signatureIsValid, startReceiver, TelnyxClient, type WebhookReceiver } from './support';
+import {
+  signatureIsValid,
+  startReceiver,
+  TelnyxClient,
+  type WebhookReceiver,
+  API_KEY,
+  TIME_SCALE,
+  telnyxOptions,
+} from './telnyx-support';
 
 /** The wire protocol: auth, spec validation, errors, idempotency, faults, signing and delivery. */
-
-const API_KEY = 'KEY-test';
-const TIME_SCALE = 0.01;
 
 let receiver: WebhookReceiver;
 let sim: TelnyxSimulator;
@@ -25,9 +30,7 @@ beforeAll(async () => {
   expect(existsSync(defaultSpecPath())).toBe(true);
   receiver = await startReceiver();
   sim = await startTelnyxSimulator({
-    webhookUrl: receiver.url,
-    apiKey: API_KEY,
-    timeScale: TIME_SCALE,
+    ...telnyxOptions(receiver),
     agents: { '+15550002000': { behaviour: 'busy' }, '+15550003000': { behaviour: 'no-answer' } },
   });
   api = new TelnyxClient(sim.baseUrl, API_KEY);
@@ -293,9 +296,7 @@ describe('faults and delivery', () => {
 
   it('fails the first attempts of every command, then runs it exactly once; duplicates every webhook', async () => {
     const faulty = await startTelnyxSimulator({
-      webhookUrl: receiver.url,
-      apiKey: API_KEY,
-      timeScale: TIME_SCALE,
+      ...telnyxOptions(receiver),
       faults: { failFirstCommandAttempts: { status: 429, count: 2, retryAfterSeconds: 1 }, duplicateWebhooks: true },
     });
     try {
@@ -336,9 +337,7 @@ describe('faults and delivery', () => {
   it('runs without validation, warning once, when the spec file is missing', async () => {
     const lines: string[] = [];
     const options = {
-      webhookUrl: receiver.url,
-      apiKey: API_KEY,
-      timeScale: TIME_SCALE,
+      ...telnyxOptions(receiver),
       specPath: '/nonexistent/spec.json',
     };
     const unchecked = await startTelnyxSimulator({ ...options, log: (line) => lines.push(line) });

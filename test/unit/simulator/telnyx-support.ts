@@ -1,13 +1,22 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { request } from 'undici';
+import type { TelnyxSimulatorOptions } from '../../../src/simulator';
+import { sendJson } from './service-support';
 import { Arrivals } from './wait';
 
 /**
  * Test helpers: a webhook receiver standing in for the gateway, and a small client that talks to the
  * simulator's REST API the way an app does.
  */
+
+export const API_KEY = 'KEY-test';
+export const TIME_SCALE = 0.01;
+
+/** Simulator options for the test key, at the test's time scale, sending webhooks to `receiver`. */
+export function telnyxOptions(receiver: WebhookReceiver): TelnyxSimulatorOptions {
+  return { webhookUrl: receiver.url, apiKey: API_KEY, timeScale: TIME_SCALE };
+}
 
 export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
@@ -106,15 +115,9 @@ export class TelnyxClient {
   ) {}
 
   async call(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<ApiResponse> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (this.apiKey !== undefined) headers.authorization = `Bearer ${this.apiKey}`;
-    const response = await request(`${this.baseUrl}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.body.text();
-    return { status: response.statusCode, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+    const auth: Record<string, string> = this.apiKey === undefined ? {} : { authorization: `Bearer ${this.apiKey}` };
+    const answer = await sendJson(`${this.baseUrl}${path}`, method, auth, body);
+    return { status: answer.status, headers: answer.headers, body: answer.text ? JSON.parse(answer.text) : undefined };
   }
 
   action(callControlId: string, action: string, body: Record<string, unknown> = {}): Promise<ApiResponse> {
