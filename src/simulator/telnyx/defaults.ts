@@ -3,5 +3,7 @@
  * without loading the simulator.
  */
 
+import { TELNYX_DEV_CONNECTION_ID } from '../../providers/telnyx/ops';
+
 /** The Call Control App id of the simulated account (the app's default TELNYX_CONNECTION_ID), unless `connectionId` says otherwise. */
-export const DEFAULT_CONNECTION_ID = 'durable-calls-dev';
+export const DEFAULT_CONNECTION_ID = TELNYX_DEV_CONNECTION_ID;
