@@ -353,7 +353,10 @@ describe('dial', () => {
       dial_sip_status: 200,
       dial_sbc_callid: expect.any(String),
     });
+    // Completed with SIP 200: the agent answered (the same answer and bridge the agent's status hook reports).
     expect(dialed.events).toMatchObject([
+      { kind: 'call.answered', callId: agentSid },
+      { kind: 'bridged', callId: callSid, otherCallId: agentSid },
       { kind: 'call.ended', callId: agentSid, cause: 'normal' },
       { kind: 'unbridged', callId: callSid, otherCallId: agentSid },
     ]);
