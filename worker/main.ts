@@ -33,7 +33,10 @@ async function main(): Promise<void> {
       ? { workflowBundle: { codePath: bundlePath } }
       : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({ carriers }),
+    // A deploy (SIGTERM) stops polling, lets running activities finish and hands the sticky queue back at
+    // once, so the next task of each session goes to another worker without waiting out any timeout.
     shutdownGraceTime: '10 seconds',
+    stickyQueueScheduleToStartTimeout: config.worker.stickyScheduleToStartMs,
   });
   console.log(
     JSON.stringify({ event: 'worker-ready', address, taskQueue: config.temporal.taskQueue, pid: process.pid }),

@@ -60,6 +60,12 @@ export interface Config extends CarrierSettings {
     bundlePath?: string;
     /** The Temporal SDK core's log level. */
     sdkLogLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+    /**
+     * How long a session's workflow task may wait on this worker's sticky queue before any worker may take
+     * it. A live worker polls its sticky queue all the time, so a task still waiting after a second means the
+     * worker is gone (killed, partitioned): the caller should not wait out the SDK's 10 s default.
+     */
+    stickyScheduleToStartMs: number;
   };
   routing: RoutingTable;
   routingTablePath: string;
@@ -125,7 +131,11 @@ export function loadConfig(env: Env = process.env): Config {
       dataDir: shared.dataDir,
     },
     gateway: { port: gatewayPort, host: env.HOST || '127.0.0.1', publicBaseUrl: shared.publicBaseUrl },
-    worker: { bundlePath: optional(env, 'WORKFLOW_BUNDLE_PATH'), sdkLogLevel: sdkLogLevel(env) },
+    worker: {
+      bundlePath: optional(env, 'WORKFLOW_BUNDLE_PATH'),
+      sdkLogLevel: sdkLogLevel(env),
+      stickyScheduleToStartMs: boundedInt(env, 'WORKER_STICKY_TIMEOUT_MS', 1000, 200, 60_000),
+    },
     ...readCarrierSettings(env, shared),
     routing: loadRoutingTable(routingTablePath),
     routingTablePath,
