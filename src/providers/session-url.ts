@@ -60,7 +60,7 @@ export function sessionUrl<N extends string>(
 
 export type SessionUrlReading<N extends string> =
   | {
-      /** `valid`: a token one of the secrets made for these values; `unsigned`: no token at all; `invalid`: a wrong one. */
+      /** `valid`: one of the secrets made the token for these values; `unsigned`: no token; `invalid`: a wrong one. */
       verdict: 'valid' | 'unsigned' | 'invalid';
       values: SessionParams<N>;
     }

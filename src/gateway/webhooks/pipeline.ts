@@ -139,5 +139,6 @@ export function inboundSessionInput(
  * the answer the first attempt got. `prefix` is the carrier's, unchanged so ids stay stable across deploys.
  */
 export function updateIdOf(prefix: 'swml-' | 'jambonz:', webhook: IncomingWebhook): string {
-  return `${prefix}${createHash('sha256').update(webhook.url).update('\n').update(webhook.rawBody).digest('base64url')}`;
+  const hash = createHash('sha256').update(webhook.url).update('\n').update(webhook.rawBody);
+  return `${prefix}${hash.digest('base64url')}`;
 }

@@ -10,7 +10,7 @@ import { buildGateway } from '../../../src/gateway/app';
 
 type GrpcInterceptor = NonNullable<ConnectionOptions['interceptors']>[number];
 
-/** The real gateway, as `main.ts` builds it, over a Temporal that does not answer; `temporalCalls` lists every RPC tried. */
+/** The real gateway, as `main.ts` builds it, over a Temporal that does not answer. */
 export interface TestGateway {
   app: FastifyInstance;
   /** The Temporal RPCs the gateway attempted (`SignalWithStartWorkflowExecution`, ...), in order. */
@@ -34,7 +34,8 @@ export async function buildTestGateway(env: NodeJS.ProcessEnv): Promise<TestGate
   const temporalCalls: string[] = [];
   const record: GrpcInterceptor = (options, nextCall) => {
     temporalCalls.push(options.method_definition.path.split('/').pop() ?? '');
-    return nextCall(options);
+    // Passing the next call through untouched is what grpc-js does at run time; its type wants the class.
+    return nextCall(options) as ReturnType<GrpcInterceptor>;
   };
   const connection = Connection.lazy({ address: '127.0.0.1:1', interceptors: [record] });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gateway-test-'));

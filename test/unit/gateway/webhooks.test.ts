@@ -128,7 +128,7 @@ describe('signalwire: document fetches and status callbacks', () => {
     refusedWithoutTemporal(await post(SIGNALWIRE_WEBHOOK_PATHS.status, '{}', {}), 401, 'invalid callback url');
   });
 
-  it('answers 400 with the reason for a signed fetch it cannot read, or an outbound one naming no session', async () => {
+  it('answers 400 with the reason for an unreadable signed fetch, or an outbound one naming no session', async () => {
     const raw = JSON.stringify({ call: { call_id: 'x' } });
     refusedWithoutTemporal(await post(documentPath, raw, signed(documentPath, raw)), 400, 'malformed document fetch');
     const outbound = fetchBody('outbound');
