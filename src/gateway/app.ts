@@ -1,16 +1,12 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Client, Connection } from '@temporalio/client';
-import type { Provider } from '../calls';
+import { PROVIDERS, type Provider } from '../calls';
 import type { Config } from '../config';
-import { carrierSupports } from '../providers/carriers';
-import { numberStatusUrl } from '../providers/signalwire';
-import { createTelnyxAdapter } from '../providers/telnyx';
+import { CARRIERS, carrierSupports, type CarrierDefinition, type CarrierSettings } from '../providers/carriers';
 import { callsApi } from './calls-api';
-import { jambonzWebhooks } from './jambonz-webhooks';
 import { faxesApi } from './faxes-api';
 import { createSessions } from './sessions';
-import { signalwireWebhooks } from './signalwire-webhooks';
-import { telnyxWebhooks } from './telnyx-webhooks';
+import { WEBHOOK_PLUGINS } from './webhooks';
 
 export interface GatewayDeps {
   config: Config;
@@ -35,49 +31,12 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     taskQueue: config.temporal.taskQueue,
   });
 
+  // Every carrier whose settings can verify its webhooks gets its plugin; the REST APIs serve the same ones.
   const providers: Provider[] = [];
-  if (config.telnyx.apiKey || config.telnyx.publicKey) {
-    providers.push('telnyx');
-    const adapter = createTelnyxAdapter({
-      connectionId: config.telnyx.connectionId,
-      voice: config.telnyx.voice,
-      publicKey: config.telnyx.publicKey,
-    });
-    await app.register(telnyxWebhooks, {
-      adapter,
-      sessions,
-      routing: config.routing,
-      sessionDefaults: config.session,
-    });
-  }
-
-  if (config.signalwire.signingKey) {
-    providers.push('signalwire');
-    await app.register(signalwireWebhooks, {
-      sessions,
-      routing: config.routing,
-      publicBaseUrl: config.gateway.publicBaseUrl,
-      signingKey: config.signalwire.signingKey,
-      documentWaitMs: config.signalwire.documentWaitMs,
-      sessionDefaults: config.session,
-    });
-    // The phone number's Status Change Webhook (inbound hang-ups reach sessions this way): its token is ours.
-    app.log.info(
-      { statusChangeWebhook: numberStatusUrl(config.gateway.publicBaseUrl, config.signalwire.signingKey) },
-      'signalwire configured',
-    );
-  }
-  if (config.jambonz.webhookSecrets.length > 0) {
-    providers.push('jambonz');
-    await app.register(jambonzWebhooks, {
-      sessions,
-      routing: config.routing,
-      secrets: config.jambonz.webhookSecrets,
-      publicBaseUrl: config.gateway.publicBaseUrl,
-      hookWaitMs: config.jambonz.hookWaitMs,
-      recordingsDir: config.jambonz.recordingsDir,
-      sessionDefaults: config.session,
-    });
+  for (const provider of PROVIDERS) {
+    if (!receivesWebhooks(provider, config)) continue;
+    await WEBHOOK_PLUGINS[provider].register(app, config, sessions);
+    providers.push(provider);
   }
 
   await app.register(callsApi, {
@@ -110,4 +69,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     reply.code(404).send({ error: 'not found', reason: `${request.method} ${request.url}` }),
   );
   return app;
+}
+
+function receivesWebhooks<P extends Provider>(provider: P, config: Config): boolean {
+  const carrier = CARRIERS[provider] as CarrierDefinition<CarrierSettings[P]>;
+  return carrier.receivesWebhooks(config[provider]);
 }

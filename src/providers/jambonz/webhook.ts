@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readSessionUrl, sessionToken, sessionUrl, type SessionUrlScheme } from '../session-url';
 import type { IncomingWebhook, VerifyResult } from '../types';
 
 /**
@@ -111,7 +112,12 @@ const APPLICATION_HOOKS = new Set<string>([JambonzHook.Call, JambonzHook.Status]
 /** Path of the gateway endpoint that serves every jambonz hook, below the public base URL. */
 export const JAMBONZ_HOOK_PATH = '/webhooks/jambonz';
 
-const Param = { hook: 'hook', workflowId: 'wf', controlId: 'op', token: 'token' } as const;
+/** Hook URLs name the hook, the session (`wf`) and the operation (`op`); the token covers all three. */
+const HOOK_URLS: SessionUrlScheme<'hook' | 'wf' | 'op'> = {
+  scope: 'jambonz-hook',
+  params: ['hook', 'wf', 'op'],
+  tokenParam: 'token',
+};
 
 /**
  * The URL we give jambonz for one hook of a session: `<base>/webhooks/jambonz?hook=..&wf=..&op=..&token=..`.
@@ -125,12 +131,11 @@ export function hookUrl(
   hook: JambonzHook,
   controlId?: string,
 ): string {
-  const url = new URL(`${publicBaseUrl.replace(/\/+$/, '')}${JAMBONZ_HOOK_PATH}`);
-  url.searchParams.set(Param.hook, hook);
-  url.searchParams.set(Param.workflowId, workflowId);
-  if (controlId !== undefined) url.searchParams.set(Param.controlId, controlId);
-  url.searchParams.set(Param.token, hookToken(secret, hook, workflowId, controlId));
-  return url.toString();
+  return sessionUrl(
+    HOOK_URLS,
+    { publicBaseUrl, path: JAMBONZ_HOOK_PATH, secret },
+    hookParams(hook, workflowId, controlId),
+  );
 }
 
 /** The `call_hook` or `call_status_hook` to configure on the jambonz application (no session yet, no token). */
@@ -139,7 +144,7 @@ export function applicationHookUrl(
   hook: typeof JambonzHook.Call | typeof JambonzHook.Status,
 ): string {
   const url = new URL(`${publicBaseUrl.replace(/\/+$/, '')}${JAMBONZ_HOOK_PATH}`);
-  url.searchParams.set(Param.hook, hook);
+  url.searchParams.set('hook', hook);
   return url.toString();
 }
 
@@ -152,42 +157,33 @@ export type HookTokenResult =
  * without a session; every other hook must carry a workflow id with a token made by one of `secrets`.
  */
 export function verifyHookToken(url: string, secrets: readonly string[]): HookTokenResult {
-  let params: URLSearchParams;
-  try {
-    params = new URL(url, 'http://relative.invalid').searchParams;
-  } catch {
-    return { ok: false, reason: `unreadable hook URL: ${url}` };
-  }
-  const hook = params.get(Param.hook);
-  if (hook === null || !HOOKS.has(hook)) return { ok: false, reason: `unknown hook "${hook ?? ''}"` };
+  const read = readSessionUrl(HOOK_URLS, url, secrets);
+  if (read.verdict === 'unreadable') return { ok: false, reason: `unreadable hook URL: ${url}` };
+  const { hook, wf: workflowId, op: controlId } = read.values;
+  if (hook === undefined || !HOOKS.has(hook)) return { ok: false, reason: `unknown hook "${hook ?? ''}"` };
   const knownHook = hook as JambonzHook;
 
-  const workflowId = params.get(Param.workflowId) ?? undefined;
-  const token = params.get(Param.token) ?? undefined;
-  const controlId = params.get(Param.controlId) ?? undefined;
-  if (workflowId === undefined && token === undefined && controlId === undefined) {
+  if (workflowId === undefined && controlId === undefined && read.verdict === 'unsigned') {
     return APPLICATION_HOOKS.has(knownHook)
       ? { ok: true, hook: knownHook }
       : { ok: false, reason: `hook "${knownHook}" must name its session (wf) and carry a token` };
   }
-  if (workflowId === undefined || token === undefined) {
+  if (workflowId === undefined || read.verdict === 'unsigned') {
     return { ok: false, reason: `hook "${knownHook}" has a partial session reference (wf and token go together)` };
   }
-  const presented = Buffer.from(token, 'base64url');
-  const valid = secrets.some((secret) => {
-    if (secret.length === 0) return false;
-    const expected = Buffer.from(hookToken(secret, knownHook, workflowId, controlId), 'base64url');
-    return presented.length === expected.length && timingSafeEqual(presented, expected);
-  });
-  if (!valid) return { ok: false, reason: `hook "${knownHook}" token does not match its workflow id and operation` };
+  if (read.verdict === 'invalid') {
+    return { ok: false, reason: `hook "${knownHook}" token does not match its workflow id and operation` };
+  }
   return { ok: true, hook: knownHook, workflowId, controlId };
 }
 
-/** HMAC over every routed field, newline-separated so no field can absorb another. */
-function hookToken(secret: string, hook: string, workflowId: string, controlId: string | undefined): string {
-  return createHmac('sha256', secret)
-    .update(`jambonz-hook\n${hook}\n${workflowId}\n${controlId ?? ''}`)
-    .digest('base64url');
+/** The token of one hook URL (what `hookUrl` puts in `token`). */
+export function hookToken(secret: string, hook: JambonzHook, workflowId: string, controlId?: string): string {
+  return sessionToken(HOOK_URLS, secret, hookParams(hook, workflowId, controlId));
+}
+
+function hookParams(hook: JambonzHook, workflowId: string, controlId: string | undefined) {
+  return { hook, wf: workflowId, ...(controlId !== undefined && { op: controlId }) };
 }
 
 /** The hook URLs of one operation of one session, as the verb builders and Live Call Control need them. */

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readSessionUrl, sessionToken, sessionTokenMatches, sessionUrl, type SessionUrlScheme } from '../session-url';
 import type { IncomingWebhook, VerifyResult } from '../types';
 
 /**
@@ -80,25 +81,31 @@ export function verifySignalWireSignature(webhook: IncomingWebhook, signingKey: 
   return checked > 0 ? { ok: true } : { ok: false, reason: 'missing x-signalwire-signature header' };
 }
 
-/** The token a status_url carries for `workflowId`: base64url HMAC-SHA256 under the gateway's secret. */
+/** Our session URLs (`status_url`, document hand-backs): `?wf=<workflowId>&t=<token>`, one token for both paths. */
+const CALLBACK_URLS: SessionUrlScheme<'wf'> = { scope: 'signalwire-callback', params: ['wf'], tokenParam: 't' };
+
+/**
+ * The phone number's Status Change Webhook names no session, so its token covers nothing but its scope: it
+ * proves only that the URL is ours.
+ */
+const NUMBER_STATUS_URL: SessionUrlScheme<never> = { scope: 'signalwire-number-status', params: [], tokenParam: 't' };
+
+/** The token a status_url carries for `workflowId`. */
 export function statusCallbackToken(secret: string, workflowId: string): string {
-  return createHmac('sha256', secret).update(`signalwire-callback:${workflowId}`, 'utf8').digest('base64url');
+  return sessionToken(CALLBACK_URLS, secret, { wf: workflowId });
 }
 
 export function verifyStatusCallbackToken(secret: string, workflowId: string, token: string): boolean {
-  return sameText(statusCallbackToken(secret, workflowId), token);
-}
-
-function sessionUrl(publicBaseUrl: string, path: string, secret: string, workflowId: string): string {
-  const url = new URL(publicBaseUrl.replace(/\/+$/, '') + path);
-  url.searchParams.set('wf', workflowId);
-  url.searchParams.set('t', statusCallbackToken(secret, workflowId));
-  return url.toString();
+  return sessionTokenMatches(CALLBACK_URLS, [secret], { wf: workflowId }, token);
 }
 
 /** `<base>/webhooks/signalwire/status?wf=...&t=...`: where a session's status callbacks go. */
 export function statusCallbackUrl(publicBaseUrl: string, secret: string, workflowId: string): string {
-  return sessionUrl(publicBaseUrl, SIGNALWIRE_WEBHOOK_PATHS.status, secret, workflowId);
+  return sessionUrl(
+    CALLBACK_URLS,
+    { publicBaseUrl, path: SIGNALWIRE_WEBHOOK_PATHS.status, secret },
+    { wf: workflowId },
+  );
 }
 
 /**
@@ -106,14 +113,12 @@ export function statusCallbackUrl(publicBaseUrl: string, secret: string, workflo
  * the next one (dial `url`, `transfer` steps, `update` redirects).
  */
 export function documentUrl(publicBaseUrl: string, secret: string, workflowId: string): string {
-  return sessionUrl(publicBaseUrl, SIGNALWIRE_WEBHOOK_PATHS.document, secret, workflowId);
+  return sessionUrl(
+    CALLBACK_URLS,
+    { publicBaseUrl, path: SIGNALWIRE_WEBHOOK_PATHS.document, secret },
+    { wf: workflowId },
+  );
 }
-
-/**
- * Stands in for a workflow id in the token of the phone number's Status Change Webhook, which names no
- * session (no workflow id starts with `number`: they are `call:...` and `fax:...`).
- */
-const NUMBER_WEBHOOK_SCOPE = 'number-status-change';
 
 /**
  * `<base>/webhooks/signalwire/status?t=...`: the URL to configure as the phone number's Status Change
@@ -121,15 +126,12 @@ const NUMBER_WEBHOOK_SCOPE = 'number-status-change';
  * reaches the session only this way). It names no session: the gateway routes its callbacks by call id.
  */
 export function numberStatusUrl(publicBaseUrl: string, secret: string): string {
-  const url = new URL(publicBaseUrl.replace(/\/+$/, '') + SIGNALWIRE_WEBHOOK_PATHS.status);
-  url.searchParams.set('t', statusCallbackToken(secret, NUMBER_WEBHOOK_SCOPE));
-  return url.toString();
+  return sessionUrl(NUMBER_STATUS_URL, { publicBaseUrl, path: SIGNALWIRE_WEBHOOK_PATHS.status, secret }, {});
 }
 
 /** Whether a callback URL without `wf` carries the number webhook's token (see `numberStatusUrl`). */
 export function isNumberStatusUrl(url: string, secret: string): boolean {
-  const token = new URL(url, 'http://gateway.invalid').searchParams.get('t');
-  return token !== null && verifyStatusCallbackToken(secret, NUMBER_WEBHOOK_SCOPE, token);
+  return readSessionUrl(NUMBER_STATUS_URL, url, [secret]).verdict === 'valid';
 }
 
 /**
@@ -140,12 +142,16 @@ export function callbackOwner(
   url: string,
   secret: string,
 ): { ok: true; workflowId?: string } | { ok: false; reason: string } {
-  const query = new URL(url, 'http://gateway.invalid').searchParams;
-  const workflowId = query.get('wf');
-  if (workflowId === null) return { ok: true };
-  const token = query.get('t');
-  if (!token) return { ok: false, reason: 'callback URL names a workflow but carries no token' };
-  return verifyStatusCallbackToken(secret, workflowId, token)
-    ? { ok: true, workflowId }
-    : { ok: false, reason: 'callback URL token does not match its workflow id' };
+  const read = readSessionUrl(CALLBACK_URLS, url, [secret]);
+  if (read.verdict === 'unreadable') return { ok: false, reason: read.reason };
+  const workflowId = read.values.wf;
+  if (workflowId === undefined) return { ok: true };
+  switch (read.verdict) {
+    case 'valid':
+      return { ok: true, workflowId };
+    case 'unsigned':
+      return { ok: false, reason: 'callback URL names a workflow but carries no token' };
+    case 'invalid':
+      return { ok: false, reason: 'callback URL token does not match its workflow id' };
+  }
 }

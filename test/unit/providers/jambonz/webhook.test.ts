@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import {
   applicationHookUrl,
+  hookToken,
   hookUrl,
   JAMBONZ_HOOK_PATH,
   SIGNATURE_TOLERANCE_SECONDS,
@@ -203,6 +204,13 @@ describe('hook URLs', () => {
       ok: false,
       reason: 'hook "call" has a partial session reference (wf and token go together)',
     });
+  });
+
+  it('carry the token hookToken makes, which a hook URL of another hook or operation does not share', () => {
+    const url = new URL(hookUrl(base, hookSecret, workflowId, 'gather', controlId));
+    expect(url.searchParams.get('token')).toBe(hookToken(hookSecret, 'gather', workflowId, controlId));
+    expect(hookToken(hookSecret, 'gather', workflowId)).not.toBe(hookToken(hookSecret, 'gather', workflowId, ''));
+    expect(hookToken(hookSecret, 'play', workflowId, controlId)).not.toBe(url.searchParams.get('token'));
   });
 
   it('refuse an unknown hook', () => {

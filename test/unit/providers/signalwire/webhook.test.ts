@@ -2,6 +2,8 @@ import { createHmac, randomBytes } from 'node:crypto';
 import {
   callbackOwner,
   documentUrl,
+  isNumberStatusUrl,
+  numberStatusUrl,
   signedUrl,
   statusCallbackToken,
   statusCallbackUrl,
@@ -130,5 +132,20 @@ describe('status callback tokens and URLs', () => {
     });
     expect(callbackOwner(good.replace(/&t=[^&]+/, ''), secret).ok).toBe(false);
     expect(callbackOwner('https://gw.example.com/webhooks/signalwire/status', secret)).toEqual({ ok: true });
+  });
+});
+
+describe('the number Status Change Webhook URL', () => {
+  const secret = randomBytes(32).toString('base64url');
+
+  it('is recognised by its own token only: a session token does not pass for it, nor it for a session', () => {
+    const number = numberStatusUrl('https://gw.example.com', secret);
+    expect(isNumberStatusUrl(number, secret)).toBe(true);
+    expect(isNumberStatusUrl(number, 'other secret')).toBe(false);
+    expect(callbackOwner(number, secret)).toEqual({ ok: true });
+
+    const session = new URL(statusCallbackUrl('https://gw.example.com', secret, 'call:signalwire:x'));
+    session.searchParams.delete('wf');
+    expect(isNumberStatusUrl(session.toString(), secret)).toBe(false);
   });
 });

@@ -5,7 +5,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { JAMBONZ_HOOK_PATH, JambonzHook, verifyHookToken } from '../providers/jambonz';
+import { JAMBONZ_HOOK_PATH, JambonzHook, verifyHookToken } from '../../providers/jambonz';
 
 /**
  * jambonz records by streaming call audio to a WebSocket (`listen`; its `record` verb cannot run). This is

@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { request } from 'undici';
+import { FLOW_NAMES } from '../../../src/calls';
+import { loadConfig } from '../../../src/config';
+import { buildGateway } from '../../../src/gateway/app';
+
+type GrpcInterceptor = NonNullable<ConnectionOptions['interceptors']>[number];
+
+/** The real gateway, as `main.ts` builds it, over a Temporal that does not answer. */
+export interface TestGateway {
+  app: FastifyInstance;
+  /** The Temporal RPCs the gateway attempted (`SignalWithStartWorkflowExecution`, ...), in order. */
+  temporalCalls: string[];
+  /** `app.inject`'s shape over loopback HTTP (see `buildTestGateway`). */
+  inject(input: { method: 'GET' | 'POST'; url: string; headers?: Record<string, string>; payload?: string }): Promise<{
+    statusCode: number;
+    headers: Record<string, string | string[] | undefined>;
+    json(): unknown;
+  }>;
+}
+
+/**
+ * fastify/demo's `test/helper.ts` for the gateway: `buildGateway` with the given environment, ready for
+ * `inject`; the test closes it (`app.close()`), which closes the connection too. Temporal is a lazy connection
+ * to a port nothing listens on, without the client's retry interceptor, so every RPC fails at once: the
+ * 401/400/503 paths run for real, and an interceptor records which RPCs were tried ("nothing delivered" is
+ * `temporalCalls` staying empty).
+ */
+export async function buildTestGateway(env: NodeJS.ProcessEnv): Promise<TestGateway> {
+  const temporalCalls: string[] = [];
+  const record: GrpcInterceptor = (options, nextCall) => {
+    temporalCalls.push(options.method_definition.path.split('/').pop() ?? '');
+    // Passing the next call through untouched is what grpc-js does at run time; its type wants the class.
+    return nextCall(options) as ReturnType<GrpcInterceptor>;
+  };
+  const connection = Connection.lazy({ address: '127.0.0.1:1', interceptors: [record] });
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'gateway-test-'));
+  const app = await buildGateway({
+    config: loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: dataDir, PUBLIC_BASE_URL: 'https://gw.example.com', ...env }),
+    client: new Client({ connection }),
+    connection,
+    flows: [...FLOW_NAMES],
+    logger: false,
+  });
+  app.addHook('onClose', async () => {
+    await connection.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  // light-my-request (behind `app.inject`) requires the ESM-only `cookie` 2, which jest's CommonJS runtime cannot
+  // load; the same requests go over loopback instead.
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  return {
+    app,
+    temporalCalls,
+    async inject({ method, url, headers, payload }) {
+      const res = await request(base + url, { method, headers, body: payload });
+      const text = await res.body.text();
+      return { statusCode: res.statusCode, headers: res.headers, json: () => JSON.parse(text) as unknown };
+    },
+  };
+}
