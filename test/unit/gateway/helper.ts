@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
-import { request } from 'undici';
 import { FLOW_NAMES } from '../../../src/calls';
 import { loadConfig } from '../../../src/config';
 import { buildGateway } from '../../../src/gateway/app';
@@ -15,12 +14,6 @@ export interface TestGateway {
   app: FastifyInstance;
   /** The Temporal RPCs the gateway attempted (`SignalWithStartWorkflowExecution`, ...), in order. */
   temporalCalls: string[];
-  /** `app.inject`'s shape over loopback HTTP (see `buildTestGateway`). */
-  inject(input: { method: 'GET' | 'POST'; url: string; headers?: Record<string, string>; payload?: string }): Promise<{
-    statusCode: number;
-    headers: Record<string, string | string[] | undefined>;
-    json(): unknown;
-  }>;
 }
 
 /**
@@ -50,16 +43,6 @@ export async function buildTestGateway(env: NodeJS.ProcessEnv): Promise<TestGate
     await connection.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
-  // light-my-request (behind `app.inject`) requires the ESM-only `cookie` 2, which jest's CommonJS runtime cannot
-  // load; the same requests go over loopback instead.
-  const base = await app.listen({ port: 0, host: '127.0.0.1' });
-  return {
-    app,
-    temporalCalls,
-    async inject({ method, url, headers, payload }) {
-      const res = await request(base + url, { method, headers, body: payload });
-      const text = await res.body.text();
-      return { statusCode: res.statusCode, headers: res.headers, json: () => JSON.parse(text) as unknown };
-    },
-  };
+  await app.ready();
+  return { app, temporalCalls };
 }

@@ -30,7 +30,7 @@ beforeEach(() => {
 });
 
 const post = (url: string, raw: string, headers: Record<string, string>) =>
-  gateway.inject({
+  gateway.app.inject({
     method: 'POST',
     url,
     headers: { 'content-type': 'application/json', ...headers },
