@@ -1,20 +1,7 @@
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import {
-  CALL_SESSION_WORKFLOW,
-  callEventSignal,
-  nextDocumentUpdate,
-  type CallCommand,
-  type CallEvent,
-  type CallSessionInput,
-  type DocumentReply,
-  type DocumentRequest,
-} from '../../src/calls';
+import { nextDocumentUpdate, type CallCommand, type DocumentReply, type DocumentRequest } from '../../src/calls';
 import { documentOpsOf } from '../../src/providers/carriers';
-import type { SendCommandInput } from '../../activities';
+import { useFakeCarrier, type FakeCarrierCall } from '../support/fake-carrier';
 import { eventually } from '../support/net';
-import { testWorkflowBundle } from '../support/stack';
-import { testServerAddress } from '../support/temporal-server';
 
 /**
  * The document-carrier protocol of a real session, without a gateway or a carrier: the test plays the
@@ -26,50 +13,14 @@ import { testServerAddress } from '../support/temporal-server';
 const CALL_ID = 'sw-call-1';
 
 describe('document channel (session with fake activities)', () => {
-  let workflowBundlePath: string;
-  let nativeConnection: NativeConnection;
-  let connection: Connection;
-  let client: Client;
-  beforeAll(async () => {
-    try {
-      Runtime.install({ logger: new DefaultLogger('WARN') });
-    } catch {
-      // already installed in this process
-    }
-    workflowBundlePath = await testWorkflowBundle();
-    nativeConnection = await NativeConnection.connect({ address: testServerAddress() });
-    connection = await Connection.connect({ address: testServerAddress() });
-    client = new Client({ connection });
-  });
-  afterAll(async () => {
-    await nativeConnection?.close();
-    await connection?.close();
-  });
+  const carrier = useFakeCarrier();
 
-  /** A worker whose only carrier is a log of the REST commands the session sent. */
-  async function withSession(
-    test: (call: {
-      handle: WorkflowHandle;
-      sent: SendCommandInput[];
-      fetch: (request: Partial<DocumentRequest>) => Promise<DocumentReply>;
-      signal: (event: Record<string, unknown> & { kind: CallEvent['kind'] }) => Promise<void>;
-    }) => Promise<void>,
-  ): Promise<void> {
-    const taskQueue = `document-channel-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-    const sent: SendCommandInput[] = [];
-    const worker = await Worker.create({
-      connection: nativeConnection,
-      taskQueue,
-      workflowBundle: { codePath: workflowBundlePath },
-      activities: {
-        sendCallCommand: async (input: SendCommandInput) => {
-          sent.push(input);
-        },
-        fetchCallStatus: async () => ({ alive: true }),
-      },
-    });
-    await worker.runUntil(async () => {
-      const input: CallSessionInput = {
+  type DocumentCall = FakeCarrierCall & { fetch: (request: Partial<DocumentRequest>) => Promise<DocumentReply> };
+
+  /** A SignalWire session whose carrier is the test: REST commands are logged, the call is always up. */
+  const withSession = (test: (call: DocumentCall) => Promise<void>) =>
+    carrier.withSession(
+      {
         provider: 'signalwire',
         direction: 'inbound',
         flow: 'defaultIvr',
@@ -77,33 +28,15 @@ describe('document channel (session with fake activities)', () => {
         to: '+15550001000',
         callId: CALL_ID,
         documentOps: documentOpsOf('signalwire'),
-      };
-      const handle = await client.workflow.start(CALL_SESSION_WORKFLOW, {
-        taskQueue,
-        workflowId: `${taskQueue}-call`,
-        args: [input],
-      });
-      let eventNumber = 0;
-      try {
-        await test({
-          handle,
-          sent,
+      },
+      { fetchCallStatus: async () => ({ alive: true }) },
+      (call) =>
+        test({
+          ...call,
           fetch: (request) =>
-            handle.executeUpdate(nextDocumentUpdate, { args: [{ events: [], waitMs: 5000, ...request }] }),
-          signal: (event) =>
-            handle.signal(callEventSignal, {
-              provider: 'signalwire',
-              eventId: `${handle.workflowId}-event-${++eventNumber}`,
-              callId: CALL_ID,
-              occurredAt: new Date().toISOString(),
-              ...event,
-            } as CallEvent),
-        });
-      } finally {
-        await handle.terminate('test over');
-      }
-    });
-  }
+            call.handle.executeUpdate(nextDocumentUpdate, { args: [{ events: [], waitMs: 5000, ...request }] }),
+        }),
+    );
 
   const commandsOf = (reply: DocumentReply): CallCommand[] => {
     expect(reply.kind).toBe('commands');
@@ -115,7 +48,7 @@ describe('document channel (session with fake activities)', () => {
    * document). The gather then times out, so the flow asks again while the carrier holds: the session must
    * redirect. Returns the second gather's command key and the redirect the session sent.
    */
-  async function menuAskedAgainWhileHolding(call: Parameters<Parameters<typeof withSession>[0]>[0]) {
+  async function menuAskedAgainWhileHolding(call: DocumentCall) {
     const [answer] = commandsOf(await call.fetch({}));
     expect(answer.op).toBe('answer');
     await call.signal({ kind: 'call.answered' });

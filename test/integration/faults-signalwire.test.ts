@@ -12,7 +12,9 @@ describe('SignalWire calls while no worker runs', () => {
   /** The worker running now (tests kill it and start another). */
   let worker: TestStack['worker'];
   beforeAll(async () => {
-    stack = await startTestStack({ simulate: ['signalwire'] });
+    // A dead worker's sessions wait this long on its sticky queue: 10 s (the SDK default) rather than our 1 s, so
+    // that a killed worker reliably leaves a fetch to be held, which is the path under test here.
+    stack = await startTestStack({ simulate: ['signalwire'], env: { WORKER_STICKY_TIMEOUT_MS: '10000' } });
     worker = stack.worker;
   });
   afterAll(async () => {
@@ -57,7 +59,7 @@ describe('SignalWire calls while no worker runs', () => {
       voicemail: { talkMs: 1000 },
     });
     // While the menu plays, the worker dies. A new one starts at once, but the session's next workflow task
-    // waits on the dead worker's sticky queue (10 s) first, so the menu's hand-back gets a holding document
+    // waits on the dead worker's sticky queue (10 s, set above) first, so the menu's hand-back gets a holding document
     // (answered: a sleep, 7.5 s here) from the gateway after its 6 s, and the flow's next step comes while
     // the call sleeps.
     await eventually(
