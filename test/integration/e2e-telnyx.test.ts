@@ -17,7 +17,7 @@ describe('default IVR on Telnyx, end to end', () => {
   });
 
   it('shows each call in Temporal with search attributes, a summary and the state query', async () => {
-    const caller = await stack.placeCall({
+    const caller = await stack.telnyx.placeCall({
       from: '+15557770004',
       to: '+15550001000',
       presses: ['2'],

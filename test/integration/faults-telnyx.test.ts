@@ -11,7 +11,7 @@ import { restartTestServer } from '../support/temporal-server';
 
 /** Each (leg, command_id) the carrier executed, and whether any was executed twice. */
 async function commandSummary(stack: TestStack, callControlId: string) {
-  const commands = (await stack.simCommands()).filter((c) => c.callControlId === callControlId);
+  const commands = (await stack.telnyx.commands()).filter((c) => c.callControlId === callControlId);
   const executed = commands.filter((c) => c.status === 200 && !c.duplicate);
   const keys = executed.map((c) => c.commandId);
   return { commands, executed, actions: executed.map((c) => c.action), uniqueKeys: new Set(keys).size === keys.length };
@@ -25,7 +25,7 @@ async function waitInMenu(stack: TestStack, workflowId: string, callControlId: s
   return eventually('caller in the menu', async () => {
     const state = await stack.state(workflowId);
     const last = state.operations.at(-1);
-    const acked = (await stack.simCommands()).some(
+    const acked = (await stack.telnyx.commands()).some(
       (c) => c.callControlId === callControlId && c.action === 'gather_using_speak' && c.status === 200,
     );
     const { raw } = await stack.client.workflow.getHandle(workflowId).describe();
@@ -45,7 +45,7 @@ describe('faults', () => {
 
   it('SIGKILL of the worker while the caller is in the menu: a new worker finishes the call, no command runs twice', async () => {
     stack = await startTestStack({ timeScale: 0.5 });
-    const caller = await stack.placeCall({
+    const caller = await stack.telnyx.placeCall({
       from: '+15557771001',
       to: '+15550001000',
       presses: [null, '2'],
@@ -67,7 +67,7 @@ describe('faults', () => {
 
   it('restart of the Temporal server on its SQLite file mid-call: the call finishes its flow', async () => {
     stack = await startTestStack({ timeScale: 0.5 });
-    const caller = await stack.placeCall({
+    const caller = await stack.telnyx.placeCall({
       from: '+15557771002',
       to: '+15550001000',
       presses: [null, '2'],
@@ -85,7 +85,7 @@ describe('faults', () => {
     const summary = await commandSummary(stack, caller.callControlId);
     expect(summary.uniqueKeys).toBe(true);
     expect(summary.actions).toEqual(['answer', 'gather_using_speak', 'gather_using_speak', 'speak', 'record_start']);
-    const webhooks = await stack.simWebhooks();
+    const webhooks = await stack.telnyx.webhooks();
     const ours = webhooks.filter((w) => w.callControlId === caller.callControlId);
     expect(ours.every((w) => w.status === 'delivered')).toBe(true);
     // The silent first gather (prompt + 2.5 s) ended while the server was down: refused (503), delivered later.
@@ -99,7 +99,7 @@ describe('faults', () => {
         SIMULATOR_FAULTS: JSON.stringify({ failFirstCommandAttempts: { status: 429, count: 1, retryAfterSeconds: 1 } }),
       },
     });
-    const caller = await stack.placeCall({
+    const caller = await stack.telnyx.placeCall({
       from: '+15557771003',
       to: '+15550001000',
       presses: ['2'],
@@ -116,7 +116,7 @@ describe('faults', () => {
 
   it('every webhook delivered twice: the session ignores the duplicates and ends as its script says', async () => {
     stack = await startTestStack({ env: { SIMULATOR_FAULTS: JSON.stringify({ duplicateWebhooks: true }) } });
-    const caller = await stack.placeCall({
+    const caller = await stack.telnyx.placeCall({
       from: '+15557771004',
       to: '+15550001000',
       presses: ['2'],

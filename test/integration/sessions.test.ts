@@ -24,7 +24,11 @@ describe('call sessions', () => {
   });
 
   it('continues-as-new at menu checkpoints and carries state across runs', async () => {
-    const caller = await stack.placeCall({ from: '+15557772001', to: '+15550001000', presses: [null, null, null] });
+    const caller = await stack.telnyx.placeCall({
+      from: '+15557772001',
+      to: '+15550001000',
+      presses: [null, null, null],
+    });
     const outcome = await stack.outcome(caller.workflowId);
     expect(outcome.flowResult).toBe('no valid choice after 3 tries');
     expect(outcome.runs).toBeGreaterThanOrEqual(2);
@@ -33,10 +37,10 @@ describe('call sessions', () => {
     // State from the first run survived: when the call was answered, and the operations' sequence.
     expect(state.answeredAt).toBeDefined();
     expect(state.status).toBe('ended');
-    const sim = await stack.simCall(caller.callControlId);
+    const sim = await stack.telnyx.call(caller.callControlId);
     expect(sim.heard.filter((p) => p.includes(IVR_PROMPTS.menu))).toHaveLength(3);
     expect(sim.heard.at(-1)).toBe(IVR_PROMPTS.goodbye);
-    const commands = (await stack.simCommands()).filter((c) => c.callControlId === caller.callControlId);
+    const commands = (await stack.telnyx.commands()).filter((c) => c.callControlId === caller.callControlId);
     const keys = commands.map((c) => c.commandId);
     expect(new Set(keys).size).toBe(keys.length);
   });
@@ -59,7 +63,9 @@ describe('call sessions', () => {
     expect(outcome.flowResult).toBe('not confirmed');
     const state = await stack.state(workflowId);
     expect(state).toMatchObject({ direction: 'outbound', to: '+15550009002', status: 'ended' });
-    const dials = (await stack.simCommands()).filter((c) => c.action === 'dial' && c.commandId === `${workflowId}#1`);
+    const dials = (await stack.telnyx.commands()).filter(
+      (c) => c.action === 'dial' && c.commandId === `${workflowId}#1`,
+    );
     expect(dials).toHaveLength(1);
     const status = await eventually('GET /calls/:id', async () => {
       const res = await fetch(`${stack.gatewayUrl}/calls/${encodeURIComponent(workflowId)}`);

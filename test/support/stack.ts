@@ -33,10 +33,6 @@ export interface TestStack extends Stack {
   client: Client;
   /** Every line the parts printed, for failure messages. */
   output: string[];
-  placeCall(script: CallerScript): Promise<{ callControlId: string; workflowId: string }>;
-  simCall(callControlId: string): Promise<SimCallRecord>;
-  simCommands(): Promise<CommandLogEntry[]>;
-  simWebhooks(): Promise<DeliveredWebhook[]>;
   state(workflowId: string): Promise<CallState>;
   /** The session's result, once the gateway has started it (webhooks may still be on their way). */
   outcome(workflowId: string): Promise<CallOutcome>;
@@ -122,13 +118,6 @@ export async function startTestStack(
     ...stack,
     client,
     output,
-    async placeCall(script) {
-      const { call_control_id } = await getJson<{ call_control_id: string }>(`${sim}/_sim/calls`, script);
-      return { callControlId: call_control_id, workflowId: inboundCallWorkflowId('telnyx', call_control_id) };
-    },
-    simCall: (id) => getJson<SimCallRecord>(`${sim}/_sim/calls/${encodeURIComponent(id)}`),
-    simCommands: () => getJson<CommandLogEntry[]>(`${sim}/_sim/commands`),
-    simWebhooks: () => getJson<DeliveredWebhook[]>(`${sim}/_sim/webhooks`),
     telnyx: telnyxControl(sim),
     signalwire: signalwireControl(stack.simulatorUrls.signalwire ?? ''),
     jambonz: jambonzControl(stack.simulatorUrls.jambonz ?? ''),
