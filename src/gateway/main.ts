@@ -1,4 +1,4 @@
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
 import { Client, Connection } from '@temporalio/client';
 import { FLOW_NAMES } from '../calls';
 import { loadConfig, type Config } from '../config';
@@ -56,21 +56,23 @@ async function primary(config: Config): Promise<void> {
   const count = config.gateway.processes;
   let stopping = false;
   const ready = new Set<number>();
-  let url = '';
+  // Counted here rather than read from cluster.workers, which drops a worker on exit or disconnect, in either order.
+  const alive = new Map<number, Worker>();
   const fork = () => {
     const worker = cluster.fork();
+    alive.set(worker.id, worker);
     worker.on('message', (message: { event?: string; url?: string }) => {
-      if (message.event !== 'gateway-worker-ready' || stopping) return;
+      if (message.event !== 'gateway-worker-ready' || stopping || ready.has(worker.id)) return;
       ready.add(worker.id);
-      url = message.url ?? url;
       if (ready.size === count) {
-        console.log(JSON.stringify({ event: 'gateway-ready', url, pid: process.pid, processes: count }));
+        console.log(JSON.stringify({ event: 'gateway-ready', url: message.url, pid: process.pid, processes: count }));
       }
     });
   };
   cluster.on('exit', (worker, code, signal) => {
+    alive.delete(worker.id);
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (alive.size === 0) process.exit(0);
       return;
     }
     console.error(`gateway worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
@@ -82,9 +84,8 @@ async function primary(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     // Each worker drains on its own (readiness fails, in-flight requests finish); the primary waits for all.
-    const workers = Object.values(cluster.workers ?? {});
-    if (workers.length === 0) process.exit(0);
-    for (const worker of workers) worker?.process.kill(signal);
+    if (alive.size === 0) process.exit(0);
+    for (const worker of alive.values()) worker.process.kill(signal);
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
