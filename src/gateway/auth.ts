@@ -60,7 +60,9 @@ export async function restAuth(app: FastifyInstance, options: RestAuthOptions): 
   }
 
   app.addHook('onRequest', async (request, reply) => {
-    const scope = requiredScope(request.method, request.url);
+    // The matched route's pattern and the raw path both count, so no spelling of a URL slips past either way.
+    const route = request.routeOptions.url;
+    const scope = (route && requiredScope(request.method, route)) ?? requiredScope(request.method, request.url);
     if (!scope) return;
     if (keys.length === 0) {
       if (isLoopback(request.socket.remoteAddress)) return;
