@@ -14,7 +14,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY config ./config
-# HOST: listen on the container's interfaces, not loopback. The worker loads the workflow code bundled
+# HOST: listen on the container's interfaces, not loopback (so the REST API needs API_KEYS: without keys it
+# answers loopback clients only). The worker loads the workflow code bundled
 # at build time instead of bundling at start. Routes live outside dist/.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \

@@ -64,7 +64,10 @@ async function main(): Promise<void> {
     ),
   );
   log('');
-  log(`  Gateway       ${stack.gatewayUrl}`);
+  // GATEWAY_PROCESSES reaches the gateway part through the environment: its main forks that many on the one port.
+  const gateways = config.gateway.processes;
+  log(`  Gateway       ${stack.gatewayUrl}${gateways > 1 ? ` (${gateways} processes, GATEWAY_PROCESSES)` : ''}`);
+  if (config.gateway.apiKeys.length === 0) log('  REST API      loopback clients only (set API_KEYS to serve others)');
   // Every carrier the gateway serves: simulated, or configured with a real account.
   const served = PROVIDERS.filter((c) => stack.simulatorUrls[c] || process.env[SIMULATORS[c].configuredBy]);
   for (const carrier of served)

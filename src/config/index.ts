@@ -4,7 +4,7 @@ import { DEFAULT_TASK_QUEUE } from '../calls/messages';
 import { PROVIDERS, isDialTarget, type Provider } from '../calls/ids';
 import type { FlowArgs, SessionDefaults } from '../calls/session-input';
 import { CARRIERS, type CarrierSettings, type SharedSettings } from '../providers/carriers';
-import { ConfigError, boundedInt, optional, port, positiveInt, url, type Env } from './env';
+import { ConfigError, boundedInt, list, optional, port, positiveInt, url, type Env } from './env';
 
 export { ConfigError } from './env';
 
@@ -54,6 +54,12 @@ export interface Config extends CarrierSettings {
     host: string;
     /** The URL carriers reach the gateway at; used to build callback URLs. */
     publicBaseUrl: string;
+    /** Keys the REST API accepts (several during a rotation). None: the REST API answers loopback clients only. */
+    apiKeys: ApiKey[];
+    /** How long a SIGTERMed gateway keeps serving with /readyz failing, so the balancer stops sending first. */
+    drainMs: number;
+    /** Gateway processes `src/gateway/main.ts` runs on the one port (node's cluster module when > 1). */
+    processes: number;
   };
   worker: {
     /** A workflow bundle built by `npm run build` (skips bundling at start). */
@@ -72,6 +78,41 @@ export interface Config extends CarrierSettings {
   /** Spread into every session's input, whoever starts it. */
   session: SessionDefaults;
   logLevel: string;
+}
+
+/** What a REST API key may do: `read` calls, faxes and recordings; `calls` place calls, send and cancel faxes. */
+export const API_SCOPES = ['read', 'calls'] as const;
+export type ApiScope = (typeof API_SCOPES)[number];
+
+export interface ApiKey {
+  key: string;
+  /** The scopes the key has; a key configured without any has them all. */
+  scopes: ApiScope[];
+}
+
+/** Short keys can be guessed; 16 characters is the floor (use `openssl rand -hex 32`). */
+const MIN_API_KEY_LENGTH = 16;
+
+/** `API_KEYS`: comma-separated `key` or `key:scope1+scope2` entries. */
+export function parseApiKeys(env: Env): ApiKey[] {
+  return list(env, 'API_KEYS').map((entry, index) => {
+    const colon = entry.indexOf(':');
+    const key = colon === -1 ? entry : entry.slice(0, colon);
+    const where = `API_KEYS entry ${index + 1}`;
+    if (key.length < MIN_API_KEY_LENGTH)
+      throw new ConfigError(`${where}: a key needs at least ${MIN_API_KEY_LENGTH} characters`);
+    if (colon === -1) return { key, scopes: [...API_SCOPES] };
+    const scopes = entry
+      .slice(colon + 1)
+      .split('+')
+      .map((s) => s.trim());
+    for (const scope of scopes) {
+      if (!API_SCOPES.includes(scope as ApiScope)) {
+        throw new ConfigError(`${where}: unknown scope "${scope}" (scopes are ${API_SCOPES.join(', ')})`);
+      }
+    }
+    return { key, scopes: [...new Set(scopes as ApiScope[])] };
+  });
 }
 
 const SDK_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
@@ -130,7 +171,14 @@ export function loadConfig(env: Env = process.env): Config {
       cliPath: optional(env, 'TEMPORAL_CLI_PATH'),
       dataDir: shared.dataDir,
     },
-    gateway: { port: gatewayPort, host: env.HOST || '127.0.0.1', publicBaseUrl: shared.publicBaseUrl },
+    gateway: {
+      port: gatewayPort,
+      host: env.HOST || '127.0.0.1',
+      publicBaseUrl: shared.publicBaseUrl,
+      apiKeys: parseApiKeys(env),
+      drainMs: boundedInt(env, 'GATEWAY_DRAIN_MS', 5000, 0, 120_000),
+      processes: boundedInt(env, 'GATEWAY_PROCESSES', 1, 1, 64),
+    },
     worker: {
       bundlePath: optional(env, 'WORKFLOW_BUNDLE_PATH'),
       sdkLogLevel: sdkLogLevel(env),

@@ -3,6 +3,7 @@ import type { Client, Connection } from '@temporalio/client';
 import { PROVIDERS, type Provider } from '../calls';
 import type { Config } from '../config';
 import { CARRIERS, carrierSupports, type CarrierDefinition, type CarrierSettings } from '../providers/carriers';
+import { restAuth } from './auth';
 import { callsApi } from './calls-api';
 import { faxesApi } from './faxes-api';
 import { createSessions } from './sessions';
@@ -18,6 +19,24 @@ export interface GatewayDeps {
   logger?: FastifyServerOptions['logger'];
 }
 
+/** How long a Temporal health answer is reused: a balancer probing every gateway often must not hammer Temporal. */
+const HEALTH_CACHE_MS = 1000;
+
+/** Per app: whether it is draining (SIGTERM). Kept beside the app so tests can drain one built in-process. */
+const draining = new WeakSet<FastifyInstance>();
+
+/**
+ * Fails `/readyz` from now on, so the balancer stops sending this gateway new requests; it keeps serving the
+ * ones that still arrive until `app.close()`.
+ */
+export function startDraining(app: FastifyInstance): void {
+  draining.add(app);
+}
+
+export function isDraining(app: FastifyInstance): boolean {
+  return draining.has(app);
+}
+
 /**
  * The gateway as a fastify app that never listens by itself (tests and `main.ts` decide). Stateless:
  * any number can run side by side in front of the same Temporal.
@@ -30,6 +49,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     connection: deps.connection,
     taskQueue: config.temporal.taskQueue,
   });
+
+  // First, and on the root instance: the key check covers the REST routes every plugin below adds.
+  await app.register(restAuth, { keys: config.gateway.apiKeys });
 
   // Every carrier whose settings can verify its webhooks gets its plugin; the REST APIs serve the same ones.
   const providers: Provider[] = [];
@@ -54,6 +76,24 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     providers: providers.filter((p) => carrierSupports(p, 'sendFax')),
     temporalUiUrl: deps.temporalUiUrl ?? config.temporal.uiUrl,
     namespace: config.temporal.namespace,
+  });
+
+  // One Temporal probe at a time, its answer reused for HEALTH_CACHE_MS.
+  let health: { at: number; up: Promise<boolean> } | undefined;
+  const temporalUp = (): Promise<boolean> => {
+    if (!health || Date.now() - health.at >= HEALTH_CACHE_MS) health = { at: Date.now(), up: sessions.healthy() };
+    return health.up;
+  };
+  // Liveness: 200 while the process runs, whatever Temporal does (restarting a gateway would not fix Temporal).
+  app.get('/healthz', async (_request, reply) => {
+    const temporal = (await temporalUp()) ? 'up' : 'down';
+    return reply.code(200).send({ status: 'ok', temporal });
+  });
+  // Readiness, for the balancer: send this gateway requests only while Temporal answers and it is not draining.
+  app.get('/readyz', async (_request, reply) => {
+    if (isDraining(app)) return reply.code(503).send({ status: 'draining' });
+    const up = await temporalUp();
+    return reply.code(up ? 200 : 503).send({ status: up ? 'ready' : 'temporal unreachable' });
   });
 
   // Our errors are JSON with a reason; a 5xx never leaks internals.

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { QueryNotRegisteredError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { isDialTarget, outboundCallWorkflowId, PROVIDERS, type Provider, type SessionDefaults } from '../calls';
+import {
+  isDialTarget,
+  outboundCallWorkflowId,
+  providerOfWorkflowId,
+  PROVIDERS,
+  type Provider,
+  type SessionDefaults,
+} from '../calls';
 import { documentOpsOf } from '../providers/carriers';
 import { unavailable } from './replies';
 import type { Sessions } from './sessions';
@@ -28,7 +36,7 @@ interface PlaceCallBody {
   requestId?: string;
 }
 
-/** The REST API: place a call, read a call's state, health. */
+/** The REST API: place a call, read a call's state. */
 export async function callsApi(app: FastifyInstance, options: CallsApiOptions): Promise<void> {
   const { sessions } = options;
   const uiLink = (workflowId: string) =>
@@ -38,11 +46,22 @@ export async function callsApi(app: FastifyInstance, options: CallsApiOptions): 
 
   app.get<{ Params: { id: string } }>('/calls/:id', async (request, reply) => {
     const workflowId = request.params.id;
+    const notFound = (reason: string) => reply.code(404).send({ error: 'not found', reason });
+    // Only call sessions answer the `state` query: asking a fax or a queue would only fail inside Temporal.
+    if (!providerOfWorkflowId(workflowId)) {
+      return notFound(
+        workflowId.startsWith('fax:')
+          ? `${workflowId} is a fax: see GET /faxes/${encodeURIComponent(workflowId)}`
+          : `${workflowId} is not a call session id (call:<carrier>:...)`,
+      );
+    }
     try {
       const state = await sessions.state(workflowId);
-      if (!state) return reply.code(404).send({ error: 'not found', reason: `no call session ${workflowId}` });
+      if (!state) return notFound(`no call session ${workflowId}`);
       return reply.send({ workflowId, temporalUiUrl: uiLink(workflowId), state });
     } catch (err) {
+      // A workflow under a call id that has no `state` query is not a call session: nothing to retry.
+      if (err instanceof QueryNotRegisteredError) return notFound(`${workflowId} is not a call session`);
       return unavailable(reply, err, request.log);
     }
   });
@@ -114,11 +133,6 @@ export async function callsApi(app: FastifyInstance, options: CallsApiOptions): 
       }
     },
   );
-
-  app.get('/healthz', async (_request, reply) => {
-    const temporal = (await sessions.healthy()) ? 'up' : 'down';
-    return reply.code(200).send({ status: 'ok', temporal });
-  });
 }
 
 /** Document carriers' sessions name the operations that travel as documents; command carriers' need nothing. */

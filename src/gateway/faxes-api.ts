@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  QueryNotRegisteredError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   type Client,
@@ -148,7 +149,8 @@ export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): 
     try {
       state = await withDeadline(() => client.workflow.getHandle(workflowId).query(faxStateQuery));
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError)
+      // A workflow without the fax query is not a fax (only `fax:` ids reach here, but a retry would not help).
+      if (err instanceof WorkflowNotFoundError || err instanceof QueryNotRegisteredError)
         return reply.code(404).send({ error: 'not found', reason: `no fax ${workflowId}` });
       return unavailable(reply, err, request.log);
     }

@@ -8,6 +8,7 @@ import type {
 } from '../../calls/events';
 import { EndCause } from '../../calls/events';
 import { inboundCallWorkflowId } from '../../calls/ids';
+import { parseJsonBody } from '../json-body';
 import { MalformedWebhookError, type RoutedEvents } from '../types';
 import { OWNER_TAG_KEY } from './verbs';
 import { JambonzHook } from './webhook';
@@ -438,12 +439,7 @@ function direction(payload: Payload): CallDirection {
 }
 
 function parsePayload(rawBody: Buffer | string): Payload {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8'));
-  } catch {
-    throw new MalformedWebhookError('jambonz webhook body is not JSON');
-  }
+  const parsed = parseJsonBody(rawBody, 'jambonz webhook body');
   if (!isObject(parsed)) throw new MalformedWebhookError('jambonz webhook body is not a JSON object');
   return parsed;
 }

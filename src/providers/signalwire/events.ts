@@ -8,6 +8,7 @@ import type {
   MachineDetectionResult,
 } from '../../calls';
 import { MalformedWebhookError } from '../types';
+import { parseJsonBody } from '../json-body';
 import { DOCUMENT_OPS, type DocumentOp } from './documents';
 import { legStatusFromWire, type LegStatus } from './update-rules';
 
@@ -50,12 +51,7 @@ function compact<T extends object>(value: T): T {
 }
 
 function parseBody(rawBody: Buffer): Json {
-  let body: unknown;
-  try {
-    body = JSON.parse(rawBody.toString('utf8'));
-  } catch {
-    throw new MalformedWebhookError('body is not JSON');
-  }
+  const body = parseJsonBody(rawBody, 'body');
   if (!isObject(body)) throw new MalformedWebhookError('body is not a JSON object');
   return body;
 }

@@ -9,6 +9,7 @@ import type {
 } from '../../calls';
 import { MalformedWebhookError, type RoutedEvents } from '../types';
 import { decodeClientState } from './client-state';
+import { parseJsonBody } from '../json-body';
 
 /** Telnyx webhook envelope: `{data:{record_type:'event', event_type, id, occurred_at, payload}, meta?}`. */
 interface TelnyxEnvelope {
@@ -16,12 +17,7 @@ interface TelnyxEnvelope {
 }
 
 function parseEnvelope(rawBody: Buffer): TelnyxEnvelope {
-  let body: unknown;
-  try {
-    body = JSON.parse(rawBody.toString('utf8'));
-  } catch {
-    throw new MalformedWebhookError('body is not JSON');
-  }
+  const body = parseJsonBody(rawBody, 'body');
   const data = (body as { data?: unknown } | null)?.data as Record<string, unknown> | undefined;
   if (!data || typeof data !== 'object') throw new MalformedWebhookError('missing "data" object');
   for (const field of ['event_type', 'id', 'occurred_at'] as const) {

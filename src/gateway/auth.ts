@@ -1,0 +1,92 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiKey, ApiScope } from '../config';
+
+/**
+ * API keys for the REST API (`/calls`, `/faxes`, `/recordings/`): anyone who reaches it could otherwise place
+ * calls and read callers' numbers, digits and voices. Webhook routes are not covered (each carrier's plugin
+ * checks its signature) nor are `/healthz` and `/readyz` (balancers probe them without credentials).
+ *
+ * With no key configured the REST API answers loopback clients only, so `npm start` on a laptop works as
+ * before while a gateway listening on 0.0.0.0 refuses the world.
+ */
+
+export interface RestAuthOptions {
+  keys: readonly ApiKey[];
+}
+
+/** Path prefixes of the REST API. */
+const REST_PREFIXES = ['/calls', '/faxes', '/recordings/'];
+
+/** Which routes need a key, and the scope each method needs: reading is `read`, anything else places or cancels. */
+export function requiredScope(method: string, url: string): ApiScope | undefined {
+  const path = url.split('?', 1)[0];
+  const rest = REST_PREFIXES.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`));
+  if (!rest) return undefined;
+  return method === 'GET' || method === 'HEAD' ? 'read' : 'calls';
+}
+
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4.startsWith('127.') || address === '::1';
+}
+
+/** Hashing first gives both sides the same length, which `timingSafeEqual` needs, without leaking the key's. */
+const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+
+function presentedKey(request: FastifyRequest): string | undefined {
+  const authorization = request.headers.authorization;
+  if (typeof authorization === 'string') {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (match) return match[1];
+  }
+  const header = request.headers['x-api-key'];
+  return typeof header === 'string' && header !== '' ? header : undefined;
+}
+
+const refuse = (reply: FastifyReply, status: 401 | 403, error: string, reason: string) => {
+  if (status === 401) reply.header('www-authenticate', 'Bearer');
+  return reply.code(status).send({ error, reason });
+};
+
+/** The plugin: one onRequest hook on the root instance (not encapsulated), so it sees every route. */
+export async function restAuth(app: FastifyInstance, options: RestAuthOptions): Promise<void> {
+  const keys = options.keys.map((k) => ({ hash: digest(k.key), scopes: new Set(k.scopes) }));
+  if (keys.length === 0) {
+    app.log.warn(
+      'API_KEYS is not set: the REST API (/calls, /faxes, /recordings) answers loopback clients only; set API_KEYS to serve others',
+    );
+  }
+
+  app.addHook('onRequest', async (request, reply) => {
+    // The matched route's pattern and the raw path both count, so no spelling of a URL slips past either way.
+    const route = request.routeOptions.url;
+    const scope = (route && requiredScope(request.method, route)) ?? requiredScope(request.method, request.url);
+    if (!scope) return;
+    if (keys.length === 0) {
+      if (isLoopback(request.socket.remoteAddress)) return;
+      return refuse(
+        reply,
+        401,
+        'unauthorized',
+        'this gateway has no API keys configured (API_KEYS), so its REST API answers loopback clients only',
+      );
+    }
+    const presented = presentedKey(request);
+    if (presented === undefined) {
+      return refuse(reply, 401, 'unauthorized', 'an API key is required: Authorization: Bearer <key> or X-API-Key');
+    }
+    const hash = digest(presented);
+    let match: (typeof keys)[number] | undefined;
+    // Every key is compared, so the time taken says nothing about which one (if any) matched.
+    for (const key of keys) if (timingSafeEqual(hash, key.hash) && !match) match = key;
+    if (!match) return refuse(reply, 401, 'unauthorized', 'the API key is not valid');
+    if (!match.scopes.has(scope)) {
+      return refuse(reply, 403, 'forbidden', `this API key lacks the "${scope}" scope`);
+    }
+  });
+}
+
+// What fastify-plugin does: the hook lands on the instance that registers it, so it covers sibling plugins too.
+(restAuth as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
