@@ -155,7 +155,7 @@ describe('signalwire: document fetches and status callbacks', () => {
     const res = await post(documentPath, raw, signed(documentPath, raw));
     expect(res.statusCode).toBe(200);
     expect(gateway.temporalCalls).toContain('ExecuteMultiOperation');
-    const { main } = (res.json() as { sections: { main: Array<Record<string, any>> } }).sections;
+    const { main } = res.json().sections;
     expect(main[0]).toEqual({ play: { url: expect.stringMatching(/^ring:\d+:us$/), auto_answer: false } });
     const dest = main[1].transfer.dest as string;
     const workflowId = `call:signalwire:${callId}`;
@@ -174,7 +174,7 @@ describe('signalwire: document fetches and status callbacks', () => {
     const again = await post(backPath, raw, signed(backPath, raw));
     expect(again.statusCode).toBe(200);
     expect(gateway.temporalCalls).toContain('ExecuteMultiOperation');
-    const next = (again.json() as { sections: { main: Array<Record<string, any>> } }).sections.main[1];
+    const next = again.json().sections.main[1];
     const carriedAgain = callbackOwner(next.transfer.dest as string, SIGNING_KEY) as { carried: string };
     expect(decodeCarried(carriedAgain.carried)).toEqual(carried);
   });
@@ -272,7 +272,7 @@ describe('jambonz: POST /webhooks/jambonz?hook=...', () => {
     const res = await post('/webhooks/jambonz?hook=call', raw, signed(raw));
     expect(res.statusCode).toBe(200);
     expect(gateway.temporalCalls).toContain('ExecuteMultiOperation');
-    const verbs = res.json() as Array<{ verb: string; actionHook?: string }>;
+    const verbs = res.json<Array<{ verb: string; actionHook?: string }>>();
     expect(verbs.map((v) => v.verb)).toEqual(['pause', 'redirect']);
     const redirect = verbs[1].actionHook ?? '';
     const token = verifyHookToken(redirect, [JAMBONZ_SECRET]);
@@ -294,7 +294,7 @@ describe('jambonz: POST /webhooks/jambonz?hook=...', () => {
     const again = await post(pathOf(redirect), next, signed(next));
     expect(again.statusCode).toBe(200);
     expect(gateway.temporalCalls).toContain('ExecuteMultiOperation');
-    const nextRedirect = (again.json() as Array<{ actionHook?: string }>)[1].actionHook ?? '';
+    const nextRedirect = again.json()[1].actionHook ?? '';
     const carriedAgain = verifyHookToken(nextRedirect, [JAMBONZ_SECRET]) as { carried: string };
     expect((decodeCarried(carriedAgain.carried) as { e: unknown[] }).e).toEqual(expect.arrayContaining(carried.e));
   });
@@ -369,7 +369,7 @@ describe('deadlines: a Temporal that hangs', () => {
     });
     expect(elapsed).toBeLessThan(DEADLINE_MS);
     expect(res.statusCode).toBe(200);
-    const verbs = res.json() as Array<{ verb: string; actionHook?: string }>;
+    const verbs = res.json<Array<{ verb: string; actionHook?: string }>>();
     expect(verbs.map((v) => v.verb)).toEqual(['pause', 'redirect']);
     expect(verifyHookToken(verbs[1].actionHook ?? '', [JAMBONZ_SECRET])).toMatchObject({
       ok: true,
@@ -397,7 +397,7 @@ describe('deadlines: a Temporal that hangs', () => {
     });
     expect(elapsed).toBeLessThan(DEADLINE_MS);
     expect(res.statusCode).toBe(200);
-    const { main } = (res.json() as { sections: { main: Array<Record<string, any>> } }).sections;
+    const { main } = res.json().sections;
     expect(callbackOwner(main[1].transfer.dest as string, SIGNING_KEY)).toMatchObject({
       ok: true,
       carried: expect.any(String),
