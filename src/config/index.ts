@@ -77,6 +77,8 @@ export interface Config extends CarrierSettings {
   routingTablePath: string;
   /** Spread into every session's input, whoever starts it. */
   session: SessionDefaults;
+  /** SESSION_TASK_TIMEOUT_MS: the sessions' workflow task timeout (why 2 s: `SessionsOptions` in gateway/sessions.ts). */
+  sessionTaskTimeoutMs: number;
   logLevel: string;
 }
 
@@ -191,6 +193,7 @@ export function loadConfig(env: Env = process.env): Config {
       continueAsNewAtHistoryLength: positiveInt(env, 'SESSION_MAX_HISTORY_EVENTS'),
       ...livenessSettings(env),
     },
+    sessionTaskTimeoutMs: boundedInt(env, 'SESSION_TASK_TIMEOUT_MS', 2000, 500, 60_000),
     logLevel: env.LOG_LEVEL || 'info',
   };
 }

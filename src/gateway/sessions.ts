@@ -40,6 +40,22 @@ export interface SessionsOptions {
   taskQueue: string;
   /** Per-call deadline for Temporal RPCs, so an unreachable server fails fast (→ 503) instead of hanging. */
   rpcTimeoutMs?: number;
+  /**
+   * The sessions' workflow task timeout (`SESSION_TASK_TIMEOUT_MS`). A task held by a worker that was killed
+   * is retried on another worker only once it times out, and the caller hears silence until then: the SDK's
+   * 10 s default (plus Temporal's retry backoff) is 10 to 40 s of dead air. Our tasks take milliseconds and a
+   * replay of a 4K-event history well under a second, so 2 s costs a caller at most ~2-3 s and never cuts off
+   * a healthy task.
+   */
+  workflowTaskTimeoutMs?: number;
+}
+
+/** See `SessionsOptions.workflowTaskTimeoutMs`. */
+export const DEFAULT_SESSION_TASK_TIMEOUT_MS = 2000;
+
+/** An absolute time (ms since the epoch) every Temporal RPC of one webhook must be done by. */
+export interface RpcDeadline {
+  deadline?: number;
 }
 
 export function describeCall(input: Pick<CallSessionInput, 'provider' | 'direction' | 'from' | 'to' | 'flow'>): string {
@@ -48,8 +64,9 @@ export function describeCall(input: Pick<CallSessionInput, 'provider' | 'directi
 
 export function createSessions(options: SessionsOptions) {
   const { client, connection, taskQueue } = options;
-  const withDeadline = <T>(fn: () => Promise<T>) =>
-    connection.withDeadline(Date.now() + (options.rpcTimeoutMs ?? 5000), fn);
+  // The webhook's own deadline, when it has one, bounds every RPC: the carrier must get its answer in time.
+  const withDeadline = <T>(fn: () => Promise<T>, deadline = Infinity) =>
+    connection.withDeadline(Math.min(Date.now() + (options.rpcTimeoutMs ?? 5000), deadline), fn);
 
   const startOptions = (workflowId: string, input: CallSessionInput) => ({
     workflowId,
@@ -57,6 +74,7 @@ export function createSessions(options: SessionsOptions) {
     args: [input] as [CallSessionInput],
     // A closed session must never be started again by a late or replayed webhook.
     workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    workflowTaskTimeout: options.workflowTaskTimeoutMs ?? DEFAULT_SESSION_TASK_TIMEOUT_MS,
     staticSummary: describeCall(input),
     typedSearchAttributes: [
       { key: CallProviderKey, value: input.provider },
@@ -70,14 +88,21 @@ export function createSessions(options: SessionsOptions) {
 
   return {
     /** The first event of an inbound call: starts the session, or signals the one already running. */
-    async signalWithStart(workflowId: string, input: CallSessionInput, event: CallEvent): Promise<Delivery> {
+    async signalWithStart(
+      workflowId: string,
+      input: CallSessionInput,
+      event: CallEvent,
+      { deadline }: RpcDeadline = {},
+    ): Promise<Delivery> {
       try {
-        await withDeadline(() =>
-          client.workflow.signalWithStart(CALL_SESSION_WORKFLOW, {
-            ...startOptions(workflowId, input),
-            signal: callEventSignal,
-            signalArgs: [event],
-          }),
+        await withDeadline(
+          () =>
+            client.workflow.signalWithStart(CALL_SESSION_WORKFLOW, {
+              ...startOptions(workflowId, input),
+              signal: callEventSignal,
+              signalArgs: [event],
+            }),
+          deadline,
         );
         return { outcome: 'delivered', workflowId, started: true };
       } catch (err) {
@@ -87,9 +112,9 @@ export function createSessions(options: SessionsOptions) {
     },
 
     /** Any later event: signals the running session; a closed or unknown one means the event is late. */
-    async signal(workflowId: string, event: CallEvent): Promise<Delivery> {
+    async signal(workflowId: string, event: CallEvent, { deadline }: RpcDeadline = {}): Promise<Delivery> {
       try {
-        await withDeadline(() => client.workflow.getHandle(workflowId).signal(callEventSignal, event));
+        await withDeadline(() => client.workflow.getHandle(workflowId).signal(callEventSignal, event), deadline);
         return { outcome: 'delivered', workflowId, started: false };
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return { outcome: 'late', workflowId };
@@ -103,18 +128,21 @@ export function createSessions(options: SessionsOptions) {
      * `request.waitMs` (no worker, a slow worker, a restart), they are signalled and the reply is `hold`,
      * so the gateway serves a holding document and the carrier comes back. `start` makes the first request
      * of an inbound call start the session (update-with-start). `updateId` names the request, so a carrier
-     * retrying the same request gets the same answer.
+     * retrying the same request gets the same answer. `deadline` bounds it all (the update and the fallback
+     * signals): past it, it throws, and the gateway holds the call with the events in the hold's URL.
      */
     async nextDocument(
       workflowId: string,
       request: DocumentRequest,
-      options: { updateId: string; start?: CallSessionInput },
+      options: { updateId: string; start?: CallSessionInput } & RpcDeadline,
     ): Promise<DocumentReply | { kind: 'late' }> {
-      const deadline = request.waitMs + 2000;
+      const { deadline } = options;
+      // The update gets the wait plus 2 s, inside the webhook's deadline; what is left goes to the fallback.
+      const updateDeadline = Math.min(Date.now() + request.waitMs + 2000, deadline ?? Infinity);
       // Past this the reply would come too late to be read (see `DocumentRequest.answerBy`); 1 s covers the trip back.
       const sent: DocumentRequest = { ...request, answerBy: request.answerBy ?? Date.now() + request.waitMs + 1000 };
       try {
-        return await connection.withDeadline(Date.now() + deadline, () =>
+        return await connection.withDeadline(updateDeadline, () =>
           options.start
             ? client.workflow.executeUpdateWithStart(nextDocumentUpdate, {
                 args: [sent],
@@ -135,12 +163,12 @@ export function createSessions(options: SessionsOptions) {
         const first = request.events.find((e) => e.kind === 'call.incoming');
         const delivery =
           options.start && first
-            ? await this.signalWithStart(workflowId, options.start, first)
+            ? await this.signalWithStart(workflowId, options.start, first, { deadline })
             : { outcome: 'delivered' as const, workflowId, started: false };
         if (delivery.outcome === 'late') return { kind: 'late' };
         for (const event of request.events) {
           if (event !== first || !options.start) {
-            const d = await this.signal(workflowId, event);
+            const d = await this.signal(workflowId, event, { deadline });
             if (d.outcome === 'late') return { kind: 'late' };
           }
         }

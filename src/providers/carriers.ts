@@ -53,6 +53,8 @@ export interface TelnyxSettings {
   connectionId: string;
   apiBaseUrl: string;
   voice: string;
+  /** How long a webhook may wait on Temporal before it gets a 503: short, since Telnyx retries (for about a minute). */
+  webhookDeadlineMs: number;
 }
 
 export interface SignalWireSettings {
@@ -64,6 +66,11 @@ export interface SignalWireSettings {
   signingKey?: string;
   /** How long a SWML fetch waits for the flow's next step before it gets a holding document. */
   documentWaitMs: number;
+  /**
+   * When a SWML fetch is answered at the latest, whatever Temporal does: the flow's document, or a holding one
+   * (carrying the fetch's events if Temporal did not take them). Inside SignalWire's fetch timeout (~10 s).
+   */
+  fetchDeadlineMs: number;
 }
 
 export interface JambonzSettings {
@@ -76,12 +83,38 @@ export interface JambonzSettings {
   applicationSid?: string;
   /** How long a hook waits for the flow's next verbs before it gets holding verbs (jambonz gives up at 10 s). */
   hookWaitMs: number;
+  /**
+   * When a hook is answered at the latest, whatever Temporal does: the flow's verbs, or holding verbs (carrying
+   * the hook's events if Temporal did not take them). jambonz gives up at 10 s and then rejects a new call.
+   */
+  hookDeadlineMs: number;
   /** Where the gateway stores the recordings jambonz streams to it (`listen`), served at `/recordings/`. */
   recordingsDir: string;
 }
 
 /** Both document carriers answer a waiting fetch with a hold after this long, well inside their own timeouts. */
 const DOCUMENT_WAIT = { defaultMs: 4000, minMs: 100, maxMs: 7000 };
+
+/**
+ * The answer-by budget of a document request: jambonz (10 s hook timeout) and SignalWire (~10 s fetch timeout)
+ * get their answer by 7 s, 3 s spare for the network and a busy gateway. It must leave the wait for the flow
+ * and the fallback signals room: `*_WAIT_MS` + `DEADLINE_SPARE_MS` at most.
+ */
+const DOCUMENT_DEADLINE = { defaultMs: 7000, minMs: 500, maxMs: 9500 };
+const DEADLINE_SPARE_MS = 1000;
+/** Telnyx retries a 5xx for about a minute: answering 503 fast costs nothing, hanging costs its timeout. */
+const TELNYX_DEADLINE = { defaultMs: 2000, minMs: 200, maxMs: 9000 };
+
+/** `<name>` (the deadline) read and checked against the wait it must contain. */
+function documentDeadline(env: Env, name: string, waitName: string, waitMs: number): number {
+  const deadline = boundedInt(env, name, DOCUMENT_DEADLINE.defaultMs, DOCUMENT_DEADLINE.minMs, DOCUMENT_DEADLINE.maxMs);
+  if (waitMs + DEADLINE_SPARE_MS > deadline)
+    throw new ConfigError(
+      `${waitName} (${waitMs} ms) must be at least ${DEADLINE_SPARE_MS} ms below ${name} (${deadline} ms): ` +
+        'the flow is waited for inside the deadline, and a hold must still go out in time',
+    );
+  return deadline;
+}
 
 const telnyx: CarrierDefinition<TelnyxSettings> = {
   family: 'command',
@@ -92,6 +125,13 @@ const telnyx: CarrierDefinition<TelnyxSettings> = {
     connectionId: optional(env, 'TELNYX_CONNECTION_ID') ?? TELNYX_DEV_CONNECTION_ID,
     apiBaseUrl: url(env, 'TELNYX_API_BASE_URL', 'https://api.telnyx.com/v2'),
     voice: optional(env, 'TELNYX_VOICE') ?? 'AWS.Polly.Joanna-Neural',
+    webhookDeadlineMs: boundedInt(
+      env,
+      'TELNYX_WEBHOOK_DEADLINE_MS',
+      TELNYX_DEADLINE.defaultMs,
+      TELNYX_DEADLINE.minMs,
+      TELNYX_DEADLINE.maxMs,
+    ),
   }),
   createClient(settings) {
     if (!settings.apiKey) return undefined;
@@ -111,20 +151,29 @@ const telnyx: CarrierDefinition<TelnyxSettings> = {
 const signalwire: CarrierDefinition<SignalWireSettings> = {
   family: 'document',
   ops: SIGNALWIRE_OPS,
-  readSettings: (env) => ({
-    // The REST base: the simulator's (SIGNALWIRE_API_BASE_URL) or the space's.
-    apiBaseUrl: env.SIGNALWIRE_API_BASE_URL ? url(env, 'SIGNALWIRE_API_BASE_URL') : url(env, 'SIGNALWIRE_SPACE_URL'),
-    projectId: optional(env, 'SIGNALWIRE_PROJECT_ID'),
-    apiToken: optional(env, 'SIGNALWIRE_API_TOKEN'),
-    signingKey: optional(env, 'SIGNALWIRE_SIGNING_KEY'),
-    documentWaitMs: boundedInt(
+  readSettings: (env) => {
+    const documentWaitMs = boundedInt(
       env,
       'SIGNALWIRE_DOCUMENT_WAIT_MS',
       DOCUMENT_WAIT.defaultMs,
       DOCUMENT_WAIT.minMs,
       DOCUMENT_WAIT.maxMs,
-    ),
-  }),
+    );
+    return {
+      // The REST base: the simulator's (SIGNALWIRE_API_BASE_URL) or the space's.
+      apiBaseUrl: env.SIGNALWIRE_API_BASE_URL ? url(env, 'SIGNALWIRE_API_BASE_URL') : url(env, 'SIGNALWIRE_SPACE_URL'),
+      projectId: optional(env, 'SIGNALWIRE_PROJECT_ID'),
+      apiToken: optional(env, 'SIGNALWIRE_API_TOKEN'),
+      signingKey: optional(env, 'SIGNALWIRE_SIGNING_KEY'),
+      documentWaitMs,
+      fetchDeadlineMs: documentDeadline(
+        env,
+        'SIGNALWIRE_FETCH_DEADLINE_MS',
+        'SIGNALWIRE_DOCUMENT_WAIT_MS',
+        documentWaitMs,
+      ),
+    };
+  },
   createClient({ apiBaseUrl, projectId, apiToken, signingKey }, { publicBaseUrl }) {
     if (!apiBaseUrl || !projectId || !apiToken) return undefined;
     // Without a signing key no callback URL could be trusted, and no SWML fetch verified: refuse to start.
@@ -151,21 +200,25 @@ const signalwire: CarrierDefinition<SignalWireSettings> = {
 const jambonz: CarrierDefinition<JambonzSettings> = {
   family: 'document',
   ops: JAMBONZ_OPS,
-  readSettings: (env, { dataDir }) => ({
-    apiBaseUrl: url(env, 'JAMBONZ_API_BASE_URL'),
-    accountSid: optional(env, 'JAMBONZ_ACCOUNT_SID'),
-    apiKey: optional(env, 'JAMBONZ_API_KEY'),
-    webhookSecrets: list(env, 'JAMBONZ_WEBHOOK_SECRET'),
-    applicationSid: optional(env, 'JAMBONZ_APPLICATION_SID'),
-    hookWaitMs: boundedInt(
+  readSettings: (env, { dataDir }) => {
+    const hookWaitMs = boundedInt(
       env,
       'JAMBONZ_HOOK_WAIT_MS',
       DOCUMENT_WAIT.defaultMs,
       DOCUMENT_WAIT.minMs,
       DOCUMENT_WAIT.maxMs,
-    ),
-    recordingsDir: optional(env, 'RECORDINGS_DIR') ?? `${dataDir}/recordings`,
-  }),
+    );
+    return {
+      apiBaseUrl: url(env, 'JAMBONZ_API_BASE_URL'),
+      accountSid: optional(env, 'JAMBONZ_ACCOUNT_SID'),
+      apiKey: optional(env, 'JAMBONZ_API_KEY'),
+      webhookSecrets: list(env, 'JAMBONZ_WEBHOOK_SECRET'),
+      applicationSid: optional(env, 'JAMBONZ_APPLICATION_SID'),
+      hookWaitMs,
+      hookDeadlineMs: documentDeadline(env, 'JAMBONZ_HOOK_DEADLINE_MS', 'JAMBONZ_HOOK_WAIT_MS', hookWaitMs),
+      recordingsDir: optional(env, 'RECORDINGS_DIR') ?? `${dataDir}/recordings`,
+    };
+  },
   createClient({ apiBaseUrl, accountSid, apiKey, webhookSecrets, applicationSid }, { publicBaseUrl }) {
     if (!apiBaseUrl || !accountSid || !apiKey) return undefined;
     // The secret keys the tokens of our hook URLs; without it no hook of a call could be trusted.

@@ -31,6 +31,7 @@ export const WEBHOOK_PLUGINS = {
   telnyx: webhookPlugin(telnyxWebhooks, (config, sessions) => ({
     adapter: createTelnyxAdapter(config.telnyx),
     sessions,
+    deadlineMs: config.telnyx.webhookDeadlineMs,
     routing: config.routing,
     sessionDefaults: config.session,
   })),
@@ -40,6 +41,7 @@ export const WEBHOOK_PLUGINS = {
     publicBaseUrl: config.gateway.publicBaseUrl,
     signingKey: config.signalwire.signingKey ?? '',
     documentWaitMs: config.signalwire.documentWaitMs,
+    fetchDeadlineMs: config.signalwire.fetchDeadlineMs,
     sessionDefaults: config.session,
   })),
   jambonz: webhookPlugin(jambonzWebhooks, (config, sessions) => ({
@@ -48,6 +50,7 @@ export const WEBHOOK_PLUGINS = {
     secrets: config.jambonz.webhookSecrets,
     publicBaseUrl: config.gateway.publicBaseUrl,
     hookWaitMs: config.jambonz.hookWaitMs,
+    hookDeadlineMs: config.jambonz.hookDeadlineMs,
     recordingsDir: config.jambonz.recordingsDir,
     sessionDefaults: config.session,
   })),

@@ -19,15 +19,20 @@ import type { Sessions } from '../sessions';
 import { jambonzRecordings, recordingName, recordingUrl } from './jambonz-recordings';
 import {
   accepted,
+  carriedOf,
+  carry,
   deliverEach,
   ignored,
   inboundSessionInput,
   normalised,
+  NotTaken,
   rawBodies,
   refuse,
   toTemporal,
   updateIdOf,
   webhookRoute,
+  withCarried,
+  type Carried,
 } from './pipeline';
 
 export interface JambonzWebhookOptions {
@@ -39,6 +44,8 @@ export interface JambonzWebhookOptions {
   publicBaseUrl: string;
   /** How long a session may take to decide before the hook is answered with holding verbs. */
   hookWaitMs: number;
+  /** When every hook is answered at the latest, whatever Temporal does (jambonz gives up at 10 s). */
+  hookDeadlineMs: number;
   /** Where recordings streamed by `listen` are stored. */
   recordingsDir: string;
   /** Spread into every session this gateway starts. */
@@ -56,8 +63,11 @@ const HOOKS = new Set<string>(Object.values(JambonzHook));
  * - `call_hook` of an inbound call: update-with-start of the session, answered with the flow's first verbs;
  * - every hook that expects verbs (actionHooks, redirects): the `nextDocument` update, answered with the
  *   flow's next verbs, or holding verbs (a pause, then a redirect back) when the session has not decided in
- *   `hookWaitMs`; its events are in Temporal before any answer, and 503 if Temporal takes nothing;
- * - `call_status_hook`: signals, 200 once Temporal has them, 503 otherwise.
+ *   `hookWaitMs`; its events are in Temporal before any answer. If Temporal takes nothing within
+ *   `hookDeadlineMs` (down, slow), the holding verbs' redirect carries the events (and, for a new call, that the
+ *   session is still to be started), signed: jambonz does not retry a hook, and rejects a new call whose
+ *   call_hook fails, so a 503 would lose both;
+ * - `call_status_hook`: signals, 200 once Temporal has them, 503 otherwise (within the deadline).
  */
 export async function jambonzWebhooks(app: FastifyInstance, options: JambonzWebhookOptions): Promise<void> {
   const { sessions, secrets } = options;
@@ -67,57 +77,83 @@ export async function jambonzWebhooks(app: FastifyInstance, options: JambonzWebh
 
   app.post(
     JAMBONZ_HOOK_PATH,
-    webhookRoute(async (webhook, request, reply) => {
-      const signature = verifyJambonzSignature(webhook, secrets);
-      if (!signature.ok) throw refuse(401, 'invalid signature', signature.reason, 'jambonz hook refused');
-      const hookParam = (request.query as Record<string, unknown>).hook;
-      if (typeof hookParam !== 'string' || !HOOKS.has(hookParam)) {
-        const named = typeof hookParam === 'string' ? hookParam : '';
-        throw refuse(400, 'unknown hook', `?hook=${named} is not a jambonz hook this gateway serves`);
-      }
-      const token = verifyHookToken(webhook.url, secrets);
-      if (!token.ok) throw refuse(401, 'invalid hook token', token.reason, 'jambonz hook URL refused');
-      const { hook, controlId } = token;
+    webhookRoute(
+      async (webhook, request, reply, budget) => {
+        const signature = verifyJambonzSignature(webhook, secrets);
+        if (!signature.ok) throw refuse(401, 'invalid signature', signature.reason, 'jambonz hook refused');
+        const hookParam = (request.query as Record<string, unknown>).hook;
+        if (typeof hookParam !== 'string' || !HOOKS.has(hookParam)) {
+          const named = typeof hookParam === 'string' ? hookParam : '';
+          throw refuse(400, 'unknown hook', `?hook=${named} is not a jambonz hook this gateway serves`);
+        }
+        const token = verifyHookToken(webhook.url, secrets);
+        if (!token.ok) throw refuse(401, 'invalid hook token', token.reason, 'jambonz hook URL refused');
+        const { hook, controlId } = token;
 
-      const routed = normalised('malformed webhook', () => normalise(webhook.rawBody, hook, controlId));
-      let events = routed.events;
-      if (hook === JambonzHook.Listen && token.workflowId && controlId) {
-        const url = recordingUrl(options.publicBaseUrl, recordingName(documents.secret, token.workflowId, controlId));
-        events = events.map((e) => (e.kind === 'recording.saved' ? { ...e, url } : e));
-      }
-      // The hook URL (verified) names the session; otherwise the payload does (customerData, parent, inbound).
-      const owner = token.workflowId ?? routed.ownerWorkflowId;
+        const routed = normalised('malformed webhook', () => normalise(webhook.rawBody, hook, controlId));
+        let events = routed.events;
+        if (hook === JambonzHook.Listen && token.workflowId && controlId) {
+          const url = recordingUrl(options.publicBaseUrl, recordingName(documents.secret, token.workflowId, controlId));
+          events = events.map((e) => (e.kind === 'recording.saved' ? { ...e, url } : e));
+        }
+        // The hook URL (verified) names the session; otherwise the payload does (customerData, parent, inbound).
+        const owner = token.workflowId ?? routed.ownerWorkflowId;
 
-      if (NOTIFICATIONS.has(hook)) {
-        if (!owner || events.length === 0) return ignored(reply, owner ? 'no event' : 'no session owns this call');
-        const deliveries = await deliverEach(events, (event) => sessions.signal(owner, event));
-        return hook === JambonzHook.Amd ? reply.code(204).send() : accepted(reply, request, deliveries);
-      }
-      if (!owner) throw refuse(400, 'malformed webhook', 'the hook names no session and the call is not inbound');
+        if (NOTIFICATIONS.has(hook)) {
+          if (!owner || events.length === 0) return ignored(reply, owner ? 'no event' : 'no session owns this call');
+          const deliveries = await deliverEach(budget, events, (event, deadline) =>
+            sessions.signal(owner, event, { deadline }),
+          );
+          return hook === JambonzHook.Amd ? reply.code(204).send() : accepted(reply, request, deliveries);
+        }
+        if (!owner) throw refuse(400, 'malformed webhook', 'the hook names no session and the call is not inbound');
 
-      if (hook === JambonzHook.Wait) {
-        // Polled while the caller waits in a queue; only play, say, pause and leave may answer it.
-        await deliverEach(events, (event) => sessions.signal(owner, event));
-        return sendVerbs(reply, queueHoldingDocument());
-      }
+        if (hook === JambonzHook.Wait) {
+          // Polled while the caller waits in a queue; only play, say, pause and leave may answer it.
+          await deliverEach(budget, events, (event, deadline) => sessions.signal(owner, event, { deadline }));
+          return sendVerbs(reply, queueHoldingDocument());
+        }
 
-      const incoming = events.find(
-        (e): e is Extract<CallEvent, { kind: 'call.incoming' }> => e.kind === 'call.incoming',
-      );
-      const start =
-        hook === JambonzHook.Call && !token.workflowId && incoming?.direction === 'inbound'
-          ? inboundSessionInput('jambonz', incoming, options.routing, options.sessionDefaults)
-          : undefined;
-      // Not even a signal got through: jambonz gets no verbs it could act on (it ends the call, or retries).
-      const answer = await toTemporal(() =>
-        sessions.nextDocument(
-          owner,
-          { events, ...(controlId !== undefined && { handedBack: controlId }), waitMs: options.hookWaitMs },
-          { updateId: updateIdOf('jambonz:', webhook), ...(start && { start }) },
-        ),
-      );
-      return sendVerbs(reply, verbsFor(answer, owner, request.log));
-    }),
+        // A hold served while Temporal was unreachable: what it carries goes first, as the lost hook would have.
+        const carried = carriedOf(token.carried);
+        const all = withCarried(carried, events);
+        const incoming = all.find(
+          (e): e is Extract<CallEvent, { kind: 'call.incoming' }> => e.kind === 'call.incoming',
+        );
+        const newCall = (hook === JambonzHook.Call && !token.workflowId) || carried?.s === 1;
+        const start =
+          newCall && incoming?.direction === 'inbound'
+            ? inboundSessionInput('jambonz', incoming, options.routing, options.sessionDefaults)
+            : undefined;
+        const handedBack = carried?.h ?? controlId;
+        try {
+          const answer = await toTemporal(budget, (deadline) =>
+            sessions.nextDocument(
+              owner,
+              { events: all, ...(handedBack !== undefined && { handedBack }), waitMs: options.hookWaitMs },
+              { updateId: updateIdOf('jambonz:', webhook), deadline, ...(start && { start }) },
+            ),
+          );
+          return sendVerbs(reply, verbsFor(answer, owner, request.log));
+        } catch (err) {
+          if (!(err instanceof NotTaken)) throw err;
+          // Temporal took nothing in time: hold the call, the events travel in the redirect until it does.
+          const held: Carried = {
+            e: all,
+            ...(start && { s: 1 as const }),
+            ...(handedBack !== undefined && { h: handedBack }),
+          };
+          const extras = carry(held);
+          if (!extras) {
+            request.log.error({ workflowId: owner, events: all.length }, 'events too large to carry in a hold URL');
+            throw err;
+          }
+          request.log.warn({ workflowId: owner, events: all.length, err: err.cause }, 'Temporal unavailable; holding');
+          return sendVerbs(reply, holdDocumentFor(documents, owner, undefined, extras));
+        }
+      },
+      { deadlineMs: options.hookDeadlineMs },
+    ),
   );
 
   function verbsFor(

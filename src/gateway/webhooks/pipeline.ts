@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { CallOp, CallSessionInput, Provider, SessionDefaults } from '../../calls';
+import type { CallEvent, CallOp, CallSessionInput, Provider, SessionDefaults } from '../../calls';
 import { routeFor, type RoutingTable } from '../../config';
 import { documentOpsOf } from '../../providers/carriers';
+import { decodeCarried, encodeCarried, expiryIn, type SessionUrlExtras } from '../../providers/session-url';
 import { MalformedWebhookError, type IncomingWebhook } from '../../providers/types';
 import { unavailable } from '../replies';
 import type { Delivery } from '../sessions';
@@ -10,9 +11,28 @@ import type { Delivery } from '../sessions';
 /**
  * What every carrier's webhook route does the same way: raw bytes in, verify (401, nothing started),
  * normalise (400), hand to Temporal (503 if it does not take it, so the carrier retries), acknowledge (200,
- * late events included). A route is `webhookRoute(async (webhook, request, reply) => ...)`; its steps throw
- * `refuse(...)`, or go through `normalised` and `toTemporal`, and the wrapper turns them into replies.
+ * late events included). A route is `webhookRoute(async (webhook, request, reply, budget) => ...)`; its steps
+ * throw `refuse(...)`, or go through `normalised` and `toTemporal`, and the wrapper turns them into replies.
+ *
+ * Every route has its carrier's deadline (`Budget`): whatever Temporal does (down, slow, a connection that
+ * hangs), `toTemporal` gives up in time for the reply to go out before it. Document carriers then answer with
+ * a hold whose URL carries the undelivered events, signed (`carry`), instead of a 503 the carrier would not
+ * retry in time.
  */
+
+/** When a webhook must be answered by (ms since the epoch), and when its Temporal work must be over. */
+export interface Budget {
+  readonly answerBy: number;
+  /** Every Temporal RPC's deadline: a little before `answerBy`, so the reply is rendered and sent in time. */
+  readonly temporalBy: number;
+}
+
+/** What rendering and sending a reply may take after Temporal has been given up on. */
+const REPLY_RESERVE_MS = 250;
+
+export function budgetOf(deadlineMs: number, startedAt = Date.now()): Budget {
+  return { answerBy: startedAt + deadlineMs, temporalBy: startedAt + Math.max(deadlineMs - REPLY_RESERVE_MS, 0) };
+}
 
 /** Signatures cover the exact bytes, so the plugin's routes get bodies unparsed (JSON included). Scoped to it. */
 export function rawBodies(app: FastifyInstance): void {
@@ -58,29 +78,95 @@ export function normalised<T>(error: string, normalise: () => T): T {
   }
 }
 
-/** Temporal did not take the event (unreachable, timed out): the route answers 503. */
-class NotTaken extends Error {
+/** Temporal did not take the event (unreachable, timed out): the route answers 503, or holds with the events. */
+export class NotTaken extends Error {
   constructor(override readonly cause: unknown) {
     super('Temporal did not take the event');
   }
 }
 
-/** A call into Temporal (signal, update); its failure becomes the shared 503 reply. */
-export async function toTemporal<T>(send: () => Promise<T>): Promise<T> {
+/**
+ * A call into Temporal (signal, update) under the budget: `send` gets the deadline for its RPCs, and if it has
+ * not settled by then (an RPC that does not honour it) it is abandoned. Its failure becomes `NotTaken`.
+ */
+export async function toTemporal<T>(budget: Budget, send: (deadline: number) => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const sent = send(budget.temporalBy);
+  // An abandoned call may still fail later; nobody waits for it (its events travel in the reply instead).
+  sent.catch(() => undefined);
+  const late = new Promise<never>((_resolve, reject) => {
+    const graceMs = Math.max(budget.answerBy - Date.now() - REPLY_RESERVE_MS / 2, 0);
+    timer = setTimeout(() => reject(new Error(`no answer from Temporal within the webhook's deadline`)), graceMs);
+  });
   try {
-    return await send();
+    return await Promise.race([sent, late]);
   } catch (err) {
     throw new NotTaken(err);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
-/** Hands every event to its session, in order; 503 unless Temporal has them all. */
-export function deliverEach<E>(events: readonly E[], deliver: (event: E) => Promise<Delivery>): Promise<Delivery[]> {
-  return toTemporal(async () => {
+/** Hands every event to its session, in order, under the budget; 503 unless Temporal has them all. */
+export function deliverEach<E>(
+  budget: Budget,
+  events: readonly E[],
+  deliver: (event: E, deadline: number) => Promise<Delivery>,
+): Promise<Delivery[]> {
+  return toTemporal(budget, async (deadline) => {
     const deliveries: Delivery[] = [];
-    for (const event of events) deliveries.push(await deliver(event));
+    for (const event of events) deliveries.push(await deliver(event, deadline));
     return deliveries;
   });
+}
+
+/**
+ * What a hold's URL carries when Temporal did not take a document request: its events, and what else the
+ * request told the session (the step it handed back, the redirect it answers), so that the request that comes
+ * back to the hold's URL tells the session everything the lost one would have.
+ */
+export interface Carried {
+  /** The undelivered events, oldest first (the session ignores any it already has, by event id). */
+  e: CallEvent[];
+  /** The call has no session yet: start it from the carried `call.incoming` (an inbound call's first request). */
+  s?: 1;
+  /** `DocumentRequest.handedBack` of the request that was not taken. */
+  h?: string;
+  /** `DocumentRequest.redirectedBy` of the request that was not taken. */
+  r?: string;
+}
+
+/** How long a hold URL that carries events stays valid: the carrier comes back within seconds. */
+export const CARRIED_HOLD_TTL_SECONDS = 600;
+
+/**
+ * The signed extras of a hold URL carrying `carried`; undefined when it is over the size bound (the route then
+ * answers 503: a URL the carrier may refuse to call is no better).
+ */
+export function carry(carried: Carried): SessionUrlExtras | undefined {
+  const encoded = encodeCarried(carried);
+  return encoded === undefined ? undefined : { carried: encoded, expiresAt: expiryIn(CARRIED_HOLD_TTL_SECONDS) };
+}
+
+/** The payload of a verified URL (its token covers it, so only our own `carry` made it). */
+export function carriedOf(encoded: string | undefined): Carried | undefined {
+  if (encoded === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = decodeCarried(encoded);
+  } catch (err) {
+    throw refuse(400, 'malformed webhook', `unreadable carried events: ${(err as Error).message}`);
+  }
+  const carried = value as Partial<Carried> | null;
+  if (!carried || !Array.isArray(carried.e)) throw refuse(400, 'malformed webhook', 'carried events are not a list');
+  return carried as Carried;
+}
+
+/** The carried events, then the request's own (a request repeats none of them, but the session dedupes anyway). */
+export function withCarried(carried: Carried | undefined, events: readonly CallEvent[]): CallEvent[] {
+  if (!carried) return [...events];
+  const seen = new Set(carried.e.map((e) => e.eventId));
+  return [...carried.e, ...events.filter((e) => !seen.has(e.eventId))];
 }
 
 /** 200 once Temporal has every event; a late one (its session has ended) is acknowledged and logged. */
@@ -96,13 +182,22 @@ export function ignored(reply: FastifyReply, reason = 'event type not used'): Fa
   return reply.code(200).send({ status: 'ignored', reason });
 }
 
-type WebhookHandler = (webhook: IncomingWebhook, request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>;
+type WebhookHandler = (
+  webhook: IncomingWebhook,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  budget: Budget,
+) => Promise<FastifyReply>;
 
-/** A webhook route's handler: refusals and Temporal failures become their replies here, once. */
-export function webhookRoute(handle: WebhookHandler, publicBaseUrl = '') {
+/**
+ * A webhook route's handler: refusals and Temporal failures become their replies here, once. `deadlineMs` is
+ * the carrier's budget for an answer, counted from when the handler starts (the body has arrived).
+ */
+export function webhookRoute(handle: WebhookHandler, options: { deadlineMs: number; publicBaseUrl?: string }) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const budget = budgetOf(options.deadlineMs);
     try {
-      return await handle(incomingWebhook(request, publicBaseUrl), request, reply);
+      return await handle(incomingWebhook(request, options.publicBaseUrl ?? ''), request, reply, budget);
     } catch (err) {
       if (err instanceof NotTaken) return unavailable(reply, err.cause, request.log);
       if (!(err instanceof WebhookRefused)) throw err;

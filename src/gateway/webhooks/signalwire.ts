@@ -19,18 +19,24 @@ import {
   type DocumentFetch,
   type SwmlDocument,
 } from '../../providers/signalwire';
+import type { SessionUrlExtras } from '../../providers/session-url';
 import type { Sessions } from '../sessions';
 import {
   accepted,
+  carriedOf,
+  carry,
   deliverEach,
   ignored,
   inboundSessionInput,
   normalised,
+  NotTaken,
   rawBodies,
   refuse,
   toTemporal,
   updateIdOf,
   webhookRoute,
+  withCarried,
+  type Carried,
 } from './pipeline';
 
 export interface SignalWireWebhookOptions {
@@ -42,6 +48,8 @@ export interface SignalWireWebhookOptions {
   signingKey: string;
   /** How long a document fetch waits for the flow's next step before the call gets a holding document. */
   documentWaitMs: number;
+  /** When every fetch and callback is answered at the latest, whatever Temporal does (inside SignalWire's timeout). */
+  fetchDeadlineMs: number;
   /** Spread into every session this gateway starts. */
   sessionDefaults: SessionDefaults;
 }
@@ -70,27 +78,32 @@ export async function signalwireWebhooks(app: FastifyInstance, options: SignalWi
   // The phone number's Status Change Webhook (inbound hang-ups reach sessions this way): its token is ours.
   app.log.info({ statusChangeWebhook: numberStatusUrl(publicBaseUrl, signingKey) }, 'signalwire configured');
 
-  /** The session a URL names, by its verified token; 401 for a forged one. */
-  const ownerOf = (url: string) => {
+  /** The session a URL names, by its verified token, and what a hold's URL carries; 401 for a forged or expired one. */
+  const verifiedUrl = (url: string) => {
     const owner = callbackOwner(url, signingKey);
     if (!owner.ok) throw refuse(401, 'invalid callback url', owner.reason);
-    return owner.workflowId;
+    return owner;
   };
+  const ownerOf = (url: string) => verifiedUrl(url).workflowId;
 
   // SignalWire signs the URL it called: our public base URL and the path and query it requested.
-  const route = (handle: Parameters<typeof webhookRoute>[0]) => webhookRoute(handle, publicBaseUrl);
+  const route = (handle: Parameters<typeof webhookRoute>[0]) =>
+    webhookRoute(handle, { publicBaseUrl, deadlineMs: options.fetchDeadlineMs });
 
   app.post(
     SIGNALWIRE_WEBHOOK_PATHS.document,
-    route(async (webhook, _request, reply) => {
+    route(async (webhook, request, reply, budget) => {
       const verified = verifySignalWireSignature(webhook, signingKey);
       if (!verified.ok) throw refuse(401, 'invalid signature', verified.reason, 'signalwire document fetch refused');
-      const owner = ownerOf(webhook.url);
+      const url = verifiedUrl(webhook.url);
       const fetch = normalised('malformed document fetch', () =>
         normaliseDocumentRequest(webhook.rawBody, new Date().toISOString()),
       );
+      // A hold served while Temporal was unreachable: what it carries goes first, as the lost fetch would have.
+      const carried = carriedOf(url.carried);
+      const events = withCarried(carried, fetch.events);
 
-      let workflowId = owner;
+      let workflowId = url.workflowId;
       let start: CallSessionInput | undefined;
       if (!workflowId) {
         // Only an inbound call's first fetch names no session: every URL we hand out carries `wf`.
@@ -98,28 +111,68 @@ export async function signalwireWebhooks(app: FastifyInstance, options: SignalWi
           throw refuse(400, 'malformed document fetch', 'an outbound call fetched a URL that names no session');
         workflowId = inboundCallWorkflowId('signalwire', fetch.callId);
         start = inboundSessionInput('signalwire', fetch, options.routing, options.sessionDefaults);
+      } else if (carried?.s === 1) {
+        start = inboundSessionInput('signalwire', fetch, options.routing, options.sessionDefaults);
       }
       const sessionId = workflowId;
-      const answer = await toTemporal(() =>
-        sessions.nextDocument(
-          sessionId,
-          {
-            events: fetch.events,
-            ...(fetch.step ? { handedBack: fetch.step.key } : {}),
-            ...redirectedBy(webhook.url),
-            waitMs: options.documentWaitMs,
-          },
-          // A carrier retry of this very fetch (same URL, same bytes) gets the same answer; no other fetch
-          // repeats them (hand-backs name their step, holds their hold, redirects their key).
-          { updateId: updateIdOf('swml-', webhook), start },
-        ),
-      );
-      return reply
-        .code(200)
-        .header('content-type', 'application/json')
-        .send(render(answer, sessionId, fetch));
+      const handedBack = carried?.h ?? fetch.step?.key;
+      const redirect = carried?.r ?? redirectedBy(webhook.url);
+      const send = (document: SwmlDocument) =>
+        reply.code(200).header('content-type', 'application/json').send(document);
+      try {
+        const answer = await toTemporal(budget, (deadline) =>
+          sessions.nextDocument(
+            sessionId,
+            {
+              events,
+              ...(handedBack !== undefined && { handedBack }),
+              ...(redirect !== undefined && { redirectedBy: redirect }),
+              waitMs: options.documentWaitMs,
+            },
+            // A carrier retry of this very fetch (same URL, same bytes) gets the same answer; no other fetch
+            // repeats them (hand-backs name their step, holds their hold, redirects their key).
+            { updateId: updateIdOf('swml-', webhook), start, deadline },
+          ),
+        );
+        return send(render(answer, sessionId, fetch));
+      } catch (err) {
+        if (!(err instanceof NotTaken)) throw err;
+        // Temporal took nothing in time: hold the call, the events travel in the hand-back URL until it does.
+        const carrying: Carried = {
+          e: events,
+          ...(start && { s: 1 as const }),
+          ...(handedBack !== undefined && { h: handedBack }),
+          ...(redirect !== undefined && { r: redirect }),
+        };
+        const extras = carry(carrying);
+        if (!extras) {
+          request.log.error(
+            { workflowId: sessionId, events: events.length },
+            'events too large to carry in a hold URL',
+          );
+          throw err;
+        }
+        request.log.warn(
+          { workflowId: sessionId, events: events.length, err: err.cause },
+          'Temporal unavailable; holding',
+        );
+        return send(held(sessionId, fetch, extras));
+      }
     }),
   );
+
+  /**
+   * The hold of a fetch Temporal did not take: ringback while unanswered, silence once answered, for a few
+   * seconds only (no REST command can reach the call meanwhile), then back to a URL that carries the events.
+   */
+  function held(workflowId: string, fetch: DocumentFetch, extras: SessionUrlExtras): SwmlDocument {
+    return holdingDocument({
+      documentUrl: documentUrl(publicBaseUrl, signingKey, workflowId, extras),
+      answered: legStatusFromWire(fetch.callState) === 'answered',
+      holdId: randomUUID(),
+      seconds: OUTAGE_HOLD_SECONDS,
+    });
+  }
 
   function render(answer: DocumentReply | { kind: 'late' }, workflowId: string, fetch: DocumentFetch): SwmlDocument {
     switch (answer.kind) {
@@ -139,22 +192,24 @@ export async function signalwireWebhooks(app: FastifyInstance, options: SignalWi
 
   app.post(
     SIGNALWIRE_WEBHOOK_PATHS.status,
-    route(async (webhook, request, reply) => {
+    route(async (webhook, request, reply, budget) => {
       const owner = ownerOf(webhook.url);
       if (!owner && !isNumberStatusUrl(webhook.url, signingKey) && !verifySignalWireSignature(webhook, signingKey).ok)
         throw refuse(401, 'invalid callback url', 'a status callback must carry our token (or a valid signature)');
       const events = normalised('malformed status callback', () => normaliseStatusCallback(webhook.rawBody));
       if (events.length === 0) return ignored(reply);
-      const deliveries = await deliverEach(events, (event) =>
-        sessions.signal(owner ?? inboundCallWorkflowId('signalwire', event.callId), event),
+      const deliveries = await deliverEach(budget, events, (event, deadline) =>
+        sessions.signal(owner ?? inboundCallWorkflowId('signalwire', event.callId), event, { deadline }),
       );
       return accepted(reply, request, deliveries);
     }),
   );
 }
 
+/** Seconds a hold served while Temporal is unreachable lasts before the call comes back with its events. */
+const OUTAGE_HOLD_SECONDS = 5;
+
 /** The session's redirect a fetch answers: the adapter puts its command key in the document URL. */
-function redirectedBy(url: string): { redirectedBy?: string } {
-  const key = new URL(url, 'http://gateway.invalid').searchParams.get('redirect');
-  return key ? { redirectedBy: key } : {};
+function redirectedBy(url: string): string | undefined {
+  return new URL(url, 'http://gateway.invalid').searchParams.get('redirect') ?? undefined;
 }

@@ -18,6 +18,8 @@ export interface TelnyxWebhookOptions {
   adapter: CommandCarrier;
   sessions: Sessions;
   routing: RoutingTable;
+  /** Answer by then: a 503 if Temporal has not taken the events (Telnyx retries for about a minute). */
+  deadlineMs: number;
   /** Spread into every session this gateway starts. */
   sessionDefaults: SessionDefaults;
 }
@@ -25,7 +27,7 @@ export interface TelnyxWebhookOptions {
 /**
  * `POST /webhooks/telnyx`: raw bytes → signature check → normalise → hand to the session → 2xx.
  * 401 for a bad signature (nothing started), 400 for a body that is not a Telnyx event, 503 when Temporal
- * does not take the event (Telnyx retries), 200 for an event of a session that has already ended.
+ * does not take the event within `deadlineMs` (Telnyx retries), 200 for an event of a session that has ended.
  */
 export async function telnyxWebhooks(app: FastifyInstance, options: TelnyxWebhookOptions): Promise<void> {
   const { adapter, sessions } = options;
@@ -33,20 +35,26 @@ export async function telnyxWebhooks(app: FastifyInstance, options: TelnyxWebhoo
 
   app.post(
     '/webhooks/telnyx',
-    webhookRoute(async (webhook, request, reply) => {
-      const verified = adapter.verify(webhook);
-      if (!verified.ok) throw refuse(401, 'invalid signature', verified.reason, 'telnyx webhook refused');
-      const routed = normalised('malformed webhook', () => adapter.normalise(webhook.rawBody));
-      if (routed.events.length === 0) return ignored(reply);
-      return accepted(reply, request, await deliverEach(routed.events, (e) => deliver(e, routed.ownerWorkflowId)));
-    }),
+    webhookRoute(
+      async (webhook, request, reply, budget) => {
+        const verified = adapter.verify(webhook);
+        if (!verified.ok) throw refuse(401, 'invalid signature', verified.reason, 'telnyx webhook refused');
+        const routed = normalised('malformed webhook', () => adapter.normalise(webhook.rawBody));
+        if (routed.events.length === 0) return ignored(reply);
+        const deliveries = await deliverEach(budget, routed.events, (e, deadline) =>
+          deliver(e, routed.ownerWorkflowId, deadline),
+        );
+        return accepted(reply, request, deliveries);
+      },
+      { deadlineMs: options.deadlineMs },
+    ),
   );
 
-  function deliver(event: CallEvent, ownerWorkflowId: string | undefined): Promise<Delivery> {
-    if (ownerWorkflowId) return sessions.signal(ownerWorkflowId, event);
+  function deliver(event: CallEvent, ownerWorkflowId: string | undefined, deadline: number): Promise<Delivery> {
+    if (ownerWorkflowId) return sessions.signal(ownerWorkflowId, event, { deadline });
     const workflowId = inboundCallWorkflowId('telnyx', event.callId);
-    if (event.kind !== 'call.incoming') return sessions.signal(workflowId, event);
+    if (event.kind !== 'call.incoming') return sessions.signal(workflowId, event, { deadline });
     const input = inboundSessionInput('telnyx', event, options.routing, options.sessionDefaults);
-    return sessions.signalWithStart(workflowId, input, event);
+    return sessions.signalWithStart(workflowId, input, event, { deadline });
   }
 }

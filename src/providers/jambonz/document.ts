@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CallCommand } from '../../calls/commands';
+import type { SessionUrlExtras } from '../session-url';
 import { hangupVerb, holdingDocument, mapCommandToVerbs, redirectVerb, type JambonzVerb } from './verbs';
 import { hookUrl, JambonzHook, operationHooks } from './webhook';
 
@@ -86,10 +87,16 @@ export function documentForCommands(commands: readonly CallCommand[], options: D
 /**
  * A short pause, then a redirect that asks the session again. Every holding redirect gets its own `hold`
  * nonce: the gateway names each request's update by its URL and body, and two fetches of the same call
- * would otherwise look alike and get the first one's answer again.
+ * would otherwise look alike and get the first one's answer again. `extras` (signed) carry the events of a
+ * hook Temporal did not take, and a short expiry.
  */
-export function holdDocumentFor(options: DocumentOptions, workflowId: string, pauseSeconds?: number): JambonzVerb[] {
-  const url = `${nextHookUrl(options, workflowId)}&hold=${randomUUID().slice(0, 8)}`;
+export function holdDocumentFor(
+  options: DocumentOptions,
+  workflowId: string,
+  pauseSeconds?: number,
+  extras: SessionUrlExtras = {},
+): JambonzVerb[] {
+  const url = `${nextHookUrl(options, workflowId, undefined, extras)}&hold=${randomUUID().slice(0, 8)}`;
   return holdingDocument(url, pauseSeconds);
 }
 
@@ -98,6 +105,11 @@ export function hangupDocument(): JambonzVerb[] {
   return [hangupVerb()];
 }
 
-function nextHookUrl(options: DocumentOptions, workflowId: string, controlId?: string): string {
-  return hookUrl(options.publicBaseUrl, options.secret, workflowId, JambonzHook.Next, controlId);
+function nextHookUrl(
+  options: DocumentOptions,
+  workflowId: string,
+  controlId?: string,
+  extras: SessionUrlExtras = {},
+): string {
+  return hookUrl(options.publicBaseUrl, options.secret, workflowId, JambonzHook.Next, controlId, extras);
 }

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readSessionUrl, sessionToken, sessionUrl, type SessionUrlScheme } from '../session-url';
+import { readSessionUrl, sessionToken, sessionUrl, type SessionUrlExtras, type SessionUrlScheme } from '../session-url';
 import type { IncomingWebhook, VerifyResult } from '../types';
 
 /**
@@ -130,11 +130,14 @@ export function hookUrl(
   workflowId: string,
   hook: JambonzHook,
   controlId?: string,
+  /** An expiry and carried events (a hold served while Temporal is unreachable); none by default. */
+  extras: SessionUrlExtras = {},
 ): string {
   return sessionUrl(
     HOOK_URLS,
     { publicBaseUrl, path: JAMBONZ_HOOK_PATH, secret },
     hookParams(hook, workflowId, controlId),
+    extras,
   );
 }
 
@@ -149,15 +152,15 @@ export function applicationHookUrl(
 }
 
 export type HookTokenResult =
-  | { ok: true; hook: JambonzHook; workflowId?: string; controlId?: string }
+  | { ok: true; hook: JambonzHook; workflowId?: string; controlId?: string; carried?: string }
   | { ok: false; reason: string };
 
 /**
  * Reads and checks the query of a hook request (absolute URL or path with query). Application hooks may come
  * without a session; every other hook must carry a workflow id with a token made by one of `secrets`.
  */
-export function verifyHookToken(url: string, secrets: readonly string[]): HookTokenResult {
-  const read = readSessionUrl(HOOK_URLS, url, secrets);
+export function verifyHookToken(url: string, secrets: readonly string[], nowMs = Date.now()): HookTokenResult {
+  const read = readSessionUrl(HOOK_URLS, url, secrets, nowMs);
   if (read.verdict === 'unreadable') return { ok: false, reason: `unreadable hook URL: ${url}` };
   const { hook, wf: workflowId, op: controlId } = read.values;
   if (hook === undefined || !HOOKS.has(hook)) return { ok: false, reason: `unknown hook "${hook ?? ''}"` };
@@ -174,7 +177,9 @@ export function verifyHookToken(url: string, secrets: readonly string[]): HookTo
   if (read.verdict === 'invalid') {
     return { ok: false, reason: `hook "${knownHook}" token does not match its workflow id and operation` };
   }
-  return { ok: true, hook: knownHook, workflowId, controlId };
+  if (read.verdict === 'expired') return { ok: false, reason: `hook "${knownHook}" URL refused: ${read.reason}` };
+  const carried = read.extras?.carried;
+  return { ok: true, hook: knownHook, workflowId, controlId, ...(carried !== undefined && { carried }) };
 }
 
 /** The token of one hook URL (what `hookUrl` puts in `token`). */

@@ -1,5 +1,13 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readSessionUrl, sessionToken, sessionTokenMatches, sessionUrl, type SessionUrlScheme } from '../session-url';
+import {
+  expiryIn,
+  readSessionUrl,
+  sessionToken,
+  sessionTokenMatches,
+  sessionUrl,
+  type SessionUrlExtras,
+  type SessionUrlScheme,
+} from '../session-url';
 import type { IncomingWebhook, VerifyResult } from '../types';
 
 /**
@@ -81,8 +89,27 @@ export function verifySignalWireSignature(webhook: IncomingWebhook, signingKey: 
   return checked > 0 ? { ok: true } : { ok: false, reason: 'missing x-signalwire-signature header' };
 }
 
-/** Our session URLs (`status_url`, document hand-backs): `?wf=<workflowId>&t=<token>`, one token for both paths. */
-const CALLBACK_URLS: SessionUrlScheme<'wf'> = { scope: 'signalwire-callback', params: ['wf'], tokenParam: 't' };
+/**
+ * Our session URLs (`status_url`, document hand-backs): `?wf=<workflowId>&exp=<unix s>&t=<token>`, one token for
+ * both paths. They expire (a leaked URL is not a key to the session for ever): `CALLBACK_URL_TTL_SECONDS`.
+ */
+const CALLBACK_URLS: SessionUrlScheme<'wf'> = {
+  scope: 'signalwire-callback',
+  params: ['wf'],
+  tokenParam: 't',
+  expires: true,
+};
+
+/**
+ * How long a callback or document URL stays valid: 24 h covers any call and fax we place or answer (a session
+ * hands out fresh document URLs with every document it serves; only a call's `status_url` lives as long as it).
+ * Rounded up to the hour, so URLs made for a session within the hour are identical.
+ */
+export const CALLBACK_URL_TTL_SECONDS = 24 * 3600;
+
+function defaultExpiry(extras: SessionUrlExtras): SessionUrlExtras {
+  return { ...extras, expiresAt: extras.expiresAt ?? expiryIn(CALLBACK_URL_TTL_SECONDS, 3600) };
+}
 
 /**
  * The phone number's Status Change Webhook names no session, so its token covers nothing but its scope: it
@@ -90,33 +117,51 @@ const CALLBACK_URLS: SessionUrlScheme<'wf'> = { scope: 'signalwire-callback', pa
  */
 const NUMBER_STATUS_URL: SessionUrlScheme<never> = { scope: 'signalwire-number-status', params: [], tokenParam: 't' };
 
-/** The token a status_url carries for `workflowId`. */
-export function statusCallbackToken(secret: string, workflowId: string): string {
-  return sessionToken(CALLBACK_URLS, secret, { wf: workflowId });
+/** The token a status_url carries for `workflowId` (and the expiry it carries in `exp`). */
+export function statusCallbackToken(secret: string, workflowId: string, expiresAt: number): string {
+  return sessionToken(CALLBACK_URLS, secret, { wf: workflowId }, { expiresAt });
 }
 
-export function verifyStatusCallbackToken(secret: string, workflowId: string, token: string): boolean {
-  return sessionTokenMatches(CALLBACK_URLS, [secret], { wf: workflowId }, token);
+export function verifyStatusCallbackToken(
+  secret: string,
+  workflowId: string,
+  token: string,
+  expiresAt: number,
+): boolean {
+  return sessionTokenMatches(CALLBACK_URLS, [secret], { wf: workflowId }, token, { expiresAt });
 }
 
 /** `<base>/webhooks/signalwire/status?wf=...&t=...`: where a session's status callbacks go. */
-export function statusCallbackUrl(publicBaseUrl: string, secret: string, workflowId: string): string {
+export function statusCallbackUrl(
+  publicBaseUrl: string,
+  secret: string,
+  workflowId: string,
+  extras: SessionUrlExtras = {},
+): string {
   return sessionUrl(
     CALLBACK_URLS,
     { publicBaseUrl, path: SIGNALWIRE_WEBHOOK_PATHS.status, secret },
     { wf: workflowId },
+    defaultExpiry(extras),
   );
 }
 
 /**
  * `<base>/webhooks/signalwire/swml?wf=...&t=...`: where a session's documents hand the call back to fetch
- * the next one (dial `url`, `transfer` steps, `update` redirects).
+ * the next one (dial `url`, `transfer` steps, `update` redirects). A hold served while Temporal is unreachable
+ * adds the events it could not deliver (`extras.carried`) and a short expiry.
  */
-export function documentUrl(publicBaseUrl: string, secret: string, workflowId: string): string {
+export function documentUrl(
+  publicBaseUrl: string,
+  secret: string,
+  workflowId: string,
+  extras: SessionUrlExtras = {},
+): string {
   return sessionUrl(
     CALLBACK_URLS,
     { publicBaseUrl, path: SIGNALWIRE_WEBHOOK_PATHS.document, secret },
     { wf: workflowId },
+    defaultExpiry(extras),
   );
 }
 
@@ -141,14 +186,17 @@ export function isNumberStatusUrl(url: string, secret: string): boolean {
 export function callbackOwner(
   url: string,
   secret: string,
-): { ok: true; workflowId?: string } | { ok: false; reason: string } {
-  const read = readSessionUrl(CALLBACK_URLS, url, [secret]);
+  nowMs = Date.now(),
+): { ok: true; workflowId?: string; carried?: string } | { ok: false; reason: string } {
+  const read = readSessionUrl(CALLBACK_URLS, url, [secret], nowMs);
   if (read.verdict === 'unreadable') return { ok: false, reason: read.reason };
   const workflowId = read.values.wf;
   if (workflowId === undefined) return { ok: true };
   switch (read.verdict) {
     case 'valid':
-      return { ok: true, workflowId };
+      return { ok: true, workflowId, ...(read.extras?.carried !== undefined && { carried: read.extras.carried }) };
+    case 'expired':
+      return { ok: false, reason: `callback URL refused: ${read.reason ?? 'expired'}` };
     case 'unsigned':
       return { ok: false, reason: 'callback URL names a workflow but carries no token' };
     case 'invalid':

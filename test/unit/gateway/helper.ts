@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -23,14 +24,18 @@ export interface TestGateway {
  * 401/400/503 paths run for real, and an interceptor records which RPCs were tried ("nothing delivered" is
  * `temporalCalls` staying empty).
  */
-export async function buildTestGateway(env: NodeJS.ProcessEnv): Promise<TestGateway> {
+export async function buildTestGateway(
+  env: NodeJS.ProcessEnv,
+  /** Where Temporal is: by default a port nothing listens on (every RPC fails at once). */
+  temporalAddress = '127.0.0.1:1',
+): Promise<TestGateway> {
   const temporalCalls: string[] = [];
   const record: GrpcInterceptor = (options, nextCall) => {
     temporalCalls.push(options.method_definition.path.split('/').pop() ?? '');
     // Passing the next call through untouched is what grpc-js does at run time; its type wants the class.
     return nextCall(options) as ReturnType<GrpcInterceptor>;
   };
-  const connection = Connection.lazy({ address: '127.0.0.1:1', interceptors: [record] });
+  const connection = Connection.lazy({ address: temporalAddress, interceptors: [record] });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gateway-test-'));
   const app = await buildGateway({
     config: loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: dataDir, PUBLIC_BASE_URL: 'https://gw.example.com', ...env }),
@@ -45,4 +50,26 @@ export async function buildTestGateway(env: NodeJS.ProcessEnv): Promise<TestGate
   });
   await app.ready();
   return { app, temporalCalls };
+}
+
+/**
+ * A Temporal that hangs: it accepts TCP connections and never says a word, so every RPC waits until its
+ * deadline (a server that is overloaded, or a network that drops packets). Close it after the gateway.
+ */
+export async function blackHole(): Promise<{ address: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    address: `127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -283,8 +283,9 @@ describe('dial and update', () => {
       url: documentUrl(callbacks.publicBaseUrl, callbacks.secret, workflowId),
       status_events: ['created', 'ringing', 'answered', 'ended'],
     });
-    expect(new URL(params.status_url as string).searchParams.get('t')).toBe(
-      statusCallbackToken(callbacks.secret, workflowId),
+    const statusUrl = new URL(params.status_url as string);
+    expect(statusUrl.searchParams.get('t')).toBe(
+      statusCallbackToken(callbacks.secret, workflowId, Number(statusUrl.searchParams.get('exp'))),
     );
   });
 

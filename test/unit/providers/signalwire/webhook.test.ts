@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import {
+  CALLBACK_URL_TTL_SECONDS,
   callbackOwner,
   documentUrl,
   isNumberStatusUrl,
@@ -10,7 +11,11 @@ import {
   verifySignalWireSignature,
   verifyStatusCallbackToken,
 } from '../../../../src/providers/signalwire';
+import { encodeCarried, sessionToken, type SessionUrlScheme } from '../../../../src/providers/session-url';
 import type { IncomingWebhook } from '../../../../src/providers/types';
+
+/** The callback URLs' scheme as it was before tokens expired: a URL signed so must now be refused. */
+const CALLBACK_SCHEME: SessionUrlScheme<'wf'> = { scope: 'signalwire-callback', params: ['wf'], tokenParam: 't' };
 
 const signingKey = randomBytes(24).toString('hex');
 const url = 'https://gw.example.com/webhooks/signalwire/swml?wf=call%3Asignalwire%3Aabc&t=xyz';
@@ -102,18 +107,26 @@ describe('status callback tokens and URLs', () => {
   const workflowId = 'call:signalwire:3fa85f64-5717-4562-b3fc-2c963f66afa6';
 
   it('verifies its own token, and only for the same workflow and secret', () => {
-    const token = statusCallbackToken(secret, workflowId);
-    expect(verifyStatusCallbackToken(secret, workflowId, token)).toBe(true);
-    expect(verifyStatusCallbackToken(secret, `${workflowId}x`, token)).toBe(false);
-    expect(verifyStatusCallbackToken('other secret', workflowId, token)).toBe(false);
-    expect(verifyStatusCallbackToken(secret, workflowId, token.slice(0, -1))).toBe(false);
+    const exp = Math.floor(Date.now() / 1000) + 60;
+    const token = statusCallbackToken(secret, workflowId, exp);
+    expect(verifyStatusCallbackToken(secret, workflowId, token, exp)).toBe(true);
+    expect(verifyStatusCallbackToken(secret, `${workflowId}x`, token, exp)).toBe(false);
+    expect(verifyStatusCallbackToken('other secret', workflowId, token, exp)).toBe(false);
+    expect(verifyStatusCallbackToken(secret, workflowId, token.slice(0, -1), exp)).toBe(false);
+    // The expiry is signed: moving it later breaks the token.
+    expect(verifyStatusCallbackToken(secret, workflowId, token, exp + 3600)).toBe(false);
   });
 
   it('builds the status and document URLs under the public base URL, keeping its path', () => {
     const status = new URL(statusCallbackUrl('https://gw.example.com/prefix/', secret, workflowId));
     expect(status.origin + status.pathname).toBe('https://gw.example.com/prefix/webhooks/signalwire/status');
     expect(status.searchParams.get('wf')).toBe(workflowId);
-    expect(status.searchParams.get('t')).toBe(statusCallbackToken(secret, workflowId));
+    const exp = Number(status.searchParams.get('exp'));
+    expect(status.searchParams.get('t')).toBe(statusCallbackToken(secret, workflowId, exp));
+    // Valid for a day (rounded up to the hour, so URLs made within the hour are identical).
+    const ttl = exp - Date.now() / 1000;
+    expect(ttl).toBeGreaterThan(CALLBACK_URL_TTL_SECONDS - 1);
+    expect(ttl).toBeLessThanOrEqual(CALLBACK_URL_TTL_SECONDS + 3600);
     expect(new URL(documentUrl('https://gw.example.com', secret, workflowId)).pathname).toBe(
       '/webhooks/signalwire/swml',
     );
@@ -132,6 +145,41 @@ describe('status callback tokens and URLs', () => {
     });
     expect(callbackOwner(good.replace(/&t=[^&]+/, ''), secret).ok).toBe(false);
     expect(callbackOwner('https://gw.example.com/webhooks/signalwire/status', secret)).toEqual({ ok: true });
+  });
+
+  it('refuses an expired URL with the reason, and one whose expiry was removed or moved', () => {
+    const expiresAt = Math.floor(Date.now() / 1000) + 60;
+    const url = documentUrl('https://gw.example.com', secret, workflowId, { expiresAt });
+    expect(callbackOwner(url, secret)).toEqual({ ok: true, workflowId });
+    expect(callbackOwner(url, secret, (expiresAt + 1) * 1000)).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^callback URL refused: the URL expired at /),
+    });
+    expect(callbackOwner(url.replace(/&exp=\d+/, ''), secret)).toEqual({
+      ok: false,
+      reason: 'callback URL token does not match its workflow id',
+    });
+    expect(callbackOwner(url.replace(/exp=\d+/, `exp=${expiresAt + 3600}`), secret).ok).toBe(false);
+  });
+
+  it('refuses a URL made without an expiry (tokens from before expiries existed never expire otherwise)', () => {
+    const legacy = new URL('https://gw.example.com/webhooks/signalwire/status');
+    legacy.searchParams.set('wf', workflowId);
+    legacy.searchParams.set('t', sessionToken(CALLBACK_SCHEME, secret, { wf: workflowId }));
+    expect(callbackOwner(legacy.toString(), secret)).toEqual({
+      ok: false,
+      reason: 'callback URL refused: the URL carries no expiry (exp)',
+    });
+  });
+
+  it('returns the carried payload of a hold URL, which cannot be altered', () => {
+    const carried = encodeCarried({ e: [{ kind: 'call.answered' }] }) ?? '';
+    const url = documentUrl('https://gw.example.com', secret, workflowId, { carried });
+    expect(callbackOwner(url, secret)).toEqual({ ok: true, workflowId, carried });
+    const other = encodeCarried({ e: [] }) ?? '';
+    const tampered = new URL(url);
+    tampered.searchParams.set('ev', other);
+    expect(callbackOwner(tampered.toString(), secret).ok).toBe(false);
   });
 });
 
