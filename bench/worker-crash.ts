@@ -142,9 +142,7 @@ async function main(): Promise<void> {
       );
     }
     console.log(`worker crash and deploy: silence a caller hears (carrier event → next command), ${CALLS} calls each`);
-    console.log(
-      `machine: ${cpus().length} cores, load before ${loadBefore}, after ${loadAverage()}`,
-    );
+    console.log(`machine: ${cpus().length} cores, load before ${loadBefore}, after ${loadAverage()}`);
     console.log('| case | calls | p50 | p99 | max |\n| --- | --- | --- | --- | --- |');
     for (const row of rows) console.log(row);
   } finally {
