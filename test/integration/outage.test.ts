@@ -20,6 +20,7 @@ const DOWN_MS = 12_000;
  * inside jambonz's hook timeout and SignalWire's fetch timeout (10 s, as the simulators have them).
  */
 const DEADLINE_MS = 7000;
+const TIME_SCALE = 0.25;
 const VOICEMAIL = /^pressed 2, voicemail saved at https?:\/\//;
 
 const carriesEvents = (url: string) => new URL(url).searchParams.has('ev');
@@ -28,13 +29,14 @@ const tookMs = (hook: JambonzHookDelivery) => Date.parse(hook.answeredAt ?? '') 
 describe('a 12 s Temporal outage with jambonz and SignalWire calls', () => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startTestStack({ simulate: ['jambonz', 'signalwire'], timeScale: 0.25 });
+    stack = await startTestStack({ simulate: ['jambonz', 'signalwire'], timeScale: TIME_SCALE });
   });
   afterAll(async () => {
     await stack?.close();
   });
   afterEach(() => {
-    if (expect.getState().assertionCalls !== expect.getState().numPassingAsserts) console.log(stack.output.join('\n'));
+    // Printed on any failure (a timed-out wait throws without failing an assertion).
+    console.log(stack.output.slice(-200).join('\n'));
   });
 
   it('answers every hook in time, holds new calls, loses no event, and every flow runs to its end', async () => {
@@ -69,6 +71,9 @@ describe('a 12 s Temporal outage with jambonz and SignalWire calls', () => {
       to: '+15550001000',
       presses: ['2'],
       voicemail: { talkMs: 1500 },
+      // It hears ringback until the session answers: a caller's usual minute of patience, in real time (the
+      // outage is not scaled; the simulator's default of 60 s would be 15 s at this time scale).
+      giveUpAfterMs: 60_000 / TIME_SCALE,
     });
     await outage;
     const backAt = Date.now();
