@@ -35,7 +35,7 @@ describe('a 12 s Temporal outage with jambonz and SignalWire calls', () => {
     await stack?.close();
   });
   afterEach(() => {
-    // Printed on any failure (a timed-out wait throws without failing an assertion).
+    // Always printed: a wait that times out throws without failing an assertion, which the usual check misses.
     console.log(stack.output.slice(-200).join('\n'));
   });
 
