@@ -241,13 +241,21 @@ describe('gateway: jambonz hooks', () => {
     }
   });
 
-  it('answers 503 when Temporal takes nothing: for hooks that want verbs and for status hooks', async () => {
+  it('holds a new call within the hook deadline when Temporal takes nothing, carrying its events; status hooks get 503', async () => {
     const [deadPort] = await freePorts(1);
     const dead = await otherGateway({}, `127.0.0.1:${deadPort}`);
     try {
       const callSid = randomUUID();
+      const started = Date.now();
       const callHook = await hook(`${dead.url}/webhooks/jambonz?hook=call`, callInfo(callSid));
-      expect(callHook).toMatchObject({ status: 503, body: { error: 'temporarily unavailable' } });
+      // jambonz rejects the call if a call_hook is not answered within 10 s: it is held instead, well inside.
+      expect(Date.now() - started).toBeLessThan(8000);
+      expect(callHook.status).toBe(200);
+      expect(() => validateVerbDocument(callHook.body)).not.toThrow();
+      const verbs = callHook.body as Verb[];
+      expect(verbs.map((v) => v.verb)).toEqual(['pause', 'redirect']);
+      // The call's first event travels, signed, in the redirect back, until Temporal takes it.
+      expect(new URL(verbs[1].actionHook ?? '').searchParams.get('ev')).toBeTruthy();
       const status = await hook(
         `${dead.url}/webhooks/jambonz?hook=status`,
         callInfo(callSid, { call_status: 'in-progress', sip_status: 200 }),
