@@ -85,6 +85,10 @@ export interface LaneCallback {
   /** Called once when the callback is given up (a final failure, or CALLBACK_MAX_ATTEMPTS reached). */
   giveUp: () => void;
   log: (line: string) => void;
+  /** The `reorderWebhooks` fault: leave the lane and wait this long (real ms) before the first attempt. */
+  reorderDelayMs?: number;
+  /** The `noRetry` fault: a failed first attempt is final. */
+  noRetry?: boolean;
 }
 
 /**
@@ -97,7 +101,7 @@ export function queueInLane(lanes: Lanes, key: string, timers: Timers, callback:
   const tryOnce = async (): Promise<void> => {
     const verdict = await callback.attempt();
     if (verdict === 'delivered') return lanes.settle(lane);
-    if (verdict === 'final' || callback.attempts() >= CALLBACK_MAX_ATTEMPTS) {
+    if (verdict === 'final' || callback.noRetry === true || callback.attempts() >= CALLBACK_MAX_ATTEMPTS) {
       callback.giveUp();
       return lanes.settle(lane);
     }
@@ -106,6 +110,14 @@ export function queueInLane(lanes: Lanes, key: string, timers: Timers, callback:
       .then(tryOnce)
       .catch((err: unknown) => callback.log(`callback retry error: ${String(err)}`));
   };
+  if (callback.reorderDelayMs !== undefined) {
+    // Out of the lane: it neither waits for the call's earlier webhooks nor holds back its later ones.
+    void timers
+      .sleep(callback.reorderDelayMs)
+      .then(tryOnce)
+      .catch((err: unknown) => callback.log(`callback error: ${String(err)}`));
+    return;
+  }
   lane.tail = lane.tail
     .then(() => timers.sleep(randomDelayMs(callback.delayMs)))
     .then(tryOnce)

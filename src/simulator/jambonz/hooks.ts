@@ -1,5 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
+import { DeliveryFaults } from '../delivery-faults';
 import type { JambonzHookDelivery, JambonzHookType } from './types';
 
 /**
@@ -49,6 +50,8 @@ export interface HookClientOptions {
   timeoutMs: number;
   delayMs: [number, number];
   duplicateStatusHooks: boolean;
+  /** Reordered and lost status hooks; no retries even when a hook URL asks for them. */
+  faults?: DeliveryFaults;
   log: (line: string) => void;
 }
 
@@ -60,8 +63,11 @@ export class HookClient {
   private readonly controllers = new Set<AbortController>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
+  private readonly faults: DeliveryFaults;
 
-  constructor(private readonly options: HookClientOptions) {}
+  constructor(private readonly options: HookClientOptions) {
+    this.faults = options.faults ?? new DeliveryFaults();
+  }
 
   /** A hook whose answer may carry verbs (session:new, session:redirect, verb:hook). Throws `HookFailure`. */
   request(
@@ -79,7 +85,18 @@ export class HookClient {
     const copies = this.options.duplicateStatusHooks ? 2 : 1;
     for (let copy = 0; copy < copies; copy++) {
       const delivery = this.record('call:status', target, payload, callSid, copy > 0);
-      void this.track(callSid, this.deliver(delivery, target, false)).catch(() => undefined);
+      const status = (payload as { call_status?: unknown }).call_status;
+      const kinds = ['call:status', ...(typeof status === 'string' ? [`call:status:${status}`] : [])];
+      if (this.faults.dropped(kinds)) {
+        delivery.status = 'failed';
+        delivery.dropped = true;
+        delivery.error = 'lost (dropWebhooks fault)';
+        this.options.log(`dropped ${kinds.at(-1)} for ${callSid} (dropWebhooks fault)`);
+        continue;
+      }
+      const reorderDelayMs = this.faults.reorderDelayMs();
+      delivery.reordered = reorderDelayMs !== undefined;
+      void this.track(callSid, this.deliver(delivery, target, false, reorderDelayMs)).catch(() => undefined);
     }
   }
 
@@ -149,15 +166,23 @@ export class HookClient {
     }
   }
 
-  private async deliver(delivery: JambonzHookDelivery, target: HookTarget, readAnswer: boolean): Promise<HookAnswer> {
+  private async deliver(
+    delivery: JambonzHookDelivery,
+    target: HookTarget,
+    readAnswer: boolean,
+    reorderDelayMs?: number,
+  ): Promise<HookAnswer> {
     const [min, max] = this.options.delayMs;
-    if (max > 0) await this.sleep(min + Math.random() * Math.max(0, max - min));
+    if (reorderDelayMs !== undefined) await this.sleep(reorderDelayMs);
+    else if (max > 0) await this.sleep(min + Math.random() * Math.max(0, max - min));
     const retry = retryPolicy(target.url);
     for (;;) {
       const failure = await this.attempt(delivery, target, readAnswer);
       if (failure === undefined) return { body: parseAnswer(delivery), delivery };
       const retryable = retry.on.has('all') || retry.on.has(failure);
-      if (this.closed || !retryable || delivery.attempts > retry.count) {
+      const wanted = retryable && delivery.attempts <= retry.count;
+      if (wanted && this.faults.noRetry) delivery.notRetried = true;
+      if (this.closed || !wanted || this.faults.noRetry) {
         delivery.status = 'failed';
         if (!this.closed) this.options.log(`${delivery.type} ${delivery.url} failed: ${delivery.error}`);
         throw new HookFailure(`${delivery.type} ${delivery.url}: ${delivery.error}`);
@@ -177,6 +202,7 @@ export class HookClient {
       return 'other';
     }
     delivery.attempts++;
+    delivery.lastAttemptAt = new Date().toISOString();
     const controller = new AbortController();
     this.controllers.add(controller);
     let timedOut = false;

@@ -1,6 +1,7 @@
 import { CommandGate } from '../command-gate';
 import { checkedTimeScale, listenOrigin } from '../http';
 import { SimClock } from '../clock';
+import { DeliveryFaults } from '../delivery-faults';
 import { DEFAULT_APPLICATION_SID } from './defaults';
 import { CallEngine } from './engine';
 import { HookClient } from './hooks';
@@ -51,6 +52,7 @@ export async function startJambonzSimulator(opts: JambonzSimulatorOptions): Prom
     timeoutMs: opts.webhookTimeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS,
     delayMs: opts.faults?.hookDelayMs ?? [0, 0],
     duplicateStatusHooks: opts.faults?.duplicateStatusHooks === true,
+    faults: new DeliveryFaults(opts.faults),
     log,
   });
   const engine = new CallEngine({

@@ -1,4 +1,5 @@
 import type { CallerScript } from '../scripts';
+import type { DeliveryFaultOptions } from '../delivery-faults';
 import type { SimulatorHandle, SimulatorOptions } from '../types';
 
 /**
@@ -28,7 +29,11 @@ export interface JambonzSimulatorOptions extends SimulatorOptions {
   specPath?: string;
 }
 
-export interface JambonzFaultOptions {
+/**
+ * `reorderWebhooks` and `dropWebhooks` apply to call:status hooks (verb hooks are request and answer: one at a
+ * time per call). `noRetry` ignores a hook URL's `#rc=` retry fragment, so nothing is ever retried.
+ */
+export interface JambonzFaultOptions extends DeliveryFaultOptions {
   /** The first `count` attempts of every REST request (same method, path and body) get this status instead of running. */
   failFirstCommandAttempts?: { status: 429 | 480 | 500 | 503; count: number; retryAfterSeconds?: number };
   /** Send every call:status hook twice (jambonz itself does not; for testing de-duplication). */
@@ -133,7 +138,15 @@ export interface JambonzHookDelivery {
   /** The second copy sent because of the `duplicateStatusHooks` fault. */
   duplicate: boolean;
   sentAt: string;
+  /** ISO time of the latest attempt. */
+  lastAttemptAt?: string;
   answeredAt?: string;
+  /** The `reorderWebhooks` fault held this status hook back on its own random delay. */
+  reordered?: boolean;
+  /** The `dropWebhooks` fault lost this status hook: never sent (status `failed`). */
+  dropped?: boolean;
+  /** The `noRetry` fault refused a retry the hook URL's `#rc=` fragment asked for. */
+  notRetried?: boolean;
 }
 
 export interface JambonzSimulator

@@ -1,7 +1,8 @@
 import { Agent, request } from 'undici';
 import { signSignalWireRequest } from '../../providers/signalwire';
-import { Lanes, queueInLane, type AttemptVerdict } from '../callback-lanes';
+import { CALLBACK_MAX_ATTEMPTS, Lanes, queueInLane, type AttemptVerdict } from '../callback-lanes';
 import { REAL_TIME, Timers } from '../clock';
+import { DeliveryFaults } from '../delivery-faults';
 import type { SignalWireDelivery } from './types';
 
 /**
@@ -24,6 +25,8 @@ export interface DeliveryOptions {
   delayMs: [number, number];
   /** Send every status callback twice. */
   duplicate: boolean;
+  /** Reordering and lost status callbacks; no retries of callbacks or document fetches. */
+  faults?: DeliveryFaults;
   /** Schema violations of a status callback / fetch body, recorded and logged (they would be simulator bugs). */
   callbackErrors?: (body: unknown) => string[];
   fetchErrors?: (body: unknown) => string[];
@@ -59,8 +62,11 @@ export class Deliveries {
   private readonly records: SignalWireDelivery[] = [];
   private readonly timers = new Timers(REAL_TIME, 'resolve');
   private closed = false;
+  private readonly faults: DeliveryFaults;
 
-  constructor(private readonly options: DeliveryOptions) {}
+  constructor(private readonly options: DeliveryOptions) {
+    this.faults = options.faults ?? new DeliveryFaults();
+  }
 
   /** Queues a status callback for the call's lane; the URL (with our routing token) is used unchanged. */
   sendCallback(callId: string, url: string, body: StatusCallbackBody): void {
@@ -71,12 +77,26 @@ export class Deliveries {
       this.options.log(`BUG: ${body.event_type} breaks its documented shape: ${specErrors.join('; ')}`);
     for (let copy = 0; copy < (this.options.duplicate ? 2 : 1); copy++) {
       const record = this.record('status-callback', body.event_type, callId, 'POST', url, raw, specErrors, copy > 0);
+      const state = body.params.call_state ?? body.params.state;
+      const kinds = [body.event_type, ...(typeof state === 'string' ? [`${body.event_type}:${state}`] : [])];
+      if (this.faults.dropped(kinds)) {
+        record.status = 'failed';
+        record.dropped = true;
+        record.lastError = 'lost (dropWebhooks fault)';
+        this.options.log(`dropped ${kinds.at(-1)} for ${callId} (dropWebhooks fault)`);
+        continue;
+      }
+      const reorderDelayMs = this.faults.reorderDelayMs();
+      record.reordered = reorderDelayMs !== undefined;
       queueInLane(this.lanes, callId, this.timers, {
         delayMs: this.options.delayMs,
+        reorderDelayMs,
+        noRetry: this.faults.noRetry,
         attempt: () => this.attemptCallback(record),
         attempts: () => record.attempts,
         giveUp: () => {
           record.status = 'failed';
+          record.notRetried = this.faults.noRetry && record.attempts < CALLBACK_MAX_ATTEMPTS;
           if (!this.closed)
             this.options.log(`gave up on ${record.eventType} for ${record.callId} after ${record.attempts} attempts`);
         },
@@ -96,8 +116,10 @@ export class Deliveries {
     const record = this.record('swml-fetch', 'swml.fetch', callId, method, url, raw, specErrors, false);
     for (let retry = 0; ; retry++) {
       const outcome = await this.attemptFetch(record);
-      if (outcome.ok || !outcome.retryable || retry >= FETCH_RETRY_DELAYS_MS.length || this.closed) {
+      const noRetry = this.faults.noRetry && !outcome.ok && outcome.retryable;
+      if (outcome.ok || !outcome.retryable || noRetry || retry >= FETCH_RETRY_DELAYS_MS.length || this.closed) {
         record.status = outcome.ok ? 'delivered' : 'failed';
+        if (noRetry) record.notRetried = true;
         return outcome.ok ? outcome : { ok: false, reason: outcome.reason };
       }
       await this.timers.sleep(FETCH_RETRY_DELAYS_MS[retry]);
@@ -172,6 +194,8 @@ export class Deliveries {
   ): Promise<{ ok: true; text: string; contentType: string } | { ok: false; retryable: boolean; reason: string }> {
     if (this.closed) return { ok: false, retryable: false, reason: 'simulator closed' };
     record.attempts++;
+    record.lastAttemptAt = new Date().toISOString();
+    record.firstAttemptAt ??= record.lastAttemptAt;
     const destination = target(record.url);
     try {
       const response = await request(destination.url, {

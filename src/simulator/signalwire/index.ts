@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CommandGate } from '../command-gate';
+import { DeliveryFaults } from '../delivery-faults';
 import { checkedTimeScale, listenOrigin } from '../http';
 import { CallEngine } from './call-engine';
 import { Deliveries } from './delivery';
@@ -39,6 +40,7 @@ export async function startSignalWireSimulator(opts: SignalWireSimulatorOptions)
     signingKey: opts.signingKey,
     delayMs: opts.faults?.webhookDelayMs ?? DEFAULT_WEBHOOK_DELAY_MS,
     duplicate: opts.faults?.duplicateWebhooks === true,
+    faults: new DeliveryFaults(opts.faults),
     callbackErrors: spec && ((body) => spec.statusCallbackErrors(body)),
     fetchErrors: spec && ((body) => spec.schemaErrors(SCHEMAS.swmlFetch, body)),
     log,

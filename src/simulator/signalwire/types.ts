@@ -1,4 +1,5 @@
 import type { CallerScript, SimRecording } from '../scripts';
+import type { DeliveryFaultOptions } from '../delivery-faults';
 import type { SimulatorHandle, SimulatorOptions } from '../types';
 
 /**
@@ -50,7 +51,7 @@ export interface InboundFaxScript {
   failOnPage?: number;
 }
 
-export interface SignalWireFaultOptions {
+export interface SignalWireFaultOptions extends DeliveryFaultOptions {
   /** The first `count` attempts of every REST command (by call, command and control_id) get this error instead of running. */
   failFirstCommandAttempts?: { status: 500 | 503 | 429; count: number; retryAfterSeconds?: number };
   /** Deliver every status callback twice (identical bytes). */
@@ -134,6 +135,15 @@ export interface SignalWireDelivery {
   lastStatusCode?: number;
   lastError?: string;
   deliveredAt?: string;
+  /** ISO time of the first / the latest attempt. */
+  firstAttemptAt?: string;
+  lastAttemptAt?: string;
+  /** The `reorderWebhooks` fault sent this status callback outside the call's in-order lane. */
+  reordered?: boolean;
+  /** The `dropWebhooks` fault lost this status callback: never sent (status `failed`). */
+  dropped?: boolean;
+  /** The `noRetry` fault gave it up after its first failed attempt. */
+  notRetried?: boolean;
   /** Violations of the spec's schema or the documented shape (a simulator bug if not empty). */
   specErrors: string[];
 }

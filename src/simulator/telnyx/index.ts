@@ -1,6 +1,7 @@
 import { checkedTimeScale, listenOrigin } from '../http';
 import { CallEngine } from './call-engine';
 import { CommandGate } from './command-gate';
+import { DeliveryFaults } from '../delivery-faults';
 import { DEFAULT_CONNECTION_ID } from './defaults';
 import { buildSimulatorServer } from './server';
 import { defaultSpecPath, loadTelnyxSpec } from './spec';
@@ -40,6 +41,7 @@ export async function startTelnyxSimulator(opts: TelnyxSimulatorOptions): Promis
     signingKey: signingKey.privateKey,
     delayMs: opts.faults?.webhookDelayMs ?? DEFAULT_WEBHOOK_DELAY_MS,
     duplicate: opts.faults?.duplicateWebhooks === true,
+    faults: new DeliveryFaults(opts.faults),
     validate: spec ? (rawBody) => spec.webhookErrors(rawBody) : undefined,
     log,
   });

@@ -1,4 +1,5 @@
 import type { AgentScript, CallerScript, SimRecording } from '../scripts';
+import type { DeliveryFaultOptions } from '../delivery-faults';
 import type { SimulatorHandle, SimulatorOptions } from '../types';
 
 export type { AgentScript, CallerScript, SimRecording };
@@ -25,7 +26,7 @@ export interface TelnyxSimulatorOptions extends SimulatorOptions {
   specPath?: string;
 }
 
-export interface FaultOptions {
+export interface FaultOptions extends DeliveryFaultOptions {
   /** The first `count` attempts of every command (by `command_id`) get this error instead of running. */
   failFirstCommandAttempts?: { status: 500 | 503 | 429; count: number; retryAfterSeconds?: number };
   /** Deliver every webhook twice (same event id, separately signed). */
@@ -89,6 +90,15 @@ export interface DeliveredWebhook {
   lastStatusCode?: number;
   lastError?: string;
   deliveredAt?: string;
+  /** ISO time of the first / the latest attempt. */
+  firstAttemptAt?: string;
+  lastAttemptAt?: string;
+  /** The `reorderWebhooks` fault sent it outside the call's in-order lane. */
+  reordered?: boolean;
+  /** The `dropWebhooks` fault lost it: never sent (status `failed`). */
+  dropped?: boolean;
+  /** The `noRetry` fault gave it up after its first failed attempt. */
+  notRetried?: boolean;
   /** Violations of the spec's webhook schema (a simulator bug if not empty). */
   specErrors: string[];
 }

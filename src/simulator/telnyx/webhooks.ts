@@ -1,7 +1,8 @@
 import { createPrivateKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { Agent, request } from 'undici';
-import { Lanes, queueInLane } from '../callback-lanes';
+import { CALLBACK_MAX_ATTEMPTS, Lanes, queueInLane } from '../callback-lanes';
 import { REAL_TIME, Timers } from '../clock';
+import { DeliveryFaults } from '../delivery-faults';
 import type { DeliveredWebhook } from './types';
 
 /**
@@ -144,6 +145,7 @@ export function signWebhook(privateKey: KeyObject, timestamp: string, rawBody: B
 // --- delivery --------------------------------------------------------------------------------------------
 
 const ATTEMPT_TIMEOUT_MS = 10_000;
+const NO_FAULTS = new DeliveryFaults();
 
 export interface WebhookDispatcherOptions {
   signingKey: KeyObject;
@@ -151,6 +153,8 @@ export interface WebhookDispatcherOptions {
   delayMs: [number, number];
   /** Send every webhook twice. */
   duplicate: boolean;
+  /** Reordering, no retries, lost webhooks. */
+  faults?: DeliveryFaults;
   /** Spec violations of a body, recorded and logged (they would be simulator bugs). */
   validate?: (rawBody: string) => string[];
   log: (line: string) => void;
@@ -178,6 +182,7 @@ export class WebhookDispatcher {
       this.options.log(`BUG: ${body.data.event_type} breaks the spec: ${specErrors.join('; ')}`);
     }
     const copies = this.options.duplicate ? 2 : 1;
+    const faults = this.options.faults ?? NO_FAULTS;
     for (let copy = 0; copy < copies; copy++) {
       const record: DeliveredWebhook = {
         eventId: body.data.id,
@@ -191,12 +196,24 @@ export class WebhookDispatcher {
         specErrors,
       };
       this.records.push(record);
+      if (faults.dropped([record.eventType])) {
+        record.status = 'failed';
+        record.dropped = true;
+        record.lastError = 'lost (dropWebhooks fault)';
+        this.options.log(`dropped ${record.eventType} ${record.eventId} (dropWebhooks fault)`);
+        continue;
+      }
+      const reorderDelayMs = faults.reorderDelayMs();
+      record.reordered = reorderDelayMs !== undefined;
       queueInLane(this.lanes, laneKey, this.timers, {
         delayMs: this.options.delayMs,
+        reorderDelayMs,
+        noRetry: faults.noRetry,
         attempt: async () => ((await this.attempt(record, url)) ? 'delivered' : 'retry'),
         attempts: () => record.attempts,
         giveUp: () => {
           record.status = 'failed';
+          record.notRetried = faults.noRetry && record.attempts < CALLBACK_MAX_ATTEMPTS;
           this.options.log(`gave up on ${record.eventType} ${record.eventId} after ${record.attempts} attempts`);
         },
         log: this.options.log,
@@ -228,6 +245,8 @@ export class WebhookDispatcher {
   private async attempt(record: DeliveredWebhook, url: () => string | undefined): Promise<boolean> {
     if (this.closed) return false;
     record.attempts++;
+    record.lastAttemptAt = new Date().toISOString();
+    record.firstAttemptAt ??= record.lastAttemptAt;
     const target = url();
     record.url = target;
     if (!target) {
