@@ -48,6 +48,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     client: deps.client,
     connection: deps.connection,
     taskQueue: config.temporal.taskQueue,
+    workflowTaskTimeoutMs: config.sessionTaskTimeoutMs,
   });
 
   // First, and on the root instance: the key check covers the REST routes every plugin below adds.
