@@ -114,8 +114,11 @@ function neverSent(cause: unknown): boolean {
 
 /**
  * Whether a failed request certainly did not act at the carrier: a throttle (429), jambonz's "no feature
- * server" (480), or no connection at all. Anything else (a timeout, a reset, a 5xx) may have acted.
+ * server" (480), SignalWire's 503 (its own SDK retries a POST, which it treats as not idempotent, only on 429
+ * and 503: the request was refused before it acted), or no connection at all. Anything else (a timeout, a
+ * reset, another 5xx) may have acted.
  */
 export function certainlyNotActed(err: CarrierError): boolean {
-  return err.details.status === 429 || err.details.status === 480 || err.details.notSent === true;
+  const { status, provider, notSent } = err.details;
+  return status === 429 || status === 480 || (status === 503 && provider === 'signalwire') || notSent === true;
 }

@@ -1,4 +1,4 @@
-import { classifyResponse, retryAfterMs } from '../../../src/providers/errors';
+import { certainlyNotActed, classifyResponse, retryAfterMs } from '../../../src/providers/errors';
 
 describe('carrier response classification', () => {
   const telnyx = { provider: 'telnyx' as const, operation: 'speak', goneCodes: ['90018', '90015'] };
@@ -42,5 +42,17 @@ describe('carrier response classification', () => {
     expect(
       classifyResponse({ provider: 'jambonz', operation: 'lcc', status: 404, goneStatuses: [404, 422] }),
     ).toMatchObject({ type: 'CallGone' });
+  });
+
+  it('knows which failed dials certainly placed nothing, so a dial without an idempotency key may be retried', () => {
+    const failed = (provider: 'signalwire' | 'jambonz', status: number) =>
+      classifyResponse({ provider, operation: 'dial', status })!;
+    expect(certainlyNotActed(failed('signalwire', 429))).toBe(true);
+    // SignalWire's own SDK retries a POST on 503: refused before it acted.
+    expect(certainlyNotActed(failed('signalwire', 503))).toBe(true);
+    expect(certainlyNotActed(failed('signalwire', 500))).toBe(false);
+    expect(certainlyNotActed(failed('signalwire', 502))).toBe(false);
+    expect(certainlyNotActed(failed('jambonz', 480))).toBe(true);
+    expect(certainlyNotActed(failed('jambonz', 503))).toBe(false);
   });
 });
