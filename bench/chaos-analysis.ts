@@ -15,7 +15,9 @@ export const CHAOS_SCRIPTS: Record<
   ScriptName,
   { presses?: string[]; hangupAfterMs?: number; voicemail?: { talkMs: number }; hangupDuringPrompt?: number }
 > = {
-  agent: { presses: ['1'], hangupAfterMs: 15_000 },
+  // A minute on the line from the answer, as the demo's Telnyx caller: long enough to be bridged through the
+  // injected faults (every command refused once, a worker killed every 10 s) and then talk.
+  agent: { presses: ['1'], hangupAfterMs: 60_000 },
   voicemail: { presses: ['2'], voicemail: { talkMs: 3_000 } },
   hangup: { hangupDuringPrompt: 0 },
 };
