@@ -14,7 +14,7 @@ export interface CarrierHttpOptions {
   baseUrl: string;
   /** Sent on every request (authorisation). */
   headers: Record<string, string>;
-  /** Time to the response headers, and between body chunks. @default 5000 */
+  /** Time to the response headers, and between body chunks; below the activities' 5 s start-to-close. @default 4000 */
   timeoutMs?: number;
   /** How this carrier says "this call no longer exists". */
   gone: Pick<ClassifyInput, 'goneCodes' | 'goneStatuses'>;
@@ -32,7 +32,7 @@ export interface CarrierHttp {
 export function createCarrierHttp(options: CarrierHttpOptions): CarrierHttp {
   const base = new URL(options.baseUrl);
   const basePath = base.pathname.replace(/\/$/, '');
-  const timeout = options.timeoutMs ?? 5000;
+  const timeout = options.timeoutMs ?? 4000;
   const pool = new Pool(base.origin, {
     connections: options.connections ?? 64,
     keepAliveTimeout: 30_000,
