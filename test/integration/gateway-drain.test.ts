@@ -71,7 +71,7 @@ describe('gateway: graceful SIGTERM', () => {
             if (r.status !== 200) throw new Error(`readyz ${r.status}`);
             return r.body;
           }),
-        ).toEqual({ status: 'ready' });
+        ).toEqual({ status: 'ready', temporal: 'up' });
 
         const callSid = randomUUID();
         const raw = JSON.stringify({
