@@ -60,20 +60,24 @@ describe('a 12 s Temporal outage with jambonz and SignalWire calls', () => {
     await eventually('Temporal down', async () => ((await temporalAnswers(stack)) ? undefined : true), 10_000, 100);
 
     // New calls while Temporal is down, on both document carriers.
+    // Both new callers hear ringback until their session answers (jambonz's `pause` needs no endpoint, so holding
+    // does not answer the call): a caller's usual minute of patience, in real time, since the outage is not
+    // scaled. The simulators' default of 60 s would be 15 s at this time scale, shorter than the outage plus the
+    // dev server's restart (about 17 s on CI).
+    const patientMs = 60_000 / TIME_SCALE;
     const newJambonz = await jambonz.placeCall({
       from: '+15557772002',
       to: '+15550001000',
       presses: ['2'],
       voicemail: { talkMs: 1500 },
+      giveUpAfterMs: patientMs,
     });
     const newSignalWire = await stack.signalwire.placeCall({
       from: '+15557772003',
       to: '+15550001000',
       presses: ['2'],
       voicemail: { talkMs: 1500 },
-      // It hears ringback until the session answers: a caller's usual minute of patience, in real time (the
-      // outage is not scaled; the simulator's default of 60 s would be 15 s at this time scale).
-      giveUpAfterMs: 60_000 / TIME_SCALE,
+      giveUpAfterMs: patientMs,
     });
     await outage;
     const backAt = Date.now();
