@@ -22,6 +22,31 @@ export interface GatewayDeps {
 /** How long a Temporal health answer is reused: a balancer probing every gateway often must not hammer Temporal. */
 const HEALTH_CACHE_MS = 1000;
 
+/**
+ * Temporal's state as the last probe found it ('unknown' before the first answers). Reading it starts a new
+ * probe when the answer is older than HEALTH_CACHE_MS, one at a time, and returns at once.
+ */
+export function temporalProbe(probe: () => Promise<boolean>, cacheMs = HEALTH_CACHE_MS) {
+  let known: 'up' | 'down' | 'unknown' = 'unknown';
+  let checkedAt = -Infinity;
+  let running = false;
+  return {
+    state(): 'up' | 'down' | 'unknown' {
+      if (!running && Date.now() - checkedAt >= cacheMs) {
+        running = true;
+        void probe()
+          .catch(() => false)
+          .then((up) => {
+            known = up ? 'up' : 'down';
+            checkedAt = Date.now();
+            running = false;
+          });
+      }
+      return known;
+    },
+  };
+}
+
 /** Per app: whether it is draining (SIGTERM). Kept beside the app so tests can drain one built in-process. */
 const draining = new WeakSet<FastifyInstance>();
 
@@ -79,24 +104,20 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     namespace: config.temporal.namespace,
   });
 
-  // One Temporal probe at a time, its answer reused for HEALTH_CACHE_MS.
-  let health: { at: number; up: Promise<boolean> } | undefined;
-  const temporalUp = (): Promise<boolean> => {
-    if (!health || Date.now() - health.at >= HEALTH_CACHE_MS) health = { at: Date.now(), up: sessions.healthy() };
-    return health.up;
-  };
+  // Temporal's state as last probed, never awaited: a balancer's health check has a short timeout (HAProxy's
+  // `timeout check`, 1 s in deploy/), and a probe of a Temporal that is down takes its whole deadline (the
+  // client retries UNAVAILABLE until then). Awaiting it made every gateway miss its check in an outage, so the
+  // balancer took them all out and answered the carriers 503 itself: exactly the calls the holds are for.
+  const temporal = temporalProbe(() => sessions.healthy());
   // Liveness: 200 while the process runs, whatever Temporal does (restarting a gateway would not fix Temporal).
-  app.get('/healthz', async (_request, reply) => {
-    const temporal = (await temporalUp()) ? 'up' : 'down';
-    return reply.code(200).send({ status: 'ok', temporal });
-  });
+  app.get('/healthz', async (_request, reply) => reply.code(200).send({ status: 'ok', temporal: temporal.state() }));
   // Readiness, for the balancer: send this gateway requests unless it is draining. Not tied to Temporal: while
   // Temporal is down the gateways are what holds the calls (holding documents, carried events, fast 503s), and a
   // readiness that failed with Temporal would take every gateway out at once and leave the carriers a 503 from
   // the balancer instead. Temporal's state is in the body for whoever watches.
   app.get('/readyz', async (_request, reply) => {
     if (isDraining(app)) return reply.code(503).send({ status: 'draining' });
-    return reply.code(200).send({ status: 'ready', temporal: (await temporalUp()) ? 'up' : 'down' });
+    return reply.code(200).send({ status: 'ready', temporal: temporal.state() });
   });
 
   // Our errors are JSON with a reason; a 5xx never leaks internals.

@@ -69,6 +69,8 @@ describe('gateway: graceful SIGTERM', () => {
           await eventually('ready', async () => {
             const r = await readyz(baseUrl);
             if (r.status !== 200) throw new Error(`readyz ${r.status}`);
+            // The first answer may not know yet: the probe it starts is never awaited.
+            if ((r.body as { temporal?: string }).temporal === 'unknown') throw new Error('Temporal not probed yet');
             return r.body;
           }),
         ).toEqual({ status: 'ready', temporal: 'up' });
