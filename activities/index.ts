@@ -21,8 +21,14 @@ import type { CarrierRequest } from '../src/providers/types';
 
 /** Heartbeat details a failed `placeCall` attempt leaves for the next one. */
 interface DialAttemptNote {
-  /** The failed attempt certainly did not place a call, so another attempt is safe. */
-  notPlaced: boolean;
+  /**
+   * The attempt that certainly did not place a call, so the one after it may dial. Heartbeat details outlive
+   * the attempt that recorded them (Temporal hands the last ones to every later attempt), so the note names
+   * its attempt: an attempt that dialed, succeeded and lost its completion (Temporal down, the worker killed
+   * before it reported) leaves no note of its own, and the attempt after it must not read attempt 1's as leave
+   * to dial again. That read sent one chaos fax twice.
+   */
+  notPlacedAttempt: number;
 }
 
 export interface ActivityDeps {
@@ -72,15 +78,15 @@ async function placeOnce(provider: Provider, client: CarrierClient, build: () =>
   const { adapter, http } = client;
   const context = Context.current();
   if (!adapter.dialIsIdempotent && context.info.attempt > 1) {
-    const note = context.info.heartbeatDetails as DialAttemptNote | undefined;
-    if (!note?.notPlaced) throw dialOutcomeUnknown(provider);
+    const note = context.info.heartbeatDetails as Partial<DialAttemptNote> | undefined;
+    if (note?.notPlacedAttempt !== context.info.attempt - 1) throw dialOutcomeUnknown(provider);
   }
   try {
     return adapter.placedCall(await http.send(build(), { signal: context.cancellationSignal }));
   } catch (err) {
     if (!adapter.dialIsIdempotent && err instanceof CarrierError && err.retryable) {
       if (!certainlyNotActed(err)) throw dialOutcomeUnknown(provider, err);
-      context.heartbeat({ notPlaced: true } satisfies DialAttemptNote);
+      context.heartbeat({ notPlacedAttempt: context.info.attempt } satisfies DialAttemptNote);
     }
     throw toFailure(err);
   }
