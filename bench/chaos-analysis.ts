@@ -80,6 +80,20 @@ interface SimWebhook {
   reordered?: boolean;
   dropped?: boolean;
   notRetried?: boolean;
+  attempts?: number;
+  /** The last attempt's HTTP status (Telnyx, SignalWire; jambonz's `httpStatus`). */
+  lastStatusCode?: number;
+  httpStatus?: number;
+}
+
+/**
+ * A webhook the gateway tier refused at least once (an error status, a refused or dropped connection, no answer),
+ * whether or not the carrier's retry later got through. Duplicates the simulator sent on purpose are not counted.
+ */
+export function refusedAtLeastOnce(w: SimWebhook): boolean {
+  if (w.duplicate || w.dropped) return false;
+  const status = w.httpStatus ?? w.lastStatusCode;
+  return w.status === 'failed' || (w.attempts ?? 1) > 1 || (status !== undefined && status >= 300);
 }
 
 export interface CarrierLogs {
@@ -213,8 +227,19 @@ export function judgeCall(call: PlacedCall, logs: CarrierLogs, facts: SessionFac
 
 /** Carrier event → our next command, real ms: each webhook paired with the next command on the same leg. */
 export function reactionTimes(carrier: Provider, logs: CarrierLogs): number[] {
+  return reactionSamples(carrier, logs).map((r) => r.ms);
+}
+
+/** One reaction: when the carrier's event (or request) went out, and how long until the session acted on it. */
+export interface Reaction {
+  at: number;
+  ms: number;
+}
+
+/** `reactionTimes` with when each event went out, to tell reactions inside a Temporal outage from the others. */
+export function reactionSamples(carrier: Provider, logs: CarrierLogs): Reaction[] {
   const field = ID_FIELD[carrier];
-  const times: number[] = [];
+  const times: Reaction[] = [];
   const byLeg = new Map<string, Array<{ at: number; kind: 'event' | 'command' }>>();
   const push = (leg: string | undefined, at: string | undefined, kind: 'event' | 'command') => {
     if (leg === undefined || at === undefined) return;
@@ -227,7 +252,8 @@ export function reactionTimes(carrier: Provider, logs: CarrierLogs): number[] {
     // Document carriers answer a fetch or verb hook with the next instructions: the round trip is the reaction.
     const answeredAt = w.deliveredAt ?? w.answeredAt;
     if (w.kind === 'swml-fetch' || (w.type !== undefined && w.type !== 'call:status')) {
-      if (w.lastAttemptAt && answeredAt) times.push(Date.parse(answeredAt) - Date.parse(w.lastAttemptAt));
+      if (w.lastAttemptAt && answeredAt)
+        times.push({ at: Date.parse(w.lastAttemptAt), ms: Date.parse(answeredAt) - Date.parse(w.lastAttemptAt) });
       continue;
     }
     push(w[field], w.lastAttemptAt, 'event');
@@ -236,7 +262,8 @@ export function reactionTimes(carrier: Provider, logs: CarrierLogs): number[] {
   for (const events of byLeg.values()) {
     events.sort((a, b) => a.at - b.at);
     for (let i = 0; i + 1 < events.length; i++)
-      if (events[i].kind === 'event' && events[i + 1].kind === 'command') times.push(events[i + 1].at - events[i].at);
+      if (events[i].kind === 'event' && events[i + 1].kind === 'command')
+        times.push({ at: events[i].at, ms: events[i + 1].at - events[i].at });
   }
   return times;
 }

@@ -14,7 +14,9 @@ import {
   fetchCarrierLogs,
   judgeCall,
   percentile,
+  reactionSamples,
   reactionTimes,
+  refusedAtLeastOnce,
   runningSessions,
   sessionFacts,
   type CallVerdict,
@@ -30,7 +32,8 @@ import {
  * ports and data dir (.data/chaos-<time>), then prints one line of verdicts (see bench/README.md).
  *
  * CHAOS_CALLS (300), CHAOS_RATE calls/s (1), CHAOS_TIME_SCALE (1), CHAOS_STUCK_AFTER_MS (120000),
- * CHAOS_OUTAGE_AT_S (60), CHAOS_FAULTS (JSON merged into every simulator's faults).
+ * CHAOS_OUTAGE_AT_S (60), CHAOS_WORKERS (2, SIGKILLed in turn), CHAOS_FAULTS (JSON merged into every simulator's
+ * faults).
  */
 
 const ROOT = path.resolve(__dirname, '..');
@@ -41,6 +44,13 @@ const STUCK_AFTER_MS = Number(process.env.CHAOS_STUCK_AFTER_MS ?? 120_000);
 const OUTAGE_AT_MS = Number(process.env.CHAOS_OUTAGE_AT_S ?? 60) * 1000;
 const OUTAGE_MS = 20_000;
 const WORKER_KILL_EVERY_MS = 10_000;
+const WORKERS = Number(process.env.CHAOS_WORKERS ?? 2);
+/**
+ * `deploy`: no faults, kills or outage; once calls are flowing, every gateway and then every worker gets SIGTERM
+ * and a replacement, one after the other, and the run counts the requests the tier refused (none should be).
+ */
+const DEPLOY = process.env.CHAOS_MODE === 'deploy';
+const DEPLOY_AT_MS = 30_000;
 const GATEWAY_ROLL_EVERY_MS = 30_000;
 const GATEWAY_SIGKILL_AT_MS = 45_000;
 /** One fax per this many calls. */
@@ -50,6 +60,7 @@ const OUR_NUMBER = '+15550001000';
 
 /** Every fault the simulators have, on; per carrier where the command errors differ (5xx and 429). */
 function faultsFor(carrier: Provider): Record<string, unknown> {
+  if (DEPLOY) return {};
   const common = {
     duplicateWebhooks: true,
     duplicateStatusHooks: true,
@@ -109,7 +120,7 @@ function startHaproxy(dir: string, port: number, backends: number[], checkPath: 
     '  timeout connect 500ms',
     '  timeout client 60s',
     '  timeout server 60s',
-    '  timeout check 1s',
+    '  timeout check 2s',
     // Hooks and fetches are idempotent (event ids, update ids), so a request may go to the other gateway.
     '  retries 3',
     '  option redispatch 1',
@@ -121,8 +132,11 @@ function startHaproxy(dir: string, port: number, backends: number[], checkPath: 
     'backend gateways',
     '  balance roundrobin',
     `  option httpchk GET ${checkPath}`,
-    '  default-server inter 500ms fall 1 rise 1',
+    '  default-server inter 500ms fall 2 rise 1',
     ...backends.map((p, i) => `  server gw${i + 1} 127.0.0.1:${p} check`),
+    // As deploy/haproxy.cfg: when every check failed at once (a loaded host), forward anyway rather than 503.
+    '  option allbackups',
+    ...backends.map((p, i) => `  server gw${i + 1}-backup 127.0.0.1:${p} backup`),
     '',
   ].join('\n');
   const file = path.join(dir, 'haproxy.cfg');
@@ -239,8 +253,15 @@ async function main(): Promise<void> {
   const readyz = await http(`http://127.0.0.1:${gw1}/readyz`).catch(() => ({ status: 0 }));
   const checkPath = readyz.status === 404 || readyz.status === 0 ? '/healthz' : '/readyz';
   const balancer = startHaproxy(dir, lbPort, gatewayPorts, checkPath) ?? (await startTcpBalancer(lbPort, gatewayPorts));
-  let worker = await startPart('worker', { env: baseEnv, log, label: 'worker-1' });
-  say(`chaos: ${CALLS} calls + ${faxCount} faxes at ${RATE}/s, time scale ${TIME_SCALE}; balancer: ${balancer.kind}`);
+  // Workers as production runs them, more than one: the crash of one is what the other and Temporal's timeouts
+  // absorb. The kill goes round them, one every WORKER_KILL_EVERY_MS.
+  const workers: ManagedProcess[] = [];
+  for (let i = 1; i <= WORKERS; i++)
+    workers.push(await startPart('worker', { env: baseEnv, log, label: `worker-${i}` }));
+  say(
+    `chaos${DEPLOY ? ' (deploy)' : ''}: ${CALLS} calls + ${faxCount} faxes at ${RATE}/s, time scale ${TIME_SCALE}, ` +
+      `${WORKERS} workers; balancer: ${balancer.kind}`,
+  );
   say(`chaos: data and logs in ${path.relative(ROOT, dir)}`);
   await sleep(1500);
 
@@ -251,12 +272,13 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   let done = false;
   let temporalDown = false;
+  const outageWindow = { from: Infinity, to: -Infinity };
   const events: string[] = [];
   const note = (line: string) => {
     events.push(`+${((Date.now() - t0) / 1000).toFixed(1)}s ${line}`);
     log(line);
   };
-  let workerCount = 1;
+  let workerCount = WORKERS;
   const startWorker = async (): Promise<ManagedProcess> => {
     for (;;) {
       try {
@@ -268,13 +290,14 @@ async function main(): Promise<void> {
     }
   };
   const workerChaos = (async () => {
-    while (!done) {
+    if (DEPLOY) return;
+    for (let next = 0; !done; next = (next + 1) % workers.length) {
       await sleep(WORKER_KILL_EVERY_MS);
       if (done) break;
       if (temporalDown) continue;
-      await worker.kill();
-      note(`SIGKILL ${worker.name}`);
-      worker = await startWorker();
+      await workers[next].kill();
+      note(`SIGKILL ${workers[next].name}`);
+      workers[next] = await startWorker();
     }
   })();
   const restartGateway = async (i: number, how: 'SIGTERM' | 'SIGKILL') => {
@@ -297,6 +320,18 @@ async function main(): Promise<void> {
     note(`gateway-${i + 1} back`);
   };
   const gatewayChaos = (async () => {
+    if (DEPLOY) {
+      // A deploy: each gateway drains and is replaced, then each worker (SIGTERM lets it finish its tasks).
+      await sleep(DEPLOY_AT_MS);
+      for (const i of gatewayPorts.keys()) await restartGateway(i, 'SIGTERM');
+      for (const i of workers.keys()) {
+        const replacement = await startWorker();
+        await workers[i].stop();
+        note(`SIGTERM ${workers[i].name}, replaced by ${replacement.name}`);
+        workers[i] = replacement;
+      }
+      return;
+    }
     let killed = false;
     for (let at = GATEWAY_ROLL_EVERY_MS; !done; at += GATEWAY_ROLL_EVERY_MS) {
       while (!done && Date.now() - t0 < at) {
@@ -312,11 +347,14 @@ async function main(): Promise<void> {
     }
   })();
   const outage = (async () => {
+    if (DEPLOY) return;
     await sleep(OUTAGE_AT_MS);
     if (done) return;
     temporalDown = true;
+    outageWindow.from = Date.now();
     note('Temporal stopped for 20 s');
     server = await restartDevServer(server, { log, downMs: OUTAGE_MS });
+    outageWindow.to = Date.now();
     temporalDown = false;
     note('Temporal back');
   })();
@@ -389,6 +427,11 @@ async function main(): Promise<void> {
     judgeCall(call, logs[call.carrier], await sessionFacts(client, call.workflowId), running),
   );
   const reactions = PROVIDERS.flatMap((c) => reactionTimes(c, logs[c]));
+  // Events that went out while Temporal was down wait for it whatever the system does: reported apart.
+  const duringOutage = (r: { at: number }) => r.at >= outageWindow.from && r.at <= outageWindow.to;
+  const samples = PROVIDERS.flatMap((c) => reactionSamples(c, logs[c]));
+  const outsideOutage = samples.filter((r) => !duringOutage(r)).map((r) => r.ms);
+  const inOutage = samples.filter(duringOutage).map((r) => r.ms);
   // A second fax to one number: more than one send_fax dial for it at the simulator.
   const faxDuplicates = faxResults.filter(
     (fax) =>
@@ -449,15 +492,29 @@ async function main(): Promise<void> {
     `chaos: calls=${totals.calls} lost=${totals.lost} dropped=${totals.dropped} wrong=${totals.wrong} duplicates=${totals.duplicates} ` +
       `stuck=${totals.stuck} reaction_p50=${percentile(reactions, 50)}ms reaction_p99=${percentile(reactions, 99)}ms`,
   );
+  const refused = PROVIDERS.flatMap((c) => logs[c].webhooks.filter(refusedAtLeastOnce));
+  say(
+    `chaos: webhooks refused at least once by the gateway tier: ${refused.length} of ` +
+      `${PROVIDERS.reduce((n, c) => n + logs[c].webhooks.length, 0)}, REST requests refused: ${restRefusals}` +
+      `${DEPLOY ? ' (deploy run: both must be 0)' : ''}`,
+  );
+  say(
+    `chaos: reactions outside the Temporal outage: n=${outsideOutage.length} p50=${percentile(outsideOutage, 50)}ms ` +
+      `p99=${percentile(outsideOutage, 99)}ms max=${percentile(outsideOutage, 100)}ms; to events sent during it: ` +
+      `n=${inOutage.length} p99=${percentile(inOutage, 99)}ms`,
+  );
   log(`finished in ${Math.round((Date.now() - started) / 1000)} s`);
 
   await connection.close();
   await Promise.all(gateways.map((g) => g.stop()));
   await balancer.stop();
-  await worker.stop();
+  await Promise.all(workers.map((w) => w.stop()));
   await Promise.all(simulators.map((s) => s.stop()));
   await server.stop();
 }
+
+/** REST requests (POST /faxes) the gateway tier refused or dropped; each was retried. */
+let restRefusals = 0;
 
 /** POST /faxes with an idempotency key, retried while the gateways restart (the same key names the same fax). */
 async function placeFax(
@@ -478,6 +535,7 @@ async function placeFax(
     } catch (err) {
       error = (err as Error).message;
     }
+    restRefusals += 1;
     await sleep(1000);
   }
   return { error };

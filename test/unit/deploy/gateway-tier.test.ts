@@ -74,9 +74,20 @@ describe('docker-compose.yml', () => {
 describe('deploy/haproxy.cfg', () => {
   it('balances on readiness and retries a failed request on another gateway', () => {
     expect(directives).toContain('option httpchk GET /readyz');
-    expect(directives).toContain('retry-on conn-failure empty-response response-timeout 503');
+    // Not on 503: every gateway shares the Temporal that did not take the event.
+    expect(directives).toContain('retry-on conn-failure empty-response response-timeout');
     expect(directives.some((d) => /^option redispatch\b/.test(d))).toBe(true);
     expect(directives).toContain('retries 3');
+  });
+
+  it('never answers 503 itself while a gateway listens: every checked gateway has an unchecked backup twin', () => {
+    const servers = directives.filter((d) => d.startsWith('server ')).map((d) => d.split(/\s+/));
+    const checked = servers.filter((s) => s.includes('check'));
+    const backups = servers.filter((s) => s.includes('backup'));
+    expect(checked.length).toBeGreaterThanOrEqual(2);
+    expect(backups.map((s) => s[2]).sort()).toEqual(checked.map((s) => s[2]).sort());
+    for (const backup of backups) expect(backup).not.toContain('check');
+    expect(directives).toContain('option allbackups');
   });
 
   it('gives up on a gateway well before a carrier gives up on the webhook (jambonz: 10 s)', () => {
