@@ -1,5 +1,5 @@
 import { condition } from '@temporalio/workflow';
-import type { CallCommand, CallOp, DocumentReply, DocumentRequest } from '../src/calls';
+import { readControlId, type CallCommand, type CallOp, type DocumentReply, type DocumentRequest } from '../src/calls';
 import type { PendingOperation } from './event-ledger';
 
 /**
@@ -117,7 +117,8 @@ export class DocumentChannel {
   async nextDocument(request: DocumentRequest): Promise<DocumentReply> {
     if (request.handedBack) {
       const step = this.hooks.waiting(request.handedBack);
-      if (step) step.handedBack = true;
+      // Only the hand-back of the copy that counts: a cut-short copy's hand-back is stale (see `deliveryControlId`).
+      if (step && readControlId(request.handedBack).delivery === (step.delivery ?? 0)) step.handedBack = true;
     }
     const redirect = this.redirecting;
     const answersRedirect =
@@ -128,11 +129,13 @@ export class DocumentChannel {
         const waiter = this.hooks.waiting(command.commandKey);
         return waiter !== undefined && !waiter.handedBack && waiter.event === undefined;
       });
-      for (const command of cutShort) {
+      // Delivered again under a new delivery number, so a report of the killed copy is not taken as its outcome.
+      const again = cutShort.map((command) => ({ ...command, delivery: (command.delivery ?? 0) + 1 }));
+      for (const command of again) {
         const waiter = this.hooks.waiting(command.commandKey);
-        if (waiter) waiter.delivered = false;
+        if (waiter) Object.assign(waiter, { delivered: false, delivery: command.delivery });
       }
-      this.outbox = [...cutShort, ...this.outbox];
+      this.outbox = [...again, ...this.outbox];
     }
     if (this.hooks.ended()) return { kind: 'hangup' };
     // Workflow time: when this task started. A request that comes too late for its reply to be read is a hold.

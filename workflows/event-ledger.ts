@@ -1,5 +1,6 @@
 import {
   STATE_LIMITS,
+  readControlId,
   sequenceOfCommandKey,
   type CallEvent,
   type CallEventKind,
@@ -30,6 +31,8 @@ export interface PendingOperation {
   handedBack?: boolean;
   /** Document carriers: the document carrying this operation was handed to the carrier. */
   delivered?: boolean;
+  /** Document carriers: the delivery of the command that counts (see `deliveryControlId`); 0 when absent. */
+  delivery?: number;
   /** Workflow time by which the terminal event should have come (sessions with the watchdog). */
   deadline?: number;
   /** Set by the watchdog once `deadline` has passed: the operation stops waiting and asks the carrier. */
@@ -140,7 +143,8 @@ export class EventLedger {
   }
 
   /** The operation waiting under this command key, if any. */
-  waiting(commandKey: string): PendingOperation | undefined {
+  waiting(controlId: string): PendingOperation | undefined {
+    const { commandKey } = readControlId(controlId);
     return this.pending.find((p) => p.key === commandKey);
   }
 
@@ -327,7 +331,10 @@ export class EventLedger {
       (p) => !p.event && p.callId === event.callId && p.kinds.includes(event.kind),
     );
     if (candidates.length === 0) return;
-    const exact = candidates.find((p) => p.key === event.controlId);
+    const reported = event.controlId === undefined ? undefined : readControlId(event.controlId);
+    const exact = candidates.find((p) => p.key === reported?.commandKey);
+    // The report of a copy a redirect cut short: the copy delivered again is the one that counts.
+    if (exact && reported && reported.delivery !== (exact.delivery ?? 0)) return;
     if (!exact) {
       // An event tagged with an older operation of ours that is no longer waiting is a late echo of it.
       const seq = sequenceOfCommandKey(event.controlId);

@@ -88,6 +88,8 @@ export type CallCommand = CallCommandBody & {
   commandKey: string;
   /** The workflow that owns the leg; carriers echo it back so other legs' webhooks route here. */
   ownerWorkflowId: string;
+  /** Document carriers: how many times this command was delivered again after a redirect cut it short. */
+  delivery?: number;
 };
 
 /** An outbound leg to place, owned by a session (the caller of an outbound call, or an agent leg). */

@@ -42,13 +42,34 @@ export function commandKey(workflowId: string, sequence: number): string {
   return `${workflowId}#${sequence}`;
 }
 
-/** The operation sequence number inside a command key, if it is one of ours. */
+/** The operation sequence number inside a command key (or a delivery's control id), if it is one of ours. */
 export function sequenceOfCommandKey(key: string | undefined): number | undefined {
   if (!key) return undefined;
-  const hash = key.lastIndexOf('#');
+  const base = readControlId(key).commandKey;
+  const hash = base.lastIndexOf('#');
   if (hash < 0) return undefined;
-  const n = Number(key.slice(hash + 1));
+  const n = Number(base.slice(hash + 1));
   return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * The control id a document carrier's hooks carry for one delivery of a command: the command key, then
+ * `~<n>` from its second delivery on. A command cut short by a redirect is delivered again, and the carrier
+ * may still report the killed first copy (jambonz sends a replaced dial's actionHook, "no-answer"): the
+ * delivery number tells that stale report from the outcome of the copy that runs.
+ */
+export function deliveryControlId(commandKey: string, delivery: number | undefined): string {
+  return delivery ? `${commandKey}~${delivery}` : commandKey;
+}
+
+/** A control id read back: the command key, and which delivery of it (0 for the first). */
+export function readControlId(controlId: string): { commandKey: string; delivery: number } {
+  const tilde = controlId.lastIndexOf('~');
+  if (tilde < 0) return { commandKey: controlId, delivery: 0 };
+  const delivery = Number(controlId.slice(tilde + 1));
+  return Number.isInteger(delivery) && delivery > 0
+    ? { commandKey: controlId.slice(0, tilde), delivery }
+    : { commandKey: controlId, delivery: 0 };
 }
 
 /** Whether a string is a plausible phone number or SIP URI for a call target. */

@@ -1,4 +1,11 @@
-import { nextDocumentUpdate, type CallCommand, type DocumentReply, type DocumentRequest } from '../../src/calls';
+import {
+  deliveryControlId,
+  nextDocumentUpdate,
+  type CallCommand,
+  type DocumentReply,
+  type DocumentRequest,
+} from '../../src/calls';
+import { IVR_PROMPTS } from '../../workflows/flows/default-ivr';
 import { documentOpsOf } from '../../src/providers/carriers';
 import { useFakeCarrier, type FakeCarrierCall } from '../support/fake-carrier';
 import { eventually } from '../support/net';
@@ -86,6 +93,25 @@ describe('document channel (session with fake activities)', () => {
       expect(again.commandKey).toBe(taken.commandKey);
       // Not a third time: the redirect is answered, so later fetches find the outbox empty.
       expect(await call.fetch({ waitMs: 0 })).toEqual({ kind: 'hold' });
+    });
+  });
+
+  it('takes the outcome of the copy delivered again, not the late report of the copy the redirect killed', async () => {
+    await withSession(async (call) => {
+      const { redirect } = await menuAskedAgainWhileHolding(call);
+      const [taken] = commandsOf(await call.fetch({}));
+      const [again] = commandsOf(await call.fetch({ redirectedBy: redirect.commandKey }));
+      expect(again.delivery).toBe(1);
+      // The killed copy reports after all (jambonz sends a replaced verb's actionHook): "9", under its own id.
+      await call.signal({ kind: 'gather.ended', reason: 'complete', digits: '9', controlId: taken.commandKey });
+      const stale = await call.fetch({ handedBack: taken.commandKey, waitMs: 500 });
+      expect(stale).toEqual({ kind: 'hold' });
+      // The copy that runs reports "2" (voicemail) under its delivery's id: that is the choice the flow acts on.
+      const deliveredId = deliveryControlId(again.commandKey, again.delivery);
+      await call.signal({ kind: 'gather.ended', reason: 'complete', digits: '2', controlId: deliveredId });
+      const next = commandsOf(await call.fetch({ handedBack: deliveredId }));
+      expect(next.map((c) => c.op)).toEqual(['say']);
+      expect(next[0]).toMatchObject({ text: IVR_PROMPTS.voicemail });
     });
   });
 

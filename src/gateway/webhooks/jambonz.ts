@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { CallEvent, DocumentReply, SessionDefaults } from '../../calls';
+import { readControlId, type CallEvent, type DocumentReply, type SessionDefaults } from '../../calls';
 import type { RoutingTable } from '../../config';
 import {
   documentForCommands,
@@ -93,7 +93,9 @@ export async function jambonzWebhooks(app: FastifyInstance, options: JambonzWebh
         const routed = normalised('malformed webhook', () => normalise(webhook.rawBody, hook, controlId));
         let events = routed.events;
         if (hook === JambonzHook.Listen && token.workflowId && controlId) {
-          const url = recordingUrl(options.publicBaseUrl, recordingName(documents.secret, token.workflowId, controlId));
+          // The socket saved it under the command key, whichever delivery of the command this hook reports.
+          const saved = recordingName(documents.secret, token.workflowId, readControlId(controlId).commandKey);
+          const url = recordingUrl(options.publicBaseUrl, saved);
           events = events.map((e) => (e.kind === 'recording.saved' ? { ...e, url } : e));
         }
         // The hook URL (verified) names the session; otherwise the payload does (customerData, parent, inbound).

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { deliveryControlId } from '../../calls/ids';
 import type { CallCommand } from '../../calls/commands';
 import type { SessionUrlExtras } from '../session-url';
 import { hangupVerb, holdingDocument, mapCommandToVerbs, redirectVerb, type JambonzVerb } from './verbs';
@@ -62,12 +63,12 @@ export function documentForCommands(commands: readonly CallCommand[], options: D
       publicBaseUrl: options.publicBaseUrl,
       secret: options.secret,
       workflowId: command.ownerWorkflowId,
-      controlId: command.commandKey,
+      controlId: deliveryControlId(command.commandKey, command.delivery),
       recordingStreamUrl: recordingStreamUrl(options, command.ownerWorkflowId, command.commandKey),
     });
     try {
       verbs.push(...mapCommandToVerbs(command, hooks));
-      lastKey = command.commandKey;
+      lastKey = deliveryControlId(command.commandKey, command.delivery);
     } catch (err) {
       skipped.push({
         commandKey: command.commandKey,

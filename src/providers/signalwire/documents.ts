@@ -1,4 +1,11 @@
-import type { CallCommand, CallOp, GatherOptions, Prompt, RecordOptions } from '../../calls';
+import {
+  deliveryControlId,
+  type CallCommand,
+  type CallOp,
+  type GatherOptions,
+  type Prompt,
+  type RecordOptions,
+} from '../../calls';
 import { gatherSettings, recordSettings } from './defaults';
 import { documentUrl, statusCallbackUrl, type CallbackConfig } from './webhook';
 
@@ -207,7 +214,8 @@ export function documentForCommand(command: CallCommand, callbacks: CallbackConf
   const statusUrl = statusCallbackUrl(publicBaseUrl, secret, command.ownerWorkflowId);
   const handBack = handBackMethod(documentUrl(publicBaseUrl, secret, command.ownerWorkflowId), {
     op: command.op,
-    step: command.commandKey,
+    // A copy delivered again after a redirect cut it short hands back under its own delivery number.
+    step: deliveryControlId(command.commandKey, command.delivery),
   });
   switch (command.op) {
     case 'answer':
