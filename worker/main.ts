@@ -37,6 +37,7 @@ async function main(): Promise<void> {
     // once, so the next task of each session goes to another worker without waiting out any timeout.
     shutdownGraceTime: '10 seconds',
     stickyQueueScheduleToStartTimeout: config.worker.stickyScheduleToStartMs,
+    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
   });
   console.log(
     JSON.stringify({ event: 'worker-ready', address, taskQueue: config.temporal.taskQueue, pid: process.pid }),

@@ -72,6 +72,14 @@ export interface Config extends CarrierSettings {
      * worker is gone (killed, partitioned): the caller should not wait out the SDK's 10 s default.
      */
     stickyScheduleToStartMs: number;
+    /**
+     * WORKER_MAX_WORKFLOW_TASKS: workflow tasks one worker runs at once. A task's start-to-close clock (the
+     * sessions' 2 s task timeout) runs from the moment a worker polls it, and a worker runs its workflow tasks
+     * one at a time per thread: with the SDK's 40, a loaded worker holds tasks in its own queue until they time
+     * out, and Temporal then backs the retries off (the chaos run saw sessions silent for 30 s). A few at a time
+     * leaves the rest in Temporal's queue, where an idle worker takes them.
+     */
+    maxConcurrentWorkflowTasks: number;
   };
   routing: RoutingTable;
   routingTablePath: string;
@@ -185,6 +193,7 @@ export function loadConfig(env: Env = process.env): Config {
       bundlePath: optional(env, 'WORKFLOW_BUNDLE_PATH'),
       sdkLogLevel: sdkLogLevel(env),
       stickyScheduleToStartMs: boundedInt(env, 'WORKER_STICKY_TIMEOUT_MS', 1000, 200, 60_000),
+      maxConcurrentWorkflowTasks: boundedInt(env, 'WORKER_MAX_WORKFLOW_TASKS', 4, 2, 200),
     },
     ...readCarrierSettings(env, shared),
     routing: loadRoutingTable(routingTablePath),
