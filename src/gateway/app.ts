@@ -76,6 +76,14 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     workflowTaskTimeoutMs: config.sessionTaskTimeoutMs,
   });
 
+  // While draining, every answer closes its connection: a keep-alive connection still busy when the listener
+  // closes would otherwise hold the exit for fastify's 72 s keep-alive timeout, and the balancer or carrier
+  // opens its next connection to a gateway that is staying.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (isDraining(app)) reply.header('connection', 'close');
+    return payload;
+  });
+
   // First, and on the root instance: the key check covers the REST routes every plugin below adds.
   await app.register(restAuth, { keys: config.gateway.apiKeys });
 

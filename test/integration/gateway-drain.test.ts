@@ -92,7 +92,12 @@ describe('gateway: graceful SIGTERM', () => {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'jambonz-signature': signatureHeader(SECRET, raw) },
           body: raw,
-        }).then(async (res) => ({ at: Date.now(), status: res.statusCode, body: await res.body.json() }));
+        }).then(async (res) => ({
+          at: Date.now(),
+          status: res.statusCode,
+          headers: res.headers,
+          body: await res.body.json(),
+        }));
         // The hook is being served once its session exists (update-with-start): now the deploy begins.
         const workflowId = inboundCallWorkflowId('jambonz', callSid);
         await eventually('session started', () => client.workflow.getHandle(workflowId).describe());
@@ -111,6 +116,8 @@ describe('gateway: graceful SIGTERM', () => {
         expect((answered.body as Array<{ verb: string }>).map((v) => v.verb)).toEqual(['pause', 'redirect']);
         expect(draining.at).toBeLessThan(answered.at);
         expect(answered.at - sentAt).toBeGreaterThanOrEqual(HOOK_WAIT_MS - 500);
+        // Its connection closes with it, so the process need not wait out a keep-alive timeout to exit.
+        expect(answered.headers.connection).toBe('close');
 
         expect(await gateway.exited).toBe(0);
         await expect(request(`${baseUrl}/healthz`)).rejects.toThrow();
