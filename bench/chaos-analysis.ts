@@ -256,6 +256,9 @@ export function reactionSamples(carrier: Provider, logs: CarrierLogs): Reaction[
         times.push({ at: Date.parse(w.lastAttemptAt), ms: Date.parse(answeredAt) - Date.parse(w.lastAttemptAt) });
       continue;
     }
+    // A document carrier's status callback asks for no reaction (its next instructions come by fetch or hook),
+    // so pairing it with the next REST command would time the flow's own pace (a 30 s talk, a voicemail).
+    if (carrier !== 'telnyx') continue;
     push(w[field], w.lastAttemptAt, 'event');
   }
   for (const c of logs.commands) if (c.status < 300) push(c[field], c.at, 'command');
