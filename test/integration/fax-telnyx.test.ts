@@ -176,7 +176,10 @@ describe('faxes on Telnyx (Programmable Fax)', () => {
       requestId: 'telnyx-header',
     });
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ error: 'headerInfo not supported', reason: 'telnyx faxes cannot carry headerInfo' });
+    expect(res.body).toMatchObject({
+      error: 'headerInfo not supported',
+      reason: 'telnyx faxes cannot carry headerInfo',
+    });
     expect((await http(`${stack.gatewayUrl}/faxes/telnyx-header`)).status).toBe(404);
   });
 
