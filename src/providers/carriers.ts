@@ -277,6 +277,15 @@ export function faxCapability(provider: Provider): FaxCapability | undefined {
   return definition.faxes;
 }
 
+/**
+ * The fax carriers among `providers`, the default first: `POST /faxes` without `provider` takes the first.
+ * SignalWire leads, as it did when it was the only fax carrier, so such requests keep their carrier.
+ */
+export function faxCarriers(providers: readonly Provider[]): Provider[] {
+  const rank = (p: Provider) => (p === 'signalwire' ? 0 : 1);
+  return providers.filter((p) => faxCapability(p) !== undefined).sort((a, b) => rank(a) - rank(b));
+}
+
 /** Whether this carrier can do the operation at all. */
 export function carrierSupports(provider: Provider, op: CallOp): boolean {
   return CARRIERS[provider].ops[op] !== OpRoute.Unsupported;
