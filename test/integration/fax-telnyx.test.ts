@@ -17,7 +17,10 @@ const FAX_MACHINES = {
   '+15550008004': { outcome: 'failure', failureReason: 'destination_invalid' },
   '+15550008005': { outcome: 'fail-on-page', pages: 5, failOnPage: 3 },
   '+15550008006': { outcome: 'success', pages: 12 },
+  '+15550008007': { outcome: 'success', pages: 3 },
 };
+/** Telnyx queues the fax to this number, but its answer is lost (a 500): the workflow must not send again. */
+const LOST_ANSWER = '+15550008007';
 const FROM = '+15550001000';
 const DOCUMENT = 'https://files.example.com/invoice.pdf';
 
@@ -38,7 +41,13 @@ async function http(url: string, body?: unknown): Promise<Json> {
 describe('faxes on Telnyx (Programmable Fax)', () => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startTestStack({ simulate: ['telnyx'], env: { SIMULATOR_FAXES: JSON.stringify(FAX_MACHINES) } });
+    stack = await startTestStack({
+      simulate: ['telnyx'],
+      env: {
+        SIMULATOR_FAXES: JSON.stringify(FAX_MACHINES),
+        SIMULATOR_FAULTS: JSON.stringify({ loseFaxResponseTo: [LOST_ANSWER] }),
+      },
+    });
   });
   afterAll(async () => {
     await stack?.close();
@@ -166,6 +175,25 @@ describe('faxes on Telnyx (Programmable Fax)', () => {
     expect(await sendsTo('+15550008006')).toHaveLength(1);
   });
 
+  it('never sends a fax twice when Telnyx took it but its answer was lost: it adopts the fax from its webhooks', async () => {
+    const workflowId = await sendFax(LOST_ANSWER);
+    const outcome = await result(workflowId);
+    expect(outcome).toMatchObject({ status: 'succeeded', success: true, pages: 3, attempts: 1 });
+    // One request, answered 500 after Telnyx had queued the fax: POST /faxes has no idempotency key, so the
+    // activity gave up (DialOutcomeUnknown) rather than risk a second fax, and the workflow took the fax whose
+    // webhooks named it in client_state.
+    const sends = await sendsTo(LOST_ANSWER);
+    expect(sends.map((s) => s.status)).toEqual([500]);
+    expect(outcome.callId).toBe(sends[0].faxId);
+    expect((await faxState(workflowId)).attempts).toEqual([
+      expect.objectContaining({ callId: sends[0].faxId, outcome: 'sent', answered: true }),
+    ]);
+    expect(await stack.telnyx.faxes()).toEqual(
+      expect.arrayContaining([expect.objectContaining({ to: LOST_ANSWER, status: 'delivered' })]),
+    );
+    expect((await stack.telnyx.faxes()).filter((f) => f.to === LOST_ANSWER)).toHaveLength(1);
+  });
+
   it('refuses what Telnyx faxes cannot carry before any workflow starts', async () => {
     const res = await http(`${stack.gatewayUrl}/faxes`, {
       provider: 'telnyx',
@@ -186,7 +214,10 @@ describe('faxes on Telnyx (Programmable Fax)', () => {
   it('sent only spec-valid fax requests, and every fax webhook was valid, signed and taken', async () => {
     const faxRequests = (await stack.telnyx.commands()).filter((c) => c.action.endsWith('_fax'));
     expect(faxRequests.length).toBeGreaterThanOrEqual(8);
-    expect(faxRequests.filter((c) => c.status >= 300)).toEqual([]);
+    // The one error is the answer the lost-answer test made the simulator lose.
+    expect(faxRequests.filter((c) => c.status >= 300)).toEqual([
+      expect.objectContaining({ action: 'send_fax', status: 500, body: expect.objectContaining({ to: LOST_ANSWER }) }),
+    ]);
     const webhooks = (await stack.telnyx.webhooks()).filter((w) => w.eventType.startsWith('fax.'));
     expect(webhooks.length).toBeGreaterThanOrEqual(20);
     expect(webhooks.filter((w) => w.specErrors.length > 0)).toEqual([]);

@@ -81,6 +81,7 @@ export async function startTelnyxSimulator(opts: TelnyxSimulatorOptions): Promis
     apiKey: opts.apiKey,
     publicKeyBase64: signingKey.publicKeyBase64,
     connectionId,
+    loseFaxResponseTo: new Set(opts.faults?.loseFaxResponseTo ?? []),
     setWebhookUrl: (url) => {
       webhookUrl = url;
     },

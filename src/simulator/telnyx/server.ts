@@ -26,6 +26,8 @@ export interface SimulatorServerDeps {
   publicKeyBase64: string;
   connectionId: string;
   setWebhookUrl: (url: string) => void;
+  /** Numbers whose next `POST /faxes` runs but is answered 500 (`FaultOptions.loseFaxResponseTo`); consumed. */
+  loseFaxResponseTo?: Set<string>;
   log: (line: string) => void;
 }
 
@@ -238,7 +240,10 @@ function handleFax(deps: SimulatorServerDeps, reply: FastifyReply, request: FaxR
     return send(422, { errors: [faxErrors.unprocessable('The request body must be a JSON object.')] });
   try {
     const data = request.execute(body);
-    if (isJsonObject(data) && request.action === 'send_fax' && typeof data.id === 'string') entry.faxId = data.id;
+    if (isJsonObject(data) && request.action === 'send_fax' && typeof data.id === 'string') {
+      entry.faxId = data.id;
+      if (deps.loseFaxResponseTo?.delete(String(data.to))) return send(500, { errors: [errorBodies.internal()] });
+    }
     return send(request.status, data === undefined ? undefined : { data });
   } catch (err) {
     if (err instanceof CommandRejected) return send(err.status, { errors: err.errors });
