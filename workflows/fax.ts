@@ -128,7 +128,13 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
       case 'call.ringing':
         if (state.status === 'dialing') setStatus('ringing');
         break;
+      case 'call.outgoing':
+        // A fax that is the carrier's own resource tags its events with its id (Telnyx); a call's state events
+        // carry none (SignalWire). So an adopted fax, whose id the send's lost answer never gave, can be stopped.
+        current.faxControlId ??= event.controlId;
+        break;
       case 'call.answered':
+        current.faxControlId ??= event.controlId;
         current.answered = true;
         record().answered = true;
         setStatus('sending');

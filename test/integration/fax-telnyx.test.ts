@@ -18,9 +18,11 @@ const FAX_MACHINES = {
   '+15550008005': { outcome: 'fail-on-page', pages: 5, failOnPage: 3 },
   '+15550008006': { outcome: 'success', pages: 12 },
   '+15550008007': { outcome: 'success', pages: 3 },
+  '+15550008008': { outcome: 'success', pages: 20 },
 };
-/** Telnyx queues the fax to this number, but its answer is lost (a 500): the workflow must not send again. */
+/** Telnyx queues the fax to these numbers, but its answer is lost (a 500): the workflow must not send again. */
 const LOST_ANSWER = '+15550008007';
+const LOST_ANSWER_CANCELLED = '+15550008008';
 const FROM = '+15550001000';
 const DOCUMENT = 'https://files.example.com/invoice.pdf';
 
@@ -45,7 +47,7 @@ describe('faxes on Telnyx (Programmable Fax)', () => {
       simulate: ['telnyx'],
       env: {
         SIMULATOR_FAXES: JSON.stringify(FAX_MACHINES),
-        SIMULATOR_FAULTS: JSON.stringify({ loseFaxResponseTo: [LOST_ANSWER] }),
+        SIMULATOR_FAULTS: JSON.stringify({ loseFaxResponseTo: [LOST_ANSWER, LOST_ANSWER_CANCELLED] }),
       },
     });
   });
@@ -194,6 +196,19 @@ describe('faxes on Telnyx (Programmable Fax)', () => {
     expect((await stack.telnyx.faxes()).filter((f) => f.to === LOST_ANSWER)).toHaveLength(1);
   });
 
+  it('cancels an adopted fax by the id its webhooks carried', async () => {
+    const workflowId = await sendFax(LOST_ANSWER_CANCELLED);
+    await eventually('the fax sending', async () => (await faxState(workflowId)).status === 'sending', 20_000, 100);
+    expect((await http(`${stack.gatewayUrl}/faxes/${encodeURIComponent(workflowId)}/cancel`, {})).status).toBe(202);
+    const outcome = await result(workflowId);
+    expect(outcome).toMatchObject({ status: 'cancelled', attempts: 1 });
+    const [send] = await sendsTo(LOST_ANSWER_CANCELLED);
+    expect([send.status, outcome.callId]).toEqual([500, send.faxId]);
+    const cancels = (await stack.telnyx.commands()).filter((c) => c.action === 'cancel_fax' && c.faxId === send.faxId);
+    expect(cancels).toEqual([expect.objectContaining({ status: 202 })]);
+    expect((await stack.telnyx.faxes()).find((f) => f.id === send.faxId)).toMatchObject({ cancelled: true });
+  });
+
   it('refuses what Telnyx faxes cannot carry before any workflow starts', async () => {
     const res = await http(`${stack.gatewayUrl}/faxes`, {
       provider: 'telnyx',
@@ -214,9 +229,12 @@ describe('faxes on Telnyx (Programmable Fax)', () => {
   it('sent only spec-valid fax requests, and every fax webhook was valid, signed and taken', async () => {
     const faxRequests = (await stack.telnyx.commands()).filter((c) => c.action.endsWith('_fax'));
     expect(faxRequests.length).toBeGreaterThanOrEqual(8);
-    // The one error is the answer the lost-answer test made the simulator lose.
-    expect(faxRequests.filter((c) => c.status >= 300)).toEqual([
-      expect.objectContaining({ action: 'send_fax', status: 500, body: expect.objectContaining({ to: LOST_ANSWER }) }),
+    // The only errors are the answers the lost-answer tests made the simulator lose.
+    expect(
+      faxRequests.filter((c) => c.status >= 300).map((c) => [c.action, c.status, (c.body as { to: string }).to]),
+    ).toEqual([
+      ['send_fax', 500, LOST_ANSWER],
+      ['send_fax', 500, LOST_ANSWER_CANCELLED],
     ]);
     const webhooks = (await stack.telnyx.webhooks()).filter((w) => w.eventType.startsWith('fax.'));
     expect(webhooks.length).toBeGreaterThanOrEqual(20);
