@@ -46,10 +46,10 @@ export interface StopFaxInput {
   direction: 'send' | 'receive';
 }
 
-function dialOutcomeUnknown(provider: Provider, cause?: CarrierError): ApplicationFailure {
+function dialOutcomeUnknown(provider: Provider, what: string, cause?: CarrierError): ApplicationFailure {
   return ApplicationFailure.create({
     type: ErrorType.DialOutcomeUnknown,
-    message: `${provider} may have placed the call already (${cause?.message ?? 'an earlier attempt did not finish'}); not dialing again, because ${provider} has no idempotency key for dial`,
+    message: `${provider} may have placed the ${what} already (${cause?.message ?? 'an earlier attempt did not finish'}); not asking again, because ${provider} has no idempotency key for it`,
     nonRetryable: true,
     cause,
   });
@@ -68,24 +68,31 @@ function toFailure(err: unknown): unknown {
 }
 
 /**
- * One attempt at placing a leg. Where the carrier's dial has no idempotency key (SignalWire, jambonz), an
- * attempt that may have reached the carrier is never followed by another: a failed attempt records (as
+ * One attempt at placing a leg or a fax. Where the request has no idempotency key (SignalWire and jambonz
+ * `dial`, Telnyx `POST /faxes`), an attempt that may have reached the carrier is never followed by another: a failed attempt records (as
  * heartbeat details, which Temporal hands to the next attempt) whether it certainly placed nothing, and a
  * retry without that note, after a timeout or a worker crash mid-request, gives up with
  * `DialOutcomeUnknown` instead of risking a second call.
  */
-async function placeOnce(provider: Provider, client: CarrierClient, build: () => CarrierRequest): Promise<PlacedCall> {
-  const { adapter, http } = client;
+async function placeOnce(
+  provider: Provider,
+  client: CarrierClient,
+  build: () => CarrierRequest,
+  read: (responseBody: unknown) => PlacedCall,
+  idempotent: boolean,
+  what: 'call' | 'fax',
+): Promise<PlacedCall> {
+  const { http } = client;
   const context = Context.current();
-  if (!adapter.dialIsIdempotent && context.info.attempt > 1) {
+  if (!idempotent && context.info.attempt > 1) {
     const note = context.info.heartbeatDetails as Partial<DialAttemptNote> | undefined;
-    if (note?.notPlacedAttempt !== context.info.attempt - 1) throw dialOutcomeUnknown(provider);
+    if (note?.notPlacedAttempt !== context.info.attempt - 1) throw dialOutcomeUnknown(provider, what);
   }
   try {
-    return adapter.placedCall(await http.send(build(), { signal: context.cancellationSignal }));
+    return read(await http.send(build(), { signal: context.cancellationSignal }));
   } catch (err) {
-    if (!adapter.dialIsIdempotent && err instanceof CarrierError && err.retryable) {
-      if (!certainlyNotActed(err)) throw dialOutcomeUnknown(provider, err);
+    if (!idempotent && err instanceof CarrierError && err.retryable) {
+      if (!certainlyNotActed(err)) throw dialOutcomeUnknown(provider, what, err);
       context.heartbeat({ notPlacedAttempt: context.info.attempt } satisfies DialAttemptNote);
     }
     throw toFailure(err);
@@ -125,19 +132,31 @@ export function createActivities(deps: ActivityDeps) {
     async placeCall(input: PlaceCallInput): Promise<PlacedCall> {
       const { provider, ...request } = input;
       const client = carrier(provider);
-      return placeOnce(provider, client, () => client.adapter.placeCallRequest(request));
+      const { adapter } = client;
+      return placeOnce(
+        provider,
+        client,
+        () => adapter.placeCallRequest(request),
+        (body) => adapter.placedCall(body),
+        adapter.dialIsIdempotent,
+        'call',
+      );
     },
 
     /**
-     * Places a call that sends a fax once answered (the send-fax workflow). The same rule as `placeCall`:
-     * a carrier without an idempotency key on dial is never asked twice for one attempt.
+     * Starts sending a fax (the send-fax workflow): a call that sends it once answered, or the carrier's fax API
+     * (Telnyx `POST /faxes`). The same rule as `placeCall`: a request without an idempotency key is never sent
+     * twice for one attempt.
      */
     async placeFaxCall(input: PlaceFaxCallInput): Promise<PlacedCall> {
       const { provider, ...request } = input;
       const client = carrier(provider);
-      const build = client.adapter.placeFaxCallRequest?.bind(client.adapter);
+      const { adapter } = client;
+      const build = adapter.placeFaxCallRequest?.bind(adapter);
       if (!build) throw toFailure(unsupported(provider, 'sendFax'));
-      return placeOnce(provider, client, () => build(request));
+      const read = adapter.placedFax?.bind(adapter) ?? adapter.placedCall.bind(adapter);
+      const idempotent = adapter.faxIsIdempotent ?? adapter.dialIsIdempotent;
+      return placeOnce(provider, client, () => build(request), read, idempotent, 'fax');
     },
 
     /** Stops a running fax (a cancelled send). Idempotent at the carrier: stopping a finished fax changes nothing. */

@@ -529,7 +529,14 @@ async function placeFax(
     try {
       const res = await http(`${lbUrl}/faxes`, {
         method: 'POST',
-        body: { to, from: OUR_NUMBER, documentUrl: 'https://example.com/chaos.pdf', headerInfo: 'chaos', requestId },
+        body: {
+          provider: 'signalwire',
+          to,
+          from: OUR_NUMBER,
+          documentUrl: 'https://example.com/chaos.pdf',
+          headerInfo: 'chaos',
+          requestId,
+        },
       });
       if (res.status === 202 || res.status === 200)
         return { workflowId: (JSON.parse(res.text) as { workflowId: string }).workflowId };

@@ -6,6 +6,7 @@ import { inboundCallWorkflowId, PROVIDERS, type CallOutcome, type FaxResult, typ
 import { loadConfig, PROJECT_ROOT } from '../src/config';
 import { startDevServer, temporalUiWorkflowUrl, type DevServer } from '../src/dev/dev-server';
 import { DEMO_FAX_NUMBER, SIMULATORS } from '../src/dev/simulators';
+import { faxCapability } from '../src/providers/carriers';
 import { startStack, type Stack } from '../src/dev/stack';
 import { bundleWorkflowsToFile } from '../worker/bundle';
 
@@ -136,19 +137,26 @@ async function main(): Promise<void> {
     console.log(
       `Placed ${placed.length} calls to ${CALLERS[0].script.to} (${simulated.map((s) => s.carrier).join(', ')}); waiting for them to finish ...\n`,
     );
-    // On SignalWire, also a fax: a send-fax workflow, dialing the simulator's demo fax machine.
-    const fax = info.simulatorUrls.signalwire
-      ? await json<{ workflowId: string }>(`${info.gatewayUrl}/faxes`, {
-          method: 'POST',
-          body: {
-            to: DEMO_FAX_NUMBER,
-            from: CALLERS[0].script.to,
-            documentUrl: 'https://example.com/durable-calls-demo.pdf',
-            headerInfo: 'durable-calls demo',
-          },
-        })
-      : undefined;
-    if (fax && fax.status !== 202) throw new Error(`POST /faxes answered ${fax.status}: ${JSON.stringify(fax.body)}`);
+    // A fax on each simulated carrier that sends faxes (SignalWire: a call running `send_fax`; Telnyx: a
+    // Programmable Fax), to the simulators' demo fax machine.
+    const faxes = await Promise.all(
+      simulated
+        .filter(({ carrier }) => faxCapability(carrier))
+        .map(async ({ carrier }) => {
+          const fax = await json<{ workflowId: string }>(`${info.gatewayUrl}/faxes`, {
+            method: 'POST',
+            body: {
+              provider: carrier,
+              to: DEMO_FAX_NUMBER,
+              from: CALLERS[0].script.to,
+              documentUrl: 'https://example.com/durable-calls-demo.pdf',
+              ...(faxCapability(carrier)?.headerInfo ? { headerInfo: 'durable-calls demo' } : {}),
+            },
+          });
+          if (fax.status !== 202) throw new Error(`POST /faxes answered ${fax.status}: ${JSON.stringify(fax.body)}`);
+          return { carrier, workflowId: fax.body.workflowId };
+        }),
+    );
     for (const { carrier, simulatorUrl, caller, callId } of placed) {
       const workflowId = inboundCallWorkflowId(carrier, callId);
       const outcome = await outcomeOf(client, workflowId);
@@ -163,10 +171,9 @@ async function main(): Promise<void> {
         console.log(`    UI:       ${temporalUiWorkflowUrl(info.temporalUiUrl, 'default', workflowId)}`);
       console.log('');
     }
-    if (fax) {
-      const { workflowId } = fax.body;
+    for (const { carrier, workflowId } of faxes) {
       const result = (await client.workflow.getHandle(workflowId).result()) as FaxResult;
-      console.log(`● signalwire: fax to ${DEMO_FAX_NUMBER}`);
+      console.log(`● ${carrier}: fax to ${DEMO_FAX_NUMBER}`);
       console.log(
         `    result:   ${result.status}, ${result.pages} pages, ${result.resultText ?? ''} (${result.attempts} attempt${result.attempts === 1 ? '' : 's'})`,
       );

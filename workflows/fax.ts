@@ -22,6 +22,7 @@ import {
   type CallEventOf,
   type EndCause,
   type FaxAttempt,
+  type FaxFailure,
   type FaxResult,
   type FaxState,
   type SendFaxInput,
@@ -30,12 +31,14 @@ import type { CallActivities } from '../activities';
 import { COMMAND_OPTIONS } from './activity-options';
 
 /**
- * A fax we send, as a workflow of its own (`fax:<id>`). Each attempt dials the number with an inline
- * document that sends the fax (`send_fax`) and hangs up; the carrier's events for that call arrive as
- * `callEvent` signals: ringing, answered, one per page (`state.pagesSent`), the fax's end with its result,
- * the call's end. Busy, no answer and a failed negotiation (no page got through) are retried after a
- * durable timer, doubling each time, at most `maxAttempts` attempts in all. A partial transmission is not
- * retried (the far end has some pages; sending again would repeat them).
+ * A fax we send, as a workflow of its own (`fax:<id>`). Each attempt asks the carrier to send it: a call
+ * with an inline document that sends the fax (`send_fax`) and hangs up (SignalWire), or the carrier's fax API
+ * (Telnyx `POST /faxes`, the fax's id standing for the call's). The carrier's events arrive as `callEvent`
+ * signals: ringing, answered (or sending started), one per page where the carrier reports pages
+ * (`state.pagesSent`), the fax's end with its result (and the carrier's failure reason, if it names one), the
+ * call's end. Busy, no answer and a failed negotiation (no page got through) are retried after a durable
+ * timer, doubling each time, at most `maxAttempts` attempts in all. A partial transmission is not retried
+ * (the far end has some pages; sending again would repeat them).
  *
  * One attempt never sends two faxes: the dial activity never repeats a request that may have reached the
  * carrier (no idempotency key on dial), and if the dial's outcome is unknown the workflow adopts the call
@@ -68,6 +71,11 @@ const FAX_RESULT_GRACE_MS = 15_000;
 const UNKNOWN_DIAL_WAIT_MS = 2 * 60_000;
 /** Causes of an unanswered call worth another attempt. */
 const RETRYABLE_CAUSES: ReadonlySet<EndCause> = new Set(['busy', 'no-answer']);
+/**
+ * Failure reasons a carrier names (Telnyx) worth another attempt: the same busy and no answer, a failed
+ * negotiation (nothing got through) and our own channels exhausted for the moment.
+ */
+const RETRYABLE_FAX_FAILURES: ReadonlySet<FaxFailure> = new Set(['busy', 'no-answer', 'negotiation', 'congestion']);
 
 /** What one attempt knows about its call. */
 interface AttemptCall {
@@ -120,7 +128,13 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
       case 'call.ringing':
         if (state.status === 'dialing') setStatus('ringing');
         break;
+      case 'call.outgoing':
+        // A fax that is the carrier's own resource tags its events with its id (Telnyx); a call's state events
+        // carry none (SignalWire). So an adopted fax, whose id the send's lost answer never gave, can be stopped.
+        current.faxControlId ??= event.controlId;
+        break;
       case 'call.answered':
+        current.faxControlId ??= event.controlId;
         current.answered = true;
         record().answered = true;
         setStatus('sending');
@@ -234,6 +248,8 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
         timeoutSeconds: input.ringTimeoutSeconds ?? FAX_DEFAULTS.ringTimeoutSeconds,
       });
       call.callId = placed.callId;
+      // A fax that is the carrier's own resource (Telnyx) is stopped by its id from the start, not by hanging up.
+      call.faxControlId ??= placed.faxControlId;
       record().callId = placed.callId;
       claim(placed.callId);
     } catch (err) {
@@ -328,7 +344,11 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
 
     let retryable: boolean;
     let outcome: string;
-    if (fax) {
+    if (fax?.failure) {
+      // The carrier named the reason: retry what another attempt can change, never after pages went out.
+      retryable = RETRYABLE_FAX_FAILURES.has(fax.failure) && call.pages === 0;
+      outcome = fax.resultText ?? fax.failure;
+    } else if (fax) {
       // A negotiation failure (nothing got through) is worth another try; a broken transmission is not.
       retryable = fax.pages === 0 && call.pages === 0;
       outcome = fax.resultText ?? `fax failed (${fax.resultCode ?? 'no result code'})`;

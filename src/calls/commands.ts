@@ -118,4 +118,9 @@ export interface FaxCallRequest {
 /** What the carrier tells us synchronously about a leg it has accepted to place. */
 export interface PlacedCall {
   callId: string;
+  /**
+   * A fax that is the carrier's own resource rather than a step of the call (Telnyx Programmable Fax): the id
+   * that stops it, known at once. Faxes run as a call's step get theirs from their events.
+   */
+  faxControlId?: string;
 }

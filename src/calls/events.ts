@@ -52,6 +52,31 @@ export type GatherEndReason = 'complete' | 'timeout' | 'invalid' | 'cancelled' |
 export type PlaybackEndStatus = 'completed' | 'cancelled' | 'failed' | 'hangup';
 export type MachineDetectionResult = 'human' | 'machine' | 'fax' | 'silence' | 'unknown';
 export type QueueLeaveReason = 'bridged' | 'leave' | 'timeout' | 'hangup' | 'error';
+/**
+ * Why a fax failed, where the carrier names a reason (Telnyx `failure_reason`); carriers that report pages
+ * and the call instead (SignalWire) leave it out. The fax workflow's retry rule reads it.
+ */
+export const FaxFailure = {
+  /** The far end was busy. */
+  Busy: 'busy',
+  /** Nobody answered. */
+  NoAnswer: 'no-answer',
+  /** Answered, but the fax machines did not agree on a transmission: nothing got through. */
+  Negotiation: 'negotiation',
+  /** Our side's channels or capacity were exhausted for the moment. */
+  Congestion: 'congestion',
+  /** The call dropped while sending: some pages may have arrived. */
+  Dropped: 'dropped',
+  /** The number is invalid, unallocated or refuses the call: another try reaches the same. */
+  Unreachable: 'unreachable',
+  /** Our account, profile or number may not send this fax. */
+  Refused: 'refused',
+  /** The document could not be fetched or converted. */
+  Document: 'document',
+  Cancelled: 'cancelled',
+  Unknown: 'unknown',
+} as const;
+export type FaxFailure = (typeof FaxFailure)[keyof typeof FaxFailure];
 
 export type CallEvent = CallEventBase &
   (
@@ -87,6 +112,8 @@ export type CallEvent = CallEventBase &
         resultText?: string;
         remoteIdentity?: string;
         documentUrl?: string;
+        /** The carrier's failure reason, normalised (absent on success and where the carrier gives none). */
+        failure?: FaxFailure;
       }
   );
 

@@ -47,7 +47,7 @@ export interface SimulatorDefinition {
   start: (ctx: SimulatorContext) => Promise<SimulatedCarrier>;
 }
 
-/** A fax machine the simulated SignalWire answers at (3 pages, then success), for `npm run demo`. */
+/** A fax machine the simulated SignalWire and Telnyx answer at (3 pages, then success), for `npm run demo`. */
 export const DEMO_FAX_NUMBER = '+15550009000';
 const DEMO_FAX_MACHINES = { [DEMO_FAX_NUMBER]: { outcome: 'success', pages: 3 } };
 
@@ -93,6 +93,8 @@ export const SIMULATORS = {
         ...credentials,
         SIMULATOR_WEBHOOK_URL: SIMULATORS.telnyx.webhookUrls(gatewayUrl)[0],
         SIMULATOR_PRIVATE_KEY: telnyxKeys(keyFile).privatePem,
+        // The same fax machines as on SignalWire: a number answers faxes whichever carrier sends them.
+        SIMULATOR_FAXES: env.SIMULATOR_FAXES || JSON.stringify(DEMO_FAX_MACHINES),
       });
       return {
         baseUrl: String(ready.baseUrl).replace(/\/v2$/, ''),

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Client, Connection } from '@temporalio/client';
 import { PROVIDERS, type Provider } from '../calls';
 import type { Config } from '../config';
-import { CARRIERS, carrierSupports, type CarrierDefinition, type CarrierSettings } from '../providers/carriers';
+import { CARRIERS, faxCarriers, type CarrierDefinition, type CarrierSettings } from '../providers/carriers';
 import { restAuth } from './auth';
 import { callsApi } from './calls-api';
 import { faxesApi } from './faxes-api';
@@ -107,7 +107,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     client: deps.client,
     connection: deps.connection,
     taskQueue: config.temporal.taskQueue,
-    providers: providers.filter((p) => carrierSupports(p, 'sendFax')),
+    providers: faxCarriers(providers),
     temporalUiUrl: deps.temporalUiUrl ?? config.temporal.uiUrl,
     namespace: config.temporal.namespace,
   });

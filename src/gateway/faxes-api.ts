@@ -24,6 +24,7 @@ import {
   type Provider,
   type SendFaxInput,
 } from '../calls';
+import { faxCapability } from '../providers/carriers';
 import { unavailable } from './replies';
 
 export interface FaxesApiOptions {
@@ -44,7 +45,8 @@ type SendFaxBody = Omit<SendFaxInput, 'provider' | 'ringTimeoutSeconds'> & {
 };
 
 /**
- * The REST API for faxes we send, each a `sendFaxWorkflow` named `fax:<requestId>`:
+ * The REST API for faxes we send, each a `sendFaxWorkflow` named `fax:<requestId>`, on any carrier that sends
+ * faxes (`provider`, else the first such carrier configured):
  * - `POST /faxes` starts one → 202 `{ workflowId, statusUrl }` (200, `started: false`, for a requestId
  *   already used);
  * - `GET /faxes/:id` → its state (attempts, pages sent so far, the result), 404 if there is none;
@@ -91,6 +93,15 @@ export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): 
           error: 'carrier cannot fax',
           reason: `${body.provider ?? 'no fax carrier'} is not configured for faxes on this gateway`,
         });
+      }
+      // Refused here, before a workflow starts, rather than as a failed first attempt.
+      const capability = faxCapability(provider);
+      for (const field of ['headerInfo', 'identity'] as const) {
+        if (body[field] && !capability?.[field]) {
+          return reply
+            .code(400)
+            .send({ error: `${field} not supported`, reason: `${provider} faxes cannot carry ${field}` });
+        }
       }
       for (const field of ['to', 'from'] as const) {
         if (!isDialTarget(body[field])) {

@@ -30,10 +30,21 @@ export interface CarrierClient {
   http: CarrierHttp;
 }
 
+/** How `POST /faxes` sends a fax on a carrier. */
+export interface FaxCapability {
+  /** A call whose document sends the fax once answered (SignalWire `send_fax`), or the carrier's fax API (Telnyx). */
+  via: 'call' | 'fax-api';
+  /** Whether the carrier prints a header line (`headerInfo`) and sends a station identity (`identity`). */
+  headerInfo: boolean;
+  identity: boolean;
+}
+
 export interface CarrierDefinition<Settings> {
   family: CarrierFamily;
   /** How each flow operation reaches this carrier. */
   ops: OpTable;
+  /** Faxes sent on their own (`POST /faxes`, the send-fax workflow); absent: the carrier sends none. */
+  faxes?: FaxCapability;
   /** This carrier's settings from its environment variables; unset credentials stay undefined. */
   readSettings(env: Env, shared: SharedSettings): Settings;
   /**
@@ -51,6 +62,8 @@ export interface TelnyxSettings {
   publicKey?: string;
   /** The Call Control Application id, needed to dial. */
   connectionId: string;
+  /** The Programmable Fax Application id faxes are sent with; defaults to `connectionId`. */
+  faxConnectionId: string;
   apiBaseUrl: string;
   voice: string;
   /** How long a webhook may wait on Temporal before it gets a 503: short, since Telnyx retries (for about a minute). */
@@ -119,10 +132,14 @@ function documentDeadline(env: Env, name: string, waitName: string, waitMs: numb
 const telnyx: CarrierDefinition<TelnyxSettings> = {
   family: 'command',
   ops: TELNYX_OPS,
+  // Programmable Fax (`POST /faxes`): no header line, no station identity in its request.
+  faxes: { via: 'fax-api', headerInfo: false, identity: false },
   readSettings: (env) => ({
     apiKey: optional(env, 'TELNYX_API_KEY'),
     publicKey: optional(env, 'TELNYX_PUBLIC_KEY'),
     connectionId: optional(env, 'TELNYX_CONNECTION_ID') ?? TELNYX_DEV_CONNECTION_ID,
+    faxConnectionId:
+      optional(env, 'TELNYX_FAX_CONNECTION_ID') ?? optional(env, 'TELNYX_CONNECTION_ID') ?? TELNYX_DEV_CONNECTION_ID,
     apiBaseUrl: url(env, 'TELNYX_API_BASE_URL', 'https://api.telnyx.com/v2'),
     voice: optional(env, 'TELNYX_VOICE') ?? 'AWS.Polly.Joanna-Neural',
     webhookDeadlineMs: boundedInt(
@@ -151,6 +168,8 @@ const telnyx: CarrierDefinition<TelnyxSettings> = {
 const signalwire: CarrierDefinition<SignalWireSettings> = {
   family: 'document',
   ops: SIGNALWIRE_OPS,
+  // A dial whose inline SWML runs `send_fax` (document, header_info, identity) and hangs up.
+  faxes: { via: 'call', headerInfo: true, identity: true },
   readSettings: (env) => {
     const documentWaitMs = boundedInt(
       env,
@@ -250,6 +269,21 @@ export type CarrierSettings = { [P in Provider]: Parameters<(typeof CARRIERS)[P]
 /** The operations a session on this carrier sends as document steps (`CallSessionInput.documentOps`). */
 export function documentOpsOf(provider: Provider): CallOp[] {
   return documentOps(CARRIERS[provider].ops);
+}
+
+/** How this carrier sends faxes through `POST /faxes`; undefined: it sends none. */
+export function faxCapability(provider: Provider): FaxCapability | undefined {
+  const definition: CarrierDefinition<unknown> = CARRIERS[provider];
+  return definition.faxes;
+}
+
+/**
+ * The fax carriers among `providers`, the default first: `POST /faxes` without `provider` takes the first.
+ * SignalWire leads, as it did when it was the only fax carrier, so such requests keep their carrier.
+ */
+export function faxCarriers(providers: readonly Provider[]): Provider[] {
+  const rank = (p: Provider) => (p === 'signalwire' ? 0 : 1);
+  return providers.filter((p) => faxCapability(p) !== undefined).sort((a, b) => rank(a) - rank(b));
 }
 
 /** Whether this carrier can do the operation at all. */

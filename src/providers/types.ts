@@ -52,11 +52,15 @@ export interface CarrierCommands {
    */
   readonly dialIsIdempotent: boolean;
   /**
-   * Carriers that fax: the request that places a call which sends a fax once answered (its response reads
-   * like `placedCall`), and the one that stops a running fax by the id the carrier's fax events carried.
-   * Absent: faxing fails with `Unsupported`.
+   * Carriers that fax: the request that starts sending a fax (a call that sends it once answered, or the
+   * carrier's fax API), and the one that stops a running fax by its control id (from the fax's events, or
+   * `PlacedCall.faxControlId`). Absent: faxing fails with `Unsupported`.
    */
   placeFaxCallRequest?(request: FaxCallRequest): CarrierRequest;
+  /** Reads the answer to `placeFaxCallRequest`; absent: it reads like `placedCall`. */
+  placedFax?(responseBody: unknown): PlacedCall;
+  /** Whether `placeFaxCallRequest` carries an idempotency key; absent: as `dialIsIdempotent`. */
+  readonly faxIsIdempotent?: boolean;
   stopFaxRequest?(callId: string, controlId: string, direction: 'send' | 'receive'): CarrierRequest;
   /** Overrides the generic response classification (e.g. SignalWire `dial` 422 is a refusal, not "call gone"). */
   classify?(input: {

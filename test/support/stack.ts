@@ -11,7 +11,13 @@ import type {
   SignalWireCommandLogEntry,
   SignalWireDelivery,
 } from '../../src/simulator/signalwire/types';
-import type { CallerScript, CommandLogEntry, DeliveredWebhook, SimCallRecord } from '../../src/simulator/telnyx/types';
+import type {
+  CallerScript,
+  CommandLogEntry,
+  DeliveredWebhook,
+  SimCallRecord,
+  TelnyxSimFax,
+} from '../../src/simulator/telnyx/types';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { bundleWorkflowsToFile } from '../../worker/bundle';
 import { eventually, freePorts } from './net';
@@ -55,6 +61,8 @@ export interface TelnyxSimControl {
   commands(): Promise<CommandLogEntry[]>;
   /** Every webhook the simulator sent, with its outcome. */
   webhooks(): Promise<DeliveredWebhook[]>;
+  /** Every fax sent through the simulated Programmable Fax API. */
+  faxes(): Promise<TelnyxSimFax[]>;
 }
 
 export interface SignalWireSimControl {
@@ -145,6 +153,7 @@ function telnyxControl(sim: string): TelnyxSimControl {
       getJson<SimCallRecord>(`${sim}/_sim/calls/${encodeURIComponent(id)}/ended?timeout_ms=${timeoutMs}`),
     commands: () => getJson<CommandLogEntry[]>(`${sim}/_sim/commands`),
     webhooks: () => getJson<DeliveredWebhook[]>(`${sim}/_sim/webhooks`),
+    faxes: () => getJson<TelnyxSimFax[]>(`${sim}/_sim/faxes`),
   };
 }
 

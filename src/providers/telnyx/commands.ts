@@ -131,7 +131,11 @@ export function telnyxCommandRequest(command: CallCommand, options: TelnyxComman
       throw unsupported('telnyx', command.op, 'a document-carrier step');
     case 'sendFax':
     case 'receiveFax':
-      throw unsupported('telnyx', command.op, 'Telnyx faxes are the Programmable Fax API, not mapped yet');
+      throw unsupported(
+        'telnyx',
+        command.op,
+        'a Telnyx fax is a Programmable Fax of its own (POST /faxes), not a step of a call',
+      );
   }
 }
 

@@ -10,6 +10,7 @@ import type {
 import { MalformedWebhookError, type RoutedEvents } from '../types';
 import { decodeClientState } from './client-state';
 import { parseJsonBody } from '../json-body';
+import { telnyxFaxEvent } from './fax';
 
 /** Telnyx webhook envelope: `{data:{record_type:'event', event_type, id, occurred_at, payload}, meta?}`. */
 interface TelnyxEnvelope {
@@ -90,6 +91,14 @@ export function normaliseTelnyxWebhook(rawBody: Buffer): RoutedEvents {
   const { data } = parseEnvelope(rawBody);
   const p = data.payload;
   const owner = decodeClientState(p.client_state);
+  if (data.event_type.startsWith('fax.')) {
+    // A fax is not a call: its id stands for the call id, and is what cancels it (the event's control id).
+    const faxId = str(p.fax_id);
+    if (!faxId) throw new MalformedWebhookError(`${data.event_type} names no fax_id`);
+    const base = { provider: 'telnyx' as const, eventId: data.id, callId: faxId, occurredAt: data.occurred_at };
+    const event = telnyxFaxEvent(data.event_type, { ...base, controlId: faxId }, p);
+    return { ownerWorkflowId: owner?.wf, events: event ? [event] : [] };
+  }
   const base = {
     provider: 'telnyx' as const,
     eventId: data.id,

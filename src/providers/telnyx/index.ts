@@ -9,18 +9,20 @@ import {
   type TelnyxCommandOptions,
 } from './commands';
 import { normaliseTelnyxWebhook } from './events';
+import { telnyxCancelFaxRequest, telnyxSendFaxRequest, telnyxSentFax, type TelnyxFaxOptions } from './fax';
 import { telnyxPublicKey, verifyTelnyxSignature } from './webhook';
 
 export * from './client-state';
 export * from './commands';
 export * from './ops';
 export * from './events';
+export * from './fax';
 export * from './webhook';
 
 /** "Call has already ended" and "Invalid Call Control ID": the leg is gone, retrying cannot help. */
 export const TELNYX_CALL_GONE_CODES = ['90018', '90015'] as const;
 
-export interface TelnyxAdapterOptions extends TelnyxCommandOptions {
+export interface TelnyxAdapterOptions extends TelnyxCommandOptions, TelnyxFaxOptions {
   /** Portal public key (base64 of 32 bytes); without it every webhook is refused. */
   publicKey?: string;
 }
@@ -38,5 +40,10 @@ export function createTelnyxAdapter(options: TelnyxAdapterOptions): CommandCarri
     callStatusRequest: telnyxCallStatusRequest,
     callIsAlive: telnyxCallIsAlive,
     dialIsIdempotent: true,
+    // Programmable Fax: a fax is its own resource, cancelled by its id (the workflow's fax control id).
+    placeFaxCallRequest: (request) => telnyxSendFaxRequest(request, options),
+    placedFax: telnyxSentFax,
+    faxIsIdempotent: false,
+    stopFaxRequest: (_faxId, controlId) => telnyxCancelFaxRequest(controlId),
   };
 }

@@ -4,8 +4,10 @@ import type { OpTable } from '../ops';
 export const TELNYX_DEV_CONNECTION_ID = 'durable-calls-dev';
 
 /**
- * Every operation is a Call Control command. Faxes are Telnyx's Programmable Fax API, not mapped yet;
- * `connect` and `redirect` are document-carrier steps (here the session dials and bridges separately).
+ * Every operation is a Call Control command. A fax is not a step of a Telnyx call but a Programmable Fax of its
+ * own (`POST /faxes`, sent by the send-fax workflow: `CARRIERS.telnyx.faxes`), so a flow cannot send or receive
+ * one on a call; `connect` and `redirect` are document-carrier steps (here the session dials and bridges
+ * separately).
  */
 export const TELNYX_OPS = {
   answer: 'command',

@@ -1,6 +1,7 @@
 import { checkedTimeScale, listenOrigin } from '../http';
 import { CallEngine } from './call-engine';
 import { CommandGate } from './command-gate';
+import { FaxEngine } from './fax-engine';
 import { DeliveryFaults } from '../delivery-faults';
 import { DEFAULT_CONNECTION_ID } from './defaults';
 import { buildSimulatorServer } from './server';
@@ -16,11 +17,19 @@ export type {
   FaultOptions,
   SimCallRecord,
   SimLegState,
+  TelnyxSimFax,
   SimRecording,
+  TelnyxFaxScript,
   TelnyxSimulator,
   TelnyxSimulatorOptions,
 } from './types';
-export { defaultSpecPath, TelnyxSpecValidator, validateTelnyxRequest, validateTelnyxWebhook } from './spec';
+export {
+  defaultSpecPath,
+  TelnyxSpecValidator,
+  validateTelnyxRequest,
+  validateTelnyxResponse,
+  validateTelnyxWebhook,
+} from './spec';
 export { parseCallerScript } from '../scripts';
 export { DEFAULT_CONNECTION_ID };
 
@@ -54,15 +63,25 @@ export async function startTelnyxSimulator(opts: TelnyxSimulatorOptions): Promis
     origin: () => origin,
     log,
   });
+  const faxes = new FaxEngine({
+    connectionId: opts.faxConnectionId ?? connectionId,
+    timeScale,
+    machines: opts.faxes ?? {},
+    dispatcher,
+    webhookUrl: () => webhookUrl || undefined,
+    log,
+  });
   const gate = new CommandGate(opts.faults?.failFirstCommandAttempts);
   const app = buildSimulatorServer({
     engine,
+    faxes,
     gate,
     dispatcher,
     spec,
     apiKey: opts.apiKey,
     publicKeyBase64: signingKey.publicKeyBase64,
     connectionId,
+    loseFaxResponseTo: new Set(opts.faults?.loseFaxResponseTo ?? []),
     setWebhookUrl: (url) => {
       webhookUrl = url;
     },
@@ -91,10 +110,12 @@ export async function startTelnyxSimulator(opts: TelnyxSimulatorOptions): Promis
     waitForCallEnd: (callControlId, timeoutMs) => engine.waitForCallEnd(callControlId, timeoutMs),
     commands: () => gate.log(),
     webhooks: () => dispatcher.list(),
+    faxes: () => faxes.records(),
     async close() {
       clearInterval(sweeper);
       await app.close();
       engine.close();
+      faxes.close();
       await dispatcher.close();
     },
   };

@@ -4,18 +4,20 @@ import { silentMp3, silentWav } from '../audio';
 import { registerControlRoutes } from '../control';
 import { SIMULATED_ACTIONS, type CallEngine } from './call-engine';
 import type { CommandGate } from './command-gate';
+import { faxErrors, type FaxEngine } from './fax-engine';
 import { CommandRejected, errorBodies, rejections, violationError, type TelnyxError } from './errors';
 import type { TelnyxSpecValidator } from './spec';
 import type { CommandLogEntry, FaultOptions } from './types';
 import type { WebhookDispatcher } from './webhooks';
 
 /**
- * HTTP surface: the Telnyx REST API under `/v2` (Bearer auth, spec-validated bodies, command_id
- * de-duplication, injected faults) and the simulator's own control API under `/_sim` (no auth).
+ * HTTP surface: the Telnyx REST API under `/v2` (Call Control and Programmable Fax; Bearer auth, spec-validated
+ * bodies, command_id de-duplication, injected faults) and the simulator's own control API under `/_sim` (no auth).
  */
 
 export interface SimulatorServerDeps {
   engine: CallEngine;
+  faxes: FaxEngine;
   gate: CommandGate;
   dispatcher: WebhookDispatcher;
   /** Absent when the spec file is missing: bodies are then not validated. */
@@ -24,6 +26,8 @@ export interface SimulatorServerDeps {
   publicKeyBase64: string;
   connectionId: string;
   setWebhookUrl: (url: string) => void;
+  /** Numbers whose next `POST /faxes` runs but is answered 500 (`FaultOptions.loseFaxResponseTo`); consumed. */
+  loseFaxResponseTo?: Set<string>;
   log: (line: string) => void;
 }
 
@@ -123,6 +127,128 @@ function registerTelnyxApi(api: FastifyInstance, deps: SimulatorServerDeps): voi
   };
   api.post('/calls/:id/actions/:action', action);
   api.put('/calls/:id/actions/:action', action);
+  registerFaxApi(api, deps);
+}
+
+interface FaxRequest {
+  action: string;
+  faxId?: string;
+  /** The operation in the spec whose request body schema applies (none for bodiless operations). */
+  spec?: { path: string; method: 'post' };
+  /** Whether injected faults apply: they do to requests that change something. */
+  faults: boolean;
+  body: unknown;
+  /** The status of a success (the spec's: 202 for send and cancel, 200 for reads and refresh, 204 delete). */
+  status: number;
+  execute: (body: Body) => unknown;
+}
+
+type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+
+/** Programmable Fax: `/faxes` and `/faxes/{id}` with its `cancel` and `refresh` actions. */
+function registerFaxApi(api: FastifyInstance, deps: SimulatorServerDeps): void {
+  const { faxes } = deps;
+  api.post('/faxes', async (request, reply) =>
+    handleFax(deps, reply, {
+      action: 'send_fax',
+      spec: { path: '/faxes', method: 'post' },
+      faults: true,
+      body: request.body,
+      status: 202,
+      execute: (body) => faxes.send(body),
+    }),
+  );
+  api.get('/faxes', async (request: FastifyRequest<{ Querystring: Record<string, string | undefined> }>, reply) => {
+    // deepObject filters arrive as flat keys (`filter[to][eq]`); pages are not simulated: one page holds all.
+    const query = request.query;
+    return handleFax(deps, reply, {
+      action: 'list_faxes',
+      faults: false,
+      body: undefined,
+      status: 200,
+      execute: () =>
+        faxes.list({
+          to: query['filter[to][eq]'],
+          from: query['filter[from][eq]'],
+          direction: query['filter[direction][eq]'],
+        }),
+    });
+  });
+  api.get('/faxes/:id', async (request: IdRequest, reply) =>
+    handleFax(deps, reply, {
+      action: 'view_fax',
+      faxId: request.params.id,
+      faults: false,
+      body: undefined,
+      status: 200,
+      execute: () => faxes.get(request.params.id),
+    }),
+  );
+  api.delete('/faxes/:id', async (request: IdRequest, reply) =>
+    handleFax(deps, reply, {
+      action: 'delete_fax',
+      faxId: request.params.id,
+      faults: true,
+      body: undefined,
+      status: 204,
+      execute: () => faxes.delete(request.params.id),
+    }),
+  );
+  for (const name of ['cancel', 'refresh'] as const) {
+    api.post(`/faxes/:id/actions/${name}`, async (request: IdRequest, reply) =>
+      handleFax(deps, reply, {
+        action: `${name}_fax`,
+        faxId: request.params.id,
+        faults: true,
+        body: request.body,
+        status: name === 'cancel' ? 202 : 200,
+        execute: () => (name === 'cancel' ? faxes.cancel(request.params.id) : faxes.refresh(request.params.id)),
+      }),
+    );
+  }
+}
+
+/**
+ * Faults, then the spec, then the request itself. `POST /faxes` has no `command_id`: a repeated request is a
+ * second fax, as at Telnyx.
+ */
+function handleFax(deps: SimulatorServerDeps, reply: FastifyReply, request: FaxRequest): FastifyReply {
+  const body = request.body ?? {};
+  const entry: CommandLogEntry = {
+    at: new Date().toISOString(),
+    faxId: request.faxId,
+    action: request.action,
+    body: request.body,
+    status: request.status,
+    duplicate: false,
+  };
+  const send = (status: number, payload?: unknown, headers: Record<string, string> = {}) => {
+    entry.status = status;
+    deps.gate.record(entry);
+    deps.log(`${request.action} ${entry.faxId ?? ''} -> ${status}`);
+    return reply.code(status).headers(headers).send(payload);
+  };
+  if (request.faults) {
+    const fault = deps.gate.injectedFault(`fax|${request.action}|${request.faxId ?? ''}|${JSON.stringify(body)}`);
+    if (fault) return send(fault.status, { errors: [faultError(fault.status)] }, faultHeaders(fault));
+  }
+  if (request.spec) {
+    const violations = deps.spec?.requestViolations(request.spec.path, request.spec.method, body) ?? [];
+    if (violations.length > 0) return send(422, { errors: violations.map(violationError) });
+  }
+  if (!isJsonObject(body))
+    return send(422, { errors: [faxErrors.unprocessable('The request body must be a JSON object.')] });
+  try {
+    const data = request.execute(body);
+    if (isJsonObject(data) && request.action === 'send_fax' && typeof data.id === 'string') {
+      entry.faxId = data.id;
+      if (deps.loseFaxResponseTo?.delete(String(data.to))) return send(500, { errors: [errorBodies.internal()] });
+    }
+    return send(request.status, data === undefined ? undefined : { data });
+  } catch (err) {
+    if (err instanceof CommandRejected) return send(err.status, { errors: err.errors });
+    throw err;
+  }
 }
 
 function logEntry(callControlId: string | undefined, action: string, body: unknown, status: number): CommandLogEntry {
@@ -197,6 +323,11 @@ function registerControlApi(api: FastifyInstance, deps: SimulatorServerDeps): vo
     waitForCallEnd: (id, timeoutMs) => engine.waitForCallEnd(id, timeoutMs),
     commands: () => deps.gate.log(),
     webhooks: () => deps.dispatcher.list(),
+  });
+  api.get('/faxes', async () => deps.faxes.records());
+  api.get('/faxes/:id', async (request: IdRequest, reply) => {
+    const fax = deps.faxes.record(request.params.id);
+    return fax ?? reply.code(404).send({ error: `no fax ${request.params.id}` });
   });
   registerUrlSetter(api, '/webhook-url', deps.setWebhookUrl);
   api.get('/public-key', async () => ({ public_key: deps.publicKeyBase64, connection_id: deps.connectionId }));

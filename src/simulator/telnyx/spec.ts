@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import { sharedSpecsDir } from '../spec-files';
 import addFormats from 'ajv-formats';
+import { TELNYX_FAX_FAILURES } from '../../providers/telnyx/fax';
 
 /**
  * Validation against Telnyx's official OpenAPI 3.1 spec: request bodies of REST operations (`paths`) and
@@ -10,6 +11,18 @@ import addFormats from 'ajv-formats';
  */
 
 const SPEC_ID = 'telnyx-call-control.json';
+
+/**
+ * `fax.failed`'s `failure_reason` is an enum of one value (`rejected`) in the spec, yet Telnyx documents some
+ * thirty reasons (support article "Fax API - Error List"; see `TELNYX_FAX_FAILURES`). A documented reason is
+ * validated as if it were `rejected`, so every other field is still checked against the schema.
+ */
+function faxFailureForSpec(data: JsonObject): JsonObject {
+  const payload = isObject(data.payload) ? data.payload : undefined;
+  const reason = payload?.failure_reason;
+  if (data.event_type !== 'fax.failed' || typeof reason !== 'string' || !(reason in TELNYX_FAX_FAILURES)) return data;
+  return { ...data, payload: { ...payload, failure_reason: 'rejected' } };
+}
 
 /** `<repo root>/../shared/specs/telnyx-call-control.openapi.json`. */
 export function defaultSpecPath(): string {
@@ -58,6 +71,7 @@ export class TelnyxSpecValidator {
   private readonly webhookAjv = new Ajv2020({ strict: false, allErrors: true });
   private readonly requestValidators = new Map<string, ValidateFunction | null>();
   private readonly webhookValidators = new Map<string, ValidateFunction>();
+  private readonly responseValidators = new Map<string, ValidateFunction>();
   /** event_type -> JSON pointer of its webhook body schema. */
   private readonly webhookSchemaByEventType = new Map<string, string>();
 
@@ -112,8 +126,31 @@ export class TelnyxSpecValidator {
       validate = this.webhookAjv.compile({ $ref: `${SPEC_ID}#${pointer}` });
       this.webhookValidators.set(eventType, validate);
     }
-    if (validate(parsed)) return missing;
+    const checked = { ...(parsed as JsonObject), data: faxFailureForSpec(data) };
+    if (validate(checked)) return missing;
     return [...missing, ...(validate.errors ?? []).map(describeError)];
+  }
+
+  /**
+   * Everything wrong with a response body against the operation's response schema for `status` (undeclared
+   * properties included, as for webhooks); a status the operation does not list is itself an error.
+   */
+  responseErrors(operationPath: string, method: string, status: number, body: unknown): string[] {
+    const key = `${method.toLowerCase()} ${operationPath} ${status}`;
+    let validate = this.responseValidators.get(key);
+    if (!validate) {
+      const operation = this.operation(operationPath, method);
+      if (!operation) return [`the spec has no operation ${method.toUpperCase()} ${operationPath}`];
+      const responses = isObject(operation.responses) ? operation.responses : {};
+      const listed = String(status) in responses ? String(status) : 'default' in responses ? 'default' : undefined;
+      if (listed === undefined) return [`${method.toUpperCase()} ${operationPath} has no response ${status}`];
+      const response = responses[listed];
+      const base = isObject(response) && typeof response.$ref === 'string' ? response.$ref.slice(1) : undefined;
+      const pointer = `${base ?? `/paths/${escapePointerSegment(operationPath)}/${method.toLowerCase()}/responses/${listed}`}/content/${escapePointerSegment('application/json')}/schema`;
+      validate = this.webhookAjv.compile({ $ref: `${SPEC_ID}#${pointer}` });
+      this.responseValidators.set(key, validate);
+    }
+    return validate(body) ? [] : (validate.errors ?? []).map(describeError);
   }
 
   private operation(operationPath: string, method: string): JsonObject | undefined {
@@ -224,6 +261,17 @@ function requireSpec(specPath?: string): TelnyxSpecValidator {
 /** Errors of a webhook body against its event type's schema in the spec (undeclared properties included). */
 export function validateTelnyxWebhook(body: unknown, specPath?: string): string[] {
   return requireSpec(specPath).webhookErrors(body);
+}
+
+/** Errors of a response body against the operation's response schema, e.g. ('/faxes', 'post', 202, {...}). */
+export function validateTelnyxResponse(
+  operationPath: string,
+  method: string,
+  status: number,
+  body: unknown,
+  specPath?: string,
+): string[] {
+  return requireSpec(specPath).responseErrors(operationPath, method, status, body);
 }
 
 /** Errors of a request body against the operation's request schema, e.g. ('/calls', 'post', {...}). */

@@ -16,6 +16,10 @@ export interface TelnyxSimulatorOptions extends SimulatorOptions {
   apiKey: string;
   /** The Call Control App id `dial` must name. @default DEFAULT_CONNECTION_ID */
   connectionId?: string;
+  /** The Programmable Fax Application id `POST /faxes` must name. @default connectionId */
+  faxConnectionId?: string;
+  /** Fax machines behind the numbers faxes are sent to, keyed by E.164; other numbers do not answer. */
+  faxes?: Record<string, TelnyxFaxScript>;
   faults?: FaultOptions;
   /**
    * Ed25519 private key that signs webhooks, as PKCS8 PEM, base64 of PKCS8 DER or base64 of the 32-byte
@@ -26,9 +30,49 @@ export interface TelnyxSimulatorOptions extends SimulatorOptions {
   specPath?: string;
 }
 
+/** The fax machine behind a number we send a Programmable Fax to. */
+export interface TelnyxFaxScript {
+  /**
+   * `failure`: `fax.failed` with `failureReason` (on `failOnPage`, or before dialling for a media reason);
+   * `fail-on-page` (as in SignalWire's fax scripts): the call drops on `failOnPage` (`receiver_call_dropped`).
+   */
+  outcome: 'success' | 'busy' | 'no-answer' | 'failure' | 'fail-on-page';
+  /** Pages the document has. @default 3 */
+  pages?: number;
+  /** With `failure`: Telnyx's `failure_reason`. @default 'fax_signaling_error' ('receiver_call_dropped' for fail-on-page) */
+  failureReason?: string;
+  /** With `failure`: the page the transmission breaks on (pages before it arrive). @default 1 */
+  failOnPage?: number;
+  /** The first this-many faxes to the number find it busy, later ones get `outcome` (retry tests). */
+  attemptsBeforeSuccess?: number;
+}
+
+export type SimFaxStatus = 'queued' | 'media.processed' | 'originated' | 'sending' | 'delivered' | 'failed';
+
+/** A fax sent through the simulated Programmable Fax API. */
+export interface TelnyxSimFax {
+  id: string;
+  from: string;
+  to: string;
+  mediaUrl: string;
+  status: SimFaxStatus;
+  /** Pages the far end has received. */
+  pagesSent: number;
+  failureReason?: string;
+  /** Cancelled through `POST /faxes/{id}/actions/cancel`. */
+  cancelled?: boolean;
+  /** The fax's webhooks, in the order they were sent. */
+  webhooks: string[];
+}
+
 export interface FaultOptions extends DeliveryFaultOptions {
   /** The first `count` attempts of every command (by `command_id`) get this error instead of running. */
   failFirstCommandAttempts?: { status: 500 | 503 | 429; count: number; retryAfterSeconds?: number };
+  /**
+   * `POST /faxes` to these numbers is carried out (the fax is queued and sent), but its first answer for each
+   * number is a 500: the response lost on its way back, so the client cannot know the fax exists.
+   */
+  loseFaxResponseTo?: string[];
   /** Deliver every webhook twice (same event id, separately signed). */
   duplicateWebhooks?: boolean;
   /** Random delay before each webhook's first delivery attempt, in real milliseconds. @default [2, 20] */
@@ -64,6 +108,8 @@ export interface CommandLogEntry {
   /** ISO time the request arrived. */
   at: string;
   callControlId?: string;
+  /** The fax a Programmable Fax request named or created. */
+  faxId?: string;
   /** The action name; `dial` for POST /calls. */
   action: string;
   commandId?: string;
@@ -111,4 +157,6 @@ export interface TelnyxSimulator extends SimulatorHandle<SimCallRecord, CommandL
   readonly connectionId: string;
   setWebhookUrl(url: string): void;
   placeInboundCall(script: CallerScript): Promise<{ callControlId: string }>;
+  /** Every fax sent through the Programmable Fax API. */
+  faxes(): TelnyxSimFax[];
 }

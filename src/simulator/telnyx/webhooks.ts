@@ -30,6 +30,14 @@ export type TelnyxEventType =
   | 'call.machine.premium.detection.ended'
   | 'call.machine.premium.greeting.ended';
 
+/** Programmable Fax webhooks (outbound faxes), built by the fax engine. */
+export type TelnyxFaxEventType =
+  | 'fax.queued'
+  | 'fax.media.processed'
+  | 'fax.sending.started'
+  | 'fax.delivered'
+  | 'fax.failed';
+
 /**
  * Which common fields each event's payload schema declares: media, queue, recording and fork events carry
  * no `from`/`to`, and `call.recording.saved` has no `call_control_id` (correlate it by `call_leg_id`).
@@ -71,7 +79,7 @@ export interface LegIdentity {
 export interface TelnyxWebhookBody {
   data: {
     record_type: 'event';
-    event_type: TelnyxEventType;
+    event_type: TelnyxEventType | TelnyxFaxEventType;
     id: string;
     occurred_at: string;
     payload: Record<string, unknown>;

@@ -1,5 +1,6 @@
 import { randomUUID, sign } from 'node:crypto';
 import { hookUrl, verifyHookToken } from '../../../src/providers/jambonz';
+import { encodeClientState } from '../../../src/providers/telnyx';
 import { decodeCarried, encodeCarried } from '../../../src/providers/session-url';
 import {
   SIGNALWIRE_WEBHOOK_PATHS,
@@ -96,6 +97,44 @@ describe('telnyx: POST /webhooks/telnyx', () => {
     const raw = initiated();
     unavailable(await post('/webhooks/telnyx', raw, signed(raw)));
     expect(gateway.temporalCalls).toContain('SignalWithStartWorkflowExecution');
+  });
+
+  describe('Programmable Fax webhooks', () => {
+    const fax = (eventType: string, extra: Record<string, unknown> = {}) =>
+      JSON.stringify(
+        telnyxEvent(eventType, {
+          fax_id: randomUUID(),
+          direction: 'outbound',
+          client_state: encodeClientState({ wf: 'fax:invoice-7' }),
+          status: eventType.replace(/^fax\./, ''),
+          ...extra,
+        }),
+      );
+
+    it('checks their signature like call webhooks: 401 and nothing reaches Temporal', async () => {
+      const raw = fax('fax.delivered', { page_count: 2 });
+      refusedWithoutTemporal(
+        await post('/webhooks/telnyx', raw, signed(raw, telnyxAccount().privateKey)),
+        401,
+        'invalid signature',
+      );
+    });
+
+    it('signals the fax workflow named in client_state (never starts a call session)', async () => {
+      const raw = fax('fax.failed', { failure_reason: 'user_busy' });
+      unavailable(await post('/webhooks/telnyx', raw, signed(raw)));
+      expect(gateway.temporalCalls).toContain('SignalWorkflowExecution');
+      expect(gateway.temporalCalls).not.toContain('SignalWithStartWorkflowExecution');
+    });
+
+    it('refuses one without fax_id (400), and acknowledges fax.media.processed without Temporal', async () => {
+      const noId = JSON.stringify(telnyxEvent('fax.delivered', { status: 'delivered', page_count: 1 }));
+      refusedWithoutTemporal(await post('/webhooks/telnyx', noId, signed(noId)), 400, 'malformed webhook');
+      const processed = fax('fax.media.processed');
+      const res = await post('/webhooks/telnyx', processed, signed(processed));
+      expect(res.statusCode).toBe(200);
+      expect(gateway.temporalCalls).toEqual([]);
+    });
   });
 });
 

@@ -114,7 +114,7 @@ export class TelnyxClient {
     private readonly apiKey: string | undefined,
   ) {}
 
-  async call(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<ApiResponse> {
+  async call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<ApiResponse> {
     const auth: Record<string, string> = this.apiKey === undefined ? {} : { authorization: `Bearer ${this.apiKey}` };
     const answer = await sendJson(`${this.baseUrl}${path}`, method, auth, body);
     return { status: answer.status, headers: answer.headers, body: answer.text ? JSON.parse(answer.text) : undefined };

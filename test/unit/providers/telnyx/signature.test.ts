@@ -72,7 +72,7 @@ describe('Telnyx webhook signatures', () => {
 
   it('rejects a public key that is not 32 bytes, and refuses everything without a key', () => {
     expect(() => telnyxPublicKey(Buffer.alloc(31).toString('base64'))).toThrow(/32 bytes/);
-    const adapter = createTelnyxAdapter({ connectionId: 'c', voice: 'v' });
+    const adapter = createTelnyxAdapter({ connectionId: 'c', faxConnectionId: 'f', voice: 'v' });
     expect(adapter.verify(signed(account.privateKey, body, nowSeconds), now)).toMatchObject({
       ok: false,
       reason: expect.stringContaining('TELNYX_PUBLIC_KEY'),
