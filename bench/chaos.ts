@@ -276,7 +276,9 @@ async function main(): Promise<void> {
   let temporalDown = false;
   const outageWindow = { from: Infinity, to: -Infinity };
   const events: string[] = [];
+  const faultTimes: Array<{ at: number; what: string }> = [];
   const note = (line: string) => {
+    faultTimes.push({ at: Date.now(), what: line });
     events.push(`+${((Date.now() - t0) / 1000).toFixed(1)}s ${line}`);
     log(line);
   };
@@ -493,6 +495,22 @@ async function main(): Promise<void> {
   say(
     `chaos: calls=${totals.calls} lost=${totals.lost} dropped=${totals.dropped} wrong=${totals.wrong} duplicates=${totals.duplicates} ` +
       `stuck=${totals.stuck} reaction_p50=${percentile(reactions, 50)}ms reaction_p99=${percentile(reactions, 99)}ms`,
+  );
+  // What the slow reactions (over 3 s) followed: the chaos event within the 10 s before each.
+  const slow = samples.filter((r) => r.ms > 3000);
+  const causes = new Map<string, number>();
+  for (const r of slow) {
+    const before = faultTimes.filter((f) => f.at <= r.at && r.at - f.at <= 10_000).at(-1);
+    const cause = duringOutage(r)
+      ? 'Temporal outage'
+      : before
+        ? before.what.replace(/-\d+\b/g, '').replace(/, replaced by.*/, '')
+        : 'no chaos event in the 10 s before';
+    causes.set(cause, (causes.get(cause) ?? 0) + 1);
+  }
+  say(
+    `chaos: reactions over 3 s: ${slow.length} of ${samples.length}` +
+      (slow.length ? `, after: ${[...causes].map(([what, n]) => `${what} ${n}`).join(', ')}` : ''),
   );
   const refused = PROVIDERS.flatMap((c) => logs[c].webhooks.filter(refusedAtLeastOnce));
   say(
