@@ -67,7 +67,7 @@ describe('call queue workflow', () => {
       connection: nativeConnection,
       taskQueue,
       workflowBundle: { codePath: bundlePath },
-      // Callback sessions the queue starts run here: with no \`queueCallback\` flow yet they end at once, undialed.
+      // Callback sessions the queue starts run here: with no `queueCallback` flow yet they end at once, undialed.
       activities: {},
     });
   }
