@@ -503,7 +503,7 @@ export class QueueCore {
         arrivedAt: new Date(e.arrivedAt).toISOString(),
         waitedSeconds: Math.max(0, Math.round((now - e.arrivedAt) / 1000)),
         ...(estimate !== undefined ? { estimatedWaitSeconds: Math.round(estimate / 1000) } : {}),
-        ...(e.offer ? { offeredTo: e.offer.agentIds } : {}),
+        ...(e.offer ? { offeredTo: e.offer.agentIds, offerId: e.offer.offerId } : {}),
         ...(e.callback ? { callbackAttempts: e.callback.attempts } : {}),
       };
     });

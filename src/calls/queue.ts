@@ -368,6 +368,8 @@ export interface QueueEntryView {
   waitedSeconds: number;
   estimatedWaitSeconds?: number;
   offeredTo?: string[];
+  /** The offer out now, as the session's report must name it. */
+  offerId?: string;
   callbackAttempts?: number;
 }
 
