@@ -29,6 +29,7 @@ import {
 import { startDevServer } from '../src/dev/dev-server';
 import { freePorts } from '../test/support/net';
 import { bundleWorkflowsToFile } from '../worker/bundle';
+import { QUEUE_MAX_HISTORY_EVENTS } from '../workflows/queue';
 import { ROOT, cpuMs, loadAverage, machineBusyMs, percentile } from './support';
 
 const QUICK = !!process.env.BENCH_QUICK;
@@ -365,7 +366,7 @@ async function main(): Promise<void> {
       );
       console.log(
         `a busy queue of ${BUSY_CALLS_PER_HOUR} calls/hour writes ~${Math.round(perHour)} history events/hour; ` +
-          `at the 2000-event continue-as-new threshold that is a new run every ${((2000 / perHour) * 60).toFixed(0)} min`,
+          `at the ${QUEUE_MAX_HISTORY_EVENTS}-event continue-as-new threshold that is a new run every ${((QUEUE_MAX_HISTORY_EVENTS / perHour) * 60).toFixed(0)} min`,
       );
     }
   } finally {

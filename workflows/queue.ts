@@ -46,8 +46,12 @@ import { QueueCore, QueueRejection, type QueueEffect } from './queue-core';
  * new with the core's plain-JSON state before its history grows long; see src/calls/queue.ts for the protocol.
  */
 
-/** Continue as new at this history length unless the input says otherwise (Temporal suggests it at 4096). */
-export const QUEUE_MAX_HISTORY_EVENTS = 2000;
+/**
+ * Continue as new at this history length unless the input says otherwise (Temporal suggests it at 4096). A
+ * worker that loses the queue from its cache replays the whole run: 2000 events took 5.6 s on a saturated
+ * 2-core machine in bench:queue, past the 5 s task warning; half that keeps a replay short.
+ */
+export const QUEUE_MAX_HISTORY_EVENTS = 1000;
 /** Temporal refuses an execution's 2001st update and 10,001st signal: continue as new well before. */
 const MAX_UPDATES_PER_RUN = 1500;
 const MAX_SIGNALS_PER_RUN = 8000;
