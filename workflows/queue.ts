@@ -47,11 +47,11 @@ import { QueueCore, QueueRejection, type QueueEffect } from './queue-core';
  */
 
 /**
- * Continue as new at this history length unless the input says otherwise (Temporal suggests it at 4096). A
- * worker that loses the queue from its cache replays the whole run: 2000 events took 5.6 s on a saturated
- * 2-core machine in bench:queue, past the 5 s task warning; half that keeps a replay short.
+ * Continue as new at this history length unless the input says otherwise (Temporal suggests it at 4096).
+ * Shorter runs replay faster after a cache miss (2000 events took 5.6 s on a saturated 2-core machine), but
+ * each continue-as-new aborts the updates in flight (their clients retry): bench:queue did worse at 1000.
  */
-export const QUEUE_MAX_HISTORY_EVENTS = 1000;
+export const QUEUE_MAX_HISTORY_EVENTS = 2000;
 /** Temporal refuses an execution's 2001st update and 10,001st signal: continue as new well before. */
 const MAX_UPDATES_PER_RUN = 1500;
 const MAX_SIGNALS_PER_RUN = 8000;

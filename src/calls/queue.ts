@@ -132,7 +132,7 @@ export interface CallQueueInput {
   config: Partial<QueueConfig>;
   /** Carried across continue-as-new: the queue's whole state (`QueueCoreState`, plain JSON). */
   carried?: unknown;
-  /** Continue as new once history is this long, before Temporal's own suggestion. @default 1000 */
+  /** Continue as new once history is this long, before Temporal's own suggestion. @default 2000 */
   continueAsNewAtHistoryLength?: number;
 }
 
