@@ -22,8 +22,8 @@ describe('replay of recorded call histories', () => {
     workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
   }, 60_000);
 
-  it('has fixtures for every carrier and the fax workflow', () => {
-    for (const kind of ['telnyx', 'signalwire', 'jambonz', 'fax']) {
+  it('has fixtures for every carrier, the fax workflow and the queue', () => {
+    for (const kind of ['telnyx', 'signalwire', 'jambonz', 'fax', 'queue']) {
       expect(files.some((f) => f.includes(`-${kind}-`))).toBe(true);
     }
   });
