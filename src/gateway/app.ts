@@ -1,3 +1,4 @@
+import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Client, Connection } from '@temporalio/client';
 import { PROVIDERS, type Provider } from '../calls';
@@ -8,6 +9,7 @@ import { callsApi } from './calls-api';
 import { faxesApi } from './faxes-api';
 import { createSessions } from './sessions';
 import { WEBHOOK_PLUGINS } from './webhooks';
+import { WEBSOCKET_OPTIONS } from './webhooks/jambonz-recordings';
 
 export interface GatewayDeps {
   config: Config;
@@ -76,6 +78,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     workflowTaskTimeoutMs: config.sessionTaskTimeoutMs,
   });
 
+  // Upgrades run through the router and its hooks (the jambonz recording socket checks its token before the
+  // handshake); on the root, so an upgrade of a path no WebSocket route serves is answered and closed too.
+  await app.register(fastifyWebsocket, WEBSOCKET_OPTIONS);
   // First, and on the root instance: the key check covers the REST routes every plugin below adds.
   await app.register(restAuth, { keys: config.gateway.apiKeys });
 
