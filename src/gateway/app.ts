@@ -7,6 +7,7 @@ import { CARRIERS, carrierSupports, type CarrierDefinition, type CarrierSettings
 import { restAuth } from './auth';
 import { callsApi } from './calls-api';
 import { faxesApi } from './faxes-api';
+import { createGatewayMetrics, instrumentGateway, instrumentSessions, type GatewayMetrics } from './metrics';
 import { createSessions } from './sessions';
 import { WEBHOOK_PLUGINS } from './webhooks';
 import { WEBSOCKET_OPTIONS } from './webhooks/jambonz-recordings';
@@ -19,6 +20,8 @@ export interface GatewayDeps {
   flows: string[];
   temporalUiUrl?: string;
   logger?: FastifyServerOptions['logger'];
+  /** Where the gateway counts; by default its own registry, with the process's figures. */
+  metrics?: GatewayMetrics;
 }
 
 /** How long a Temporal health answer is reused: a balancer probing every gateway often must not hammer Temporal. */
@@ -71,11 +74,20 @@ export function isDraining(app: FastifyInstance): boolean {
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({ logger: deps.logger ?? { level: config.logLevel }, bodyLimit: 1024 * 1024 });
-  const sessions = createSessions({
-    client: deps.client,
-    connection: deps.connection,
-    taskQueue: config.temporal.taskQueue,
-    workflowTaskTimeoutMs: config.sessionTaskTimeoutMs,
+  const metrics = deps.metrics ?? createGatewayMetrics();
+  const sessions = instrumentSessions(
+    createSessions({
+      client: deps.client,
+      connection: deps.connection,
+      taskQueue: config.temporal.taskQueue,
+      workflowTaskTimeoutMs: config.sessionTaskTimeoutMs,
+    }),
+    metrics,
+  );
+  instrumentGateway(app, metrics, {
+    telnyx: config.telnyx.webhookDeadlineMs,
+    signalwire: config.signalwire.fetchDeadlineMs,
+    jambonz: config.jambonz.hookDeadlineMs,
   });
 
   // Upgrades run through the router and its hooks (the jambonz recording socket checks its token before the
@@ -124,6 +136,11 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     if (isDraining(app)) return reply.code(503).send({ status: 'draining' });
     return reply.code(200).send({ status: 'ready', temporal: temporal.state() });
   });
+
+  // For Prometheus: behind the `metrics` scope like the REST API (auth.ts), so a scrape key reads nothing else.
+  app.get('/metrics', async (_request, reply) =>
+    reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
 
   // Our errors are JSON with a reason; a 5xx never leaks internals.
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, request, reply) => {

@@ -4,7 +4,9 @@ import type { ApiKey, ApiScope } from '../config';
 
 /**
  * API keys for the REST API (`/calls`, `/faxes`, `/recordings/`): anyone who reaches it could otherwise place
- * calls and read callers' numbers, digits and voices. Webhook routes are not covered (each carrier's plugin
+ * calls and read callers' numbers, digits and voices. `/metrics` too (scope `metrics`): the gateway faces the
+ * internet for webhooks, and traffic and failure figures are nobody else's business; Prometheus sends a bearer
+ * key natively, and without keys a scraper on loopback (or a sidecar) still reaches it. Webhook routes are not covered (each carrier's plugin
  * checks its signature) nor are `/healthz` and `/readyz` (balancers probe them without credentials).
  *
  * With no key configured the REST API answers loopback clients only, so `npm start` on a laptop works as
@@ -21,6 +23,7 @@ const REST_PREFIXES = ['/calls', '/faxes', '/recordings/'];
 /** Which routes need a key, and the scope each method needs: reading is `read`, anything else places or cancels. */
 export function requiredScope(method: string, url: string): ApiScope | undefined {
   const path = url.split('?', 1)[0];
+  if (path === '/metrics') return 'metrics';
   const rest = REST_PREFIXES.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`));
   if (!rest) return undefined;
   return method === 'GET' || method === 'HEAD' ? 'read' : 'calls';
