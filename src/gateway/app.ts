@@ -1,5 +1,5 @@
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifySchemaValidationError, type FastifyServerOptions } from 'fastify';
 import type { Client, Connection } from '@temporalio/client';
 import { PROVIDERS, type Provider } from '../calls';
 import type { Config } from '../config';
@@ -7,6 +7,7 @@ import { CARRIERS, carrierSupports, type CarrierDefinition, type CarrierSettings
 import { restAuth } from './auth';
 import { callsApi } from './calls-api';
 import { faxesApi } from './faxes-api';
+import { sendProblem } from './problem';
 import { createGatewayMetrics, instrumentGateway, instrumentSessions, type GatewayMetrics } from './metrics';
 import { createSessions } from './sessions';
 import { WEBHOOK_PLUGINS } from './webhooks';
@@ -74,6 +75,39 @@ export function isDraining(app: FastifyInstance): boolean {
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({ logger: deps.logger ?? { level: config.logLevel }, bodyLimit: 1024 * 1024 });
+  // Errors fastify raises (schema validation, unreadable bodies) and any a handler throws: problem details for the
+  // REST API (problem.ts); a 5xx never leaks internals. Set before any plugin is registered, since a plugin keeps
+  // the error handler in force when it was registered (set last, fastify's own default answered the REST routes).
+  // Webhook routes keep the `{ error, reason }` their own replies use: carriers read the status and log the body.
+  app.setErrorHandler(
+    (err: Error & { statusCode?: number; validation?: FastifySchemaValidationError[] }, request, reply) => {
+      const status = err.statusCode ?? 500;
+      if (status >= 500) request.log.error({ err }, 'request failed');
+      if (request.url.startsWith('/webhooks/')) {
+        return reply.code(status).send({
+          error: status >= 500 ? 'internal error' : 'bad request',
+          reason: status >= 500 ? undefined : err.message,
+        });
+      }
+      if (status >= 500)
+        return sendProblem(reply, status, 'internal-error', 'the gateway failed to handle the request');
+      if (err.validation) {
+        return sendProblem(reply, status, 'validation-failed', err.message, {
+          errors: err.validation.map((v) => ({
+            path: v.instancePath,
+            message: v.message,
+            keyword: v.keyword,
+            params: v.params,
+          })),
+        });
+      }
+      return sendProblem(reply, status, 'bad-request', err.message);
+    },
+  );
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, 404, 'not-found', `no route for ${request.method} ${request.url.split('?', 1)[0]}`),
+  );
+
   const metrics = deps.metrics ?? createGatewayMetrics();
   const sessions = instrumentSessions(
     createSessions({
@@ -142,18 +176,6 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 
-  // Our errors are JSON with a reason; a 5xx never leaks internals.
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
-    const status = err.statusCode ?? 500;
-    if (status >= 500) request.log.error({ err }, 'request failed');
-    return reply.code(status).send({
-      error: status >= 500 ? 'internal error' : 'bad request',
-      reason: status >= 500 ? undefined : err.message,
-    });
-  });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: 'not found', reason: `${request.method} ${request.url}` }),
-  );
   return app;
 }
 

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKey, ApiScope } from '../config';
+import { sendProblem } from './problem';
 
 /**
  * API keys for the REST API (`/calls`, `/faxes`, `/recordings/`): anyone who reaches it could otherwise place
@@ -48,9 +49,9 @@ function presentedKey(request: FastifyRequest): string | undefined {
   return typeof header === 'string' && header !== '' ? header : undefined;
 }
 
-const refuse = (reply: FastifyReply, status: 401 | 403, error: string, reason: string) => {
+const refuse = (reply: FastifyReply, status: 401 | 403, detail: string, extensions: Record<string, unknown> = {}) => {
   if (status === 401) reply.header('www-authenticate', 'Bearer');
-  return reply.code(status).send({ error, reason });
+  return sendProblem(reply, status, status === 401 ? 'unauthorized' : 'forbidden', detail, extensions);
 };
 
 /** The plugin: one onRequest hook on the root instance (not encapsulated), so it sees every route. */
@@ -58,7 +59,7 @@ export async function restAuth(app: FastifyInstance, options: RestAuthOptions): 
   const keys = options.keys.map((k) => ({ hash: digest(k.key), scopes: new Set(k.scopes) }));
   if (keys.length === 0) {
     app.log.warn(
-      'API_KEYS is not set: the REST API (/calls, /faxes, /recordings) answers loopback clients only; set API_KEYS to serve others',
+      'API_KEYS is not set: the REST API (/calls, /faxes, /recordings) and /metrics answer loopback clients only; set API_KEYS to serve others',
     );
   }
 
@@ -72,21 +73,20 @@ export async function restAuth(app: FastifyInstance, options: RestAuthOptions): 
       return refuse(
         reply,
         401,
-        'unauthorized',
         'this gateway has no API keys configured (API_KEYS), so its REST API answers loopback clients only',
       );
     }
     const presented = presentedKey(request);
     if (presented === undefined) {
-      return refuse(reply, 401, 'unauthorized', 'an API key is required: Authorization: Bearer <key> or X-API-Key');
+      return refuse(reply, 401, 'an API key is required: Authorization: Bearer <key> or X-API-Key');
     }
     const hash = digest(presented);
     let match: (typeof keys)[number] | undefined;
     // Every key is compared, so the time taken says nothing about which one (if any) matched.
     for (const key of keys) if (timingSafeEqual(hash, key.hash) && !match) match = key;
-    if (!match) return refuse(reply, 401, 'unauthorized', 'the API key is not valid');
+    if (!match) return refuse(reply, 401, 'the API key is not valid');
     if (!match.scopes.has(scope)) {
-      return refuse(reply, 403, 'forbidden', `this API key lacks the "${scope}" scope`);
+      return refuse(reply, 403, `this API key lacks the "${scope}" scope`, { requiredScope: scope });
     }
   });
 }

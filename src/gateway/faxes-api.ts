@@ -24,7 +24,7 @@ import {
   type Provider,
   type SendFaxInput,
 } from '../calls';
-import { unavailable } from './replies';
+import { sendProblem, temporalUnavailable } from './problem';
 
 export interface FaxesApiOptions {
   client: Client;
@@ -87,16 +87,23 @@ export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): 
       const body = request.body;
       const provider = body.provider ?? options.providers[0];
       if (!provider || !options.providers.includes(provider)) {
-        return reply.code(400).send({
-          error: 'carrier cannot fax',
-          reason: `${body.provider ?? 'no fax carrier'} is not configured for faxes on this gateway`,
-        });
+        return sendProblem(
+          reply,
+          400,
+          'carrier-cannot-fax',
+          `${body.provider ?? 'no fax carrier'} is not configured for faxes on this gateway`,
+          { configured: options.providers },
+        );
       }
       for (const field of ['to', 'from'] as const) {
         if (!isDialTarget(body[field])) {
-          return reply
-            .code(400)
-            .send({ error: 'invalid number', reason: `${field} must be an E.164 number (+15551234567) or a SIP URI` });
+          return sendProblem(
+            reply,
+            400,
+            'invalid-number',
+            `${field} must be an E.164 number (+15551234567) or a SIP URI`,
+            { field },
+          );
         }
       }
       const workflowId = faxWorkflowId(body.requestId ?? randomUUID());
@@ -131,7 +138,7 @@ export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): 
           }),
         );
       } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) return unavailable(reply, err, request.log);
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) return temporalUnavailable(reply, err, request.log);
         started = false;
       }
       return reply.code(started ? 202 : 200).send({
@@ -151,8 +158,8 @@ export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): 
     } catch (err) {
       // A workflow without the fax query is not a fax (only `fax:` ids reach here, but a retry would not help).
       if (err instanceof WorkflowNotFoundError || err instanceof QueryNotRegisteredError)
-        return reply.code(404).send({ error: 'not found', reason: `no fax ${workflowId}` });
-      return unavailable(reply, err, request.log);
+        return sendProblem(reply, 404, 'not-found', `no fax ${workflowId}`);
+      return temporalUnavailable(reply, err, request.log);
     }
     return reply.send({ workflowId, temporalUiUrl: uiLink(workflowId), state });
   });
@@ -168,8 +175,8 @@ export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): 
         );
       } catch (err) {
         if (err instanceof WorkflowNotFoundError)
-          return reply.code(404).send({ error: 'not found', reason: `no running fax ${workflowId}` });
-        return unavailable(reply, err, request.log);
+          return sendProblem(reply, 404, 'not-found', `no running fax ${workflowId}`);
+        return temporalUnavailable(reply, err, request.log);
       }
       return reply.code(202).send({ workflowId, cancelRequested: true });
     },

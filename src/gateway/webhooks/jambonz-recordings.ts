@@ -6,6 +6,7 @@ import type { WebsocketPluginOptions } from '@fastify/websocket';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { JAMBONZ_HOOK_PATH, JambonzHook, verifyHookToken } from '../../providers/jambonz';
+import { sendProblem } from '../problem';
 
 /**
  * jambonz records by streaming call audio to a WebSocket (`listen`; its `record` verb cannot run). This is
@@ -84,7 +85,8 @@ export async function jambonzRecordings(app: FastifyInstance, options: Recording
         ) {
           const reason = token.ok ? 'not a recording hook' : token.reason;
           request.log.warn({ reason }, 'jambonz recording stream refused');
-          // Written on the socket before any handshake: jambonz sees a failed connect, nothing is saved.
+          // Written on the socket before any handshake: jambonz sees a failed connect, nothing is saved. The
+          // webhook shape, not a problem document: the reader is jambonz, as for the hook routes.
           void reply.code(401).send({ error: 'invalid hook token', reason });
           return;
         }
@@ -103,14 +105,13 @@ export async function jambonzRecordings(app: FastifyInstance, options: Recording
 
   app.get<{ Params: { name: string } }>(`${RECORDINGS_ROUTE}/:name`, async (request, reply) => {
     const { name } = request.params;
-    if (!/^[0-9a-f]{32}\.wav$/.test(name))
-      return reply.code(404).send({ error: 'not found', reason: 'no such recording' });
+    if (!/^[0-9a-f]{32}\.wav$/.test(name)) return sendProblem(reply, 404, 'not-found', 'no such recording');
     const file = path.join(options.dir, name);
     try {
       const { size } = await stat(file);
       return reply.header('content-type', 'audio/wav').header('content-length', size).send(createReadStream(file));
     } catch {
-      return reply.code(404).send({ error: 'not found', reason: 'no such recording' });
+      return sendProblem(reply, 404, 'not-found', 'no such recording');
     }
   });
 }
