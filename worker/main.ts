@@ -12,9 +12,19 @@ import { WORKFLOWS_PATH } from './bundle';
  */
 async function main(): Promise<void> {
   const config = loadConfig();
+  const { metricsAddress } = config.worker;
   Runtime.install({
     logger: new DefaultLogger(config.worker.sdkLogLevel),
     shutdownSignals: ['SIGINT', 'SIGTERM'],
+    // The SDK's own worker metrics (task slots, poll and schedule-to-start latencies, sticky cache), served by its
+    // core. Opt-in: the port is per process, and several workers on one machine each need their own.
+    ...(metricsAddress && {
+      telemetryOptions: {
+        metrics: {
+          prometheus: { bindAddress: metricsAddress, countersTotalSuffix: true, useSecondsForDurations: true },
+        },
+      },
+    }),
   });
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.port}`;
   const connection = await NativeConnection.connect({ address });
@@ -40,7 +50,13 @@ async function main(): Promise<void> {
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
   });
   console.log(
-    JSON.stringify({ event: 'worker-ready', address, taskQueue: config.temporal.taskQueue, pid: process.pid }),
+    JSON.stringify({
+      event: 'worker-ready',
+      address,
+      taskQueue: config.temporal.taskQueue,
+      pid: process.pid,
+      ...(metricsAddress && { metrics: `http://${metricsAddress}/metrics` }),
+    }),
   );
   try {
     await worker.run();

@@ -80,6 +80,11 @@ export interface Config extends CarrierSettings {
      * leaves the rest in Temporal's queue, where an idle worker takes them.
      */
     maxConcurrentWorkflowTasks: number;
+    /**
+     * `WORKER_METRICS_ADDRESS` (`host:port`): where the Temporal SDK serves the worker's Prometheus metrics
+     * (`/metrics`, no auth). Unset: not served.
+     */
+    metricsAddress?: string;
   };
   routing: RoutingTable;
   routingTablePath: string;
@@ -90,8 +95,11 @@ export interface Config extends CarrierSettings {
   logLevel: string;
 }
 
-/** What a REST API key may do: `read` calls, faxes and recordings; `calls` place calls, send and cancel faxes. */
-export const API_SCOPES = ['read', 'calls'] as const;
+/**
+ * What a REST API key may do: `read` calls, faxes and recordings; `calls` place calls, send and cancel faxes;
+ * `metrics` scrape `/metrics` (and nothing else, so the key in Prometheus's configuration reads no caller's data).
+ */
+export const API_SCOPES = ['read', 'calls', 'metrics'] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
 export interface ApiKey {
@@ -126,6 +134,17 @@ export function parseApiKeys(env: Env): ApiKey[] {
 }
 
 const SDK_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+
+/** A `host:port` (IPv4, a name, or `[v6]`) to listen on; the SDK core would fail later with a vaguer error. */
+function bindAddress(env: Env, name: string): string | undefined {
+  const value = optional(env, name);
+  if (value === undefined) return undefined;
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65_535) {
+    throw new ConfigError(`${name} must be host:port (for example 127.0.0.1:9464), got "${value}"`);
+  }
+  return value;
+}
 
 function sdkLogLevel(env: Env): Config['worker']['sdkLogLevel'] {
   const raw = (env.TEMPORAL_LOG_LEVEL || 'WARN').toUpperCase();
@@ -194,6 +213,7 @@ export function loadConfig(env: Env = process.env): Config {
       sdkLogLevel: sdkLogLevel(env),
       stickyScheduleToStartMs: boundedInt(env, 'WORKER_STICKY_TIMEOUT_MS', 1000, 200, 60_000),
       maxConcurrentWorkflowTasks: boundedInt(env, 'WORKER_MAX_WORKFLOW_TASKS', 4, 2, 200),
+      metricsAddress: bindAddress(env, 'WORKER_METRICS_ADDRESS'),
     },
     ...readCarrierSettings(env, shared),
     routing: loadRoutingTable(routingTablePath),

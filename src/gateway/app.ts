@@ -1,4 +1,5 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance, type FastifySchemaValidationError, type FastifyServerOptions } from 'fastify';
 import type { Client, Connection } from '@temporalio/client';
 import { PROVIDERS, type Provider } from '../calls';
 import type { Config } from '../config';
@@ -6,8 +7,11 @@ import { CARRIERS, faxCarriers, type CarrierDefinition, type CarrierSettings } f
 import { restAuth } from './auth';
 import { callsApi } from './calls-api';
 import { faxesApi } from './faxes-api';
+import { sendProblem } from './problem';
+import { createGatewayMetrics, instrumentGateway, instrumentSessions, type GatewayMetrics } from './metrics';
 import { createSessions } from './sessions';
 import { WEBHOOK_PLUGINS } from './webhooks';
+import { WEBSOCKET_OPTIONS } from './webhooks/jambonz-recordings';
 
 export interface GatewayDeps {
   config: Config;
@@ -17,6 +21,8 @@ export interface GatewayDeps {
   flows: string[];
   temporalUiUrl?: string;
   logger?: FastifyServerOptions['logger'];
+  /** Where the gateway counts; by default its own registry, with the process's figures. */
+  metrics?: GatewayMetrics;
 }
 
 /** How long a Temporal health answer is reused: a balancer probing every gateway often must not hammer Temporal. */
@@ -69,11 +75,53 @@ export function isDraining(app: FastifyInstance): boolean {
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({ logger: deps.logger ?? { level: config.logLevel }, bodyLimit: 1024 * 1024 });
-  const sessions = createSessions({
-    client: deps.client,
-    connection: deps.connection,
-    taskQueue: config.temporal.taskQueue,
-    workflowTaskTimeoutMs: config.sessionTaskTimeoutMs,
+  // Errors fastify raises (schema validation, unreadable bodies) and any a handler throws: problem details for the
+  // REST API (problem.ts); a 5xx never leaks internals. Set before any plugin is registered, since a plugin keeps
+  // the error handler in force when it was registered (set last, fastify's own default answered the REST routes).
+  // Webhook routes keep the `{ error, reason }` their own replies use: carriers read the status and log the body.
+  app.setErrorHandler(
+    (err: Error & { statusCode?: number; validation?: FastifySchemaValidationError[] }, request, reply) => {
+      const status = err.statusCode ?? 500;
+      if (status >= 500) request.log.error({ err }, 'request failed');
+      if (request.url.startsWith('/webhooks/')) {
+        return reply.code(status).send({
+          error: status >= 500 ? 'internal error' : 'bad request',
+          reason: status >= 500 ? undefined : err.message,
+        });
+      }
+      if (status >= 500)
+        return sendProblem(reply, status, 'internal-error', 'the gateway failed to handle the request');
+      if (err.validation) {
+        return sendProblem(reply, status, 'validation-failed', err.message, {
+          errors: err.validation.map((v) => ({
+            path: v.instancePath,
+            message: v.message,
+            keyword: v.keyword,
+            params: v.params,
+          })),
+        });
+      }
+      return sendProblem(reply, status, 'bad-request', err.message);
+    },
+  );
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, 404, 'not-found', `no route for ${request.method} ${request.url.split('?', 1)[0]}`),
+  );
+
+  const metrics = deps.metrics ?? createGatewayMetrics();
+  const sessions = instrumentSessions(
+    createSessions({
+      client: deps.client,
+      connection: deps.connection,
+      taskQueue: config.temporal.taskQueue,
+      workflowTaskTimeoutMs: config.sessionTaskTimeoutMs,
+    }),
+    metrics,
+  );
+  instrumentGateway(app, metrics, {
+    telnyx: config.telnyx.webhookDeadlineMs,
+    signalwire: config.signalwire.fetchDeadlineMs,
+    jambonz: config.jambonz.hookDeadlineMs,
   });
 
   // While draining, every answer closes its connection: a keep-alive connection still busy when the listener
@@ -84,6 +132,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     return payload;
   });
 
+  // Upgrades run through the router and its hooks (the jambonz recording socket checks its token before the
+  // handshake); on the root, so an upgrade of a path no WebSocket route serves is answered and closed too.
+  await app.register(fastifyWebsocket, WEBSOCKET_OPTIONS);
   // First, and on the root instance: the key check covers the REST routes every plugin below adds.
   await app.register(restAuth, { keys: config.gateway.apiKeys });
 
@@ -128,18 +179,11 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     return reply.code(200).send({ status: 'ready', temporal: temporal.state() });
   });
 
-  // Our errors are JSON with a reason; a 5xx never leaks internals.
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
-    const status = err.statusCode ?? 500;
-    if (status >= 500) request.log.error({ err }, 'request failed');
-    return reply.code(status).send({
-      error: status >= 500 ? 'internal error' : 'bad request',
-      reason: status >= 500 ? undefined : err.message,
-    });
-  });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: 'not found', reason: `${request.method} ${request.url}` }),
+  // For Prometheus: behind the `metrics` scope like the REST API (auth.ts), so a scrape key reads nothing else.
+  app.get('/metrics', async (_request, reply) =>
+    reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
+
   return app;
 }
 

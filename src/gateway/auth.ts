@@ -1,10 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKey, ApiScope } from '../config';
+import { sendProblem } from './problem';
 
 /**
  * API keys for the REST API (`/calls`, `/faxes`, `/recordings/`): anyone who reaches it could otherwise place
- * calls and read callers' numbers, digits and voices. Webhook routes are not covered (each carrier's plugin
+ * calls and read callers' numbers, digits and voices. `/metrics` too (scope `metrics`): the gateway faces the
+ * internet for webhooks, and traffic and failure figures are nobody else's business; Prometheus sends a bearer
+ * key natively, and without keys a scraper on loopback (or a sidecar) still reaches it. Webhook routes are not covered (each carrier's plugin
  * checks its signature) nor are `/healthz` and `/readyz` (balancers probe them without credentials).
  *
  * With no key configured the REST API answers loopback clients only, so `npm start` on a laptop works as
@@ -21,6 +24,7 @@ const REST_PREFIXES = ['/calls', '/faxes', '/recordings/'];
 /** Which routes need a key, and the scope each method needs: reading is `read`, anything else places or cancels. */
 export function requiredScope(method: string, url: string): ApiScope | undefined {
   const path = url.split('?', 1)[0];
+  if (path === '/metrics') return 'metrics';
   const rest = REST_PREFIXES.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`));
   if (!rest) return undefined;
   return method === 'GET' || method === 'HEAD' ? 'read' : 'calls';
@@ -45,9 +49,9 @@ function presentedKey(request: FastifyRequest): string | undefined {
   return typeof header === 'string' && header !== '' ? header : undefined;
 }
 
-const refuse = (reply: FastifyReply, status: 401 | 403, error: string, reason: string) => {
+const refuse = (reply: FastifyReply, status: 401 | 403, detail: string, extensions: Record<string, unknown> = {}) => {
   if (status === 401) reply.header('www-authenticate', 'Bearer');
-  return reply.code(status).send({ error, reason });
+  return sendProblem(reply, status, status === 401 ? 'unauthorized' : 'forbidden', detail, extensions);
 };
 
 /** The plugin: one onRequest hook on the root instance (not encapsulated), so it sees every route. */
@@ -55,7 +59,7 @@ export async function restAuth(app: FastifyInstance, options: RestAuthOptions): 
   const keys = options.keys.map((k) => ({ hash: digest(k.key), scopes: new Set(k.scopes) }));
   if (keys.length === 0) {
     app.log.warn(
-      'API_KEYS is not set: the REST API (/calls, /faxes, /recordings) answers loopback clients only; set API_KEYS to serve others',
+      'API_KEYS is not set: the REST API (/calls, /faxes, /recordings) and /metrics answer loopback clients only; set API_KEYS to serve others',
     );
   }
 
@@ -69,21 +73,20 @@ export async function restAuth(app: FastifyInstance, options: RestAuthOptions): 
       return refuse(
         reply,
         401,
-        'unauthorized',
         'this gateway has no API keys configured (API_KEYS), so its REST API answers loopback clients only',
       );
     }
     const presented = presentedKey(request);
     if (presented === undefined) {
-      return refuse(reply, 401, 'unauthorized', 'an API key is required: Authorization: Bearer <key> or X-API-Key');
+      return refuse(reply, 401, 'an API key is required: Authorization: Bearer <key> or X-API-Key');
     }
     const hash = digest(presented);
     let match: (typeof keys)[number] | undefined;
     // Every key is compared, so the time taken says nothing about which one (if any) matched.
     for (const key of keys) if (timingSafeEqual(hash, key.hash) && !match) match = key;
-    if (!match) return refuse(reply, 401, 'unauthorized', 'the API key is not valid');
+    if (!match) return refuse(reply, 401, 'the API key is not valid');
     if (!match.scopes.has(scope)) {
-      return refuse(reply, 403, 'forbidden', `this API key lacks the "${scope}" scope`);
+      return refuse(reply, 403, `this API key lacks the "${scope}" scope`, { requiredScope: scope });
     }
   });
 }

@@ -10,7 +10,7 @@ import {
   type SessionDefaults,
 } from '../calls';
 import { documentOpsOf } from '../providers/carriers';
-import { unavailable } from './replies';
+import { sendProblem, temporalUnavailable } from './problem';
 import type { Sessions } from './sessions';
 
 export interface CallsApiOptions {
@@ -46,7 +46,7 @@ export async function callsApi(app: FastifyInstance, options: CallsApiOptions): 
 
   app.get<{ Params: { id: string } }>('/calls/:id', async (request, reply) => {
     const workflowId = request.params.id;
-    const notFound = (reason: string) => reply.code(404).send({ error: 'not found', reason });
+    const notFound = (detail: string) => sendProblem(reply, 404, 'not-found', detail);
     // Only call sessions answer the `state` query: asking a fax or a queue would only fail inside Temporal.
     if (!providerOfWorkflowId(workflowId)) {
       return notFound(
@@ -62,7 +62,7 @@ export async function callsApi(app: FastifyInstance, options: CallsApiOptions): 
     } catch (err) {
       // A workflow under a call id that has no `state` query is not a call session: nothing to retry.
       if (err instanceof QueryNotRegisteredError) return notFound(`${workflowId} is not a call session`);
-      return unavailable(reply, err, request.log);
+      return temporalUnavailable(reply, err, request.log);
     }
   });
 
@@ -93,21 +93,28 @@ export async function callsApi(app: FastifyInstance, options: CallsApiOptions): 
       const provider = body.provider ?? options.providers[0];
       const flow = body.flow ?? 'outboundNotice';
       if (!provider || !options.providers.includes(provider)) {
-        return reply.code(400).send({
-          error: 'carrier not configured',
-          reason: `${body.provider ?? 'no carrier'} is not configured on this gateway`,
-        });
+        return sendProblem(
+          reply,
+          400,
+          'carrier-not-configured',
+          `${body.provider ?? 'no carrier'} is not configured on this gateway`,
+          { configured: options.providers },
+        );
       }
       if (!options.flows.includes(flow)) {
-        return reply
-          .code(400)
-          .send({ error: 'unknown flow', reason: `"${flow}" is not one of ${options.flows.join(', ')}` });
+        return sendProblem(reply, 400, 'unknown-flow', `"${flow}" is not one of ${options.flows.join(', ')}`, {
+          flows: options.flows,
+        });
       }
       for (const field of ['to', 'from'] as const) {
         if (!isDialTarget(body[field])) {
-          return reply
-            .code(400)
-            .send({ error: 'invalid number', reason: `${field} must be an E.164 number (+15551234567) or a SIP URI` });
+          return sendProblem(
+            reply,
+            400,
+            'invalid-number',
+            `${field} must be an E.164 number (+15551234567) or a SIP URI`,
+            { field },
+          );
         }
       }
       const workflowId = outboundCallWorkflowId(provider, body.requestId ?? randomUUID());
@@ -129,7 +136,7 @@ export async function callsApi(app: FastifyInstance, options: CallsApiOptions): 
           temporalUiUrl: uiLink(workflowId),
         });
       } catch (err) {
-        return unavailable(reply, err, request.log);
+        return temporalUnavailable(reply, err, request.log);
       }
     },
   );

@@ -25,7 +25,7 @@ import {
   type SendFaxInput,
 } from '../calls';
 import { faxCapability } from '../providers/carriers';
-import { unavailable } from './replies';
+import { sendProblem, temporalUnavailable } from './problem';
 
 export interface FaxesApiOptions {
   client: Client;
@@ -89,25 +89,32 @@ export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): 
       const body = request.body;
       const provider = body.provider ?? options.providers[0];
       if (!provider || !options.providers.includes(provider)) {
-        return reply.code(400).send({
-          error: 'carrier cannot fax',
-          reason: `${body.provider ?? 'no fax carrier'} is not configured for faxes on this gateway`,
-        });
+        return sendProblem(
+          reply,
+          400,
+          'carrier-cannot-fax',
+          `${body.provider ?? 'no fax carrier'} is not configured for faxes on this gateway`,
+          { configured: options.providers },
+        );
       }
       // Refused here, before a workflow starts, rather than as a failed first attempt.
       const capability = faxCapability(provider);
       for (const field of ['headerInfo', 'identity'] as const) {
         if (body[field] && !capability?.[field]) {
-          return reply
-            .code(400)
-            .send({ error: `${field} not supported`, reason: `${provider} faxes cannot carry ${field}` });
+          return sendProblem(reply, 400, 'fax-field-unsupported', `${provider} faxes cannot carry ${field}`, {
+            field,
+          });
         }
       }
       for (const field of ['to', 'from'] as const) {
         if (!isDialTarget(body[field])) {
-          return reply
-            .code(400)
-            .send({ error: 'invalid number', reason: `${field} must be an E.164 number (+15551234567) or a SIP URI` });
+          return sendProblem(
+            reply,
+            400,
+            'invalid-number',
+            `${field} must be an E.164 number (+15551234567) or a SIP URI`,
+            { field },
+          );
         }
       }
       const workflowId = faxWorkflowId(body.requestId ?? randomUUID());
@@ -142,7 +149,7 @@ export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): 
           }),
         );
       } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) return unavailable(reply, err, request.log);
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) return temporalUnavailable(reply, err, request.log);
         started = false;
       }
       return reply.code(started ? 202 : 200).send({
@@ -162,8 +169,8 @@ export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): 
     } catch (err) {
       // A workflow without the fax query is not a fax (only `fax:` ids reach here, but a retry would not help).
       if (err instanceof WorkflowNotFoundError || err instanceof QueryNotRegisteredError)
-        return reply.code(404).send({ error: 'not found', reason: `no fax ${workflowId}` });
-      return unavailable(reply, err, request.log);
+        return sendProblem(reply, 404, 'not-found', `no fax ${workflowId}`);
+      return temporalUnavailable(reply, err, request.log);
     }
     return reply.send({ workflowId, temporalUiUrl: uiLink(workflowId), state });
   });
@@ -179,8 +186,8 @@ export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): 
         );
       } catch (err) {
         if (err instanceof WorkflowNotFoundError)
-          return reply.code(404).send({ error: 'not found', reason: `no running fax ${workflowId}` });
-        return unavailable(reply, err, request.log);
+          return sendProblem(reply, 404, 'not-found', `no running fax ${workflowId}`);
+        return temporalUnavailable(reply, err, request.log);
       }
       return reply.code(202).send({ workflowId, cancelRequested: true });
     },

@@ -220,8 +220,10 @@ describe('faxes on Telnyx (Programmable Fax)', () => {
     });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({
-      error: 'headerInfo not supported',
-      reason: 'telnyx faxes cannot carry headerInfo',
+      code: 'fax-field-unsupported',
+      status: 400,
+      detail: 'telnyx faxes cannot carry headerInfo',
+      field: 'headerInfo',
     });
     expect((await http(`${stack.gatewayUrl}/faxes/telnyx-header`)).status).toBe(404);
   });

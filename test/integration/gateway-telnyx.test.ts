@@ -31,7 +31,7 @@ describe('gateway: Telnyx webhooks', () => {
       body: payload === undefined ? undefined : JSON.stringify(payload),
     });
     const body = (await res.json()) as any;
-    return { statusCode: res.status, json: () => body };
+    return { statusCode: res.status, contentType: res.headers.get('content-type'), json: () => body };
   };
   let connection: Connection;
   let client: Client;
@@ -224,11 +224,25 @@ describe('gateway: Telnyx webhooks', () => {
   it('validates POST /calls and starts an outbound session', async () => {
     const bad = await api('POST', '/calls', { to: 'not-a-number', from: '+15550001000' });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json()).toMatchObject({ error: 'invalid number' });
+    expect(bad.contentType).toBe('application/problem+json; charset=utf-8');
+    expect(bad.json()).toEqual({
+      type: 'urn:durable-calls:problem:invalid-number',
+      title: 'Invalid number',
+      status: 400,
+      detail: 'to must be an E.164 number (+15551234567) or a SIP URI',
+      instance: '/calls',
+      code: 'invalid-number',
+      field: 'to',
+    });
     const missing = await api('POST', '/calls', { from: '+15550001000' });
     expect(missing.statusCode).toBe(400);
+    expect(missing.json()).toMatchObject({ code: 'validation-failed', status: 400 });
     const unknownFlow = await api('POST', '/calls', { to: '+15550003000', from: '+15550001000', flow: 'nope' });
-    expect(unknownFlow.json()).toMatchObject({ error: 'unknown flow' });
+    expect(unknownFlow.json()).toMatchObject({
+      code: 'unknown-flow',
+      status: 400,
+      detail: expect.stringMatching(/"nope"/),
+    });
 
     const requestId = `req-${randomUUID()}`;
     const placed = await api('POST', '/calls', { to: '+15550003000', from: '+15550001000', requestId });

@@ -28,9 +28,23 @@ const send = (gateway: TestGateway, options: InjectOptions) =>
   gateway.app.inject({ remoteAddress: REMOTE, ...options });
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
-const unauthorized = (gateway: TestGateway, res: { statusCode: number; json(): unknown }) => {
+/** An RFC 9457 problem document, as every REST error is. */
+const problem = (status: number, code: string, detail: unknown = expect.any(String)) => ({
+  type: `urn:durable-calls:problem:${code}`,
+  title: expect.any(String),
+  status,
+  detail,
+  instance: expect.stringMatching(/^\//),
+  code,
+});
+
+const unauthorized = (
+  gateway: TestGateway,
+  res: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
+) => {
   expect(res.statusCode).toBe(401);
-  expect(res.json()).toEqual({ error: 'unauthorized', reason: expect.any(String) });
+  expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+  expect(res.json()).toEqual(problem(401, 'unauthorized'));
   expect(gateway.temporalCalls).toEqual([]);
 };
 
@@ -54,7 +68,7 @@ describe('without API_KEYS: loopback only', () => {
   ] as const)('refuses %s %s from a non-loopback client with 401 saying keys are required', async (method, url) => {
     const res = await send(gateway, { method, url, ...(method === 'POST' ? { payload: placeCall } : {}) });
     unauthorized(gateway, res);
-    expect(res.json().reason).toMatch(/API_KEYS/);
+    expect(res.json().detail).toMatch(/API_KEYS/);
   });
 
   it('serves loopback clients (IPv4, IPv6 and IPv4-mapped) as before', async () => {
@@ -66,7 +80,7 @@ describe('without API_KEYS: loopback only', () => {
       expect(gateway.temporalCalls).toContain('StartWorkflowExecution');
       const rec = await send(gateway, { method: 'GET', url: recording, remoteAddress });
       expect(rec.statusCode).toBe(404);
-      expect(rec.json()).toEqual({ error: 'not found', reason: 'no such recording' });
+      expect(rec.json()).toEqual(problem(404, 'not-found', 'no such recording'));
     }
   });
 
@@ -138,7 +152,10 @@ describe('with API_KEYS', () => {
     ] as const) {
       const res = await send(gateway, { method: 'POST', url, payload, headers: bearer(READER) });
       expect(res.statusCode).toBe(403);
-      expect(res.json()).toEqual({ error: 'forbidden', reason: 'this API key lacks the "calls" scope' });
+      expect(res.json()).toEqual({
+        ...problem(403, 'forbidden', 'this API key lacks the "calls" scope'),
+        requiredScope: 'calls',
+      });
     }
     expect(gateway.temporalCalls).toEqual([]);
     const read = await send(gateway, { method: 'GET', url: '/calls/call:telnyx:abc', headers: bearer(READER) });
@@ -159,10 +176,10 @@ describe('GET /calls/:id for ids that are not call sessions', () => {
   it('answers 404 pointing a fax id at /faxes/:id, without asking Temporal', async () => {
     const res = await gateway.app.inject({ method: 'GET', url: '/calls/fax:abc' });
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toEqual({ error: 'not found', reason: 'fax:abc is a fax: see GET /faxes/fax%3Aabc' });
+    expect(res.json()).toEqual(problem(404, 'not-found', 'fax:abc is a fax: see GET /faxes/fax%3Aabc'));
     const queue = await gateway.app.inject({ method: 'GET', url: '/calls/queue:sales' });
     expect(queue.statusCode).toBe(404);
-    expect(queue.json()).toMatchObject({ reason: expect.stringMatching(/not a call session/) });
+    expect(queue.json()).toMatchObject({ code: 'not-found', detail: expect.stringMatching(/not a call session/) });
     expect(gateway.temporalCalls).toEqual([]);
   });
 });
@@ -221,7 +238,7 @@ describe('readiness', () => {
 describe('API_KEYS parsing', () => {
   it('reads keys with and without scopes', () => {
     expect(parseApiKeys({ API_KEYS: `${FULL},${READER}:read, ${OLD}:calls+read` })).toEqual([
-      { key: FULL, scopes: ['read', 'calls'] },
+      { key: FULL, scopes: ['read', 'calls', 'metrics'] },
       { key: READER, scopes: ['read'] },
       { key: OLD, scopes: ['calls', 'read'] },
     ]);
@@ -231,6 +248,16 @@ describe('API_KEYS parsing', () => {
   it('refuses short keys and unknown scopes, naming the entry', () => {
     expect(() => parseApiKeys({ API_KEYS: `${FULL},short` })).toThrow(/entry 2.*16 characters/);
     expect(() => parseApiKeys({ API_KEYS: `${FULL}:read+admin` })).toThrow(/unknown scope "admin"/);
+  });
+
+  it('reads WORKER_METRICS_ADDRESS as host:port, unset by default, and refuses anything else', () => {
+    expect(loadConfig({}).worker.metricsAddress).toBeUndefined();
+    for (const address of ['127.0.0.1:9464', '0.0.0.0:9464', 'worker:9464', '[::1]:9464']) {
+      expect(loadConfig({ WORKER_METRICS_ADDRESS: address }).worker.metricsAddress).toBe(address);
+    }
+    for (const bad of ['9464', '127.0.0.1', 'http://127.0.0.1:9464', '127.0.0.1:0', '127.0.0.1:70000']) {
+      expect(() => loadConfig({ WORKER_METRICS_ADDRESS: bad })).toThrow(/WORKER_METRICS_ADDRESS must be host:port/);
+    }
   });
 
   it('reads GATEWAY_DRAIN_MS and GATEWAY_PROCESSES with their defaults', () => {
@@ -246,6 +273,8 @@ describe('auth helpers', () => {
   it('knows the REST routes and the scope each method needs', () => {
     expect(requiredScope('GET', '/calls/x?y=1')).toBe('read');
     expect(requiredScope('HEAD', '/recordings/jambonz/a.wav')).toBe('read');
+    expect(requiredScope('GET', '/metrics')).toBe('metrics');
+    expect(requiredScope('GET', '/metrics?x=1')).toBe('metrics');
     expect(requiredScope('POST', '/faxes/fax:1/cancel')).toBe('calls');
     expect(requiredScope('POST', '/webhooks/telnyx')).toBeUndefined();
     expect(requiredScope('GET', '/callsx')).toBeUndefined();
