@@ -7,3 +7,4 @@ export * from './messages';
 export * from './search-attributes';
 export * from './session-input';
 export * from './fax';
+export * from './queue';
