@@ -93,4 +93,3 @@ export async function callSessionWorkflow(input: CallSessionInput): Promise<Call
     runs: state.runs,
   };
 }
-

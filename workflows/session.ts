@@ -345,7 +345,8 @@ export class CallSession extends SessionEngine {
           ...(options.skills ? { skills: options.skills } : {}),
         }),
       );
-      if (joined!.kind === 'overflow') return done({ outcome: 'overflow', queue, reason: 'full', target: joined!.target });
+      if (joined!.kind === 'overflow')
+        return done({ outcome: 'overflow', queue, reason: 'full', target: joined!.target });
       if (joined!.kind === 'ended') return done({ outcome: 'removed', queue, reason: joined!.outcome });
       inLine = true;
       upsertSearchAttributes([{ key: CallQueueKey, value: queue }]);
@@ -400,7 +401,8 @@ export class CallSession extends SessionEngine {
     } catch (err) {
       if (!isCallEnded(err)) throw err;
       // The caller hung up while waiting (an offer out reports its own `caller-gone`).
-      if (inLine) await this.reportToQueue(queue, leaveQueueSignal, { ticket, reason: 'hangup' } satisfies LeaveQueueReport);
+      if (inLine)
+        await this.reportToQueue(queue, leaveQueueSignal, { ticket, reason: 'hangup' } satisfies LeaveQueueReport);
       return done({ outcome: 'caller-gone', queue });
     } finally {
       if (this.queueWait === wait) this.queueWait = undefined;
@@ -531,7 +533,7 @@ export class CallSession extends SessionEngine {
       }
       await condition(() => settled);
     }
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) throw failure as Error;
     return result?.reason === 'complete' && result.digits === callbackDigit;
   }
 

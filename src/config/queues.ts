@@ -32,7 +32,8 @@ export function checkQueues(parsed: unknown, file: string): QueuesFile {
   for (const [name, entry] of Object.entries(parsed)) {
     const where = `${file}: queue "${name}"`;
     if (!isQueueName(name)) throw new ConfigError(`${where}: names are letters, digits, - and _ (at most 63)`);
-    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw new ConfigError(`${where} must be an object`);
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry))
+      throw new ConfigError(`${where} must be an object`);
     const settings = entry as Record<string, unknown>;
     for (const [key, value] of Object.entries(settings)) {
       if (!KNOWN_FIELDS.has(key)) throw new ConfigError(`${where}: unknown setting "${key}"`);

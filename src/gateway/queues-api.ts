@@ -32,7 +32,6 @@ export interface QueuesApiOptions {
   queues: Record<string, Partial<QueueConfig>>;
 }
 
-
 /**
  * The body of `POST /queues/:name/agents`: one `AgentChange`. One flat schema (fastify's `removeAdditional`
  * would strip fields while trying `oneOf` branches); what each op needs is checked in `agentChangeProblem`.
@@ -52,7 +51,8 @@ const agentChangeSchema = {
 } as const;
 
 export function agentChangeProblem(body: AgentChange): string | undefined {
-  if (body.op === 'sign-in' && !isDialTarget(body.address)) return 'sign-in needs an "address": an E.164 number or SIP URI';
+  if (body.op === 'sign-in' && !isDialTarget(body.address))
+    return 'sign-in needs an "address": an E.164 number or SIP URI';
   if (body.op === 'set-state' && !body.state) return 'set-state needs a "state" (available or break)';
   if (body.op === 'set-skills' && !body.skills) return 'set-skills needs "skills"';
   return undefined;
