@@ -20,7 +20,8 @@ COPY config ./config
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js \
-    ROUTING_TABLE_PATH=/app/config/routes.json
+    ROUTING_TABLE_PATH=/app/config/routes.json \
+    QUEUES_PATH=/app/config/queues.json
 USER node
 EXPOSE 3000
 CMD ["node", "dist/src/gateway/main.js"]

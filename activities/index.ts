@@ -12,6 +12,7 @@ import { CARRIERS, type CarrierClient } from '../src/providers/carriers';
 import { CarrierError, certainlyNotActed } from '../src/providers/errors';
 import { OpRoute, unsupported } from '../src/providers/ops';
 import type { CarrierRequest } from '../src/providers/types';
+import { createQueueActivities, type QueueActivityDeps } from './queues';
 
 /**
  * Carrier commands as activities. Each activity sends exactly one HTTP request and turns the outcome into
@@ -33,6 +34,8 @@ interface DialAttemptNote {
 
 export interface ActivityDeps {
   carriers: Partial<Record<Provider, CarrierClient>>;
+  /** Queue activities (join, position); a worker without them fails those activities with a clear error. */
+  queues?: QueueActivityDeps;
 }
 
 export type SendCommandInput = CallCommand & { provider: Provider };
@@ -116,6 +119,7 @@ export function createActivities(deps: ActivityDeps) {
   const signal = () => Context.current().cancellationSignal;
 
   return {
+    ...queueActivities(deps.queues),
     /** Sends one command to a leg. Idempotent at the carrier through the command key. */
     async sendCallCommand(input: SendCommandInput): Promise<void> {
       const { provider, ...command } = input;
@@ -182,6 +186,14 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
   };
+}
+
+function queueActivities(deps: QueueActivityDeps | undefined): ReturnType<typeof createQueueActivities> {
+  if (deps) return createQueueActivities(deps);
+  const missing = (): never => {
+    throw ApplicationFailure.nonRetryable('this worker was started without queues (no Temporal client)');
+  };
+  return { joinQueue: async () => missing(), readQueuePosition: async () => missing() };
 }
 
 export type CallActivities = ReturnType<typeof createActivities>;

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { loadConfig, sharedSettings } from '../src/config';
@@ -42,7 +43,15 @@ async function main(): Promise<void> {
     ...(bundlePath && existsSync(bundlePath)
       ? { workflowBundle: { codePath: bundlePath } }
       : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ carriers }),
+    activities: createActivities({
+      carriers,
+      // Queue activities reach the queue workflows through a client on the worker's own connection.
+      queues: {
+        client: new Client({ connection, namespace: config.temporal.namespace }),
+        taskQueue: config.temporal.taskQueue,
+        queues: config.queues,
+      },
+    }),
     // A deploy (SIGTERM) stops polling, lets running activities finish and hands the sticky queue back at
     // once, so the next task of each session goes to another worker without waiting out any timeout.
     shutdownGraceTime: '10 seconds',

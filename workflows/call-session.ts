@@ -11,11 +11,14 @@ import {
   callEventSignal,
   nextDocumentUpdate,
   isCallEnded,
+  offerResultSignal,
+  queueNoticeSignal,
   stateQuery,
   type CallOutcome,
   type CallSessionInput,
 } from '../src/calls';
 import { FLOWS } from './flows';
+import { queueCallbackArgs } from './flows/queue';
 import { CallSession } from './session';
 
 /**
@@ -29,6 +32,7 @@ export async function callSessionWorkflow(input: CallSessionInput): Promise<Call
   setHandler(callEventSignal, (event) => session.onEvent(event));
   setHandler(stateQuery, () => session.state);
   setHandler(nextDocumentUpdate, (request) => session.nextDocument(request));
+  setHandler(queueNoticeSignal, (notice) => session.onQueueNotice(notice));
   // Liveness for the whole call (sessions recorded before the watchdog replay without it).
   void session.watch();
 
@@ -42,7 +46,18 @@ export async function callSessionWorkflow(input: CallSessionInput): Promise<Call
     } else {
       if (input.direction === 'outbound' && !input.carried) {
         const placed = await session.placePrimary({ to: input.to, from: input.from, timeoutSeconds: 30 });
-        if (!placed.answered) flowResult = `not answered (${placed.endCause ?? 'unknown'})`;
+        if (!placed.answered) {
+          flowResult = `not answered (${placed.endCause ?? 'unknown'})`;
+          // A queue's callback: the queue tries the customer again later, keeping their place.
+          const callback = queueCallbackArgs(input.flow, input.flowArgs);
+          if (callback) {
+            await session.reportToQueue(callback.queue, offerResultSignal, {
+              ticket: callback.ticket,
+              offerId: callback.offerId,
+              outcome: 'customer-no-answer',
+            });
+          }
+        }
       }
       if (!session.ended) {
         flowResult = (await flow(session, { args: input.flowArgs ?? {}, resume: session.resumeFrom })) ?? 'done';

@@ -1,6 +1,28 @@
-import { allHandlersFinished, condition, continueAsNew } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  log,
+  upsertSearchAttributes,
+  type SignalDefinition,
+} from '@temporalio/workflow';
 import {
   CallEnded,
+  CallQueueKey,
+  agentCallEndedSignal,
+  isCallEnded,
+  leaveQueueSignal,
+  offerResultSignal,
+  queueWorkflowId,
+  requestCallbackSignal,
+  type AgentCallEndedReport,
+  type LeaveQueueReport,
+  type OfferResultReport,
+  type OverflowTarget,
+  type QueueNotice,
+  type RequestCallbackReport,
+  type SkillRequirements,
   type CallEvent,
   type CallEventBase,
   type CallEventOf,
@@ -13,7 +35,7 @@ import {
   type Prompt,
   type RecordOptions,
 } from '../src/calls';
-import { SessionEngine, shouldContinueAsNew } from './session-engine';
+import { SessionEngine, activitiesFor, shouldContinueAsNew } from './session-engine';
 
 /**
  * The flow API: what a flow can do with its call. One `CallSession` per workflow run, built on the
@@ -48,7 +70,62 @@ export interface DialResult {
   endCause?: EndCause;
 }
 
+export interface EnqueueOptions {
+  /** Higher is served first. @default 0 */
+  priority?: number;
+  /** Skill name → lowest level an agent needs. */
+  skills?: SkillRequirements;
+  /** The key that asks for a callback while waiting. @default '*' */
+  callbackDigit?: string;
+}
+
+/** How a wait in one of our queues ended (`call.enqueue`). */
+export type EnqueueResult =
+  | { outcome: 'connected'; queue: string; agentId: string; waitedSeconds: number }
+  | { outcome: 'overflow'; queue: string; reason: 'full' | 'max-wait'; target?: OverflowTarget }
+  | { outcome: 'callback-scheduled'; queue: string }
+  | { outcome: 'removed'; queue: string; reason: string }
+  | { outcome: 'caller-gone'; queue: string };
+
+/** An offer as the session takes it: from the queue's notice, or a callback session's arguments. */
+export interface AgentOffer {
+  queue: string;
+  ticket: string;
+  offerId: string;
+  agents: Array<{ agentId: string; address: string }>;
+  ringTimeoutSeconds: number;
+}
+
+/** How taking an offer went. */
+export type OfferTaken =
+  | { kind: 'talked'; agentId: string; endedBy: 'agent' | 'caller' }
+  | { kind: 'missed' }
+  | { kind: 'caller-gone' }
+  | { kind: 'withdrawn' };
+
+/** The queue's wait this session is in; notices for any other queue or ticket are stale and ignored. */
+interface QueueWait {
+  queue: string;
+  ticket: string;
+  notices: QueueNotice[];
+}
+
+/** Ring a little less than the offer's ring time: the queue expires an offer not reported by then. */
+const RING_MARGIN_SECONDS = 2;
+
 export class CallSession extends SessionEngine {
+  private queueWait?: QueueWait;
+
+  /** The `queueNoticeSignal` handler: keeps the notice for the wait it belongs to. Never throws. */
+  onQueueNotice(notice: QueueNotice): void {
+    const wait = this.queueWait;
+    if (!wait || wait.queue !== notice.queue || wait.ticket !== notice.ticket) {
+      log.info('queue notice for no current wait; ignored', { queue: notice.queue, kind: notice.kind });
+      return;
+    }
+    wait.notices.push(notice);
+  }
+
   /** Answers an inbound call; resolves once the carrier reports it answered. */
   async answer(): Promise<void> {
     if (this.state.answeredAt && !this.ended) return;
@@ -230,13 +307,285 @@ export class CallSession extends SessionEngine {
     await this.command({ op: 'sendDtmf', digits });
   }
 
-  /** Puts the caller in the carrier's named queue; resolves when the carrier confirms. */
-  async enqueue(queue: string, options: { maxWaitSeconds?: number } = {}): Promise<void> {
+  /** Puts the caller in the carrier's own named queue (no agents: see `enqueue`); resolves when the carrier confirms. */
+  async enqueueAtCarrier(queue: string, options: { maxWaitSeconds?: number } = {}): Promise<void> {
     await this.command({ op: 'enqueue', queue, ...options }, { terminal: ['queue.joined'], timeoutMs: 30_000 });
   }
 
+  /** Leaves the carrier's own queue (`enqueueAtCarrier`). */
   async leaveQueue(): Promise<void> {
     await this.command({ op: 'leaveQueue' }, { terminal: ['queue.left'], timeoutMs: 30_000 });
+  }
+
+  /**
+   * Waits in one of our queues (`queue:<name>`, the queues file) until an agent took the call and it ended,
+   * the queue let the caller go (overflow, removed), the caller asked for a callback, or hung up. While
+   * waiting: hold music, and every announcement interval the caller's own position and estimated wait.
+   */
+  async enqueue(queue: string, options: EnqueueOptions = {}): Promise<EnqueueResult> {
+    const callId = this.requirePrimary('enqueue');
+    const callbackDigit = options.callbackDigit ?? '*';
+    // The command key is stable across the join activity's retries and replays: it is the ticket.
+    const { seq, key: ticket } = this.begin('queue', callId);
+    const wait: QueueWait = { queue, ticket, notices: [] };
+    this.queueWait = wait;
+    const arrived = Date.now();
+    let inLine = false;
+    const done = (result: EnqueueResult): EnqueueResult => {
+      this.finish(seq, result.outcome);
+      return result;
+    };
+    try {
+      const joined = await this.activity('joinQueue', () =>
+        activitiesFor(`join queue ${queue}`).joinQueue({
+          queue,
+          requestId: ticket,
+          sessionWorkflowId: this.workflowId,
+          ...(options.priority !== undefined ? { priority: options.priority } : {}),
+          ...(options.skills ? { skills: options.skills } : {}),
+        }),
+      );
+      if (joined!.kind === 'overflow')
+        return done({ outcome: 'overflow', queue, reason: 'full', target: joined!.target });
+      if (joined!.kind === 'ended') return done({ outcome: 'removed', queue, reason: joined!.outcome });
+      inLine = true;
+      upsertSearchAttributes([{ key: CallQueueKey, value: queue }]);
+      const music = joined!.holdMusicUrl;
+      const intervalMs = Math.max(5, joined!.announcementIntervalSeconds) * 1000;
+      let nextAnnouncement = Date.now() + intervalMs;
+      for (;;) {
+        const notice = wait.notices.shift();
+        if (notice?.kind === 'offer') {
+          const taken = await this.takeOffer({ ...notice, queue, ticket });
+          if (taken.kind === 'talked') {
+            inLine = false;
+            const waitedSeconds = Math.round((Date.now() - arrived) / 1000);
+            return done({ outcome: 'connected', queue, agentId: taken.agentId, waitedSeconds });
+          }
+          if (taken.kind === 'caller-gone') {
+            inLine = false;
+            return done({ outcome: 'caller-gone', queue });
+          }
+          continue;
+        }
+        if (notice?.kind === 'overflow') {
+          inLine = false;
+          return done({ outcome: 'overflow', queue, reason: notice.reason, target: notice.target });
+        }
+        if (notice?.kind === 'removed') {
+          inLine = false;
+          return done({ outcome: 'removed', queue, reason: notice.reason });
+        }
+        if (notice) continue; // a withdrawn offer that is no longer out
+        if (Date.now() >= nextAnnouncement) {
+          await this.announcePosition(queue, ticket);
+          nextAnnouncement = Date.now() + intervalMs;
+          continue;
+        }
+        const pressed = await this.holdSegment(wait, music, callbackDigit, nextAnnouncement - Date.now());
+        if (pressed && !wait.notices.some((n) => n.kind === 'offer')) {
+          await this.reportToQueue(queue, requestCallbackSignal, {
+            ticket,
+            callback: { provider: this.provider, to: this.state.from, from: this.state.to },
+          } satisfies RequestCallbackReport);
+          inLine = false;
+          try {
+            await this.say('Thank you. We will call you back as soon as an agent is free. Goodbye.');
+            await this.hangup();
+          } catch (err) {
+            if (!isCallEnded(err)) throw err;
+          }
+          return done({ outcome: 'callback-scheduled', queue });
+        }
+      }
+    } catch (err) {
+      if (!isCallEnded(err)) throw err;
+      // The caller hung up while waiting (an offer out reports its own `caller-gone`).
+      if (inLine)
+        await this.reportToQueue(queue, leaveQueueSignal, { ticket, reason: 'hangup' } satisfies LeaveQueueReport);
+      return done({ outcome: 'caller-gone', queue });
+    } finally {
+      if (this.queueWait === wait) this.queueWait = undefined;
+    }
+  }
+
+  /**
+   * Dials the offered agent(s), first to answer wins (ring-all offers several), whispers the queue's name to
+   * them, bridges the caller and waits for the agent call to end, reporting each step to the queue. Used by
+   * `enqueue` and by the queue's callback sessions.
+   */
+  async takeOffer(offer: AgentOffer): Promise<OfferTaken> {
+    const { queue, ticket, offerId } = offer;
+    const report = (r: Omit<OfferResultReport, 'ticket' | 'offerId'>) =>
+      this.reportToQueue(queue, offerResultSignal, { ticket, offerId, ...r } satisfies OfferResultReport);
+    const withdrawn = () =>
+      this.queueWait?.notices.some((n) => n.kind === 'offer-withdrawn' && n.offerId === offerId) === true;
+    const timeoutSeconds = Math.max(1, offer.ringTimeoutSeconds - RING_MARGIN_SECONDS);
+    // Each agent's dial, settled when it answered or ended.
+    const dials = offer.agents.map((agent) => {
+      const dial: { agent: typeof agent; result?: DialResult; failed?: unknown; settled: boolean } = {
+        agent,
+        settled: false,
+      };
+      void this.dial({ to: agent.address, timeoutSeconds }).then(
+        (result) => Object.assign(dial, { result, settled: true }),
+        (failed: unknown) => Object.assign(dial, { failed, settled: true }),
+      );
+      return dial;
+    });
+    await condition(
+      () => dials.some((d) => d.result?.answered) || dials.every((d) => d.settled) || this.ended || withdrawn(),
+    );
+    const winner = this.ended || withdrawn() ? undefined : dials.find((d) => d.result?.answered);
+    // Every other leg is hung up: the losers of a ring-all, or all of them when the caller left.
+    for (const d of dials) {
+      if (d !== winner && !d.settled) await this.dropAgentLeg(d.agent.address);
+      if (d !== winner && d.result?.answered) await this.dropLeg(d.result.callId);
+    }
+    await condition(() => dials.every((d) => d.settled || this.legEnded(d.agent.address)));
+    if (this.ended) {
+      await report({ outcome: 'caller-gone' });
+      return { kind: 'caller-gone' };
+    }
+    if (!winner) {
+      if (withdrawn()) return { kind: 'withdrawn' };
+      const failed = dials.filter((d) => d.failed !== undefined && !isCallEnded(d.failed));
+      await report({
+        outcome: failed.length === dials.length ? 'agent-failed' : 'no-answer',
+        agentIds: dials.map((d) => d.agent.agentId),
+      });
+      return { kind: 'missed' };
+    }
+    const agentCallId = winner.result!.callId;
+    const agentId = winner.agent.agentId;
+    await report({ outcome: 'answered', agentId });
+    let endedBy: 'agent' | 'caller' = 'caller';
+    try {
+      if (!this.channel.dialBridges) {
+        // The whisper: the agent hears which queue the caller comes from before the bridge.
+        await this.command(
+          { op: 'say', text: `Call from the ${queue} queue.` },
+          { callId: agentCallId, terminal: SPEECH_ENDS, timeoutMs: 30_000 },
+        );
+        await this.bridge(agentCallId);
+      }
+      await condition(() => this.ended || this.legEnded(undefined, agentCallId) || this.state.status !== 'bridged');
+      endedBy = this.ended ? 'caller' : 'agent';
+    } catch (err) {
+      if (!isCallEnded(err)) throw err;
+      endedBy = this.legEnded(undefined, agentCallId) ? 'agent' : 'caller';
+    } finally {
+      await this.dropLeg(agentCallId);
+      await this.reportToQueue(queue, agentCallEndedSignal, {
+        ticket,
+        offerId,
+        agentId,
+        endedBy,
+      } satisfies AgentCallEndedReport);
+    }
+    return { kind: 'talked', agentId, endedBy };
+  }
+
+  /** Tells the queue workflow; a queue that is gone cannot take the report, and the call goes on regardless. */
+  async reportToQueue<T>(queue: string, signal: SignalDefinition<[T]>, report: T): Promise<void> {
+    try {
+      await getExternalWorkflowHandle(queueWorkflowId(queue)).signal(signal, report);
+    } catch (err) {
+      log.warn(`queue ${queue}: ${signal.name} not delivered`, { error: (err as Error)?.message });
+    }
+  }
+
+  /** One stretch of hold music that a key press, a notice or the next announcement ends; the digit if pressed. */
+  private async holdSegment(
+    wait: QueueWait,
+    music: string | undefined,
+    callbackDigit: string,
+    untilAnnouncementMs: number,
+  ): Promise<boolean> {
+    let settled = false;
+    let result: GatherResult | undefined;
+    let failure: unknown;
+    void this.gather({
+      ...(music ? { prompt: { play: music } } : {}),
+      maxDigits: 1,
+      validDigits: callbackDigit,
+      timeoutMs: music ? 1000 : Math.max(1000, untilAnnouncementMs),
+    }).then(
+      (r) => {
+        result = r;
+        settled = true;
+      },
+      (e: unknown) => {
+        failure = e;
+        settled = true;
+      },
+    );
+    const interrupted = await condition(() => settled || wait.notices.length > 0, Math.max(1, untilAnnouncementMs));
+    if (!settled) {
+      if (interrupted || !this.ended) {
+        try {
+          await this.stopGather();
+        } catch (err) {
+          // A stop that found no gather (it had just ended) changes nothing.
+          if (isCallEnded(err)) throw err;
+          log.info('stopping the hold gather failed', { error: (err as Error)?.message });
+        }
+      }
+      await condition(() => settled);
+    }
+    if (failure !== undefined) throw failure as Error;
+    return result?.reason === 'complete' && result.digits === callbackDigit;
+  }
+
+  /** Reads the caller's place from the queue (a query: nothing in the queue's history) and says it. */
+  private async announcePosition(queue: string, ticket: string): Promise<void> {
+    let position;
+    try {
+      position = await this.activity('readQueuePosition', () =>
+        activitiesFor(`queue ${queue} position`).readQueuePosition({ queue, ticket }),
+      );
+    } catch (err) {
+      if (isCallEnded(err)) throw err;
+      log.warn('queue position unavailable', { error: (err as Error)?.message });
+      return;
+    }
+    if (!position || position.status !== 'waiting' || position.position === undefined) return;
+    const estimate =
+      position.estimatedWaitSeconds === undefined
+        ? ''
+        : ` Your estimated wait is about ${Math.max(1, Math.round(position.estimatedWaitSeconds / 60))} minutes.`;
+    await this.say(`You are number ${position.position} in line.${estimate}`);
+  }
+
+  /** Whether a leg this session placed has ended (by address, the newest such leg; or by call id). */
+  private legEnded(address: string | undefined, callId?: string): boolean {
+    const leg = [...this.state.legs].reverse().find((l) => (callId ? l.callId === callId : l.to === address));
+    return leg !== undefined && leg.status === 'ended';
+  }
+
+  private async dropAgentLeg(address: string): Promise<void> {
+    const leg = [...this.state.legs].reverse().find((l) => l.role === 'agent' && l.to === address);
+    if (leg) await this.dropLeg(leg.callId);
+  }
+
+  /** Hangs up an agent leg, also after the caller has gone (when `hangupLeg` would refuse). */
+  private async dropLeg(callId: string): Promise<void> {
+    const leg = this.state.legs.find((l) => l.callId === callId);
+    if (!leg || leg.status === 'ended') return;
+    const { seq, key } = this.begin('hangup', callId);
+    try {
+      await activitiesFor('hangup agent').sendCallCommand({
+        op: 'hangup',
+        provider: this.provider,
+        callId,
+        commandKey: key,
+        ownerWorkflowId: this.workflowId,
+      });
+      this.finish(seq, 'sent');
+    } catch (err) {
+      this.finish(seq, 'failed');
+      log.warn('hanging up an agent leg failed', { callId, error: (err as Error)?.message });
+    }
   }
 
   async startFork(target: { rx?: string; tx?: string }): Promise<void> {

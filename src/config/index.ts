@@ -5,8 +5,10 @@ import { PROVIDERS, isDialTarget, type Provider } from '../calls/ids';
 import type { FlowArgs, SessionDefaults } from '../calls/session-input';
 import { CARRIERS, type CarrierSettings, type SharedSettings } from '../providers/carriers';
 import { ConfigError, boundedInt, list, optional, port, positiveInt, url, type Env } from './env';
+import { loadQueuesFile, type QueuesFile } from './queues';
 
 export { ConfigError } from './env';
+export { checkQueues, loadQueuesFile, type QueuesFile } from './queues';
 
 /**
  * The environment, read and validated once per process. Every setting the service has is here, with its
@@ -88,6 +90,9 @@ export interface Config extends CarrierSettings {
   };
   routing: RoutingTable;
   routingTablePath: string;
+  /** The call queues (`config/queues.json` beside the routing table, or QUEUES_PATH). */
+  queues: QueuesFile;
+  queuesPath: string;
   /** Spread into every session's input, whoever starts it. */
   session: SessionDefaults;
   /** SESSION_TASK_TIMEOUT_MS: the sessions' workflow task timeout (why 2 s: `SessionsOptions` in gateway/sessions.ts). */
@@ -185,6 +190,7 @@ export function routeFor(table: RoutingTable, dialedNumber: string): RouteEntry 
 export function loadConfig(env: Env = process.env): Config {
   const gatewayPort = port(env, 'PORT', 3000);
   const routingTablePath = path.resolve(env.ROUTING_TABLE_PATH || path.join(PROJECT_ROOT, 'config', 'routes.json'));
+  const queuesPath = path.resolve(env.QUEUES_PATH || path.join(PROJECT_ROOT, 'config', 'queues.json'));
   const shared: SharedSettings = {
     publicBaseUrl: url(env, 'PUBLIC_BASE_URL', `http://127.0.0.1:${gatewayPort}`),
     dataDir: path.resolve(env.DATA_DIR || path.join(PROJECT_ROOT, '.data')),
@@ -218,6 +224,8 @@ export function loadConfig(env: Env = process.env): Config {
     ...readCarrierSettings(env, shared),
     routing: loadRoutingTable(routingTablePath),
     routingTablePath,
+    queues: loadQueuesFile(queuesPath),
+    queuesPath,
     session: {
       continueAsNewAtHistoryLength: positiveInt(env, 'SESSION_MAX_HISTORY_EVENTS'),
       ...livenessSettings(env),

@@ -19,9 +19,9 @@ export interface RestAuthOptions {
 }
 
 /** Path prefixes of the REST API. */
-const REST_PREFIXES = ['/calls', '/faxes', '/recordings/'];
+const REST_PREFIXES = ['/calls', '/faxes', '/recordings/', '/queues'];
 
-/** Which routes need a key, and the scope each method needs: reading is `read`, anything else places or cancels. */
+/** Which routes need a key, and the scope each method needs: reading is `read`, anything else (placing, cancelling, changing a queue's agents) `calls`. */
 export function requiredScope(method: string, url: string): ApiScope | undefined {
   const path = url.split('?', 1)[0];
   if (path === '/metrics') return 'metrics';

@@ -30,6 +30,7 @@ export const PROBLEMS = {
   'fax-field-unsupported': 'Fax field not supported by this carrier',
   'unknown-flow': 'Unknown flow',
   'invalid-number': 'Invalid number',
+  'queue-refused': 'The queue refused the change',
   'temporal-unavailable': 'Temporal unavailable',
   'internal-error': 'Internal error',
 } as const;

@@ -1,5 +1,6 @@
 import { defaultIvr } from './default-ivr';
 import { outboundNotice } from './outbound';
+import { queueCallback, supportQueue } from './queue';
 import { receiveFax } from './receive-fax';
 import type { FlowName } from '../../src/calls';
 import type { Flow } from './types';
@@ -11,4 +12,6 @@ export const FLOWS: Record<FlowName, Flow> = {
   defaultIvr,
   outboundNotice,
   receiveFax,
+  supportQueue,
+  queueCallback,
 };
