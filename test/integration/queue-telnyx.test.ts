@@ -2,7 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
-import { queueWorkflowId, type CallOutcome, type QueueView } from '../../src/calls';
+import {
+  queueNoticeSignal,
+  queueWorkflowId,
+  type CallOutcome,
+  type QueueNotice,
+  type QueueView,
+} from '../../src/calls';
 import { validateTelnyxWebhook } from '../../src/simulator/telnyx/spec';
 import type { CallerScript } from '../../src/simulator/telnyx/types';
 import { eventually } from '../support/net';
@@ -155,13 +161,22 @@ describe(`call queue on Telnyx, end to end`, () => {
     const listed = (await api('GET', '/queues')).body.queues as Array<{ name: string; started: boolean }>;
     expect(listed).toContainEqual(expect.objectContaining({ name: QUEUE, started: true }));
 
-    // The simulator's view: callers offered in arrival order, no command twice, one call to the customer.
-    const commands = await stack.telnyx.commands();
-    const firstDialBy = [
-      ...new Set(commands.filter((c) => c.action === 'dial').map((c) => c.commandId?.split('#')[0])),
-    ];
+    // Callers offered in arrival order, as the queue decided it: its history's offer notices, in order. (The
+    // order the dials reach the carrier is not it: two offers made at once race to the simulator.)
+    const queueHistory = await stack.client.workflow.getHandle(queueWorkflowId(QUEUE)).fetchHistory();
+    const offeredTo: string[] = [];
+    for (const event of queueHistory.events ?? []) {
+      const sent = event.signalExternalWorkflowExecutionInitiatedEventAttributes;
+      if (sent?.signalName !== queueNoticeSignal.name) continue;
+      const notice = JSON.parse(Buffer.from(sent.input?.payloads?.[0]?.data ?? []).toString('utf8')) as QueueNotice;
+      const target = sent.workflowExecution?.workflowId ?? '';
+      if (notice.kind === 'offer' && !offeredTo.includes(target)) offeredTo.push(target);
+    }
     const waiterIds = waiters.map((w) => w.workflowId);
-    expect(firstDialBy.filter((id) => waiterIds.includes(id ?? ''))).toEqual(waiterIds);
+    expect(offeredTo.filter((id) => waiterIds.includes(id))).toEqual(waiterIds);
+
+    // The simulator's view: no command twice, one call to the customer.
+    const commands = await stack.telnyx.commands();
     expect(commands.filter((c) => c.duplicate)).toEqual([]);
     const ids = commands.filter((c) => c.commandId).map((c) => `${c.callControlId ?? 'dial'}|${c.commandId}`);
     expect(new Set(ids).size).toBe(ids.length);
