@@ -1,16 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { QueryNotRegisteredError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import {
-  isDialTarget,
-  outboundCallWorkflowId,
-  providerOfWorkflowId,
-  PROVIDERS,
-  type Provider,
-  type SessionDefaults,
-} from '../calls';
+import { outboundCallWorkflowId, providerOfWorkflowId, PROVIDERS, type Provider, type SessionDefaults } from '../calls';
 import { documentOpsOf } from '../providers/carriers';
-import { sendProblem, temporalUnavailable } from './problem';
+import { refuseInvalidNumbers, sendProblem, temporalUnavailable } from './problem';
 import type { Sessions } from './sessions';
 
 export interface CallsApiOptions {
@@ -106,17 +99,8 @@ export async function callsApi(app: FastifyInstance, options: CallsApiOptions): 
           flows: options.flows,
         });
       }
-      for (const field of ['to', 'from'] as const) {
-        if (!isDialTarget(body[field])) {
-          return sendProblem(
-            reply,
-            400,
-            'invalid-number',
-            `${field} must be an E.164 number (+15551234567) or a SIP URI`,
-            { field },
-          );
-        }
-      }
+      const badNumber = refuseInvalidNumbers(reply, body);
+      if (badNumber) return badNumber;
       const workflowId = outboundCallWorkflowId(provider, body.requestId ?? randomUUID());
       try {
         const { started } = await sessions.start(workflowId, {

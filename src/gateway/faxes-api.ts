@@ -19,13 +19,12 @@ import {
   cancelFaxSignal,
   faxStateQuery,
   faxWorkflowId,
-  isDialTarget,
   type FaxState,
   type Provider,
   type SendFaxInput,
 } from '../calls';
 import { faxCapability } from '../providers/carriers';
-import { sendProblem, temporalUnavailable } from './problem';
+import { refuseInvalidNumbers, sendProblem, temporalUnavailable } from './problem';
 
 export interface FaxesApiOptions {
   client: Client;
@@ -106,17 +105,8 @@ export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): 
           });
         }
       }
-      for (const field of ['to', 'from'] as const) {
-        if (!isDialTarget(body[field])) {
-          return sendProblem(
-            reply,
-            400,
-            'invalid-number',
-            `${field} must be an E.164 number (+15551234567) or a SIP URI`,
-            { field },
-          );
-        }
-      }
+      const badNumber = refuseInvalidNumbers(reply, body);
+      if (badNumber) return badNumber;
       const workflowId = faxWorkflowId(body.requestId ?? randomUUID());
       const input: SendFaxInput = {
         provider,

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { isDialTarget } from '../calls';
 
 /**
  * The one error shape of the REST API (`/calls`, `/faxes`, `/recordings/`, `/metrics`, and any path the gateway
@@ -77,4 +78,19 @@ export function temporalUnavailable(reply: FastifyReply, err: unknown, log: Fast
     'temporal-unavailable',
     'Temporal did not answer; retry later',
   );
+}
+
+/** 400 `invalid-number` for the first of `to` / `from` that is neither E.164 nor a SIP URI; undefined when both are. */
+export function refuseInvalidNumbers(
+  reply: FastifyReply,
+  body: { to?: unknown; from?: unknown },
+): FastifyReply | undefined {
+  for (const field of ['to', 'from'] as const) {
+    if (!isDialTarget(body[field])) {
+      return sendProblem(reply, 400, 'invalid-number', `${field} must be an E.164 number (+15551234567) or a SIP URI`, {
+        field,
+      });
+    }
+  }
+  return undefined;
 }
