@@ -49,16 +49,20 @@ export type QueueEffect =
       flowArgs: QueueCallbackArgs;
     };
 
-interface QueueCounters {
-  offered: number;
-  answered: number;
-  abandoned: number;
-  overflowed: number;
-  removed: number;
-  callbacksRequested: number;
-  callbacksAnswered: number;
-  callbacksFailed: number;
-  missedOffers: number;
+/** The statistics' plain counts, kept as they are, plus the running totals the averages come from. */
+interface QueueCounters
+  extends Pick<
+    QueueStatistics,
+    | 'offered'
+    | 'answered'
+    | 'abandoned'
+    | 'overflowed'
+    | 'removed'
+    | 'callbacksRequested'
+    | 'callbacksAnswered'
+    | 'callbacksFailed'
+    | 'missedOffers'
+  > {
   answerWaitMsTotal: number;
   handled: number;
   handleMsTotal: number;
