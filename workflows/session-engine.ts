@@ -270,15 +270,22 @@ export class SessionEngine {
     // Registered before the command goes out: its webhook can arrive before the activity completes.
     if (waiter) this.ledger.pending.push(waiter);
     try {
-      await this.activity(body.op, () =>
-        activitiesFor(body.op).sendCallCommand({
-          ...body,
-          provider: this.provider,
-          callId,
-          commandKey: key,
-          ownerWorkflowId: this.workflowId,
-        }),
-      );
+      try {
+        await this.activity(body.op, () =>
+          activitiesFor(body.op).sendCallCommand({
+            ...body,
+            provider: this.provider,
+            callId,
+            commandKey: key,
+            ownerWorkflowId: this.workflowId,
+          }),
+        );
+      } catch (err) {
+        // The caller hung up before the command's activity reported back (a retry after a worker crash, say),
+        // but the carrier may well have acted on its first attempt: a voicemail's recording is saved after the
+        // hang-up. Wait for the result as if the activity had succeeded; with none, the call ended first.
+        if (!(waiter && opts.afterHangupMs && err instanceof CallEnded && patched('result-after-hangup'))) throw err;
+      }
       if (!waiter) {
         this.finish(seq, 'sent');
         return undefined;

@@ -71,10 +71,49 @@ describe('session liveness (fake activities)', () => {
         await new Promise((resolve) => setTimeout(resolve, 150));
       }
       expect(call.probes()).toBe(0);
-      // Then quiet for 3 s: probes at +0.4, +0.8 (doubling: 0.4, 0.8, 1.6 s apart), so 2 or 3, not 7.
-      await new Promise((resolve) => setTimeout(resolve, 3000));
+      // Then quiet for 4 s: probes at +0.4, +1.2, +2.8 (0.4, 0.8, 1.6 s apart, the next at +6), so 2 or 3 (a
+      // loaded machine delays them), not the 10 a fixed interval would make.
+      await new Promise((resolve) => setTimeout(resolve, 4000));
       expect(call.probes()).toBeGreaterThanOrEqual(2);
       expect(call.probes()).toBeLessThanOrEqual(3);
     });
+  });
+
+  it('keeps a voicemail whose record command was still reporting back when the caller hung up', async () => {
+    // A worker crash mid-command: the carrier started recording on the first attempt, the caller spoke and hung
+    // up, and the activity's retry is still out when the hang-up and then the recording arrive.
+    const sent: string[] = []; // command keys, in order: answer, menu, prompt, record
+    let releaseRecordStart!: () => void;
+    const recordStartHeld = new Promise<void>((resolve) => (releaseRecordStart = resolve));
+    await carrier.withSession(
+      {
+        provider: 'telnyx',
+        direction: 'inbound',
+        flow: 'defaultIvr',
+        from: '+15557770002',
+        to: '+15550001000',
+        callId: 'v3:voicemail-race',
+      },
+      {
+        sendCallCommand: async (command) => {
+          sent.push(command.commandKey);
+          if (command.op === 'recordStart') await recordStartHeld;
+        },
+      },
+      async (call) => {
+        await eventually('answer sent', async () => sent.length >= 1);
+        await call.signal({ kind: 'call.answered', controlId: sent[0] });
+        await eventually('menu sent', async () => sent.length >= 2);
+        await call.signal({ kind: 'gather.ended', reason: 'complete', digits: '2', controlId: sent[1] });
+        await eventually('voicemail prompt sent', async () => sent.length >= 3);
+        await call.signal({ kind: 'speak.ended', status: 'completed', controlId: sent[2] });
+        await eventually('record command out', async () => sent.length >= 4);
+        await call.signal({ kind: 'call.ended', cause: 'normal', source: 'caller' });
+        await call.signal({ kind: 'recording.saved', url: 'https://recordings.test/vm.wav', controlId: sent[3] });
+        const outcome = (await call.handle.result()) as CallOutcome;
+        releaseRecordStart();
+        expect(outcome.flowResult).toBe('pressed 2, voicemail saved at https://recordings.test/vm.wav');
+      },
+    );
   });
 });
