@@ -1,10 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { request } from 'undici';
 import { inboundCallWorkflowId, PROVIDERS, type FaxResult, type Provider } from '../src/calls';
+import { freePort, startBalancer } from '../src/dev/balancer';
 import { restartDevServer, startDevServer, type DevServer } from '../src/dev/dev-server';
 import { startPart, type ManagedProcess } from '../src/dev/processes';
 import { SIMULATORS } from '../src/dev/simulators';
@@ -82,17 +81,6 @@ function faultsFor(carrier: Provider): Record<string, unknown> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 async function http(url: string, init?: { method?: 'POST'; body?: unknown }) {
   const res = await request(url, {
     method: init?.method ?? 'GET',
@@ -102,89 +90,6 @@ async function http(url: string, init?: { method?: 'POST'; body?: unknown }) {
   });
   const text = await res.body.text();
   return { status: res.statusCode, text };
-}
-
-// --- the load balancer ---------------------------------------------------------------------------------------
-
-interface Balancer {
-  kind: string;
-  stop(): Promise<void>;
-}
-
-/** HAProxy when it is on PATH: health checks, retries of a request whose gateway refused or died, redispatch. */
-function startHaproxy(dir: string, port: number, backends: number[], checkPath: string): Balancer | undefined {
-  if (spawnSync('haproxy', ['-v']).status !== 0) return undefined;
-  const config = [
-    'global',
-    '  maxconn 4096',
-    'defaults',
-    '  mode http',
-    '  timeout connect 500ms',
-    '  timeout client 60s',
-    '  timeout server 60s',
-    '  timeout check 2s',
-    // Hooks and fetches are idempotent (event ids, update ids), so a request may go to the other gateway.
-    '  retries 3',
-    '  option redispatch 1',
-    '  option http-buffer-request',
-    '  retry-on conn-failure empty-response junk-response',
-    'frontend chaos',
-    `  bind 127.0.0.1:${port}`,
-    '  default_backend gateways',
-    'backend gateways',
-    '  balance roundrobin',
-    `  option httpchk GET ${checkPath}`,
-    '  default-server inter 500ms fall 2 rise 1',
-    ...backends.map((p, i) => `  server gw${i + 1} 127.0.0.1:${p} check`),
-    // As deploy/haproxy.cfg: when every check failed at once (a loaded host), forward anyway rather than 503.
-    '  option allbackups',
-    ...backends.map((p, i) => `  server gw${i + 1}-backup 127.0.0.1:${p} backup`),
-    '',
-  ].join('\n');
-  const file = path.join(dir, 'haproxy.cfg');
-  writeFileSync(file, config);
-  const check = spawnSync('haproxy', ['-c', '-q', '-f', file], { encoding: 'utf8' });
-  if (check.status !== 0) throw new Error(`haproxy config invalid: ${check.stderr}`);
-  const child: ChildProcess = spawn('haproxy', ['-db', '-f', file], { stdio: 'ignore' });
-  return {
-    kind: `HAProxy (haproxy on PATH, health check GET ${checkPath})`,
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    },
-  };
-}
-
-/** The fallback: round-robin TCP, and on a refused connection the next gateway, a few times. */
-function startTcpBalancer(port: number, backends: number[]): Promise<Balancer> {
-  let next = 0;
-  const server = net.createServer((client) => {
-    client.pause();
-    const tryConnect = (triesLeft: number) => {
-      const backend = backends[next++ % backends.length];
-      const upstream = net.connect(backend, '127.0.0.1');
-      upstream.once('connect', () => {
-        upstream.on('error', () => client.destroy());
-        client.on('error', () => upstream.destroy());
-        client.pipe(upstream).pipe(client);
-        client.resume();
-      });
-      upstream.once('error', () => {
-        if (upstream.connecting === false && upstream.bytesWritten > 0) return client.destroy();
-        if (triesLeft > 0) setTimeout(() => tryConnect(triesLeft - 1), 100);
-        else client.destroy();
-      });
-    };
-    tryConnect(5);
-  });
-  return new Promise((resolve) =>
-    server.listen(port, '127.0.0.1', () =>
-      resolve({
-        kind: 'Node TCP round-robin (no haproxy on PATH), retrying refused connections',
-        stop: () => new Promise((done) => server.close(() => done())),
-      }),
-    ),
-  );
 }
 
 // --- the run ---------------------------------------------------------------------------------------------------
@@ -254,7 +159,14 @@ async function main(): Promise<void> {
   );
   const readyz = await http(`http://127.0.0.1:${gw1}/readyz`).catch(() => ({ status: 0 }));
   const checkPath = readyz.status === 404 || readyz.status === 0 ? '/healthz' : '/readyz';
-  const balancer = startHaproxy(dir, lbPort, gatewayPorts, checkPath) ?? (await startTcpBalancer(lbPort, gatewayPorts));
+  const balancer = await startBalancer({
+    dir,
+    port: lbPort,
+    backends: gatewayPorts,
+    mode: 'http',
+    checkPath,
+    name: 'gateways',
+  });
   // Workers as production runs them, more than one: the crash of one is what the other and Temporal's timeouts
   // absorb. The kill goes round them, one every WORKER_KILL_EVERY_MS.
   const workers: ManagedProcess[] = [];

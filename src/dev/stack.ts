@@ -1,4 +1,8 @@
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { PROVIDERS, type Provider } from '../calls/ids';
+import { PROJECT_ROOT } from '../config';
+import { freePort, startBalancer, type Balancer } from './balancer';
 import { partAvailable, startPart, type ManagedProcess } from './processes';
 import { carriersConfigured, SIMULATORS } from './simulators';
 
@@ -7,6 +11,9 @@ import { carriersConfigured, SIMULATORS } from './simulators';
  * carrier (`simulators.ts`), as separate processes against one Temporal. Used by `npm start`, `npm run demo` and the
  * end-to-end tests, so all three run the same thing.
  */
+
+/** Where a running `npm start` or `npm run cluster` says where its parts are, for `npm run demo` and scripts. */
+export const RUNNING_STACK_FILE = path.join(PROJECT_ROOT, '.data', 'stack.json');
 
 export interface StackOptions {
   /** Temporal frontend, host:port. */
@@ -29,6 +36,15 @@ export interface StackOptions {
   log?: (line: string) => void;
   /** Keeps the Telnyx simulator's key across restarts of the stack. */
   keyFile?: string;
+  /**
+   * Gateway processes (default 1). With more, each listens on a port of its own and a load balancer (HAProxy
+   * when installed, see balancer.ts) takes `gatewayPort`, as in production (deploy/haproxy.cfg).
+   */
+  gateways?: number;
+  /** Worker processes (default 1). */
+  workers?: number;
+  /** Where a balancer writes its config (default: the OS's temp dir). */
+  dataDir?: string;
 }
 
 export interface Stack {
@@ -36,8 +52,13 @@ export interface Stack {
   /** Base URL of each simulated carrier (its `/_sim/` control API lives there). */
   simulatorUrls: Partial<Record<Provider, string>>;
   temporalUiUrl?: string;
+  /** The first worker and gateway; all of them in `workers` and `gateways`. */
   worker: ManagedProcess;
   gateway: ManagedProcess;
+  workers: ManagedProcess[];
+  gateways: ManagedProcess[];
+  /** In front of the gateways when there are several. */
+  balancer?: Balancer;
   simulators: ManagedProcess[];
   /** Starts another worker (or a replacement after a kill). */
   startWorker(label?: string): Promise<ManagedProcess>;
@@ -89,18 +110,45 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   Object.assign(baseEnv, partEnv);
 
   const startWorker = (label?: string) => startPart('worker', { env: baseEnv, log, label });
-  const [worker, gateway] = await Promise.all([
-    startWorker(),
-    startPart('gateway', { env: { ...baseEnv, PORT: String(gatewayPort) }, log }),
+  const gatewayCount = options.gateways ?? 1;
+  const gatewayPorts =
+    gatewayCount === 1 ? [gatewayPort] : await Promise.all(Array.from({ length: gatewayCount }, () => freePort()));
+  const workerCount = options.workers ?? 1;
+  const [workers, gateways] = await Promise.all([
+    Promise.all(
+      Array.from({ length: workerCount }, (_, i) => startWorker(workerCount > 1 ? `worker-${i + 1}` : undefined)),
+    ),
+    Promise.all(
+      gatewayPorts.map((port, i) =>
+        startPart('gateway', {
+          env: { ...baseEnv, PORT: String(port) },
+          log,
+          label: gatewayCount > 1 ? `gateway-${i + 1}` : undefined,
+        }),
+      ),
+    ),
   ]);
-  const workers = [worker];
+  const balancer =
+    gatewayCount > 1
+      ? await startBalancer({
+          dir: options.dataDir ?? tmpdir(),
+          port: gatewayPort,
+          backends: gatewayPorts,
+          mode: 'http',
+          checkPath: '/readyz',
+          name: 'gateways',
+        })
+      : undefined;
 
   return {
     gatewayUrl,
     simulatorUrls,
     temporalUiUrl: options.temporalUiUrl,
-    worker,
-    gateway,
+    worker: workers[0],
+    gateway: gateways[0],
+    workers,
+    gateways,
+    balancer,
     simulators,
     async startWorker(label) {
       const next = await startWorker(label);
@@ -108,7 +156,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       return next;
     },
     async stop() {
-      await gateway.stop();
+      await balancer?.stop();
+      await Promise.all(gateways.map((g) => g.stop()));
       await Promise.all(workers.map((w) => w.stop()));
       await Promise.all(simulators.map((s) => s.stop()));
     },

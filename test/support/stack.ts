@@ -105,12 +105,23 @@ async function getJson<T>(url: string, body?: unknown): Promise<T> {
 }
 
 export async function startTestStack(
-  options: { timeScale?: number; env?: NodeJS.ProcessEnv; simulate?: Provider[] } = {},
+  options: {
+    timeScale?: number;
+    env?: NodeJS.ProcessEnv;
+    simulate?: Provider[];
+    /** Another Temporal than the run's dev server (the failover test's cluster). */
+    temporalAddress?: string;
+    gateways?: number;
+    workers?: number;
+  } = {},
 ): Promise<TestStack> {
   const [gatewayPort] = await freePorts(1);
   const output: string[] = [];
+  const temporalAddress = options.temporalAddress ?? testServerAddress();
   const stack = await startStack({
-    temporalAddress: testServerAddress(),
+    temporalAddress,
+    gateways: options.gateways,
+    workers: options.workers,
     workflowBundlePath: await testWorkflowBundle(),
     gatewayPort,
     simulatorPort: 0,
@@ -119,7 +130,7 @@ export async function startTestStack(
     env: { LOG_LEVEL: 'warn', ROUTING_TABLE_PATH: path.join(PROJECT_ROOT, 'config', 'routes.json'), ...options.env },
     log: (line) => output.push(line),
   });
-  const connection = await Connection.connect({ address: testServerAddress() });
+  const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection });
   const sim = stack.simulatorUrls.telnyx ?? '';
   return {
