@@ -13,6 +13,8 @@ export default tseslint.config(
       '.data/**',
       '.tools/**',
       'coverage/**',
+      // Its own app, linted and tested as one (scripts/check-starter.sh).
+      'examples/**',
       'eslint.config.mjs',
       'jest.config.js',
     ],

@@ -1,21 +1,20 @@
-import { existsSync } from 'node:fs';
-import { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createActivities } from '../activities';
-import { loadConfig, sharedSettings } from '../src/config';
-import { closeCarrierClients, createCarrierClients } from '../src/providers/carriers';
-import { WORKFLOWS_PATH } from './bundle';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadConfig } from '../src/config';
+import { logFormat, logWriter, type LogLevelName } from '../src/logging';
+import { createWorker } from './create-worker';
 
 /**
- * The worker process: runs call-session workflows and carrier-command activities. SIGTERM/SIGINT drain it
- * gracefully (in-flight activities get `shutdownGraceTime`); SIGKILL loses nothing but the cache, since
- * Temporal holds every session's state.
+ * The worker process (`createWorker` with the environment's settings; FLOWS_PATH adds your flows). Logs, the
+ * SDK's and the sessions' own (each with its workflowId), go to stdout as JSON lines or pretty (LOG_FORMAT).
  */
 async function main(): Promise<void> {
   const config = loadConfig();
   const { metricsAddress } = config.worker;
+  const write = logWriter(logFormat(config.logFormat));
   Runtime.install({
-    logger: new DefaultLogger(config.worker.sdkLogLevel),
+    logger: new DefaultLogger(config.worker.sdkLogLevel, ({ level, message, meta }) =>
+      write({ level: level as LogLevelName, msg: message, ...meta }),
+    ),
     shutdownSignals: ['SIGINT', 'SIGTERM'],
     // The SDK's own worker metrics (task slots, poll and schedule-to-start latencies, sticky cache), served by its
     // core. Opt-in: the port is per process, and several workers on one machine each need their own.
@@ -27,52 +26,24 @@ async function main(): Promise<void> {
       },
     }),
   });
-  const address = config.temporal.address ?? `127.0.0.1:${config.temporal.port}`;
-  const connection = await NativeConnection.connect({ address });
-  const carriers = createCarrierClients(config, sharedSettings(config));
-  if (Object.keys(carriers).length === 0) {
-    console.warn(
-      'worker: no carrier configured (set the credentials of Telnyx, SignalWire or jambonz; see README); commands will fail until one is',
-    );
+  const worker = await createWorker({ config });
+  if (worker.carriers.length === 0) {
+    write({
+      level: 'WARN',
+      msg: 'no carrier configured (set the credentials of Telnyx, SignalWire or jambonz; see README); commands will fail until one is',
+    });
   }
-  const bundlePath = config.worker.bundlePath;
-  const worker = await Worker.create({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    ...(bundlePath && existsSync(bundlePath)
-      ? { workflowBundle: { codePath: bundlePath } }
-      : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({
-      carriers,
-      // Queue activities reach the queue workflows through a client on the worker's own connection.
-      queues: {
-        client: new Client({ connection, namespace: config.temporal.namespace }),
-        taskQueue: config.temporal.taskQueue,
-        queues: config.queues,
-      },
-    }),
-    // A deploy (SIGTERM) stops polling, lets running activities finish and hands the sticky queue back at
-    // once, so the next task of each session goes to another worker without waiting out any timeout.
-    shutdownGraceTime: '10 seconds',
-    stickyQueueScheduleToStartTimeout: config.worker.stickyScheduleToStartMs,
-    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+  // The stack (src/dev/processes.ts) waits for this line's `"event":"worker-ready"`.
+  write({
+    level: 'INFO',
+    msg: `worker ready (task queue ${worker.taskQueue}, Temporal at ${worker.address})`,
+    event: 'worker-ready',
+    address: worker.address,
+    taskQueue: worker.taskQueue,
+    ...(config.worker.flowsPath && { flowsPath: config.worker.flowsPath }),
+    ...(metricsAddress && { metrics: `http://${metricsAddress}/metrics` }),
   });
-  console.log(
-    JSON.stringify({
-      event: 'worker-ready',
-      address,
-      taskQueue: config.temporal.taskQueue,
-      pid: process.pid,
-      ...(metricsAddress && { metrics: `http://${metricsAddress}/metrics` }),
-    }),
-  );
-  try {
-    await worker.run();
-  } finally {
-    await closeCarrierClients(carriers);
-    await connection.close();
-  }
+  await worker.run();
 }
 
 main().catch((err) => {

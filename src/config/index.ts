@@ -87,6 +87,8 @@ export interface Config extends CarrierSettings {
      * (`/metrics`, no auth). Unset: not served.
      */
     metricsAddress?: string;
+    /** FLOWS_PATH: a module whose exported functions are your own flows, bundled beside the built-in ones. */
+    flowsPath?: string;
   };
   routing: RoutingTable;
   routingTablePath: string;
@@ -98,6 +100,8 @@ export interface Config extends CarrierSettings {
   /** SESSION_TASK_TIMEOUT_MS: the sessions' workflow task timeout (why 2 s: `SessionsOptions` in gateway/sessions.ts). */
   sessionTaskTimeoutMs: number;
   logLevel: string;
+  /** LOG_FORMAT: `pretty` (pino-pretty) or `json`; unset, pretty on a terminal and JSON otherwise. */
+  logFormat?: 'pretty' | 'json';
 }
 
 /**
@@ -220,6 +224,7 @@ export function loadConfig(env: Env = process.env): Config {
       stickyScheduleToStartMs: boundedInt(env, 'WORKER_STICKY_TIMEOUT_MS', 1000, 200, 60_000),
       maxConcurrentWorkflowTasks: boundedInt(env, 'WORKER_MAX_WORKFLOW_TASKS', 4, 2, 200),
       metricsAddress: bindAddress(env, 'WORKER_METRICS_ADDRESS'),
+      flowsPath: env.FLOWS_PATH ? path.resolve(env.FLOWS_PATH) : undefined,
     },
     ...readCarrierSettings(env, shared),
     routing: loadRoutingTable(routingTablePath),
@@ -232,7 +237,14 @@ export function loadConfig(env: Env = process.env): Config {
     },
     sessionTaskTimeoutMs: boundedInt(env, 'SESSION_TASK_TIMEOUT_MS', 2000, 500, 60_000),
     logLevel: env.LOG_LEVEL || 'info',
+    logFormat: logFormatOf(env),
   };
+}
+
+function logFormatOf(env: Env): Config['logFormat'] {
+  const raw = optional(env, 'LOG_FORMAT');
+  if (raw === undefined || raw === 'pretty' || raw === 'json') return raw;
+  throw new ConfigError(`LOG_FORMAT must be pretty or json, got "${raw}"`);
 }
 
 /** SESSION_LIVENESS_MAX_MS bounds how long a session outlives a call whose hang-up webhook was lost. */

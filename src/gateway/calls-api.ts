@@ -5,6 +5,7 @@ import { outboundCallWorkflowId, providerOfWorkflowId, PROVIDERS, type Provider,
 import { documentOpsOf } from '../providers/carriers';
 import { refuseInvalidNumbers, sendProblem, temporalUnavailable } from './problem';
 import type { Sessions } from './sessions';
+import { logWorkflowId } from './webhooks/pipeline';
 
 export interface CallsApiOptions {
   sessions: Sessions;
@@ -39,6 +40,7 @@ export async function callsApi(app: FastifyInstance, options: CallsApiOptions): 
 
   app.get<{ Params: { id: string } }>('/calls/:id', async (request, reply) => {
     const workflowId = request.params.id;
+    logWorkflowId(request, reply, workflowId);
     const notFound = (detail: string) => sendProblem(reply, 404, 'not-found', detail);
     // Only call sessions answer the `state` query: asking a fax or a queue would only fail inside Temporal.
     if (!providerOfWorkflowId(workflowId)) {

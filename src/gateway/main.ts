@@ -1,8 +1,8 @@
 import cluster, { type Worker } from 'node:cluster';
-import { Client, Connection } from '@temporalio/client';
-import { FLOW_NAMES } from '../calls';
 import { loadConfig, type Config } from '../config';
-import { buildGateway, startDraining } from './app';
+import { logFormat, logWriter } from '../logging';
+import { startDraining } from './app';
+import { createGateway } from './create';
 
 /**
  * The gateway process. It connects to Temporal lazily, so it starts (and answers 503 to webhooks, which
@@ -19,19 +19,11 @@ function main(): Promise<void> {
 }
 
 async function serve(config: Config): Promise<void> {
-  const address = config.temporal.address ?? `127.0.0.1:${config.temporal.port}`;
-  const connection = Connection.lazy({ address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  const app = await buildGateway({
-    config,
-    client,
-    connection,
-    flows: [...FLOW_NAMES],
-  });
+  const app = await createGateway({ config });
   const url = await app.listen({ port: config.gateway.port, host: config.gateway.host });
   // A cluster worker reports to the primary, which prints the one ready line once every worker listens.
   if (cluster.isWorker) process.send?.({ event: 'gateway-worker-ready', url, pid: process.pid });
-  else console.log(JSON.stringify({ event: 'gateway-ready', url, pid: process.pid }));
+  else announceReady(logFormat(config.logFormat), url);
 
   let closing = false;
   const drainThenClose = async (drainMs: number) => {
@@ -44,7 +36,6 @@ async function serve(config: Config): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, drainMs));
     // Stops accepting, waits for the requests in flight (a document fetch waiting on its session included).
     await app.close();
-    await connection.close();
     process.exit(0);
   };
   process.once('SIGTERM', () => void drainThenClose(config.gateway.drainMs));
@@ -64,9 +55,7 @@ async function primary(config: Config): Promise<void> {
     worker.on('message', (message: { event?: string; url?: string }) => {
       if (message.event !== 'gateway-worker-ready' || stopping || ready.has(worker.id)) return;
       ready.add(worker.id);
-      if (ready.size === count) {
-        console.log(JSON.stringify({ event: 'gateway-ready', url: message.url, pid: process.pid, processes: count }));
-      }
+      if (ready.size === count) announceReady(logFormat(config.logFormat), message.url ?? '', count);
     });
   };
   cluster.on('exit', (worker, code, signal) => {
@@ -89,6 +78,17 @@ async function primary(config: Config): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/** The one ready line, whatever LOG_LEVEL: the stack (src/dev/processes.ts) waits for its `"event":"gateway-ready"`. */
+function announceReady(format: ReturnType<typeof logFormat>, url: string, processes?: number): void {
+  logWriter(format)({
+    level: 'INFO',
+    msg: `gateway listening on ${url}${processes ? ` (${processes} processes)` : ''}`,
+    event: 'gateway-ready',
+    url,
+    ...(processes && { processes }),
+  });
 }
 
 main().catch((err) => {

@@ -15,3 +15,13 @@ export const FLOWS: Record<FlowName, Flow> = {
   supportQueue,
   queueCallback,
 };
+
+/**
+ * Adds an app's own flows (the functions its flows module exports, by export name) to the table; a flow with a
+ * built-in's name replaces it. The worker's generated workflow entry calls this (`workflowCode`, worker/bundle.ts).
+ */
+export function registerFlows(flows: Record<string, unknown>): void {
+  for (const [name, flow] of Object.entries(flows)) {
+    if (typeof flow === 'function') (FLOWS as Record<string, Flow>)[name] = flow as Flow;
+  }
+}

@@ -33,6 +33,7 @@ import {
   webhookRoute,
   withCarried,
   type Carried,
+  logWorkflowId,
 } from './pipeline';
 
 export interface JambonzWebhookOptions {
@@ -100,6 +101,7 @@ export async function jambonzWebhooks(app: FastifyInstance, options: JambonzWebh
         }
         // The hook URL (verified) names the session; otherwise the payload does (customerData, parent, inbound).
         const owner = token.workflowId ?? routed.ownerWorkflowId;
+        if (owner) logWorkflowId(request, reply, owner);
 
         if (NOTIFICATIONS.has(hook)) {
           if (!owner || events.length === 0) return ignored(reply, owner ? 'no event' : 'no session owns this call');

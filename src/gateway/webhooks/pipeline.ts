@@ -169,8 +169,18 @@ export function withCarried(carried: Carried | undefined, events: readonly CallE
   return [...carried.e, ...events.filter((e) => !seen.has(e.eventId))];
 }
 
+/**
+ * Names the call's session in every later log line of the request, fastify's `request completed` among them, so
+ * one call's lines can be found by its workflow id.
+ */
+export function logWorkflowId(request: FastifyRequest, reply: FastifyReply, workflowId: string): void {
+  request.log = reply.log = request.log.child({ workflowId });
+}
+
 /** 200 once Temporal has every event; a late one (its session has ended) is acknowledged and logged. */
 export function accepted(reply: FastifyReply, request: FastifyRequest, deliveries: Delivery[]): FastifyReply {
+  const sessions = new Set(deliveries.map((d) => d.workflowId));
+  if (sessions.size === 1) logWorkflowId(request, reply, [...sessions][0]);
   for (const d of deliveries) {
     if (d.outcome === 'late')
       request.log.info({ workflowId: d.workflowId }, 'event for a session that has ended; acknowledged');

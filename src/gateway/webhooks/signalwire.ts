@@ -37,6 +37,7 @@ import {
   webhookRoute,
   withCarried,
   type Carried,
+  logWorkflowId,
 } from './pipeline';
 
 export interface SignalWireWebhookOptions {
@@ -115,6 +116,7 @@ export async function signalwireWebhooks(app: FastifyInstance, options: SignalWi
         start = inboundSessionInput('signalwire', fetch, options.routing, options.sessionDefaults);
       }
       const sessionId = workflowId;
+      logWorkflowId(request, reply, sessionId);
       const handedBack = carried?.h ?? fetch.step?.key;
       const redirect = carried?.r ?? redirectedBy(webhook.url);
       const send = (document: SwmlDocument) =>

@@ -1,0 +1,79 @@
+import { existsSync } from 'node:fs';
+import { Client } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { loadConfig, sharedSettings, type Config } from '../src/config';
+import { closeCarrierClients, createCarrierClients } from '../src/providers/carriers';
+import { workflowCode } from './bundle';
+
+export interface CreateWorkerOptions {
+  /** Default: `loadConfig()`, the environment. */
+  config?: Config;
+  /**
+   * A module whose exported functions are your flows (TypeScript or JavaScript), bundled beside the built-in
+   * ones and named by their export names. Default: `FLOWS_PATH`.
+   */
+  flowsPath?: string;
+  /** Pre-bundled workflow code (`bundleWorkflowsToFile`); skips bundling at start. Default: `WORKFLOW_BUNDLE_PATH`. */
+  workflowBundlePath?: string;
+}
+
+export interface DurableCallsWorker {
+  worker: Worker;
+  /** Where it connected (host:port). */
+  address: string;
+  taskQueue: string;
+  /** Carriers it can command (configured, or simulated through their environment). */
+  carriers: string[];
+  /** Runs until shutdown (`worker.shutdown()` or a signal the runtime handles), then closes its clients. */
+  run(): Promise<void>;
+}
+
+/**
+ * A Temporal worker for the call sessions, fax and queue workflows and the carrier-command activities, with
+ * your own flows in the flow table. SIGTERM/SIGINT (Temporal's runtime) drain it gracefully: in-flight activities
+ * get `shutdownGraceTime`; SIGKILL loses nothing but the cache, since Temporal holds every session's state.
+ */
+export async function createWorker(options: CreateWorkerOptions = {}): Promise<DurableCallsWorker> {
+  const config = options.config ?? loadConfig();
+  const address = config.temporal.address ?? `127.0.0.1:${config.temporal.port}`;
+  const connection = await NativeConnection.connect({ address });
+  const carriers = createCarrierClients(config, sharedSettings(config));
+  const bundlePath = options.workflowBundlePath ?? config.worker.bundlePath;
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    ...(bundlePath && existsSync(bundlePath)
+      ? { workflowBundle: { codePath: bundlePath } }
+      : workflowCode(options.flowsPath ?? config.worker.flowsPath)),
+    activities: createActivities({
+      carriers,
+      // Queue activities reach the queue workflows through a client on the worker's own connection.
+      queues: {
+        client: new Client({ connection, namespace: config.temporal.namespace }),
+        taskQueue: config.temporal.taskQueue,
+        queues: config.queues,
+      },
+    }),
+    // A deploy (SIGTERM) stops polling, lets running activities finish and hands the sticky queue back at
+    // once, so the next task of each session goes to another worker without waiting out any timeout.
+    shutdownGraceTime: '10 seconds',
+    stickyQueueScheduleToStartTimeout: config.worker.stickyScheduleToStartMs,
+    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+  });
+  return {
+    worker,
+    address,
+    taskQueue: config.temporal.taskQueue,
+    carriers: Object.keys(carriers),
+    async run() {
+      try {
+        await worker.run();
+      } finally {
+        await closeCarrierClients(carriers);
+        await connection.close();
+      }
+    },
+  };
+}
