@@ -4,7 +4,8 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { createActivities } from '../activities';
 import { loadConfig, sharedSettings } from '../src/config';
 import { closeCarrierClients, createCarrierClients } from '../src/providers/carriers';
-import { WORKFLOWS_PATH } from './bundle';
+import { startTracing } from '../src/telemetry';
+import { tracedBundlePath, WORKFLOWS_PATH } from './bundle';
 
 /**
  * The worker process: runs call-session workflows and carrier-command activities. SIGTERM/SIGINT drain it
@@ -27,6 +28,8 @@ async function main(): Promise<void> {
       },
     }),
   });
+  // OpenTelemetry traces, when the OTEL_* environment asks for them (README, Traces).
+  const tracing = await startTracing('durable-calls-worker');
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.port}`;
   const connection = await NativeConnection.connect({ address });
   const carriers = createCarrierClients(config, sharedSettings(config));
@@ -35,19 +38,24 @@ async function main(): Promise<void> {
       'worker: no carrier configured (set the credentials of Telnyx, SignalWire or jambonz; see README); commands will fail until one is',
     );
   }
-  const bundlePath = config.worker.bundlePath;
+  const bundlePath =
+    config.worker.bundlePath && (tracing ? tracedBundlePath(config.worker.bundlePath) : config.worker.bundlePath);
+  const prebuilt = bundlePath && existsSync(bundlePath);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    ...(bundlePath && existsSync(bundlePath)
-      ? { workflowBundle: { codePath: bundlePath } }
-      : { workflowsPath: WORKFLOWS_PATH }),
+    ...(prebuilt ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
+    ...tracing?.workerOptions({ workflowModules: !prebuilt }),
     activities: createActivities({
       carriers,
       // Queue activities reach the queue workflows through a client on the worker's own connection.
       queues: {
-        client: new Client({ connection, namespace: config.temporal.namespace }),
+        client: new Client({
+          connection,
+          namespace: config.temporal.namespace,
+          interceptors: tracing?.clientInterceptors,
+        }),
         taskQueue: config.temporal.taskQueue,
         queues: config.queues,
       },
@@ -72,6 +80,7 @@ async function main(): Promise<void> {
   } finally {
     await closeCarrierClients(carriers);
     await connection.close();
+    await tracing?.shutdown();
   }
 }
 

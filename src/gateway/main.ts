@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { Client, Connection } from '@temporalio/client';
 import { FLOW_NAMES } from '../calls';
 import { loadConfig, type Config } from '../config';
+import { startTracing } from '../telemetry';
 import { buildGateway, startDraining } from './app';
 
 /**
@@ -20,13 +21,20 @@ function main(): Promise<void> {
 
 async function serve(config: Config): Promise<void> {
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.port}`;
+  // OpenTelemetry traces, when the OTEL_* environment asks for them (README, Traces).
+  const tracing = await startTracing('durable-calls-gateway');
   const connection = Connection.lazy({ address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    interceptors: tracing?.clientInterceptors,
+  });
   const app = await buildGateway({
     config,
     client,
     connection,
     flows: [...FLOW_NAMES],
+    tracing,
   });
   const url = await app.listen({ port: config.gateway.port, host: config.gateway.host });
   // A cluster worker reports to the primary, which prints the one ready line once every worker listens.
@@ -45,6 +53,7 @@ async function serve(config: Config): Promise<void> {
     // Stops accepting, waits for the requests in flight (a document fetch waiting on its session included).
     await app.close();
     await connection.close();
+    await tracing?.shutdown();
     process.exit(0);
   };
   process.once('SIGTERM', () => void drainThenClose(config.gateway.drainMs));
