@@ -78,7 +78,7 @@ export async function runService(options: RunServiceOptions = {}): Promise<Runni
 
   const flowsPath = config.worker.flowsPath;
   const bundleFile = path.join(config.temporal.dataDir, 'workflow-bundle.js');
-  const bundle = () => bundleWorkflowsToFile(bundleFile, flowsPath);
+  const bundle = () => bundleWorkflowsToFile(bundleFile, { flowsPath });
   say(`bundling the workflow code${flowsPath ? ` with your flows (${path.relative(process.cwd(), flowsPath)})` : ''}…`);
   await bundle();
   say('starting the worker, the gateway and the carrier simulators…');

@@ -82,7 +82,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     }
     const stack = await startStack({
       temporalAddress,
-      workflowBundlePath: await bundleWorkflowsToFile(path.join(dir, 'workflow-bundle.js'), options.flowsPath),
+      workflowBundlePath: await bundleWorkflowsToFile(path.join(dir, 'workflow-bundle.js'), {
+        flowsPath: options.flowsPath,
+      }),
       gatewayPort,
       simulatorPort: 0,
       simulatorTimeScale: options.timeScale ?? 0.25,

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, type BundleOptions } from '@temporalio/worker';
+import { WORKFLOW_TRACING_INTERCEPTORS } from '../src/telemetry';
 
 /** Path of the workflow code entry point (a `.ts` file under ts-node/jest, `.js` once compiled). */
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -51,12 +52,29 @@ export function workflowCode(flowsPath?: string): {
 
 /**
  * Bundles the workflow code once into a file, so workers start in about a second instead of re-running
- * webpack each time (and a replacement worker after a crash is back quickly).
+ * webpack each time (and a replacement worker after a crash is back quickly). `traced`: with OpenTelemetry's
+ * workflow interceptors, which a bundle must contain to run them (see `tracedBundlePath`).
  */
-export async function bundleWorkflowsToFile(outFile: string, flowsPath?: string): Promise<string> {
-  const { workflowsPath, bundlerOptions } = workflowCode(flowsPath);
-  const { code } = await bundleWorkflowCode({ workflowsPath, ...bundlerOptions, logger: new DefaultLogger('WARN') });
+export async function bundleWorkflowsToFile(
+  outFile: string,
+  options: { flowsPath?: string; traced?: boolean } = {},
+): Promise<string> {
+  const { workflowsPath, bundlerOptions } = workflowCode(options.flowsPath);
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    ...bundlerOptions,
+    logger: new DefaultLogger('WARN'),
+    ...(options.traced && { workflowInterceptorModules: [WORKFLOW_TRACING_INTERCEPTORS] }),
+  });
   mkdirSync(path.dirname(outFile), { recursive: true });
   writeFileSync(outFile, code);
   return outFile;
+}
+
+/**
+ * Where the traced variant of a bundle lives (`traced: true`: the same code plus OpenTelemetry's workflow
+ * interceptors). A worker with tracing on runs that one.
+ */
+export function tracedBundlePath(bundlePath: string): string {
+  return bundlePath.replace(/(\.js)?$/, '.traced.js');
 }

@@ -4,7 +4,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { loadConfig, sharedSettings, type Config } from '../src/config';
 import { closeCarrierClients, createCarrierClients } from '../src/providers/carriers';
-import { workflowCode } from './bundle';
+import type { Tracing } from '../src/telemetry';
+import { tracedBundlePath, workflowCode } from './bundle';
 
 export interface CreateWorkerOptions {
   /** Default: `loadConfig()`, the environment. */
@@ -16,6 +17,8 @@ export interface CreateWorkerOptions {
   flowsPath?: string;
   /** Pre-bundled workflow code (`bundleWorkflowsToFile`); skips bundling at start. Default: `WORKFLOW_BUNDLE_PATH`. */
   workflowBundlePath?: string;
+  /** OpenTelemetry (`startTracing`): the worker's interceptors and sink, and the traced variant of a bundle. */
+  tracing?: Tracing;
 }
 
 export interface DurableCallsWorker {
@@ -39,19 +42,28 @@ export async function createWorker(options: CreateWorkerOptions = {}): Promise<D
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.port}`;
   const connection = await NativeConnection.connect({ address });
   const carriers = createCarrierClients(config, sharedSettings(config));
-  const bundlePath = options.workflowBundlePath ?? config.worker.bundlePath;
+  const { tracing } = options;
+  const plainBundle = options.workflowBundlePath ?? config.worker.bundlePath;
+  // A prebuilt bundle runs workflow interceptors only if it was built with them: the traced variant.
+  const bundlePath = plainBundle && tracing ? tracedBundlePath(plainBundle) : plainBundle;
+  const prebuilt = bundlePath !== undefined && existsSync(bundlePath);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    ...(bundlePath && existsSync(bundlePath)
+    ...(prebuilt
       ? { workflowBundle: { codePath: bundlePath } }
       : workflowCode(options.flowsPath ?? config.worker.flowsPath)),
+    ...tracing?.workerOptions({ workflowModules: !prebuilt }),
     activities: createActivities({
       carriers,
       // Queue activities reach the queue workflows through a client on the worker's own connection.
       queues: {
-        client: new Client({ connection, namespace: config.temporal.namespace }),
+        client: new Client({
+          connection,
+          namespace: config.temporal.namespace,
+          interceptors: tracing?.clientInterceptors,
+        }),
         taskQueue: config.temporal.taskQueue,
         queues: config.queues,
       },

@@ -1,6 +1,7 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../src/config';
 import { logFormat, logWriter, type LogLevelName } from '../src/logging';
+import { startTracing } from '../src/telemetry';
 import { createWorker } from './create-worker';
 
 /**
@@ -26,7 +27,9 @@ async function main(): Promise<void> {
       },
     }),
   });
-  const worker = await createWorker({ config });
+  // OpenTelemetry traces, when the OTEL_* environment asks for them (README, Traces).
+  const tracing = await startTracing('durable-calls-worker');
+  const worker = await createWorker({ config, tracing });
   if (worker.carriers.length === 0) {
     write({
       level: 'WARN',
@@ -43,7 +46,11 @@ async function main(): Promise<void> {
     ...(config.worker.flowsPath && { flowsPath: config.worker.flowsPath }),
     ...(metricsAddress && { metrics: `http://${metricsAddress}/metrics` }),
   });
-  await worker.run();
+  try {
+    await worker.run();
+  } finally {
+    await tracing?.shutdown();
+  }
 }
 
 main().catch((err) => {

@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifySchemaValidationError, type 
 import type { Client, Connection } from '@temporalio/client';
 import { PROVIDERS, type Provider } from '../calls';
 import type { Config } from '../config';
+import type { Tracing } from '../telemetry';
 import { CARRIERS, faxCarriers, type CarrierDefinition, type CarrierSettings } from '../providers/carriers';
 import { restAuth } from './auth';
 import { callsApi } from './calls-api';
@@ -24,6 +25,8 @@ export interface GatewayDeps {
   logger?: FastifyServerOptions['logger'];
   /** Where the gateway counts; by default its own registry, with the process's figures. */
   metrics?: GatewayMetrics;
+  /** OpenTelemetry, when on: a server span per request (src/telemetry). */
+  tracing?: Pick<Tracing, 'traceRequests'>;
 }
 
 /** How long a Temporal health answer is reused: a balancer probing every gateway often must not hammer Temporal. */
@@ -76,6 +79,8 @@ export function isDraining(app: FastifyInstance): boolean {
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({ logger: deps.logger ?? { level: config.logLevel }, bodyLimit: 1024 * 1024 });
+  // First, so every route and plugin below is traced.
+  deps.tracing?.traceRequests(app);
   // Errors fastify raises (schema validation, unreadable bodies) and any a handler throws: problem details for the
   // REST API (problem.ts); a 5xx never leaks internals. Set before any plugin is registered, since a plugin keeps
   // the error handler in force when it was registered (set last, fastify's own default answered the REST routes).

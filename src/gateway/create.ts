@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { FLOW_NAMES } from '../calls';
 import { loadConfig, type Config } from '../config';
 import { gatewayLogger, logFormat } from '../logging';
+import type { Tracing } from '../telemetry';
 import { buildGateway } from './app';
 
 export interface CreateGatewayOptions {
@@ -10,6 +11,8 @@ export interface CreateGatewayOptions {
   config?: Config;
   /** Flow names `POST /calls` accepts besides the built-in ones and those the routing table names. */
   flows?: string[];
+  /** OpenTelemetry (`startTracing`): a server span per request, trace context carried into Temporal. */
+  tracing?: Tracing;
 }
 
 /**
@@ -24,7 +27,12 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
   const routed = [config.routing.default, ...Object.values(config.routing.numbers)].map((route) => route.flow);
   const app = await buildGateway({
     config,
-    client: new Client({ connection, namespace: config.temporal.namespace }),
+    client: new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      interceptors: options.tracing?.clientInterceptors,
+    }),
+    tracing: options.tracing,
     connection,
     flows: [...new Set([...FLOW_NAMES, ...routed, ...(options.flows ?? [])])],
     logger: gatewayLogger(config.logLevel, logFormat(config.logFormat)),

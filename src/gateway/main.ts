@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { loadConfig, type Config } from '../config';
 import { logFormat, logWriter } from '../logging';
 import { startDraining } from './app';
+import { startTracing } from '../telemetry';
 import { createGateway } from './create';
 
 /**
@@ -19,7 +20,9 @@ function main(): Promise<void> {
 }
 
 async function serve(config: Config): Promise<void> {
-  const app = await createGateway({ config });
+  // OpenTelemetry traces, when the OTEL_* environment asks for them (README, Traces).
+  const tracing = await startTracing('durable-calls-gateway');
+  const app = await createGateway({ config, tracing });
   const url = await app.listen({ port: config.gateway.port, host: config.gateway.host });
   // A cluster worker reports to the primary, which prints the one ready line once every worker listens.
   if (cluster.isWorker) process.send?.({ event: 'gateway-worker-ready', url, pid: process.pid });
@@ -36,6 +39,7 @@ async function serve(config: Config): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, drainMs));
     // Stops accepting, waits for the requests in flight (a document fetch waiting on its session included).
     await app.close();
+    await tracing?.shutdown();
     process.exit(0);
   };
   process.once('SIGTERM', () => void drainThenClose(config.gateway.drainMs));
