@@ -386,7 +386,12 @@ export class CallSession extends SessionEngine {
         if (pressed && !wait.notices.some((n) => n.kind === 'offer')) {
           await this.reportToQueue(queue, requestCallbackSignal, {
             ticket,
-            callback: { provider: this.provider, to: this.state.from, from: this.state.to },
+            callback: {
+              provider: this.provider,
+              to: this.state.from,
+              from: this.state.to,
+              ...(this.input.documentOps ? { documentOps: this.input.documentOps } : {}),
+            },
           } satisfies RequestCallbackReport);
           inLine = false;
           try {
@@ -495,7 +500,12 @@ export class CallSession extends SessionEngine {
     }
   }
 
-  /** One stretch of hold music that a key press, a notice or the next announcement ends; the digit if pressed. */
+  /**
+   * One stretch of hold music that a key press, a notice or the next announcement ends; the digit if pressed.
+   * On a document carrier the stretch runs to its end: a running document step has no race-free stop (a
+   * SignalWire document step has no control id; a jambonz redirect races the gather's own hand-back), so a
+   * notice waits for the hold music to end (keep its file short there).
+   */
   private async holdSegment(
     wait: QueueWait,
     music: string | undefined,
@@ -520,9 +530,13 @@ export class CallSession extends SessionEngine {
         settled = true;
       },
     );
-    const interrupted = await condition(() => settled || wait.notices.length > 0, Math.max(1, untilAnnouncementMs));
+    const stoppable = !this.channel.carries('gather');
+    const interrupted = await condition(
+      () => settled || (stoppable && wait.notices.length > 0),
+      Math.max(1, untilAnnouncementMs),
+    );
     if (!settled) {
-      if (interrupted || !this.ended) {
+      if (stoppable && (interrupted || !this.ended)) {
         try {
           await this.stopGather();
         } catch (err) {

@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CallOp } from './commands';
 import type { Provider } from './ids';
 import type { FlowArgs } from './session-input';
 
@@ -187,6 +188,11 @@ export interface CallbackRequest {
   to: string;
   /** Our number the callback comes from. */
   from: string;
+  /**
+   * The carrier's document steps, as the asking session has them (`CallSessionInput.documentOps`): the
+   * callback session runs on the same carrier, and a queue workflow cannot look them up itself.
+   */
+  documentOps?: CallOp[];
 }
 
 /** One place in the line. Times are epoch milliseconds. */
