@@ -11,6 +11,7 @@ import {
   CallEnded,
   CallQueueKey,
   agentCallEndedSignal,
+  agentRingSeconds,
   isCallEnded,
   leaveQueueSignal,
   offerResultSignal,
@@ -109,9 +110,6 @@ interface QueueWait {
   ticket: string;
   notices: QueueNotice[];
 }
-
-/** Ring a little less than the offer's ring time: the queue expires an offer not reported by then. */
-const RING_MARGIN_SECONDS = 2;
 
 export class CallSession extends SessionEngine {
   private queueWait?: QueueWait;
@@ -425,7 +423,7 @@ export class CallSession extends SessionEngine {
       this.reportToQueue(queue, offerResultSignal, { ticket, offerId, ...r } satisfies OfferResultReport);
     const withdrawn = () =>
       this.queueWait?.notices.some((n) => n.kind === 'offer-withdrawn' && n.offerId === offerId) === true;
-    const timeoutSeconds = Math.max(1, offer.ringTimeoutSeconds - RING_MARGIN_SECONDS);
+    const timeoutSeconds = agentRingSeconds(offer.ringTimeoutSeconds);
     // Each agent's dial, settled when it answered or ended.
     const dials = offer.agents.map((agent) => {
       const dial: { agent: typeof agent; result?: DialResult; failed?: unknown; settled: boolean } = {
