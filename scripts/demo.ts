@@ -14,7 +14,7 @@ import { loadConfig, PROJECT_ROOT } from '../src/config';
 import { startDevServer, temporalUiWorkflowUrl, type DevServer } from '../src/dev/dev-server';
 import { DEMO_FAX_NUMBER, SIMULATORS } from '../src/dev/simulators';
 import { faxCapability } from '../src/providers/carriers';
-import { DEMO_QUEUE_AGENTS } from '../src/simulator/scripts';
+import { DEMO_QUEUE_AGENTS, type CallerScript } from '../src/simulator/scripts';
 import { startStack, type Stack } from '../src/dev/stack';
 import { bundleWorkflowsToFile } from '../worker/bundle';
 
@@ -45,8 +45,6 @@ const CALLERS = [
   },
   { name: 'hangs up mid-menu', script: { from: '+15557770003', to: '+15550001000', hangupDuringPrompt: 0 } },
 ];
-
-type CallerScript = (typeof CALLERS)[number]['script'];
 
 /** The number the default routing table sends to `supportQueue`, and the queue it uses. */
 const SUPPORT_NUMBER = '+15550001200';
@@ -105,7 +103,7 @@ export async function runQueueDemo(
   printCall: (carrier: Provider, simulatorUrl: string, name: string, callId: string) => Promise<void>,
   options: { agentsAfterMs?: number; log?: (line: string) => void } = {},
 ): Promise<QueueView> {
-  const log = options.log ?? ((line: string) => log(line));
+  const log = options.log ?? ((line: string) => console.log(line));
   const queueUrl = `${info.gatewayUrl}/queues/${SUPPORT_QUEUE}`;
   const agents = (op: 'sign-in' | 'sign-out') =>
     Promise.all(
@@ -131,13 +129,15 @@ export async function runQueueDemo(
   await agents('sign-in');
   await ended;
   // The callback comes last in line: wait until it was answered and the agents are free again.
-  let view: QueueView;
-  for (let waited = 0; ; waited += 500) {
-    view = (await json<QueueView>(queueUrl)).body;
-    const settled = view.stats.waiting === 0 && view.agents.every((a) => a.state !== 'offered' && a.state !== 'busy');
-    if (settled || waited > 120_000) break;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+  const settled = async (): Promise<QueueView> => {
+    for (let waited = 0; ; waited += 500) {
+      const now = (await json<QueueView>(queueUrl)).body;
+      const free = now.agents.every((a) => a.state !== 'offered' && a.state !== 'busy');
+      if ((now.stats.waiting === 0 && free) || waited > 120_000) return now;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  };
+  const view = await settled();
   await agents('sign-out');
   const s = view.stats;
   const seconds = (n?: number) => (n === undefined ? '-' : `${Math.round(n)} s`);
