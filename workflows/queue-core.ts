@@ -338,7 +338,14 @@ export class QueueCore {
       entry.offer = undefined;
     }
     entry.kind = 'callback';
-    entry.callback = { provider: cb.provider, to: cb.to, from: cb.from, requestedAt: now, attempts: 0 };
+    entry.callback = {
+      provider: cb.provider,
+      to: cb.to,
+      from: cb.from,
+      ...(Array.isArray(cb.documentOps) ? { documentOps: cb.documentOps } : {}),
+      requestedAt: now,
+      attempts: 0,
+    };
     this.state.counters.callbacksRequested++;
     this.advance(now, effects);
     return effects;
@@ -663,7 +670,12 @@ export class QueueCore {
         callback.provider,
         `queue-${this.state.name}-cb${this.state.nextCallbackNumber++}`,
       ),
-      callback: { provider: callback.provider, to: callback.to, from: callback.from },
+      callback: {
+        provider: callback.provider,
+        to: callback.to,
+        from: callback.from,
+        ...(callback.documentOps ? { documentOps: callback.documentOps } : {}),
+      },
       flow: this.config.callbackFlow,
       flowArgs: {
         queue: this.state.name,

@@ -169,6 +169,7 @@ export async function callQueueWorkflow(input: CallQueueInput): Promise<never> {
       flowArgs: effect.flowArgs,
       from: effect.callback.from,
       to: effect.callback.to,
+      ...(effect.callback.documentOps ? { documentOps: effect.callback.documentOps } : {}),
     };
     try {
       // Abandoned by the queue: the callback outlives this run's continue-as-new. Its id is unique per

@@ -11,6 +11,7 @@ import {
   CallEnded,
   CallQueueKey,
   agentCallEndedSignal,
+  agentRingSeconds,
   isCallEnded,
   leaveQueueSignal,
   offerResultSignal,
@@ -109,9 +110,6 @@ interface QueueWait {
   ticket: string;
   notices: QueueNotice[];
 }
-
-/** Ring a little less than the offer's ring time: the queue expires an offer not reported by then. */
-const RING_MARGIN_SECONDS = 2;
 
 export class CallSession extends SessionEngine {
   private queueWait?: QueueWait;
@@ -386,7 +384,12 @@ export class CallSession extends SessionEngine {
         if (pressed && !wait.notices.some((n) => n.kind === 'offer')) {
           await this.reportToQueue(queue, requestCallbackSignal, {
             ticket,
-            callback: { provider: this.provider, to: this.state.from, from: this.state.to },
+            callback: {
+              provider: this.provider,
+              to: this.state.from,
+              from: this.state.to,
+              ...(this.input.documentOps ? { documentOps: this.input.documentOps } : {}),
+            },
           } satisfies RequestCallbackReport);
           inLine = false;
           try {
@@ -420,7 +423,7 @@ export class CallSession extends SessionEngine {
       this.reportToQueue(queue, offerResultSignal, { ticket, offerId, ...r } satisfies OfferResultReport);
     const withdrawn = () =>
       this.queueWait?.notices.some((n) => n.kind === 'offer-withdrawn' && n.offerId === offerId) === true;
-    const timeoutSeconds = Math.max(1, offer.ringTimeoutSeconds - RING_MARGIN_SECONDS);
+    const timeoutSeconds = agentRingSeconds(offer.ringTimeoutSeconds);
     // Each agent's dial, settled when it answered or ended.
     const dials = offer.agents.map((agent) => {
       const dial: { agent: typeof agent; result?: DialResult; failed?: unknown; settled: boolean } = {
@@ -495,7 +498,12 @@ export class CallSession extends SessionEngine {
     }
   }
 
-  /** One stretch of hold music that a key press, a notice or the next announcement ends; the digit if pressed. */
+  /**
+   * One stretch of hold music that a key press, a notice or the next announcement ends; the digit if pressed.
+   * On a document carrier the stretch runs to its end: a running document step has no race-free stop (a
+   * SignalWire document step has no control id; a jambonz redirect races the gather's own hand-back), so a
+   * notice waits for the hold music to end (keep its file short there).
+   */
   private async holdSegment(
     wait: QueueWait,
     music: string | undefined,
@@ -520,9 +528,13 @@ export class CallSession extends SessionEngine {
         settled = true;
       },
     );
-    const interrupted = await condition(() => settled || wait.notices.length > 0, Math.max(1, untilAnnouncementMs));
+    const stoppable = !this.channel.carries('gather');
+    const interrupted = await condition(
+      () => settled || (stoppable && wait.notices.length > 0),
+      Math.max(1, untilAnnouncementMs),
+    );
     if (!settled) {
-      if (interrupted || !this.ended) {
+      if (stoppable && (interrupted || !this.ended)) {
         try {
           await this.stopGather();
         } catch (err) {

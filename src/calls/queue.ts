@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CallOp } from './commands';
 import type { Provider } from './ids';
 import type { FlowArgs } from './session-input';
 
@@ -120,6 +121,18 @@ export const QUEUE_DEFAULTS: QueueConfig = {
   defaultHandleSeconds: 180,
 };
 
+/** How much sooner than the offer's ring time a session stops ringing the agent, so its report arrives in time. */
+export const AGENT_RING_MARGIN_SECONDS = 2;
+
+/**
+ * How long a session rings an offered agent: the offer's ring time less `AGENT_RING_MARGIN_SECONDS` (at
+ * least 1 s). The queue itself waits the ring time plus its report grace before it expires an offer
+ * unreported, so a session's `no-answer` always comes first.
+ */
+export function agentRingSeconds(offerRingTimeoutSeconds: number): number {
+  return Math.max(1, offerRingTimeoutSeconds - AGENT_RING_MARGIN_SECONDS);
+}
+
 /** A partial config completed with the defaults. */
 export function resolveQueueConfig(partial: Partial<QueueConfig> = {}): QueueConfig {
   const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
@@ -187,6 +200,11 @@ export interface CallbackRequest {
   to: string;
   /** Our number the callback comes from. */
   from: string;
+  /**
+   * The carrier's document steps, as the asking session has them (`CallSessionInput.documentOps`): the
+   * callback session runs on the same carrier, and a queue workflow cannot look them up itself.
+   */
+  documentOps?: CallOp[];
 }
 
 /** One place in the line. Times are epoch milliseconds. */

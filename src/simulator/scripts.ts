@@ -30,6 +30,20 @@ export interface AgentScript {
   answeredBy?: 'human' | 'machine';
 }
 
+/**
+ * The agents of `npm run demo`'s `support` queue, known to every simulator without a script of their own:
+ * they answer and end the call after 8 s (simulated), so a demo run's calls all come to an end.
+ */
+export const DEMO_QUEUE_AGENTS: Readonly<Record<string, AgentScript>> = {
+  '+15550003901': { behaviour: 'answer', hangupAfterMs: 8000 },
+  '+15550003902': { behaviour: 'answer', hangupAfterMs: 8000 },
+};
+
+/** The script for a number our service dials: the configured one, else a demo agent's, else none. */
+export function scriptedAgent(agents: Record<string, AgentScript>, number: string): AgentScript | undefined {
+  return agents[number] ?? DEMO_QUEUE_AGENTS[number];
+}
+
 /** A recording the simulator made; its URL serves silence of this length (`audio.ts`). */
 export interface SimRecording {
   recordingId: string;

@@ -1,9 +1,10 @@
-import { PROVIDERS, type CallOutcome, type Provider } from '../../src/calls';
+import { inboundCallWorkflowId, PROVIDERS, queueWorkflowId, type CallOutcome, type Provider } from '../../src/calls';
 import type { CallerScript } from '../../src/simulator/telnyx/types';
 import { validateTelnyxWebhook } from '../../src/simulator/telnyx/spec';
 import { validateUpdateCall, type UpdateCallBody } from '../../src/providers/jambonz';
 import { IVR_PROMPTS } from '../../workflows/flows/default-ivr';
 import { validateVerbDocument } from '../unit/providers/jambonz/verb-spec';
+import { runQueueDemo } from '../../scripts/demo';
 import { replayCompletedSessions, startTestStack, type TestStack } from '../support/stack';
 
 /**
@@ -102,6 +103,10 @@ describe('the three demo callers on every carrier, one flow', () => {
     stack = await startTestStack({ simulate: [...PROVIDERS] });
   });
   afterAll(async () => {
+    await stack?.client.workflow
+      .getHandle(queueWorkflowId('support'))
+      .terminate('test over')
+      .catch(() => undefined);
     await stack?.close();
   });
   afterEach(() => {
@@ -154,5 +159,28 @@ describe('the three demo callers on every carrier, one flow', () => {
     // What just ran replays deterministically against the current workflow code.
     const callers = `CallFrom IN ('+15557770001', '+15557770002', '+15557770003')`;
     expect(await replayCompletedSessions(stack.client, `CallProvider = '${provider}' AND ${callers}`)).toBe(3);
+  });
+
+  it("the support queue's demo: callers wait, one abandons, one takes a callback, the agents answer them all", async () => {
+    const ended: string[] = [];
+    const printed: string[] = [];
+    const view = await runQueueDemo(
+      { gatewayUrl: stack.gatewayUrl },
+      { carrier: 'telnyx', simulatorUrl: stack.simulatorUrls.telnyx! },
+      async (carrier, _simulatorUrl, name, callId) => {
+        const outcome = await stack.outcome(inboundCallWorkflowId(carrier, callId));
+        ended.push(`${name}: ${outcome.flowResult}`);
+      },
+      { agentsAfterMs: 6000, log: (line) => printed.push(line) },
+    );
+    expect(
+      ended.filter((e) => /^waits for an agent .*: connected to agent agent[12] after \d+ s$/.test(e)),
+    ).toHaveLength(3);
+    expect(ended).toContainEqual(expect.stringMatching(/^hangs up while waiting .*: caller hung up while waiting$/));
+    expect(ended).toContainEqual(expect.stringMatching(/^presses \* for a callback .*: callback scheduled$/));
+    expect(view.stats).toMatchObject({ offered: 5, answered: 4, abandoned: 1, callbacksAnswered: 1, waiting: 0 });
+    // The line was shown before the agents came, and the figures at the end.
+    expect(printed.join('\n')).toMatch(/support queue: 4 waiting \(#1 caller, #2 caller, #3 caller, #4 callback\)/);
+    expect(printed.join('\n')).toMatch(/offered 5, answered 4, abandoned 1, overflowed 0, callbacks 1\/1 answered/);
   });
 });

@@ -67,7 +67,8 @@ describe('call queue workflow', () => {
       connection: nativeConnection,
       taskQueue,
       workflowBundle: { codePath: bundlePath },
-      // Callback sessions the queue starts run here: with no `queueCallback` flow yet they end at once, undialed.
+      // Callback sessions the queue starts run here too, but with no activities they cannot place the call:
+      // nobody is called (queue-telnyx.test.ts and queue-documents.test.ts run real ones).
       activities: {},
     });
   }

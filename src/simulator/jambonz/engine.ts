@@ -1,4 +1,4 @@
-import type { AgentScript, CallerScript } from '../scripts';
+import { scriptedAgent, type AgentScript, type CallerScript } from '../scripts';
 import {
   inboundSessionNew,
   outboundSessionNew,
@@ -77,7 +77,11 @@ export class CallEngine implements SessionHost {
   /** The script of whoever answers at `target` (a number, SIP URI or user name; `sip:user@host` also matches `user`). */
   agentFor(target: string): AgentScript {
     const user = /^<?sips?:([^@>;]+)/.exec(target)?.[1];
-    return this.options.agents[target] ?? (user !== undefined ? this.options.agents[user] : undefined) ?? DEFAULT_AGENT;
+    return (
+      scriptedAgent(this.options.agents, target) ??
+      (user !== undefined ? scriptedAgent(this.options.agents, user) : undefined) ??
+      DEFAULT_AGENT
+    );
   }
 
   // --- status --------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AgentScript, CallerScript } from '../scripts';
+import { scriptedAgent, type AgentScript, type CallerScript } from '../scripts';
 import type { Deliveries } from './delivery';
 import { rejections } from './errors';
 import { SIM_MS as SHARED_SIM_MS, SimClock } from '../clock';
@@ -381,7 +381,7 @@ export class CallEngine implements CallControl {
   private remoteFor(number: string): RemoteParty {
     const fax = this.options.faxes[number];
     if (fax) return { kind: 'fax-receiver', script: fax };
-    return { kind: 'agent', script: this.options.agents[number] ?? { behaviour: 'answer' } };
+    return { kind: 'agent', script: scriptedAgent(this.options.agents, number) ?? { behaviour: 'answer' } };
   }
 
   /** Rings a leg we placed; resolves true once it answers, false if it ends first (busy, no answer, cancelled). */

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SIM_MS as SHARED_SIM_MS, SimClock, Timers } from '../clock';
 import { untilCallFinished } from '../control';
+import { scriptedAgent } from '../scripts';
 import { rejections } from './errors';
 import type { AgentScript, CallerScript, SimCallRecord, SimLegState, SimRecording } from './types';
 import { buildWebhook, type LegIdentity, type TelnyxEventType, type WebhookDispatcher } from './webhooks';
@@ -470,7 +471,7 @@ export class CallEngine {
 
   /** Rings a leg we placed, as its agent script says; `onAnswered` runs after `call.answered`. */
   private ring(leg: Leg, timeoutSecs: number, onAnswered: () => void): void {
-    const script = this.options.agents[leg.to] ?? { behaviour: 'answer' };
+    const script = scriptedAgent(this.options.agents, leg.to) ?? { behaviour: 'answer' };
     const timeoutMs = timeoutSecs * 1000;
     const noAnswer = () => this.endLeg(leg, { cause: 'timeout', source: 'caller', note: 'no answer' });
     if (script.behaviour === 'busy') {

@@ -1,5 +1,5 @@
-import type { QueueConfig, QueueNotice, SkillRequirements } from '../../../src/calls';
-import { QueueCore, QueueRejection, type QueueEffect } from '../../../workflows/queue-core';
+import { agentRingSeconds, type QueueConfig, type QueueNotice, type SkillRequirements } from '../../../src/calls';
+import { OFFER_REPORT_GRACE_SECONDS, QueueCore, QueueRejection, type QueueEffect } from '../../../workflows/queue-core';
 
 /**
  * The queue's decisions are plain code (no workflow API), so its rules are tested here directly: who is
@@ -304,6 +304,19 @@ describe('QueueCore', () => {
       // A repeated call-end report changes nothing.
       q.agentCallEnded({ ticket: 'c1', offerId: offer.offerId, agentId: 'alice' }, s(76));
       expect(agentState(q, 'alice')).toMatchObject({ state: 'offered', callsHandled: 1 });
+    });
+
+    it('leaves the session time to report a miss: it rings the agent for less than the ring time, the queue waits longer', () => {
+      const q = queue({ agentRingTimeoutSeconds: 15 });
+      signIn(q, 'alice', s(0));
+      const [offer] = notices(join(q, 'c1', s(0)).effects);
+      expect(offer).toMatchObject({ kind: 'offer', ringTimeoutSeconds: 15 });
+      const rings = agentRingSeconds(15);
+      expect(rings).toBe(13);
+      // The queue expires the offer only after the ring time and its grace: well after the session's report.
+      expect(q.nextDeadline()).toBe(s(15 + OFFER_REPORT_GRACE_SECONDS));
+      expect(s(rings)).toBeLessThan(q.nextDeadline()!);
+      expect(agentRingSeconds(2)).toBe(1);
     });
 
     it('an offer nobody reports expires: the agent is freed unmarked and the caller is told and keeps their place', () => {

@@ -26,6 +26,9 @@ describe('replay of recorded call histories', () => {
     for (const kind of ['telnyx', 'signalwire', 'jambonz', 'fax', 'queue']) {
       expect(files.some((f) => f.includes(`-${kind}-`))).toBe(true);
     }
+    // The queue's callers too: a wait that ended with an agent, and a callback session.
+    expect(files.some((f) => f.includes('-connected-to-agent-'))).toBe(true);
+    expect(files.some((f) => f.includes('-callback-1-connected-to-agent-'))).toBe(true);
   });
 
   it.each(files)('%s replays without nondeterminism', async (file) => {
