@@ -1,8 +1,9 @@
 /**
- * Two projects: `unit` (pure code, no server) and `integration` (one real Temporal dev server for the
- * whole run, started in globalSetup). Integration files run one at a time because the fault tests
- * restart that server and kill workers.
+ * Two projects: `unit` (pure code, no server) and `integration` (real Temporal dev servers started in
+ * globalSetup, one per jest worker, so a fault test that restarts its server or kills workers disturbs only
+ * its own stack). INTEGRATION_WORKERS (2) files at a time; 1 runs them one after the other.
  */
+const workers = Math.max(1, Number(process.env.INTEGRATION_WORKERS ?? 2));
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
 };
@@ -25,9 +26,10 @@ module.exports = {
       transform,
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+      setupFiles: ['<rootDir>/test/support/worker-env.ts'],
     },
   ],
-  maxWorkers: 1,
+  maxWorkers: workers,
   testTimeout: 180_000,
   // The Temporal native bridge keeps a handle open after tests (sdk-typescript#928).
   forceExit: true,

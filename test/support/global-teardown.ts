@@ -1,9 +1,11 @@
-/** jest globalTeardown of the `integration` project: stops the run's server, whichever pid it has now. */
+/** jest globalTeardown of the `integration` project: stops the run's servers, whichever pids they have now. */
 import { stopProcess } from '../../src/dev/dev-server';
-import { log, readTestRun } from './temporal-server';
+import { log, readTestRun, testRunFiles } from './temporal-server';
 
 export default async function globalTeardown(): Promise<void> {
-  const run = readTestRun();
-  await stopProcess(run.pid);
-  log(`Stopped the test server (pid ${run.pid}); its data stays in ${run.dbFile}`);
+  for (const file of testRunFiles()) {
+    const run = readTestRun(file);
+    await stopProcess(run.pid);
+    log(`Stopped a test server (pid ${run.pid}); its data stays in ${run.dbFile}`);
+  }
 }

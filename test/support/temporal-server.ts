@@ -1,7 +1,8 @@
 /**
- * The one Temporal dev server of an integration test run: started by global-setup.ts and recorded in
- * the run's folder (.data/test-<timestamp>/test-run.json), so any process of the run (the jest parent
- * or a worker) can find, restart or stop it, and runs in the same checkout never touch each other's.
+ * The Temporal dev servers of an integration test run, one per jest worker: started by global-setup.ts and
+ * recorded in the run's folders (.data/test-<timestamp>-<worker>/test-run.json), so any process of the run (the
+ * jest parent or a worker) can find, restart or stop its own, and runs in the same checkout never touch each
+ * other's.
  */
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,13 +22,26 @@ export interface TestRun extends DevServerSpec {
 
 export const log = (line: string): void => console.log(`[temporal] ${line}`);
 
-function testRunFile(): string {
-  const file = process.env[TEST_RUN_ENV];
-  if (!file)
+/**
+ * Integration test files run this many at a time (jest workers), each worker on its own server. Most tests
+ * wait on simulated callers, not the CPU, so two share a 2-core machine well. INTEGRATION_WORKERS=1: one at a time.
+ */
+export const INTEGRATION_WORKERS = Math.max(1, Number(process.env.INTEGRATION_WORKERS ?? 2));
+
+/** Every server's record, in worker order. */
+export function testRunFiles(): string[] {
+  const files = process.env[TEST_RUN_ENV];
+  if (!files)
     throw new Error(
       `${TEST_RUN_ENV} is not set: integration tests need the server that test/support/global-setup.ts starts.`,
     );
-  return file;
+  return files.split(path.delimiter);
+}
+
+/** This jest worker's server (JEST_WORKER_ID counts from 1; in band it is 1). */
+function testRunFile(): string {
+  const files = testRunFiles();
+  return files[(Number(process.env.JEST_WORKER_ID ?? 1) - 1) % files.length];
 }
 
 export function readTestRun(file = testRunFile()): TestRun {
