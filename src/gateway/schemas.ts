@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type TSchema } from 'typebox';
 import { PROVIDERS } from '../calls';
 import { PROJECT_ROOT } from '../config';
+import { requiredScope } from './auth';
 import { PROBLEMS, PROBLEM_CONTENT_TYPE, type ProblemCode } from './problem';
 
 /**
@@ -108,16 +109,16 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     // Shared schemas keep their $id as their name under components.schemas (`Problem`), not `def-0`.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     transform: ({ schema, url, route }) => {
-      const hidden = url.startsWith('/webhooks/') || url.startsWith('/recordings/') || !schema;
-      const method = String(route.method);
-      const secured = /^\/(calls|faxes|queues)(\/|$)/.test(url) || url === '/metrics';
+      // Schemaless routes are the carriers' (webhooks, the jambonz recording files): not part of the API.
+      const hidden = url.startsWith('/webhooks/') || !schema;
+      // The same rule the key check applies (auth.ts), so the document cannot promise an open route.
+      const scope = requiredScope([route.method].flat()[0], url);
       return {
         url,
         schema: {
           ...schema,
           ...(hidden ? { hide: true } : {}),
-          ...(secured && !schema?.security ? { security: SECURITY } : {}),
-          ...(method === 'HEAD' ? { hide: true } : {}),
+          ...(scope ? { security: SECURITY, 'x-required-scope': scope } : {}),
         },
       };
     },
