@@ -5,7 +5,10 @@
  */
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
+  // typebox 1.x (the REST API's schemas) ships ES modules only: compiled to CommonJS like our own code.
+  '^.+\\.mjs$': ['@swc/jest', { jsc: { target: 'es2022' } }],
 };
+const transformIgnorePatterns = ['/node_modules/(?!typebox/)'];
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -16,6 +19,7 @@ module.exports = {
       roots: ['<rootDir>/test/unit'],
       testMatch: ['**/*.test.ts'],
       transform,
+      transformIgnorePatterns,
     },
     {
       displayName: 'integration',
@@ -23,6 +27,7 @@ module.exports = {
       roots: ['<rootDir>/test/integration'],
       testMatch: ['**/*.test.ts'],
       transform,
+      transformIgnorePatterns,
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },

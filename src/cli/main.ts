@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { ApiError } from './api';
 import { callsCommand } from './calls';
 import { faxesCommand } from './faxes';
 import { queuesCommand } from './queues';

@@ -129,7 +129,7 @@ export function queuesCommand(program: Command): void {
       print(context, answer, () =>
         fields([
           ['queue', answer.queue],
-          ['agent', String(answer.agent.agentId ?? agentId)],
+          ['agent', typeof answer.agent.agentId === 'string' ? answer.agent.agentId : agentId],
           ['state', typeof answer.agent.state === 'string' ? answer.agent.state : undefined],
         ]),
       );

@@ -181,7 +181,7 @@ export async function callsApi(parent: FastifyInstance, options: CallsApiOptions
           }),
         );
       } catch (err) {
-        if (pageToken && isGrpcServiceError(err) && err.code === INVALID_ARGUMENT) {
+        if (pageToken && isGrpcServiceError(err) && (err.code as number) === INVALID_ARGUMENT) {
           return sendProblem(reply, 400, 'bad-request', 'pageToken is not a page token of this list');
         }
         return temporalUnavailable(reply, err, request.log);

@@ -21,6 +21,7 @@ import {
   faxStateQuery,
   faxWorkflowId,
   type FaxState,
+  type FaxStatus,
   type Provider,
   type SendFaxInput,
 } from '../calls';

@@ -107,7 +107,9 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       },
     },
     // Shared schemas keep their $id as their name under components.schemas (`Problem`), not `def-0`.
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
     transform: ({ schema, url, route }) => {
       // Schemaless routes are the carriers' (webhooks, the jambonz recording files): not part of the API.
       const hidden = url.startsWith('/webhooks/') || !schema;
