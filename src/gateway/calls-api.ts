@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { QueryNotRegisteredError, isGrpcServiceError, type Client, type Connection } from '@temporalio/client';
+import { QueryNotRegisteredError, type Client, type Connection } from '@temporalio/client';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -142,9 +142,6 @@ export function callListQuery(filter: { status?: 'running' | 'closed' | 'all'; p
   return clauses.join(' AND ');
 }
 
-/** gRPC INVALID_ARGUMENT: Temporal refused the page token (not one it issued, or from another query). */
-const INVALID_ARGUMENT = 3;
-
 /** The REST API: place a call, list call sessions, read a call's state. */
 export async function callsApi(parent: FastifyInstance, options: CallsApiOptions): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
@@ -181,9 +178,6 @@ export async function callsApi(parent: FastifyInstance, options: CallsApiOptions
           }),
         );
       } catch (err) {
-        if (pageToken && isGrpcServiceError(err) && (err.code as number) === INVALID_ARGUMENT) {
-          return sendProblem(reply, 400, 'bad-request', 'pageToken is not a page token of this list');
-        }
         return temporalUnavailable(reply, err, request.log);
       }
       const calls = page.executions.map((execution) => {
