@@ -6,7 +6,10 @@
 const workers = Math.max(1, Number(process.env.INTEGRATION_WORKERS ?? 2));
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
+  // typebox 1.x (the REST API's schemas) ships ES modules only: compiled to CommonJS like our own code.
+  '^.+\\.mjs$': ['@swc/jest', { jsc: { target: 'es2022' } }],
 };
+const transformIgnorePatterns = ['/node_modules/(?!typebox/)'];
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -17,6 +20,7 @@ module.exports = {
       roots: ['<rootDir>/test/unit'],
       testMatch: ['**/*.test.ts'],
       transform,
+      transformIgnorePatterns,
     },
     {
       displayName: 'integration',
@@ -24,6 +28,7 @@ module.exports = {
       roots: ['<rootDir>/test/integration'],
       testMatch: ['**/*.test.ts'],
       transform,
+      transformIgnorePatterns,
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
       setupFiles: ['<rootDir>/test/support/worker-env.ts'],

@@ -11,6 +11,7 @@ import { faxesApi } from './faxes-api';
 import { sendProblem } from './problem';
 import { createGatewayMetrics, instrumentGateway, instrumentSessions, type GatewayMetrics } from './metrics';
 import { queuesApi } from './queues-api';
+import { HEALTH_SCHEMA, METRICS_SCHEMA, READY_SCHEMA, registerOpenApi } from './schemas';
 import { createSessions } from './sessions';
 import { WEBHOOK_PLUGINS } from './webhooks';
 import { WEBSOCKET_OPTIONS } from './webhooks/jambonz-recordings';
@@ -141,6 +142,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   // Upgrades run through the router and its hooks (the jambonz recording socket checks its token before the
   // handshake); on the root, so an upgrade of a path no WebSocket route serves is answered and closed too.
   await app.register(fastifyWebsocket, WEBSOCKET_OPTIONS);
+  // Before any route: the OpenAPI document (/openapi.json, /docs) collects routes as they are added.
+  await registerOpenApi(app);
   // First, and on the root instance: the key check covers the REST routes every plugin below adds.
   await app.register(restAuth, { keys: config.gateway.apiKeys });
 
@@ -154,6 +157,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
 
   await app.register(callsApi, {
     sessions,
+    client: deps.client,
+    connection: deps.connection,
     providers,
     flows: deps.flows,
     sessionDefaults: config.session,
@@ -177,18 +182,20 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   // balancer took them all out and answered the carriers 503 itself: exactly the calls the holds are for.
   const temporal = temporalProbe(() => sessions.healthy());
   // Liveness: 200 while the process runs, whatever Temporal does (restarting a gateway would not fix Temporal).
-  app.get('/healthz', async (_request, reply) => reply.code(200).send({ status: 'ok', temporal: temporal.state() }));
+  app.get('/healthz', { schema: HEALTH_SCHEMA }, async (_request, reply) =>
+    reply.code(200).send({ status: 'ok', temporal: temporal.state() }),
+  );
   // Readiness, for the balancer: send this gateway requests unless it is draining. Not tied to Temporal: while
   // Temporal is down the gateways are what holds the calls (holding documents, carried events, fast 503s), and a
   // readiness that failed with Temporal would take every gateway out at once and leave the carriers a 503 from
   // the balancer instead. Temporal's state is in the body for whoever watches.
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', { schema: READY_SCHEMA }, async (_request, reply) => {
     if (isDraining(app)) return reply.code(503).send({ status: 'draining' });
     return reply.code(200).send({ status: 'ready', temporal: temporal.state() });
   });
 
   // For Prometheus: behind the `metrics` scope like the REST API (auth.ts), so a scrape key reads nothing else.
-  app.get('/metrics', async (_request, reply) =>
+  app.get('/metrics', { schema: METRICS_SCHEMA }, async (_request, reply) =>
     reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 

@@ -6,7 +6,9 @@ import {
   type Client,
   type Connection,
 } from '@temporalio/client';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import {
   CallDirectionKey,
   CallFlowKey,
@@ -14,17 +16,18 @@ import {
   CallProviderKey,
   CallStatusKey,
   CallToKey,
-  PROVIDERS,
   SEND_FAX_WORKFLOW,
   cancelFaxSignal,
   faxStateQuery,
   faxWorkflowId,
   type FaxState,
+  type FaxStatus,
   type Provider,
   type SendFaxInput,
 } from '../calls';
 import { faxCapability } from '../providers/carriers';
 import { refuseInvalidNumbers, sendProblem, temporalUnavailable } from './problem';
+import { AUTH_PROBLEMS, ProviderSchema, RequestIdSchema, TemporalUiUrlSchema, problems } from './schemas';
 
 export interface FaxesApiOptions {
   client: Client;
@@ -37,11 +40,58 @@ export interface FaxesApiOptions {
   rpcTimeoutMs?: number;
 }
 
-type SendFaxBody = Omit<SendFaxInput, 'provider' | 'ringTimeoutSeconds'> & {
-  provider?: Provider;
-  /** Idempotency key: the same requestId always names the same fax. */
-  requestId?: string;
-};
+const SendFaxBody = Type.Object(
+  {
+    to: Type.String({ minLength: 1, description: 'E.164 number (+15551234567) or SIP URI' }),
+    from: Type.String({ minLength: 1, description: 'E.164 number or SIP URI' }),
+    documentUrl: Type.String({ pattern: '^https?://', description: 'The PDF the carrier fetches' }),
+    headerInfo: Type.Optional(Type.String({ maxLength: 200, description: 'Header line (carriers that support it)' })),
+    identity: Type.Optional(Type.String({ maxLength: 50, description: 'Station id (carriers that support it)' })),
+    maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+    retryDelaySeconds: Type.Optional(Type.Number({ minimum: 1, maximum: 86_400 })),
+    provider: Type.Optional(ProviderSchema),
+    requestId: Type.Optional(RequestIdSchema),
+  },
+  { additionalProperties: false },
+);
+
+const FaxStatusSchema = Type.Enum([
+  'dialing',
+  'ringing',
+  'sending',
+  'waiting-to-retry',
+  'succeeded',
+  'failed',
+  'cancelled',
+] satisfies FaxStatus[]);
+
+const StartedFax = Type.Object({
+  workflowId: Type.String(),
+  started: Type.Boolean({ description: 'false: the requestId named a fax sent before' }),
+  statusUrl: Type.String(),
+  temporalUiUrl: TemporalUiUrlSchema,
+});
+
+/** The fax workflow's `faxState` query: its main fields spelled out, the rest (attempts, result) passed through. */
+const FaxStateSchema = Type.Object(
+  {
+    faxId: Type.String(),
+    provider: ProviderSchema,
+    to: Type.String(),
+    from: Type.String(),
+    status: FaxStatusSchema,
+    attempt: Type.Integer({ description: 'The attempt running now (or the last one)' }),
+    maxAttempts: Type.Integer(),
+    pagesSent: Type.Integer({ description: 'Pages sent so far in the current attempt' }),
+    nextAttemptAt: Type.Optional(Type.String({ description: 'While waiting to retry' })),
+    cancelRequested: Type.Boolean(),
+  },
+  { additionalProperties: true },
+);
+
+const FaxIdParams = Type.Object({
+  id: Type.String({ description: 'The workflow id (fax:...) or the part after fax:' }),
+});
 
 /**
  * The REST API for faxes we send, each a `sendFaxWorkflow` named `fax:<requestId>`, on any carrier that sends
@@ -52,7 +102,8 @@ type SendFaxBody = Omit<SendFaxInput, 'provider' | 'ringTimeoutSeconds'> & {
  * - `POST /faxes/:id/cancel` → 202 once Temporal has the cancel signal; 404 if no fax of that id runs.
  * `:id` is the workflow id (`fax:...`) or the part after `fax:`.
  */
-export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): Promise<void> {
+export async function faxesApi(parent: FastifyInstance, options: FaxesApiOptions): Promise<void> {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   const { client, connection } = options;
   const withDeadline = <T>(fn: () => Promise<T>) =>
     connection.withDeadline(Date.now() + (options.rpcTimeoutMs ?? 5000), fn);
@@ -62,26 +113,15 @@ export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): 
       ? `${options.temporalUiUrl}/namespaces/${options.namespace}/workflows/${encodeURIComponent(workflowId)}`
       : undefined;
 
-  app.post<{ Body: SendFaxBody }>(
+  app.post(
     '/faxes',
     {
       schema: {
-        body: {
-          type: 'object',
-          required: ['to', 'from', 'documentUrl'],
-          additionalProperties: false,
-          properties: {
-            to: { type: 'string', minLength: 1 },
-            from: { type: 'string', minLength: 1 },
-            documentUrl: { type: 'string', pattern: '^https?://' },
-            headerInfo: { type: 'string', maxLength: 200 },
-            identity: { type: 'string', maxLength: 50 },
-            maxAttempts: { type: 'integer', minimum: 1, maximum: 10 },
-            retryDelaySeconds: { type: 'number', minimum: 1, maximum: 86_400 },
-            provider: { type: 'string', enum: [...PROVIDERS] },
-            requestId: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
-          },
-        },
+        summary: 'Send a fax',
+        description: '202 when the fax workflow started; 200 (started: false) for a requestId used before.',
+        tags: ['faxes'],
+        body: SendFaxBody,
+        response: { 200: StartedFax, 202: StartedFax, ...problems(400, ...AUTH_PROBLEMS, 503) },
       },
     },
     async (request, reply) => {
@@ -151,25 +191,53 @@ export async function faxesApi(app: FastifyInstance, options: FaxesApiOptions): 
     },
   );
 
-  app.get<{ Params: { id: string } }>('/faxes/:id', async (request, reply) => {
-    const workflowId = idOf(request.params.id);
-    let state: FaxState;
-    try {
-      state = await withDeadline(() => client.workflow.getHandle(workflowId).query(faxStateQuery));
-    } catch (err) {
-      // A workflow without the fax query is not a fax (only `fax:` ids reach here, but a retry would not help).
-      if (err instanceof WorkflowNotFoundError || err instanceof QueryNotRegisteredError)
-        return sendProblem(reply, 404, 'not-found', `no fax ${workflowId}`);
-      return temporalUnavailable(reply, err, request.log);
-    }
-    return reply.send({ workflowId, temporalUiUrl: uiLink(workflowId), state });
-  });
-
-  app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
-    '/faxes/:id/cancel',
+  app.get(
+    '/faxes/:id',
+    {
+      schema: {
+        summary: "A fax's state",
+        tags: ['faxes'],
+        params: FaxIdParams,
+        response: {
+          200: Type.Object({ workflowId: Type.String(), temporalUiUrl: TemporalUiUrlSchema, state: FaxStateSchema }),
+          ...problems(...AUTH_PROBLEMS, 404, 503),
+        },
+      },
+    },
     async (request, reply) => {
       const workflowId = idOf(request.params.id);
-      const reason = typeof request.body?.reason === 'string' ? request.body.reason : undefined;
+      let state: FaxState;
+      try {
+        state = await withDeadline(() => client.workflow.getHandle(workflowId).query(faxStateQuery));
+      } catch (err) {
+        // A workflow without the fax query is not a fax (only `fax:` ids reach here, but a retry would not help).
+        if (err instanceof WorkflowNotFoundError || err instanceof QueryNotRegisteredError)
+          return sendProblem(reply, 404, 'not-found', `no fax ${workflowId}`);
+        return temporalUnavailable(reply, err, request.log);
+      }
+      return reply.send({ workflowId, temporalUiUrl: uiLink(workflowId), state });
+    },
+  );
+
+  app.post(
+    '/faxes/:id/cancel',
+    {
+      // No body schema: the body is optional, and fastify would refuse a request without one.
+      schema: {
+        summary: 'Cancel a fax',
+        description: 'Optional JSON body `{ "reason": "..." }`. 202 once Temporal has the cancel signal.',
+        tags: ['faxes'],
+        params: FaxIdParams,
+        response: {
+          202: Type.Object({ workflowId: Type.String(), cancelRequested: Type.Boolean() }),
+          ...problems(...AUTH_PROBLEMS, 404, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const workflowId = idOf(request.params.id);
+      const body = request.body as { reason?: unknown } | undefined;
+      const reason = typeof body?.reason === 'string' ? body.reason : undefined;
       try {
         await withDeadline(() =>
           client.workflow.getHandle(workflowId).signal(cancelFaxSignal, reason ? { reason } : {}),
