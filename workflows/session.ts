@@ -696,16 +696,18 @@ export class CallSession extends SessionEngine {
 
   /** The update's validator: throws (so the update is refused, leaving no trace) when the control is not allowed now. */
   validateControl(args: ControlUpdateArgs, flows: readonly string[]): void {
-    const refusal =
-      args.request.action === 'redirect' && !this.flowScope && !this.ended
-        ? { kind: 'invalid-state' as const, reason: 'the flow has finished; the call is closing' }
-        : controlRefusal(args, {
-            state: this.state,
-            recording: this.ledger.recordingInProgress,
-            recordingByCommand: this.targetOf(['recordStart']).target !== undefined,
-            flows,
-          });
+    const refusal = controlRefusal(args, {
+      state: this.state,
+      recording: this.ledger.recordingInProgress,
+      recordingByCommand: this.targetOf(['recordStart']).target !== undefined,
+      flows,
+    });
     if (refusal) throw controlRefused(refusal);
+    if (args.request.action === 'redirect' && !this.flowScope)
+      throw controlRefused({
+        kind: 'invalid-state',
+        reason: 'no flow is running (it has finished; the call is closing)',
+      });
   }
 
   /**
@@ -714,6 +716,15 @@ export class CallSession extends SessionEngine {
    * type the gateway maps to a status.
    */
   async control(args: ControlUpdateArgs): Promise<ControlResult> {
+    try {
+      return await this.carryOut(args);
+    } catch (err) {
+      // Anything but a Temporal failure thrown from an update handler would fail the workflow task.
+      throw controlFailed(err);
+    }
+  }
+
+  private async carryOut(args: ControlUpdateArgs): Promise<ControlResult> {
     const { request } = args;
     if (request.action === 'redirect') {
       this.pendingRedirect = {
@@ -742,7 +753,7 @@ export class CallSession extends SessionEngine {
       this.finish(seq, 'sent');
     } catch (err) {
       this.finish(seq, (err as Error).name ?? 'failed');
-      throw controlFailed(err);
+      throw err;
     }
     if (request.action === 'hangup' && (await condition(() => this.ended, HANGUP_CONTROL_WAIT)))
       return { outcome: 'ended', commandKey: key };
