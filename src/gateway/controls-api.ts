@@ -112,8 +112,11 @@ function problemOf(failure: ApplicationFailure): { status: number; code: Problem
 export async function controlsApi(app: FastifyInstance, options: ControlsApiOptions): Promise<void> {
   const { client, connection } = options;
 
-  /** A workflow id the update could not reach: a call that ended (409) or none at all (404). */
-  const unreachable = async (reply: FastifyReply, workflowId: string): Promise<FastifyReply> => {
+  /**
+   * The update did not reach a running session: the call ended (409, Temporal refuses updates to a closed
+   * workflow), never existed (404), or Temporal itself failed (503).
+   */
+  const unreachable = async (reply: FastifyReply, workflowId: string, cause: unknown): Promise<FastifyReply> => {
     try {
       const described = await connection.withDeadline(Date.now() + 5000, () =>
         client.workflow.getHandle(workflowId).describe(),
@@ -121,9 +124,11 @@ export async function controlsApi(app: FastifyInstance, options: ControlsApiOpti
       if (described.status.name !== 'RUNNING')
         return sendProblem(reply, 409, 'call-ended', `the call has ended (its session is ${described.status.name})`);
     } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) return temporalUnavailable(reply, err, app.log);
+      if (err instanceof WorkflowNotFoundError)
+        return sendProblem(reply, 404, 'not-found', `no call session ${workflowId}`);
+      return temporalUnavailable(reply, err, app.log);
     }
-    return sendProblem(reply, 404, 'not-found', `no call session ${workflowId}`);
+    return temporalUnavailable(reply, cause, app.log);
   };
 
   for (const action of CONTROL_ACTIONS) {
@@ -160,8 +165,7 @@ export async function controlsApi(app: FastifyInstance, options: ControlsApiOpti
             const { status, code } = problemOf(err.cause);
             return sendProblem(reply, status, code, err.cause.message, { carrier, action });
           }
-          if (err instanceof WorkflowNotFoundError) return unreachable(reply, workflowId);
-          return temporalUnavailable(reply, err, request.log);
+          return unreachable(reply, workflowId, err);
         }
       },
     );

@@ -115,7 +115,7 @@ describe('live control of a running call', () => {
         expect(hungUp).toMatchObject({ status: 200, body: { result: { outcome: 'ended' } } });
         const outcome = await stack.outcome(call.workflowId);
         expect(outcome.status).toBe('ended');
-        expect(outcome.flowResult).toContain('pressed 2');
+        expect(outcome.flowResult).toMatch(/pressed 2|call ended/);
 
         const late = await control(call.workflowId, 'say', { text: 'too late' });
         expect(late).toMatchObject({ status: 409, body: { code: 'call-ended' } });
