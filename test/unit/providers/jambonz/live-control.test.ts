@@ -139,7 +139,7 @@ describe('Live Call Control combination rules', () => {
     [
       'no action',
       {},
-      'jambonz updateCall: no action: send exactly one of call_hook, child_call_hook, call_status, listen_status, mute_status, conf_mute_status, conf_hold_status, tag, or a whisper (jambonz answers 400 "no valid options supplied to updateCall")',
+      'jambonz updateCall: no action: send exactly one of call_hook, child_call_hook, call_status, listen_status, mute_status, conf_mute_status, conf_hold_status, tag, dtmf, or a whisper (jambonz answers 400 "no valid options supplied to updateCall")',
     ],
     [
       'a status hook without a call hook',
