@@ -9,6 +9,7 @@ import {
 import {
   ErrorType,
   callEventSignal,
+  controlUpdate,
   nextDocumentUpdate,
   isCallEnded,
   offerResultSignal,
@@ -33,12 +34,16 @@ export async function callSessionWorkflow(input: CallSessionInput): Promise<Call
   setHandler(stateQuery, () => session.state);
   setHandler(nextDocumentUpdate, (request) => session.nextDocument(request));
   setHandler(queueNoticeSignal, (notice) => session.onQueueNotice(notice));
+  setHandler(controlUpdate, (args) => session.control(args), {
+    validator: (args) => session.validateControl(args, Object.keys(FLOWS)),
+  });
   // Liveness for the whole call (sessions recorded before the watchdog replay without it).
   void session.watch();
 
   let flowResult: string | undefined;
   let flowFailure: ApplicationFailure | undefined;
-  const flow = (FLOWS as Record<string, (typeof FLOWS)[keyof typeof FLOWS] | undefined>)[input.flow];
+  const flowNamed = (name: string) => (FLOWS as Record<string, (typeof FLOWS)[keyof typeof FLOWS] | undefined>)[name];
+  const flow = flowNamed(input.flow);
   try {
     if (!flow) {
       flowFailure = ApplicationFailure.nonRetryable(`no flow named "${input.flow}"`, ErrorType.UnknownFlow);
@@ -60,7 +65,8 @@ export async function callSessionWorkflow(input: CallSessionInput): Promise<Call
         }
       }
       if (!session.ended) {
-        flowResult = (await flow(session, { args: input.flowArgs ?? {}, resume: session.resumeFrom })) ?? 'done';
+        const context = { args: input.flowArgs ?? {}, resume: session.resumeFrom };
+        flowResult = (await session.runFlow(flow, context, flowNamed)) ?? 'done';
       }
     }
   } catch (err) {
@@ -85,7 +91,7 @@ export async function callSessionWorkflow(input: CallSessionInput): Promise<Call
   return {
     status: 'ended',
     endCause: state.endCause,
-    flow: input.flow,
+    flow: state.flow,
     flowResult,
     digits: state.digits,
     recordings: state.recordings.map((r) => r.url ?? ''),

@@ -63,6 +63,11 @@ export class DocumentChannel {
     return this.documentOps.has(op);
   }
 
+  /** A document carrier: the session's steps run as documents the carrier fetches. */
+  get runsDocuments(): boolean {
+    return this.documentOps.size > 0;
+  }
+
   /** Document carriers report a prompt's digits only in its result; Telnyx reports each key as a `dtmf` too. */
   get reportsDigitsInResult(): boolean {
     return this.documentOps.size > 0;
@@ -97,6 +102,14 @@ export class DocumentChannel {
       });
     }
     return undefined;
+  }
+
+  /**
+   * The step the carrier runs belongs to a flow that is gone (a redirect to another flow): the next command
+   * must not wait for that step to finish, so it redirects the carrier as it would from a holding document.
+   */
+  abandonStep(): void {
+    if (this.carrierActivity === 'running') this.carrierActivity = 'holding';
   }
 
   /** Takes a command out of the outbox once its operation is over (it is no longer worth delivering). */

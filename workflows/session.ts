@@ -1,15 +1,29 @@
 import {
+  ApplicationFailure,
+  CancellationScope,
   allHandlersFinished,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  isCancellation,
   log,
   upsertSearchAttributes,
   type SignalDefinition,
 } from '@temporalio/workflow';
 import {
+  CONTROL_REFUSED,
   CallEnded,
+  CallFlowKey,
   CallQueueKey,
+  ErrorType,
+  controlCommand,
+  controlRefusal,
+  failureType,
+  isAnsweredStatus,
+  type ControlRefusal,
+  type ControlResult,
+  type ControlUpdateArgs,
+  type FlowArgs,
   agentCallEndedSignal,
   agentRingSeconds,
   isCallEnded,
@@ -36,6 +50,7 @@ import {
   type Prompt,
   type RecordOptions,
 } from '../src/calls';
+import type { Flow, FlowContext } from './flows/types';
 import { SessionEngine, activitiesFor, shouldContinueAsNew } from './session-engine';
 
 /**
@@ -111,8 +126,23 @@ interface QueueWait {
   notices: QueueNotice[];
 }
 
+/** How long a hangup control waits for the carrier to report the call ended before it answers `sent`. */
+const HANGUP_CONTROL_WAIT = '10 seconds';
+
+/** A flow to run next, asked for by a `redirect` control, and the operations the old flow had running. */
+interface FlowRedirect {
+  flow: string;
+  args: FlowArgs;
+  interrupted: string[];
+}
+
 export class CallSession extends SessionEngine {
   private queueWait?: QueueWait;
+  /** The running flow's scope: a `redirect` control cancels it. Unset before the flow starts and after it ends. */
+  private flowScope?: CancellationScope;
+  private pendingRedirect?: FlowRedirect;
+  /** The flow a redirect switched to: the next run (continue-as-new) runs it instead of the input's. */
+  private redirected?: { flow: string; flowArgs: FlowArgs };
 
   /** The `queueNoticeSignal` handler: keeps the notice for the wait it belongs to. Never throws. */
   onQueueNotice(notice: QueueNotice): void {
@@ -661,6 +691,7 @@ export class CallSession extends SessionEngine {
     const { state, seenEventIds, pendingEvents } = this.ledger.carried();
     await continueAsNew<(input: CallSessionInput) => Promise<unknown>>({
       ...this.input,
+      ...this.redirected,
       callId: this.state.callId,
       carried: {
         state,
@@ -670,6 +701,141 @@ export class CallSession extends SessionEngine {
         pendingEvents,
       },
     });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Live control (the `control` update): validated from the session's state, then carried out.
+
+  /** The update's validator: throws (so the update is refused, leaving no trace) when the control is not allowed now. */
+  validateControl(args: ControlUpdateArgs, flows: readonly string[]): void {
+    const refusal = controlRefusal(args, {
+      state: this.state,
+      recording: this.ledger.recordingInProgress,
+      recordingByCommand: this.targetOf(['recordStart']).target !== undefined,
+      flows,
+    });
+    if (refusal) throw controlRefused(refusal);
+    if (args.request.action === 'redirect' && !this.flowScope)
+      throw controlRefused({
+        kind: 'invalid-state',
+        reason: 'no flow is running (it has finished; the call is closing)',
+      });
+  }
+
+  /**
+   * Carries out a control the validator accepted: a command sent now (idempotent through its command key, and
+   * Temporal runs an update id once), or a redirect to another flow. Failures are `ApplicationFailure`s whose
+   * type the gateway maps to a status.
+   */
+  async control(args: ControlUpdateArgs): Promise<ControlResult> {
+    try {
+      return await this.carryOut(args);
+    } catch (err) {
+      // Anything but a Temporal failure thrown from an update handler would fail the workflow task.
+      throw controlFailed(err);
+    }
+  }
+
+  private async carryOut(args: ControlUpdateArgs): Promise<ControlResult> {
+    const { request } = args;
+    if (request.action === 'redirect') {
+      this.pendingRedirect = {
+        flow: request.flow,
+        args: request.args ?? {},
+        interrupted: this.ledger.pending.filter((w) => w.callId === this.state.callId).map((w) => w.op),
+      };
+      this.flowScope?.cancel();
+      return { outcome: 'redirected', flow: request.flow };
+    }
+    const body = controlCommand(request, isAnsweredStatus(this.state.status), this.targetOf(['recordStart']));
+    if (!body)
+      throw controlRefused({ kind: 'unsupported', reason: `${args.carrier} does not support ${request.action}` });
+    const callId = this.requirePrimary(request.action);
+    const { seq, key } = this.begin(`control ${request.action}`, callId);
+    try {
+      await this.activity(body.op, () =>
+        activitiesFor(`control ${request.action}`).sendCallCommand({
+          ...body,
+          provider: this.provider,
+          callId,
+          commandKey: key,
+          ownerWorkflowId: this.workflowId,
+        }),
+      );
+      this.finish(seq, 'sent');
+    } catch (err) {
+      this.finish(seq, (err as Error).name ?? 'failed');
+      throw err;
+    }
+    if (request.action === 'hangup' && (await condition(() => this.ended, HANGUP_CONTROL_WAIT)))
+      return { outcome: 'ended', commandKey: key };
+    return { outcome: 'sent', commandKey: key };
+  }
+
+  /**
+   * Runs the flow; a `redirect` control cancels it (every pending operation rejects with a cancellation) and
+   * runs the flow it names in this same session, after telling the carrier to stop what the old flow started.
+   */
+  async runFlow(
+    first: Flow,
+    context: FlowContext,
+    flowNamed: (name: string) => Flow | undefined,
+  ): Promise<string | void> {
+    let flow = first;
+    let flowContext = context;
+    for (;;) {
+      const scope = new CancellationScope();
+      this.flowScope = scope;
+      try {
+        const result = await scope.run(() => flow(this, flowContext));
+        if (!this.pendingRedirect) return result;
+      } catch (err) {
+        if (!this.pendingRedirect || this.ended || !isCancellation(err)) throw err;
+      } finally {
+        this.flowScope = undefined;
+      }
+      const { flow: name, args, interrupted } = this.pendingRedirect;
+      this.pendingRedirect = undefined;
+      const next = flowNamed(name);
+      if (!next) throw new Error(`redirect: no flow named "${name}"`);
+      this.redirected = { flow: name, flowArgs: args };
+      this.state.flow = name;
+      upsertSearchAttributes([{ key: CallFlowKey, value: name }]);
+      this.publishDetails();
+      await this.stopInterrupted(interrupted);
+      flow = next;
+      flowContext = { args };
+    }
+  }
+
+  /**
+   * After a redirect: a document carrier is redirected with the new flow's first step (the old step would
+   * otherwise run to its end); a command carrier is told to stop the prompt, gather or recording left running.
+   */
+  private async stopInterrupted(interrupted: readonly string[]): Promise<void> {
+    if (interrupted.length === 0) return;
+    if (this.channel.runsDocuments) {
+      this.channel.abandonStep();
+      return;
+    }
+    const stops = [
+      interrupted.includes('gather') && { op: 'stopGather' as const, ...this.targetOf(['gather']) },
+      (interrupted.includes('play') || interrupted.includes('say')) && {
+        op: 'stopPlayback' as const,
+        ...this.targetOf(['play', 'say']),
+      },
+      interrupted.includes('recordStart') && { op: 'recordStop' as const, ...this.targetOf(['recordStart']) },
+    ];
+    for (const stop of stops) {
+      if (!stop) continue;
+      try {
+        await this.command(stop);
+      } catch (err) {
+        if (isCallEnded(err)) throw err;
+        // The operation may have ended by itself meanwhile; the new flow starts regardless.
+        log.info(`redirect: ${stop.op} failed`, { error: (err as Error)?.message });
+      }
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -716,4 +882,27 @@ export class CallSession extends SessionEngine {
     const message = `flow failed: ${(err as Error)?.message ?? String(err)}`;
     this.ledger.noteError(message);
   }
+}
+
+/** A control refused before anything was sent, as the update's failure. */
+function controlRefused(refusal: ControlRefusal): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: CONTROL_REFUSED,
+    message: refusal.reason,
+    nonRetryable: true,
+    details: [refusal],
+  });
+}
+
+/** A control that failed while being carried out, as an `ApplicationFailure` the gateway can read. */
+function controlFailed(err: unknown): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  if (isCallEnded(err)) return controlRefused({ kind: 'call-ended', reason: err.message });
+  const type = failureType(err) ?? (err as Error)?.name ?? ErrorType.CarrierRejected;
+  const cause = (err as { cause?: Error })?.cause;
+  return ApplicationFailure.create({
+    type,
+    message: cause?.message ?? (err as Error)?.message ?? String(err),
+    nonRetryable: true,
+  });
 }

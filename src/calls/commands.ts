@@ -76,7 +76,10 @@ export type CallCommandBody =
   /** Document carriers: dial a new leg and bridge it to this call in one step (SWML `connect`, jambonz `dial`). */
   | { op: 'connect'; to: string; from?: string; timeoutSeconds?: number }
   /** Document carriers: make the carrier fetch the call's next document now (SignalWire `update`, jambonz LCC `call_hook`). */
-  | { op: 'redirect' };
+  | { op: 'redirect' }
+  /** Mute or unmute the caller's leg (a live control; jambonz `mute_status`, only during a dial). */
+  | { op: 'mute' }
+  | { op: 'unmute' };
 
 export type CallOp = CallCommandBody['op'];
 

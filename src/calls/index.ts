@@ -4,6 +4,7 @@ export * from './commands';
 export * from './errors';
 export * from './state';
 export * from './messages';
+export * from './controls';
 export * from './search-attributes';
 export * from './session-input';
 export * from './fax';

@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CallCommand } from './commands';
 import type { CallEvent } from './events';
+import type { ControlResult, ControlUpdateArgs } from './controls';
 import type { CallState } from './state';
 
 /**
@@ -37,6 +38,13 @@ export type DocumentReply = { kind: 'commands'; commands: CallCommand[] } | { ki
 
 /** Updates, unlike signals, return a value: the document the carrier is waiting for in its HTTP response. */
 export const nextDocumentUpdate = defineUpdate<DocumentReply, [DocumentRequest]>('nextDocument');
+
+/**
+ * Live control of the call from the REST API (`POST /calls/:id/actions/:action`). The session's validator
+ * refuses a control the call's state or the carrier's rules do not allow (`controlRefusal`), so a refused
+ * control leaves no trace in history and nothing reaches the carrier.
+ */
+export const controlUpdate = defineUpdate<ControlResult, [ControlUpdateArgs]>('control');
 
 /** The task queue every worker polls unless `TEMPORAL_TASK_QUEUE` says otherwise. */
 export const DEFAULT_TASK_QUEUE = 'durable-calls';

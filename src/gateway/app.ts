@@ -7,6 +7,7 @@ import type { Tracing } from '../telemetry';
 import { CARRIERS, faxCarriers, type CarrierDefinition, type CarrierSettings } from '../providers/carriers';
 import { restAuth } from './auth';
 import { callsApi } from './calls-api';
+import { controlsApi } from './controls-api';
 import { faxesApi } from './faxes-api';
 import { sendProblem } from './problem';
 import { createGatewayMetrics, instrumentGateway, instrumentSessions, type GatewayMetrics } from './metrics';
@@ -165,6 +166,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     temporalUiUrl: deps.temporalUiUrl ?? config.temporal.uiUrl,
     namespace: config.temporal.namespace,
   });
+  await app.register(controlsApi, { client: deps.client, connection: deps.connection, flows: deps.flows });
   await app.register(faxesApi, {
     client: deps.client,
     connection: deps.connection,

@@ -32,6 +32,11 @@ export const PROBLEMS = {
   'unknown-flow': 'Unknown flow',
   'invalid-number': 'Invalid number',
   'queue-refused': 'The queue refused the change',
+  'call-ended': 'The call has ended',
+  'invalid-state': "Not valid in the call's current state",
+  'carrier-rule': "Refused by the carrier's rules",
+  unsupported: 'Not supported by the carrier',
+  'carrier-refused': 'The carrier refused the request',
   'temporal-unavailable': 'Temporal unavailable',
   'internal-error': 'Internal error',
 } as const;

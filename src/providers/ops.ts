@@ -1,7 +1,11 @@
 import type { CallOp } from '../calls/commands';
+import type { ControlTable } from '../calls/controls';
 import { ErrorType } from '../calls/errors';
 import type { Provider } from '../calls/ids';
 import { CarrierError } from './errors';
+import { JAMBONZ_CONTROLS } from './jambonz/ops';
+import { SIGNALWIRE_CONTROLS } from './signalwire/ops';
+import { TELNYX_CONTROLS } from './telnyx/ops';
 
 /**
  * How each flow operation reaches a carrier. Every carrier has one such table; what travels as documents
@@ -48,3 +52,10 @@ export function documentOnly(provider: Provider, operation: string): CarrierErro
     { provider, operation },
   );
 }
+
+/** How each carrier carries out each live control (`POST /calls/:id/actions/:action`). */
+export const CARRIER_CONTROLS = {
+  telnyx: TELNYX_CONTROLS,
+  signalwire: SIGNALWIRE_CONTROLS,
+  jambonz: JAMBONZ_CONTROLS,
+} as const satisfies Record<Provider, ControlTable>;

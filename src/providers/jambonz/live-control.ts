@@ -2,7 +2,7 @@ import type { CallCommandBody } from '../../calls/commands';
 import { ErrorType } from '../../calls/errors';
 import { CarrierError, classifyResponse, type ClassifyInput } from '../errors';
 import type { CarrierRequest } from '../types';
-import { ownerTag, type PlayVerb, type SayVerb } from './verbs';
+import { ownerTag, playVerb, sayVerb, synthesizerFor, type PlayVerb, type SayVerb } from './verbs';
 import { JambonzHook, type OperationHooks } from './webhook';
 
 /**
@@ -47,6 +47,8 @@ export interface UpdateCallBody {
   whisper?: WhisperPrompt | WhisperPrompt[];
   /** Replaces `customerData`. */
   tag?: Record<string, unknown>;
+  /** Send DTMF as SIP INFO on an answered call (not in the stale swagger; research/jambonz.md §1.1). */
+  dtmf?: { digit: string; duration?: number };
 }
 
 type UpdateCallProperty = keyof UpdateCallBody;
@@ -65,6 +67,7 @@ const ACTIONS: readonly UpdateCallProperty[] = [
   'conf_mute_status',
   'conf_hold_status',
   'tag',
+  'dtmf',
 ];
 /** Properties that only qualify an action. */
 const COMPANIONS: readonly UpdateCallProperty[] = ['call_status_hook', 'wait_hook', 'whisper'];
@@ -209,6 +212,11 @@ export function whisper(prompt: WhisperPrompt | WhisperPrompt[]): UpdateCallBody
   return { whisper: prompt };
 }
 
+/** Send DTMF digits to the far end (SIP INFO). */
+export function sendDtmf(digits: string): UpdateCallBody {
+  return { dtmf: { digit: digits } };
+}
+
 export function tagCall(data: Record<string, unknown>): UpdateCallBody {
   return { tag: data };
 }
@@ -250,6 +258,19 @@ export function liveControlForCommand(command: CallCommandBody, hooks: Operation
       return setListenStatus('resume');
     case 'clientStateUpdate':
       return tagCall(ownerTag(hooks.ownerWorkflowId));
+    // Flows send these as verbs; as commands they are live controls on a running call (JAMBONZ_CONTROLS).
+    case 'say': {
+      const synthesizer = synthesizerFor(command.voice, command.language);
+      return whisper(sayVerb({ text: command.text, ...(synthesizer ? { synthesizer } : {}) }));
+    }
+    case 'play':
+      return whisper(playVerb({ url: command.url }));
+    case 'sendDtmf':
+      return sendDtmf(command.digits);
+    case 'mute':
+      return muteCall('mute');
+    case 'unmute':
+      return muteCall('unmute');
     default:
       return undefined;
   }

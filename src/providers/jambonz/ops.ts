@@ -1,3 +1,4 @@
+import type { CarrierRule, ControlTable } from '../../calls/controls';
 import type { OpTable } from '../ops';
 
 /** Why jambonz refuses faxes. */
@@ -33,4 +34,41 @@ export const JAMBONZ_OPS = {
   receiveFax: 'unsupported',
   connect: 'document',
   redirect: 'command',
+  mute: 'command',
+  unmute: 'command',
 } as const satisfies OpTable;
+
+/** `whisper` plays a say/play verb to the leg without breaking what runs, which must be a dial or a listen. */
+const WHISPER_RULE: CarrierRule = {
+  anyOf: ['bridged', 'recording'],
+  rule: 'whisper (how jambonz plays to a live call) only while the call runs a dial or a listen (a recording)',
+};
+const MUTE_RULE: CarrierRule = { anyOf: ['bridged'], rule: 'mute_status only while the call runs a dial' };
+const LISTEN_RULE: CarrierRule = { anyOf: ['recording'], rule: 'listen_status only while the call runs a listen' };
+/** jambonz holds conference members only (`conf_hold_status` with `wait_hook`); no flow puts a call in one. */
+const CONFERENCE_HOLD_ONLY =
+  'conf_hold_status (with wait_hook) holds conference members only; this call is in no conference';
+
+/**
+ * Live controls on jambonz, each one Live Call Control request (live-control.ts enforces its combination
+ * rules: one action per request, whisper alone or with listen_status / mute_status). A hangup is
+ * `call_status: completed` once answered and `no-answer` before (the session sends `reject` then); play and
+ * say are whispers; a redirect to another flow is the session's own, and the running verb is cut short by a
+ * `call_hook` redirect.
+ */
+export const JAMBONZ_CONTROLS = {
+  hangup: { route: 'command' },
+  redirect: { route: 'session' },
+  play: { route: 'command', requires: WHISPER_RULE },
+  say: { route: 'command', requires: WHISPER_RULE },
+  'send-dtmf': {
+    route: 'command',
+    requires: { anyOf: ['answered'], rule: 'dtmf needs a stable (answered) dialog' },
+  },
+  'record-pause': { route: 'command', requires: LISTEN_RULE },
+  'record-resume': { route: 'command', requires: LISTEN_RULE },
+  mute: { route: 'command', requires: MUTE_RULE },
+  unmute: { route: 'command', requires: MUTE_RULE },
+  hold: { route: 'unsupported', why: CONFERENCE_HOLD_ONLY },
+  unhold: { route: 'unsupported', why: CONFERENCE_HOLD_ONLY },
+} as const satisfies ControlTable;

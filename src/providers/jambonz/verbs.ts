@@ -304,7 +304,7 @@ function nestedPrompt(prompt: Prompt): { say: NestedSay } | { play: NestedPlay }
 }
 
 /** The flow API names a voice and language but no TTS vendor; `'default'` keeps the application's. */
-function synthesizerFor(voice: string | undefined, language: string | undefined): Synthesizer | undefined {
+export function synthesizerFor(voice: string | undefined, language: string | undefined): Synthesizer | undefined {
   if (voice === undefined && language === undefined) return undefined;
   const synthesizer: Synthesizer = { vendor: 'default' };
   if (language !== undefined) synthesizer.language = language;
@@ -449,6 +449,8 @@ export function mapCommandToVerbs(command: CallCommandBody, hooks: OperationHook
     case 'recordPause':
     case 'recordResume':
     case 'redirect':
+    case 'mute':
+    case 'unmute':
       throw liveControlOnly(command.op);
   }
 }

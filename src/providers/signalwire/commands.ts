@@ -12,6 +12,7 @@ import {
   swmlDocument,
   type SwmlDocument,
 } from './documents';
+import { SIGNALWIRE_NO_LEG_MUTE } from './ops';
 import { assertUpdateAllowed, legStatusFromWire, type CallUpdate, type LegStatus } from './update-rules';
 import { documentUrl, statusCallbackUrl, type CallbackConfig } from './webhook';
 
@@ -428,6 +429,9 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
     case 'leaveQueue':
     case 'clientStateUpdate':
       throw unsupported('signalwire', command.op);
+    case 'mute':
+    case 'unmute':
+      throw unsupported('signalwire', command.op, SIGNALWIRE_NO_LEG_MUTE);
   }
 }
 

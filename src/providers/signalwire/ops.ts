@@ -1,3 +1,4 @@
+import type { ControlTable } from '../../calls/controls';
 import type { OpTable } from '../ops';
 
 /**
@@ -32,4 +33,46 @@ export const SIGNALWIRE_OPS = {
   receiveFax: 'document',
   connect: 'document',
   redirect: 'command',
+  mute: 'unsupported',
+  unmute: 'unsupported',
 } as const satisfies OpTable;
+
+/** Why SignalWire refuses a mute of a call leg. */
+export const SIGNALWIRE_NO_LEG_MUTE = 'the Calling API has no mute for a call leg';
+
+/**
+ * Live controls on SignalWire, as Calling API commands sent at once (`play` and `say` as `calling.play` even
+ * though flows send them as SWML). The `update` rules (update-rules.ts) hold: a redirect only while answered,
+ * which the session requires of every redirect; `calling.end` hangs up in any state.
+ */
+export const SIGNALWIRE_CONTROLS = {
+  hangup: { route: 'command' },
+  redirect: { route: 'session', requires: { anyOf: ['answered'], rule: 'update (a redirect) only while answered' } },
+  play: { route: 'command' },
+  say: { route: 'command' },
+  'send-dtmf': {
+    route: 'unsupported',
+    why: 'no Calling API command sends DTMF (only the SWML send_digits method)',
+  },
+  'record-pause': {
+    route: 'command',
+    requires: {
+      anyOf: ['recordingByCommand'],
+      rule: 'calling.record.pause names the recording by the control_id of a REST calling.record; a recording run as a SWML record step has none of ours',
+    },
+  },
+  'record-resume': {
+    route: 'command',
+    requires: {
+      anyOf: ['recordingByCommand'],
+      rule: 'calling.record.resume names the recording by the control_id of a REST calling.record; a recording run as a SWML record step has none of ours',
+    },
+  },
+  mute: { route: 'unsupported', why: SIGNALWIRE_NO_LEG_MUTE },
+  unmute: { route: 'unsupported', why: SIGNALWIRE_NO_LEG_MUTE },
+  hold: { route: 'unsupported', why: 'the Calling API has no hold for a call leg (calling.ai_hold is for AI agents)' },
+  unhold: {
+    route: 'unsupported',
+    why: 'the Calling API has no hold for a call leg (calling.ai_unhold is for AI agents)',
+  },
+} as const satisfies ControlTable;

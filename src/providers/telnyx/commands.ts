@@ -2,6 +2,7 @@ import type { CallCommand, GatherOptions, PlaceCallRequest, PlacedCall } from '.
 import { unsupported } from '../ops';
 import type { CarrierRequest } from '../types';
 import { encodeClientState } from './client-state';
+import { TELNYX_NO_LEG_MUTE } from './ops';
 
 /**
  * Provider-neutral commands as Telnyx Call Control requests. Every command carries `command_id` (the
@@ -129,6 +130,9 @@ export function telnyxCommandRequest(command: CallCommand, options: TelnyxComman
     case 'redirect':
       // Document-carrier steps: on Telnyx the session dials and bridges with separate commands.
       throw unsupported('telnyx', command.op, 'a document-carrier step');
+    case 'mute':
+    case 'unmute':
+      throw unsupported('telnyx', command.op, TELNYX_NO_LEG_MUTE);
     case 'sendFax':
     case 'receiveFax':
       throw unsupported(

@@ -1,3 +1,4 @@
+import type { ControlTable } from '../../calls/controls';
 import type { OpTable } from '../ops';
 
 /** The Call Control Application id the simulator and an unconfigured service use. */
@@ -34,4 +35,27 @@ export const TELNYX_OPS = {
   receiveFax: 'unsupported',
   connect: 'unsupported',
   redirect: 'unsupported',
+  mute: 'unsupported',
+  unmute: 'unsupported',
 } as const satisfies OpTable;
+
+/** Why Telnyx refuses a mute of a call leg. */
+export const TELNYX_NO_LEG_MUTE = 'Call Control mutes and holds conference participants only, not a call leg';
+
+/**
+ * Live controls on Telnyx: each is one Call Control command, sent at once. A redirect to another flow is the
+ * session's own: Telnyx is only told to stop what the old flow was playing or gathering.
+ */
+export const TELNYX_CONTROLS = {
+  hangup: { route: 'command' },
+  redirect: { route: 'session' },
+  play: { route: 'command' },
+  say: { route: 'command' },
+  'send-dtmf': { route: 'command' },
+  'record-pause': { route: 'command' },
+  'record-resume': { route: 'command' },
+  mute: { route: 'unsupported', why: TELNYX_NO_LEG_MUTE },
+  unmute: { route: 'unsupported', why: TELNYX_NO_LEG_MUTE },
+  hold: { route: 'unsupported', why: TELNYX_NO_LEG_MUTE },
+  unhold: { route: 'unsupported', why: TELNYX_NO_LEG_MUTE },
+} as const satisfies ControlTable;

@@ -79,6 +79,8 @@ const ALL_OPS: CallCommandBody[] = [
   { op: 'receiveFax' },
   { op: 'connect', to: '+15550002000' },
   { op: 'redirect' },
+  { op: 'mute' },
+  { op: 'unmute' },
 ];
 
 describe('jambonz carrier commands (Live Call Control, createCall, reads)', () => {
@@ -93,8 +95,8 @@ describe('jambonz carrier commands (Live Call Control, createCall, reads)', () =
       const isDocument = JAMBONZ_OPS[body.op] === 'document';
       const isLive = liveControlForCommand(body, hooks) !== undefined;
       const isFax = body.op === 'sendFax' || body.op === 'receiveFax';
-      // hangup, reject and clientStateUpdate can go either way; the session sends them as verbs.
-      if (!['hangup', 'reject', 'clientStateUpdate'].includes(body.op))
+      // These can go either way; the session sends them as verbs (say, play and sendDtmf are live controls too).
+      if (!['hangup', 'reject', 'clientStateUpdate', 'say', 'play', 'sendDtmf'].includes(body.op))
         expect([isDocument, isLive, isFax].filter(Boolean)).toHaveLength(1);
       else expect(isDocument).toBe(true);
     }

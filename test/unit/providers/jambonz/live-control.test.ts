@@ -48,8 +48,9 @@ const hooks = operationHooks({
  * - `call_status_hook`: accepted together with `call_hook` (feature server), absent from the swagger.
  * - `wait_hook`: read with `conf_hold_status`, absent from the swagger.
  * - `tag`: a counted action of the api-server, absent from the swagger.
+ * - `dtmf`: `{digit, duration?}`, a counted action of the api-server, absent from the swagger.
  */
-const STALE_IN_UPDATE_CALL_SWAGGER = ['whisper', 'call_status_hook', 'wait_hook', 'tag'];
+const STALE_IN_UPDATE_CALL_SWAGGER = ['whisper', 'call_status_hook', 'wait_hook', 'tag', 'dtmf'];
 
 function expectValidUpdateCall(body: UpdateCallBody): void {
   expect(() => validateUpdateCall(body)).not.toThrow();
@@ -138,7 +139,7 @@ describe('Live Call Control combination rules', () => {
     [
       'no action',
       {},
-      'jambonz updateCall: no action: send exactly one of call_hook, child_call_hook, call_status, listen_status, mute_status, conf_mute_status, conf_hold_status, tag, or a whisper (jambonz answers 400 "no valid options supplied to updateCall")',
+      'jambonz updateCall: no action: send exactly one of call_hook, child_call_hook, call_status, listen_status, mute_status, conf_mute_status, conf_hold_status, tag, dtmf, or a whisper (jambonz answers 400 "no valid options supplied to updateCall")',
     ],
     [
       'a status hook without a call hook',
@@ -218,20 +219,37 @@ describe('liveControlForCommand', () => {
     [{ op: 'recordPause' }, { listen_status: 'pause' }],
     [{ op: 'recordResume' }, { listen_status: 'resume' }],
     [{ op: 'clientStateUpdate' }, { tag: { ownerWorkflowId: `call:jambonz:${CALL_SID}` } }],
+    // Live controls from REST (JAMBONZ_CONTROLS): flows send say, play and sendDtmf as verbs.
+    [{ op: 'say', text: 'hi' }, { whisper: { verb: 'say', text: 'hi' } }],
+    [
+      { op: 'say', text: 'hi', voice: 'en-US-Wavenet-C', language: 'en-US' },
+      {
+        whisper: {
+          verb: 'say',
+          text: 'hi',
+          synthesizer: { vendor: 'default', voice: 'en-US-Wavenet-C', language: 'en-US' },
+        },
+      },
+    ],
+    [
+      { op: 'play', url: 'https://cdn.example.com/a.mp3' },
+      { whisper: { verb: 'play', url: 'https://cdn.example.com/a.mp3' } },
+    ],
+    [{ op: 'sendDtmf', digits: '12#' }, { dtmf: { digit: '12#' } }],
+    [{ op: 'mute' }, { mute_status: 'mute' }],
+    [{ op: 'unmute' }, { mute_status: 'unmute' }],
   ])('sends %j as %j', (command, body) => {
     const built = liveControlForCommand(command, hooks);
     expect(built).toEqual(body);
     expectValidUpdateCall(built as UpdateCallBody);
   });
 
-  it.each<CallCommandBody>([
-    { op: 'answer' },
-    { op: 'say', text: 'hi' },
-    { op: 'gather' },
-    { op: 'enqueue', queue: 'q' },
-  ])('leaves %j to the next document', (command) => {
-    expect(liveControlForCommand(command, hooks)).toBeUndefined();
-  });
+  it.each<CallCommandBody>([{ op: 'answer' }, { op: 'gather' }, { op: 'enqueue', queue: 'q' }])(
+    'leaves %j to the next document',
+    (command) => {
+      expect(liveControlForCommand(command, hooks)).toBeUndefined();
+    },
+  );
 });
 
 describe('response classification', () => {

@@ -373,6 +373,8 @@ const samples: { [K in CallOp]: Extract<CallCommandBody, { op: K }> } = {
   receiveFax: { op: 'receiveFax' },
   connect: { op: 'connect', to: '+15550004444', from: '+15550001111', timeoutSeconds: 25 },
   redirect: { op: 'redirect' },
+  mute: { op: 'mute' },
+  unmute: { op: 'unmute' },
 };
 
 const command = <K extends CallOp>(op: K, sequence = 7): CallCommand =>
