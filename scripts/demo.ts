@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { request } from 'undici';
 import { inboundCallWorkflowId, PROVIDERS, type CallOutcome, type FaxResult, type Provider } from '../src/calls';
-import { loadConfig, PROJECT_ROOT } from '../src/config';
+import { loadConfig, PROJECT_ROOT, temporalConnectionOptions } from '../src/config';
 import { startDevServer, temporalUiWorkflowUrl, type DevServer } from '../src/dev/dev-server';
 import { DEMO_FAX_NUMBER, SIMULATORS } from '../src/dev/simulators';
 import { faxCapability } from '../src/providers/carriers';
@@ -121,7 +121,11 @@ async function main(): Promise<void> {
   if (simulated.length === 0)
     throw new Error('the running stack talks to real carriers (credentials are set); the demo needs the simulators');
 
-  const connection = await Connection.connect({ address: info.temporalAddress });
+  // The stack's address, with the TLS and API key settings of this environment (the stack's processes have them too).
+  const connection = await Connection.connect({
+    ...temporalConnectionOptions(loadConfig().temporal),
+    address: info.temporalAddress,
+  });
   const client = new Client({ connection });
   try {
     const placed = await Promise.all(

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { loadConfig, sharedSettings } from '../src/config';
+import { loadConfig, sharedSettings, temporalConnectionOptions } from '../src/config';
 import { closeCarrierClients, createCarrierClients } from '../src/providers/carriers';
 import { WORKFLOWS_PATH } from './bundle';
 
@@ -27,8 +27,8 @@ async function main(): Promise<void> {
       },
     }),
   });
-  const address = config.temporal.address ?? `127.0.0.1:${config.temporal.port}`;
-  const connection = await NativeConnection.connect({ address });
+  const connectionOptions = temporalConnectionOptions(config.temporal);
+  const connection = await NativeConnection.connect(connectionOptions);
   const carriers = createCarrierClients(config, sharedSettings(config));
   if (Object.keys(carriers).length === 0) {
     console.warn(
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   console.log(
     JSON.stringify({
       event: 'worker-ready',
-      address,
+      address: connectionOptions.address,
       taskQueue: config.temporal.taskQueue,
       pid: process.pid,
       ...(metricsAddress && { metrics: `http://${metricsAddress}/metrics` }),

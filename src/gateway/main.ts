@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { Client, Connection } from '@temporalio/client';
 import { FLOW_NAMES } from '../calls';
-import { loadConfig, type Config } from '../config';
+import { loadConfig, temporalConnectionOptions, type Config } from '../config';
 import { buildGateway, startDraining } from './app';
 
 /**
@@ -19,8 +19,7 @@ function main(): Promise<void> {
 }
 
 async function serve(config: Config): Promise<void> {
-  const address = config.temporal.address ?? `127.0.0.1:${config.temporal.port}`;
-  const connection = Connection.lazy({ address });
+  const connection = Connection.lazy(temporalConnectionOptions(config.temporal));
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const app = await buildGateway({
     config,
