@@ -51,7 +51,7 @@ describe('deploy/k8s manifests', () => {
     expect(() => validate(broken)).toThrow(/replicas must be integer/);
     const noSelector = structuredClone(gateway) as unknown as Manifest & { spec: Record<string, unknown> };
     delete noSelector.spec.selector;
-    expect(() => validate(noSelector)).toThrow(/must have required property 'selector'/);
+    expect(() => validate(noSelector)).toThrow(/must have required property selector/);
     const badPort = structuredClone(gateway);
     badPort.spec!.template.spec!.containers[0].ports = [{ containerPort: 'http' as never }];
     expect(() => validate(badPort as unknown as Manifest)).toThrow(/containerPort must be integer/);
