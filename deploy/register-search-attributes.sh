@@ -1,13 +1,33 @@
 #!/bin/sh
-# One-shot job of the compose service temporal-setup: registers the call search attributes (the list
-# in src/calls/search-attributes.ts) on the default namespace. Running it again skips existing ones.
+# One-shot job of the compose service temporal-setup (image temporalio/admin-tools): waits for the Temporal
+# server, creates the namespace (TEMPORAL_NAMESPACE, default "default") and registers the call search attributes
+# (the list in src/calls/search-attributes.ts) on it. Running it again skips what exists.
+# Temporal Cloud: create the namespace and these attributes in the Cloud UI or with tcld instead.
 set -eu
-existing=$(temporal operator search-attribute list --address "$TEMPORAL_ADDRESS")
+namespace=${TEMPORAL_NAMESPACE:-default}
+tries=0
+until temporal operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1; do
+  tries=$((tries + 1))
+  if [ "$tries" -ge 60 ]; then
+    echo "Temporal at $TEMPORAL_ADDRESS is not serving after 60 s" >&2
+    exit 1
+  fi
+  sleep 1
+done
+if temporal operator namespace describe --namespace "$namespace" --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1; then
+  echo "namespace $namespace: already exists"
+else
+  temporal operator namespace create --namespace "$namespace" --retention "${NAMESPACE_RETENTION:-72h}" \
+    --address "$TEMPORAL_ADDRESS"
+  echo "namespace $namespace: created"
+fi
+existing=$(temporal operator search-attribute list --namespace "$namespace" --address "$TEMPORAL_ADDRESS")
 for name in CallProvider CallStatus CallDirection CallFlow CallQueue CallFrom CallTo; do
   if printf '%s\n' "$existing" | grep -qw "$name"; then
     echo "search attribute $name: already registered"
   else
-    temporal operator search-attribute create --name "$name" --type Keyword --address "$TEMPORAL_ADDRESS"
+    temporal operator search-attribute create --name "$name" --type Keyword --namespace "$namespace" \
+      --address "$TEMPORAL_ADDRESS"
     echo "search attribute $name: registered"
   fi
 done

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { loadConfig, sharedSettings, type Config } from '../src/config';
+import { loadConfig, sharedSettings, temporalConnectionOptions, type Config } from '../src/config';
 import { closeCarrierClients, createCarrierClients } from '../src/providers/carriers';
 import type { Tracing } from '../src/telemetry';
 import { tracedBundlePath, workflowCode } from './bundle';
@@ -39,8 +39,10 @@ export interface DurableCallsWorker {
  */
 export async function createWorker(options: CreateWorkerOptions = {}): Promise<DurableCallsWorker> {
   const config = options.config ?? loadConfig();
-  const address = config.temporal.address ?? `127.0.0.1:${config.temporal.port}`;
-  const connection = await NativeConnection.connect({ address });
+  // TLS and API key too (Temporal Cloud), from the TEMPORAL_* settings.
+  const connectionOptions = temporalConnectionOptions(config.temporal);
+  const { address } = connectionOptions;
+  const connection = await NativeConnection.connect(connectionOptions);
   const carriers = createCarrierClients(config, sharedSettings(config));
   const { tracing } = options;
   const plainBundle = options.workflowBundlePath ?? config.worker.bundlePath;

@@ -6,9 +6,11 @@ import type { FlowArgs, SessionDefaults } from '../calls/session-input';
 import { CARRIERS, type CarrierSettings, type SharedSettings } from '../providers/carriers';
 import { ConfigError, boundedInt, list, optional, port, positiveInt, url, type Env } from './env';
 import { loadQueuesFile, type QueuesFile } from './queues';
+import { readTemporalAuth, type TemporalAuth } from './temporal-connection';
 
 export { ConfigError } from './env';
 export { checkQueues, loadQueuesFile, type QueuesFile } from './queues';
+export { temporalConnectionOptions, type TemporalConnectionOptions } from './temporal-connection';
 
 /**
  * The environment, read and validated once per process. Every setting the service has is here, with its
@@ -38,7 +40,8 @@ export interface RoutingTable {
 }
 
 export interface Config extends CarrierSettings {
-  temporal: {
+  /** TLS and API key (`tls`, `apiKey`): Temporal Cloud or a server behind TLS; see `temporal-connection.ts`. */
+  temporal: TemporalAuth & {
     /** Set: connect there and start nothing. Unset: start the embedded dev server. */
     address?: string;
     namespace: string;
@@ -199,9 +202,11 @@ export function loadConfig(env: Env = process.env): Config {
     publicBaseUrl: url(env, 'PUBLIC_BASE_URL', `http://127.0.0.1:${gatewayPort}`),
     dataDir: path.resolve(env.DATA_DIR || path.join(PROJECT_ROOT, '.data')),
   };
+  const temporalAddress = optional(env, 'TEMPORAL_ADDRESS');
   return {
     temporal: {
-      address: optional(env, 'TEMPORAL_ADDRESS'),
+      address: temporalAddress,
+      ...readTemporalAuth(env, temporalAddress),
       namespace: env.TEMPORAL_NAMESPACE || 'default',
       taskQueue: env.TEMPORAL_TASK_QUEUE || DEFAULT_TASK_QUEUE,
       port: port(env, 'TEMPORAL_PORT', 7233),

@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { FLOW_NAMES } from '../calls';
-import { loadConfig, type Config } from '../config';
+import { loadConfig, temporalConnectionOptions, type Config } from '../config';
 import { gatewayLogger, logFormat } from '../logging';
 import type { Tracing } from '../telemetry';
 import { buildGateway } from './app';
@@ -22,7 +22,8 @@ export interface CreateGatewayOptions {
  */
 export async function createGateway(options: CreateGatewayOptions = {}): Promise<FastifyInstance> {
   const config = options.config ?? loadConfig();
-  const connection = Connection.lazy({ address: config.temporal.address ?? `127.0.0.1:${config.temporal.port}` });
+  // TLS and API key too (Temporal Cloud), from the TEMPORAL_* settings.
+  const connection = Connection.lazy(temporalConnectionOptions(config.temporal));
   // An app's own flows (FLOWS_PATH) are known here by the routing table that names them.
   const routed = [config.routing.default, ...Object.values(config.routing.numbers)].map((route) => route.flow);
   const app = await buildGateway({
