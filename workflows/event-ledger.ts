@@ -233,7 +233,9 @@ export class EventLedger {
   /** The session dials a leg or transfers the caller: a line in the timeline, and the name of the bridge to come. */
   noteDialing(to: string, role: LegState['role']): LedgerEffect[] {
     this.dialTarget = to;
-    this.note(role === 'transfer' ? `transferring to ${to}` : role === 'agent' ? `dialing agent ${to}` : `dialing ${to}`);
+    this.note(
+      role === 'transfer' ? `transferring to ${to}` : role === 'agent' ? `dialing agent ${to}` : `dialing ${to}`,
+    );
     return [{ kind: 'detailsChanged' }];
   }
 

@@ -34,7 +34,7 @@ import type { CallActivities } from '../activities';
 import { COMMAND_OPTIONS } from './activity-options';
 import { DocumentChannel } from './document-channel';
 import { EventLedger, endedByHangup, type LedgerEffect, type PendingOperation } from './event-ledger';
-import { storySearchAttributes } from './timeline';
+import { commandSummary, storySearchAttributes } from './timeline';
 
 /**
  * The machinery under the flow API: carrier events in (the signal handler and the `nextDocument` update,
@@ -288,7 +288,7 @@ export class SessionEngine {
     if (waiter) this.ledger.pending.push(waiter);
     try {
       await this.activity(body.op, () =>
-        activitiesFor(body.op).sendCallCommand({
+        activitiesFor(commandSummary(body)).sendCallCommand({
           ...body,
           provider: this.provider,
           callId,

@@ -6,6 +6,7 @@ import {
   CallOutcomeValue,
   CallTalkSecondsKey,
   STATE_LIMITS,
+  type CallCommandBody,
   type CallEvent,
   type CallState,
   type LegState,
@@ -98,11 +99,15 @@ export function endText(state: CallState): string {
   const answered = state.answeredAt !== undefined;
   if (state.endedBy === 'session') {
     if (answered) return 'the flow hung up';
-    return state.direction === 'inbound' ? `the flow rejected the call (${cause})` : 'the flow hung up before an answer';
+    return state.direction === 'inbound'
+      ? `the flow rejected the call (${cause})`
+      : 'the flow hung up before an answer';
   }
   if (!answered && state.direction === 'outbound') return `not answered (${cause})`;
-  if (state.endedBy === 'carrier') return cause === 'gone' ? 'the carrier says the call is gone' : `call ended (${cause})`;
-  if (cause === 'normal' || cause === 'cancelled') return `${state.direction === 'inbound' ? 'caller' : 'callee'} hung up`;
+  if (state.endedBy === 'carrier')
+    return cause === 'gone' ? 'the carrier says the call is gone' : `call ended (${cause})`;
+  if (cause === 'normal' || cause === 'cancelled')
+    return `${state.direction === 'inbound' ? 'caller' : 'callee'} hung up`;
   return `call ended (${cause})`;
 }
 
@@ -150,4 +155,27 @@ export function storyLines(state: CallState): string[] {
     ...(facts.length ? [facts.join(' · ')] : []),
     ...state.timeline.map((entry) => `\`${clock(entry.at)}\` ${entry.text}`),
   ];
+}
+
+/** A command as the Temporal UI's event history names its activity: `say "Thank you for calling…"`, not just `say`. */
+export function commandSummary(body: CallCommandBody): string {
+  const quoted = (text: string) => `"${text.length > 48 ? `${text.slice(0, 47)}…` : text}"`;
+  switch (body.op) {
+    case 'say':
+      return `say ${quoted(body.text)}`;
+    case 'play':
+      return `play ${body.url}`;
+    case 'gather':
+      if (!body.prompt) return 'gather';
+      return `gather after ${'say' in body.prompt ? quoted(body.prompt.say) : body.prompt.play}`;
+    case 'connect':
+    case 'transfer':
+      return `${body.op} ${body.to}`;
+    case 'sendDtmf':
+      return `sendDtmf ${body.digits}`;
+    case 'enqueue':
+      return `enqueue ${body.queue}`;
+    default:
+      return body.op;
+  }
 }

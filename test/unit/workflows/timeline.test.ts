@@ -1,6 +1,12 @@
-import { STATE_LIMITS, type CallEvent, type CallSessionInput, type CallState } from '../../../src/calls';
+import {
+  STATE_LIMITS,
+  type CallEvent,
+  type CallSessionInput,
+  type CallState,
+  type TimelineEntry,
+} from '../../../src/calls';
 import { EventLedger } from '../../../workflows/event-ledger';
-import { appendToTimeline, clock, storySearchAttributes } from '../../../workflows/timeline';
+import { appendToTimeline, clock, commandSummary, storySearchAttributes } from '../../../workflows/timeline';
 
 /**
  * The call's story: the timeline the ledger writes from the events it applies, the outcome, and the search
@@ -30,7 +36,13 @@ function ledger(input: CallSessionInput = inbound, reportsDigitsInResult = false
 
 let nextEventId = 1;
 function event(seconds: number, body: Record<string, unknown> & { kind: CallEvent['kind'] }): CallEvent {
-  return { provider: 'telnyx', eventId: `ev-${nextEventId++}`, callId: CALLER, occurredAt: at(seconds), ...body } as CallEvent;
+  return {
+    provider: 'telnyx',
+    eventId: `ev-${nextEventId++}`,
+    callId: CALLER,
+    occurredAt: at(seconds),
+    ...body,
+  } as CallEvent;
 }
 
 /** The timeline as the current details show it: `01:12 caller hung up`. */
@@ -185,7 +197,7 @@ describe('the call’s story', () => {
   });
 
   it('keeps the gap where it is as entries keep coming', () => {
-    let timeline = [{ at: 0, text: 'call from a to b' }];
+    let timeline: TimelineEntry[] = [{ at: 0, text: 'call from a to b' }];
     for (let i = 1; i <= 200; i++) timeline = appendToTimeline(timeline, { at: i, text: `entry ${i}` });
     expect(timeline).toHaveLength(STATE_LIMITS.timelineHead + 1 + STATE_LIMITS.timelineTail);
     expect(timeline.filter((e) => e.omitted !== undefined)).toHaveLength(1);
@@ -208,5 +220,14 @@ describe('the call’s story', () => {
     fromOldRun.receive(event(9, { kind: 'dtmf', digit: '3' }));
     expect(told(fromOldRun)).toEqual(['00:09 pressed 3']);
     expect(fromOldRun.state.talkSeconds).toBe(0);
+  });
+
+  it('names each command’s activity by what it does, so the event history is not a row of the same name', () => {
+    expect(
+      commandSummary({ op: 'say', text: 'Thank you for calling durable calls. Press 1 to speak to an agent.' }),
+    ).toBe('say "Thank you for calling durable calls. Press 1 to…"');
+    expect(commandSummary({ op: 'gather', prompt: { say: 'Press 1.' }, maxDigits: 1 })).toBe('gather after "Press 1."');
+    expect(commandSummary({ op: 'transfer', to: AGENT_NUMBER })).toBe(`transfer ${AGENT_NUMBER}`);
+    expect(commandSummary({ op: 'hangup' })).toBe('hangup');
   });
 });
