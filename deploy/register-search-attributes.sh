@@ -1,7 +1,7 @@
 #!/bin/sh
 # One-shot job of the compose service temporal-setup (image temporalio/admin-tools): waits for the Temporal
 # server, creates the namespace (TEMPORAL_NAMESPACE, default "default") and registers the call search attributes
-# (the list in src/calls/search-attributes.ts) on it. Running it again skips what exists.
+# (the list in src/calls/search-attributes.ts, as Name:Type) on it. Running it again skips what exists.
 # Temporal Cloud: create the namespace and these attributes in the Cloud UI or with tcld instead.
 set -eu
 namespace=${TEMPORAL_NAMESPACE:-default}
@@ -22,11 +22,14 @@ else
   echo "namespace $namespace: created"
 fi
 existing=$(temporal operator search-attribute list --namespace "$namespace" --address "$TEMPORAL_ADDRESS")
-for name in CallProvider CallStatus CallDirection CallFlow CallQueue CallFrom CallTo; do
+for attribute in CallProvider:Keyword CallStatus:Keyword CallDirection:Keyword CallFlow:Keyword CallQueue:Keyword \
+  CallFrom:Keyword CallTo:Keyword CallOutcome:Keyword CallTalkSeconds:Int CallAnswerSeconds:Int CallAgent:Keyword; do
+  name=${attribute%%:*}
+  type=${attribute#*:}
   if printf '%s\n' "$existing" | grep -qw "$name"; then
     echo "search attribute $name: already registered"
   else
-    temporal operator search-attribute create --name "$name" --type Keyword --namespace "$namespace" \
+    temporal operator search-attribute create --name "$name" --type "$type" --namespace "$namespace" \
       --address "$TEMPORAL_ADDRESS"
     echo "search attribute $name: registered"
   fi

@@ -85,6 +85,7 @@ export async function callSessionWorkflow(input: CallSessionInput): Promise<Call
   }
 
   await session.close();
+  session.conclude(flowFailure !== undefined);
   await condition(allHandlersFinished);
   if (flowFailure) throw flowFailure;
   const { state } = session;

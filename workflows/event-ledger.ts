@@ -4,12 +4,14 @@ import {
   sequenceOfCommandKey,
   type CallEvent,
   type CallEventKind,
+  type CallEventOf,
   type CallSessionInput,
   type CallState,
   type CallStatus,
   type EndCause,
   type LegState,
 } from '../src/calls';
+import { appendToTimeline, endText, eventText, outcomeOf, secondsBetween, storyLines } from './timeline';
 
 /**
  * The event ledger: what the carrier's events say about the call. It drops duplicates, keeps events for
@@ -88,6 +90,8 @@ export class EventLedger {
   private readonly seen: Set<string>;
   /** Events for legs we do not know yet (a dialed leg's webhooks can beat the dial activity's result). */
   private unclaimed: CallEvent[];
+  /** Where the newest dial or transfer goes: names the bridge when the carrier's event does not. */
+  private dialTarget?: string;
 
   constructor(
     carried: CarriedLedger,
@@ -108,7 +112,13 @@ export class EventLedger {
   ): EventLedger {
     const carried = input.carried;
     if (carried) {
-      const state = { ...carried.state, runs: carried.state.runs + 1 };
+      const state = {
+        ...carried.state,
+        runs: carried.state.runs + 1,
+        // Runs carried from before the timeline existed.
+        timeline: carried.state.timeline ?? [],
+        talkSeconds: carried.state.talkSeconds ?? 0,
+      };
       return new EventLedger(
         { state, seenEventIds: carried.seenEventIds, pendingEvents: carried.pendingEvents as CallEvent[] },
         reporting,
@@ -134,6 +144,8 @@ export class EventLedger {
       duplicatesIgnored: 0,
       eventErrors: [],
       runs: 1,
+      timeline: input.direction === 'inbound' ? [{ at: 0, text: `call from ${input.from} to ${input.to}` }] : [],
+      talkSeconds: 0,
     };
     return new EventLedger({ state, seenEventIds: [], pendingEvents: [] }, reporting);
   }
@@ -191,11 +203,17 @@ export class EventLedger {
     return [{ kind: 'statusChanged', status }];
   }
 
-  /** Ends the call in the state (once): the primary leg, the queue, the status. */
-  markEnded(cause: EndCause, at?: string): LedgerEffect[] {
+  /**
+   * Ends the call in the state (once): the primary leg, the queue, the bridge, the status. `endedBy`: the
+   * session's own hangup, the other party, or (the default) the session acting on the carrier's word.
+   */
+  markEnded(cause: EndCause, at?: string, endedBy: CallState['endedBy'] = 'carrier'): LedgerEffect[] {
     if (this.ended) return [];
     this.state.endCause = cause;
     this.state.endedAt = at ?? new Date().toISOString();
+    this.state.endedBy = endedBy;
+    this.closeBridge(this.state.endedAt);
+    this.note(endText(this.state), this.state.endedAt);
     const primary = this.state.legs.find((l) => l.role === 'primary');
     if (primary && primary.status !== 'ended') {
       primary.status = 'ended';
@@ -203,6 +221,33 @@ export class EventLedger {
     }
     this.state.queue = undefined;
     return [...this.setStatus('ended'), { kind: 'detailsChanged' }];
+  }
+
+  /** The call was answered (once): when, and a line in the timeline. */
+  noteAnswered(at: string): void {
+    if (this.state.answeredAt) return;
+    this.state.answeredAt = at;
+    this.note('answered', at);
+  }
+
+  /** The session dials a leg or transfers the caller: a line in the timeline, and the name of the bridge to come. */
+  noteDialing(to: string, role: LegState['role']): LedgerEffect[] {
+    this.dialTarget = to;
+    this.note(
+      role === 'transfer' ? `transferring to ${to}` : role === 'agent' ? `dialing agent ${to}` : `dialing ${to}`,
+    );
+    return [{ kind: 'detailsChanged' }];
+  }
+
+  /** The session is done: how the call went (`state.outcome`). */
+  conclude(flowFailed: boolean): void {
+    this.state.outcome = outcomeOf(this.state, flowFailed);
+  }
+
+  /** A line in the timeline, at seconds since the call started (never before the line above it). */
+  note(text: string, at = new Date().toISOString()): void {
+    const seconds = Math.max(secondsBetween(this.state.startedAt, at), this.state.timeline.at(-1)?.at ?? 0);
+    this.state.timeline = appendToTimeline(this.state.timeline, { at: seconds, text });
   }
 
   /** The state in one short paragraph (markdown), for the Temporal UI's workflow page. */
@@ -215,6 +260,7 @@ export class EventLedger {
       s.queue ? `queue: ${s.queue.name}${s.queue.position ? ` (position ${s.queue.position})` : ''}` : undefined,
       s.recordings.length ? `recordings: ${s.recordings.map((r) => r.url ?? '(no url)').join(', ')}` : undefined,
       s.endCause ? `ended: ${s.endCause}` : undefined,
+      ...storyLines(s),
     ];
     return lines.filter(Boolean).join('  \n');
   }
@@ -244,19 +290,23 @@ export class EventLedger {
     ].slice(-STATE_LIMITS.lastEvents);
     const primary = leg.role === 'primary';
     const setStatus = (status: CallStatus) => effects.push(...this.setStatus(status));
+    const text = eventText(event, leg, this.reporting);
 
     switch (event.kind) {
       case 'call.answered':
         if (leg.status !== 'ended') leg.status = 'answered';
         if (primary && !this.ended) {
-          this.state.answeredAt ??= event.occurredAt;
+          this.noteAnswered(event.occurredAt);
           setStatus('answered');
         }
         break;
       case 'call.ended':
         leg.status = 'ended';
         leg.endCause = event.cause;
-        if (primary) effects.push(...this.markEnded(event.cause, event.occurredAt));
+        if (primary) {
+          const ours = this.pending.some((p) => p.callId === event.callId && (p.op === 'hangup' || p.op === 'reject'));
+          effects.push(...this.markEnded(event.cause, event.occurredAt, ours ? 'session' : 'remote'));
+        }
         break;
       case 'dtmf':
         if (primary) this.state.digits += event.digit;
@@ -282,10 +332,14 @@ export class EventLedger {
         break;
       case 'bridged':
         if (leg.status !== 'ended') leg.status = 'bridged';
-        if (primary && !this.ended) setStatus('bridged');
+        if (primary && !this.ended) {
+          this.openBridge(event);
+          setStatus('bridged');
+        }
         break;
       case 'unbridged':
         if (leg.status === 'bridged') leg.status = 'answered';
+        if (primary) this.closeBridge(event.occurredAt, true);
         if (primary && this.state.status === 'bridged') setStatus('answered');
         break;
       case 'queue.joined':
@@ -314,8 +368,33 @@ export class EventLedger {
       default:
         break;
     }
+    if (text) this.note(text, event.occurredAt);
     this.settle(event);
     effects.push({ kind: 'detailsChanged' });
+  }
+
+  /** The caller is bridged: to which leg (the event's, the newest leg we placed, or the newest dial's target), since when. */
+  private openBridge(event: CallEventOf<'bridged'>): void {
+    if (this.state.bridge?.since) return;
+    const other =
+      this.state.legs.find((l) => l.callId === event.otherCallId) ??
+      [...this.state.legs].reverse().find((l) => l.role !== 'primary' && l.status !== 'ended');
+    const address = other?.to ?? this.dialTarget;
+    const callId = event.otherCallId ?? other?.callId;
+    this.state.bridge = { ...(callId ? { callId } : {}), ...(address ? { address } : {}), since: event.occurredAt };
+    this.note(address ? `bridged to ${address}` : 'bridged', event.occurredAt);
+  }
+
+  /** The bridge ended (or the call did): its seconds count as talk time. */
+  private closeBridge(at: string, tell = false): void {
+    const bridge = this.state.bridge;
+    if (!bridge?.since) return;
+    const seconds = secondsBetween(bridge.since, at);
+    this.state.talkSeconds += seconds;
+    const closed = { ...bridge };
+    delete closed.since;
+    this.state.bridge = closed;
+    if (tell) this.note(`bridge ended after ${seconds} s`, at);
   }
 
   /** Telnyx names the leg of `call.recording.saved` only by `call_leg_id`. */

@@ -34,6 +34,7 @@ import type { CallActivities } from '../activities';
 import { COMMAND_OPTIONS } from './activity-options';
 import { DocumentChannel } from './document-channel';
 import { EventLedger, endedByHangup, type LedgerEffect, type PendingOperation } from './event-ledger';
+import { commandSummary, storySearchAttributes } from './timeline';
 
 /**
  * The machinery under the flow API: carrier events in (the signal handler and the `nextDocument` update,
@@ -68,6 +69,8 @@ export class SessionEngine {
    * operation; older histories replay the per-operation timers they recorded.
    */
   protected readonly watchdog: boolean;
+  /** Sessions started since the call's story exist tell time to answer, agent, outcome and talk time as search attributes. */
+  private readonly story: boolean;
   /** Carrier events and document fetches received: the watchdog probes only a call that went quiet. */
   private heard = 0;
   /** Set once the flow is done: the watchdog stops. */
@@ -89,6 +92,7 @@ export class SessionEngine {
     });
     this.nextSequence = carried?.nextSequence ?? 1;
     this.watchdog = patched('session-watchdog');
+    this.story = patched('call-story');
     this.resumeFrom = carried?.checkpoint;
   }
 
@@ -134,7 +138,11 @@ export class SessionEngine {
     for (const effect of effects) {
       switch (effect.kind) {
         case 'statusChanged':
-          upsertSearchAttributes([{ key: CallStatusKey, value: effect.status }]);
+          // The story's attributes ride along: a status change is when they change (answer, bridge, end).
+          upsertSearchAttributes([
+            { key: CallStatusKey, value: effect.status },
+            ...(this.story ? storySearchAttributes(this.state) : []),
+          ]);
           break;
         case 'queueJoined':
           upsertSearchAttributes([{ key: CallQueueKey, value: effect.queue }]);
@@ -169,6 +177,13 @@ export class SessionEngine {
       .find((o) => ops.includes(o.op) && o.callId === this.state.callId);
     if (!record || this.channel.carries(record.op)) return {};
     return { target: commandKey(this.workflowId, record.seq) };
+  }
+
+  /** The session is done: how the call went, in the state, the current details and (one upsert) the search attributes. */
+  conclude(flowFailed: boolean): void {
+    this.ledger.conclude(flowFailed);
+    if (this.story) upsertSearchAttributes(storySearchAttributes(this.state));
+    this.publishDetails();
   }
 
   /** The live one-paragraph summary the Temporal UI shows on the workflow page (needs a running worker). */
@@ -263,6 +278,8 @@ export class SessionEngine {
     const callId = opts.callId ?? this.requirePrimary(body.op);
     if (this.ended) throw new CallEnded(this.state.endCause ?? 'unknown', body.op);
     const { seq, key } = this.begin(body.op, callId);
+    if (body.op === 'connect' || body.op === 'transfer')
+      this.perform(this.ledger.noteDialing(body.to, body.op === 'connect' ? 'agent' : 'transfer'));
     const waiter: PendingOperation | undefined = opts.terminal
       ? { seq, key, op: body.op, callId, kinds: opts.terminal }
       : undefined;
@@ -272,7 +289,7 @@ export class SessionEngine {
     try {
       try {
         await this.activity(body.op, () =>
-          activitiesFor(body.op).sendCallCommand({
+          activitiesFor(commandSummary(body)).sendCallCommand({
             ...body,
             provider: this.provider,
             callId,
@@ -422,6 +439,7 @@ export class SessionEngine {
     key: string,
     options: DialOptions & { from: string },
   ): Promise<{ callId: string; waiter: PendingOperation }> {
+    this.perform(this.ledger.noteDialing(options.to, role));
     const placed = await this.activity('dial', () =>
       activitiesFor('dial').placeCall({
         ...options,

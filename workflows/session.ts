@@ -160,7 +160,7 @@ export class CallSession extends SessionEngine {
     const event = await this.command({ op: 'answer' }, { terminal: ['call.answered'], timeoutMs: 30_000 });
     if (!event && !this.ended && !this.state.answeredAt) {
       // A document carrier handed the answer step back without a separate answered event.
-      this.state.answeredAt = new Date().toISOString();
+      this.ledger.noteAnswered(new Date().toISOString());
       this.setStatus('answered');
     }
   }

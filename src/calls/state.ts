@@ -48,6 +48,37 @@ export interface RecordingState {
   savedAt: string;
 }
 
+/** One line of a call's story: when (seconds since the call started) and what happened, in plain words. */
+export interface TimelineEntry {
+  at: number;
+  text: string;
+  /** Set on the one entry that stands for the middle of a long call: how many entries it replaces. */
+  omitted?: number;
+}
+
+/**
+ * How a call went, once its session is done: the `CallOutcome` search attribute, first rule that fits.
+ */
+export const CallOutcomeValue = {
+  /** The flow failed (a bug, or a carrier refused a command). */
+  Failed: 'failed',
+  /** The caller was bridged to another leg (an agent, a transfer) at some point. */
+  Bridged: 'bridged',
+  /** A recording was saved (a voicemail). */
+  Voicemail: 'voicemail',
+  /** A fax was sent or received on the call. */
+  Fax: 'fax',
+  /** An outbound call nobody answered (busy, no answer, unreachable). */
+  NoAnswer: 'no-answer',
+  /** An inbound call the flow turned down before answering it. */
+  Rejected: 'rejected',
+  /** The other party (the caller, or the callee of an outbound call) hung up before the flow was done. */
+  Abandoned: 'abandoned',
+  /** The flow ran to its end and hung up. */
+  Completed: 'completed',
+} as const;
+export type CallOutcomeValue = (typeof CallOutcomeValue)[keyof typeof CallOutcomeValue];
+
 export interface CallState {
   workflowId: string;
   provider: Provider;
@@ -80,6 +111,16 @@ export interface CallState {
   eventErrors: string[];
   /** Run count: 1 + the number of continue-as-new hops. */
   runs: number;
+  /** The call in plain words, oldest first (bounded: the first and the newest entries, see `STATE_LIMITS`). */
+  timeline: TimelineEntry[];
+  /** Who ended the call: this session (hangup, reject), the other party, or the carrier's word (gone, no answer). */
+  endedBy?: 'session' | 'remote' | 'carrier';
+  /** The leg the caller was bridged to last (an agent, a transfer); `since` while it still is. */
+  bridge?: { callId?: string; address?: string; since?: string };
+  /** Seconds the caller spent bridged to another leg, in all (the `CallTalkSeconds` search attribute). */
+  talkSeconds: number;
+  /** How the call went, set when the session is done (the `CallOutcome` search attribute). */
+  outcome?: CallOutcomeValue;
 }
 
 export const STATE_LIMITS = {
@@ -87,4 +128,7 @@ export const STATE_LIMITS = {
   operations: 30,
   seenEventIds: 500,
   eventErrors: 10,
+  /** A timeline keeps its first entries and its newest ones; one entry counts those left out between. */
+  timelineHead: 20,
+  timelineTail: 30,
 } as const;
