@@ -24,6 +24,12 @@ const OPERATOR_KEY = 'wallboard-operator-key-01';
 const AGENTS = { alice: '+15550003101', bob: '+15550003102' };
 const CALLERS = ['+15557770201', '+15557770202', '+15557770203'];
 
+/** What the test reads in the page (functions passed to it run there; the project's types have no DOM). */
+interface InPage {
+  document: { querySelector(selector: string): { textContent: string | null } | null };
+  wallboardMark?: string;
+}
+
 describe('wallboard', () => {
   let stack: TestStack;
   let browser: Browser | undefined;
@@ -94,7 +100,8 @@ describe('wallboard', () => {
   const shows = (page: Page, selector: string, text: string | RegExp) =>
     page
       .waitForFunction(
-        ([sel, pattern]) => new RegExp(pattern).test(document.querySelector(sel)?.textContent ?? ''),
+        ([sel, pattern]) =>
+          new RegExp(pattern).test((globalThis as unknown as InPage).document.querySelector(sel)?.textContent ?? ''),
         [selector, typeof text === 'string' ? `^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$` : text.source],
         { timeout: 15_000 },
       )
@@ -146,14 +153,12 @@ describe('wallboard', () => {
     for (const from of CALLERS) expect(rows.some((row) => row.includes(from))).toBe(true);
 
     // A mark on this document: if the page reloaded, it is gone.
-    await page.evaluate(() => Object.assign(window, { wallboardMark: 'same page' }));
+    await page.evaluate(() => Object.assign(globalThis, { wallboardMark: 'same page' }));
     await changeAgent({ op: 'set-state', agentId: 'alice', state: 'available' });
     await shows(page, `${card} [data-field="waiting"]`, '2');
     await shows(page, `${card} [data-agent-state="break"] b`, '1');
     await shows(page, `${card} [data-agent-state="busy"] b`, '1');
-    expect(await page.evaluate(() => (window as unknown as { wallboardMark?: string }).wallboardMark)).toBe(
-      'same page',
-    );
+    expect(await page.evaluate(() => (globalThis as unknown as InPage).wallboardMark)).toBe('same page');
 
     const screenshot = process.env.WALLBOARD_SCREENSHOT;
     if (screenshot) {
