@@ -13,6 +13,7 @@ import { sendProblem } from './problem';
 import { createGatewayMetrics, instrumentGateway, instrumentSessions, type GatewayMetrics } from './metrics';
 import { queuesApi } from './queues-api';
 import { HEALTH_SCHEMA, METRICS_SCHEMA, READY_SCHEMA, registerOpenApi } from './schemas';
+import { wallboard } from './wallboard';
 import { createSessions } from './sessions';
 import { WEBHOOK_PLUGINS } from './webhooks';
 import { WEBSOCKET_OPTIONS } from './webhooks/jambonz-recordings';
@@ -177,6 +178,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   });
 
   await app.register(queuesApi, { client: deps.client, taskQueue: config.temporal.taskQueue, queues: config.queues });
+  await app.register(wallboard, { client: deps.client, connection: deps.connection, queues: config.queues });
 
   // Temporal's state as last probed, never awaited: a balancer's health check has a short timeout (HAProxy's
   // `timeout check`, 1 s in deploy/), and a probe of a Temporal that is down takes its whole deadline (the

@@ -18,8 +18,11 @@ export interface RestAuthOptions {
   keys: readonly ApiKey[];
 }
 
-/** Path prefixes of the REST API. */
-const REST_PREFIXES = ['/calls', '/faxes', '/recordings/', '/queues'];
+/** Path prefixes of the REST API (and the wallboard, which shows what it reads). */
+const REST_PREFIXES = ['/calls', '/faxes', '/recordings/', '/queues', '/wallboard'];
+
+/** The wallboard's page and its event stream: a browser's EventSource cannot send headers, so `?key=` works there too. */
+const isWallboard = (path: string) => path === '/wallboard' || path.startsWith('/wallboard/');
 
 /** Which routes need a key, and the scope each method needs: reading is `read`, anything else (placing, cancelling, changing a queue's agents) `calls`. */
 export function requiredScope(method: string, url: string): ApiScope | undefined {
@@ -46,7 +49,12 @@ function presentedKey(request: FastifyRequest): string | undefined {
     if (match) return match[1];
   }
   const header = request.headers['x-api-key'];
-  return typeof header === 'string' && header !== '' ? header : undefined;
+  if (typeof header === 'string' && header !== '') return header;
+  // By the matched route, so no other path takes a key in its URL.
+  const query = request.query as { key?: unknown } | undefined;
+  if (isWallboard(request.routeOptions.url ?? '') && typeof query?.key === 'string' && query.key !== '')
+    return query.key;
+  return undefined;
 }
 
 const refuse = (reply: FastifyReply, status: 401 | 403, detail: string, extensions: Record<string, unknown> = {}) => {
