@@ -32,6 +32,7 @@ module.exports = {
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
       setupFiles: ['<rootDir>/test/support/worker-env.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/clean-server.ts'],
     },
   ],
   maxWorkers: workers,
