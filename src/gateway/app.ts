@@ -193,9 +193,13 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   // Temporal is down the gateways are what holds the calls (holding documents, carried events, fast 503s), and a
   // readiness that failed with Temporal would take every gateway out at once and leave the carriers a 503 from
   // the balancer instead. Temporal's state is in the body for whoever watches.
-  app.get('/readyz', { schema: READY_SCHEMA }, async (_request, reply) => {
+  app.get<{ Querystring: { require?: 'temporal' } }>('/readyz', { schema: READY_SCHEMA }, async (request, reply) => {
     if (isDraining(app)) return reply.code(503).send({ status: 'draining' });
-    return reply.code(200).send({ status: 'ready', temporal: temporal.state() });
+    const state = temporal.state();
+    // For a deploy gate or a smoke check, not for balancers (see above): ready only once Temporal answers too.
+    if (request.query.require === 'temporal' && state !== 'up')
+      return reply.code(503).send({ status: 'temporal-unreachable', temporal: state });
+    return reply.code(200).send({ status: 'ready', temporal: state });
   });
 
   // For Prometheus: behind the `metrics` scope like the REST API (auth.ts), so a scrape key reads nothing else.

@@ -142,11 +142,17 @@ export const HEALTH_SCHEMA = {
 
 /** `/readyz`: readiness, 503 while draining (no key). */
 export const READY_SCHEMA = {
-  summary: 'Readiness (503 while draining)',
+  summary: 'Readiness (503 while draining; with ?require=temporal also while Temporal is unreachable)',
+  description:
+    'For balancers and Kubernetes, plain `/readyz` does not depend on Temporal: while Temporal is down the gateways are what holds the calls (holding documents, fast 503s to Telnyx). `?require=temporal` answers 503 until Temporal answers too: a deploy gate or a smoke check.',
   tags: ['health'],
+  querystring: Type.Object({ require: Type.Optional(Type.Literal('temporal')) }),
   response: {
     200: Type.Object({ status: Type.Literal('ready'), temporal: TemporalStateSchema }),
-    503: Type.Object({ status: Type.Literal('draining') }),
+    503: Type.Object({
+      status: Type.Union([Type.Literal('draining'), Type.Literal('temporal-unreachable')]),
+      temporal: Type.Optional(TemporalStateSchema),
+    }),
   },
 };
 

@@ -202,6 +202,11 @@ describe('readiness', () => {
       status: 'ready',
       temporal: 'down',
     });
+    // A deploy gate asks for Temporal too: not ready while Temporal does not answer.
+    const strict = await gateway.app.inject({ method: 'GET', url: '/readyz?require=temporal' });
+    expect(strict.statusCode).toBe(503);
+    expect(strict.json()).toEqual({ status: 'temporal-unreachable', temporal: 'down' });
+    expect((await gateway.app.inject({ method: 'GET', url: '/readyz?require=other' })).statusCode).toBe(400);
     const health = await gateway.app.inject({ method: 'GET', url: '/healthz' });
     expect(health.statusCode).toBe(200);
     expect(health.json()).toEqual({ status: 'ok', temporal: 'down' });
