@@ -52,6 +52,7 @@ import {
 } from '../src/calls';
 import type { Flow, FlowContext } from './flows/types';
 import { SessionEngine, activitiesFor, shouldContinueAsNew } from './session-engine';
+import type { PendingOperation } from './event-ledger';
 
 /**
  * The flow API: what a flow can do with its call. One `CallSession` per workflow run, built on the
@@ -752,24 +753,39 @@ export class CallSession extends SessionEngine {
       throw controlRefused({ kind: 'unsupported', reason: `${args.carrier} does not support ${request.action}` });
     const callId = this.requirePrimary(request.action);
     const { seq, key } = this.begin(`control ${request.action}`, callId);
+    // A hangup from outside is still this session's: registered like the flow's own, the call's end is ours.
+    const ending: PendingOperation | undefined =
+      body.op === 'hangup' || body.op === 'reject'
+        ? { seq, key, op: body.op, callId, kinds: ['call.ended'] }
+        : undefined;
+    if (ending) this.ledger.pending.push(ending);
     try {
-      await this.activity(body.op, () =>
-        activitiesFor(`control ${request.action}`).sendCallCommand({
-          ...body,
-          provider: this.provider,
-          callId,
-          commandKey: key,
-          ownerWorkflowId: this.workflowId,
-        }),
+      await this.activity(
+        body.op,
+        () =>
+          activitiesFor(`control ${request.action}`).sendCallCommand({
+            ...body,
+            provider: this.provider,
+            callId,
+            commandKey: key,
+            ownerWorkflowId: this.workflowId,
+          }),
+        // The carrier may report the hang-up before its command returns: for a hangup that is success.
+        { endedIsSuccess: ending !== undefined },
       );
       this.finish(seq, 'sent');
     } catch (err) {
       this.finish(seq, (err as Error).name ?? 'failed');
+      if (ending) this.ledger.pending.splice(this.ledger.pending.indexOf(ending), 1);
       throw err;
     }
-    if (request.action === 'hangup' && (await condition(() => this.ended, HANGUP_CONTROL_WAIT)))
-      return { outcome: 'ended', commandKey: key };
-    return { outcome: 'sent', commandKey: key };
+    try {
+      if (request.action === 'hangup' && (await condition(() => this.ended, HANGUP_CONTROL_WAIT)))
+        return { outcome: 'ended', commandKey: key };
+      return { outcome: 'sent', commandKey: key };
+    } finally {
+      if (ending) this.ledger.pending.splice(this.ledger.pending.indexOf(ending), 1);
+    }
   }
 
   /**

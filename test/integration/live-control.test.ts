@@ -116,6 +116,8 @@ describe('live control of a running call', () => {
         const outcome = await stack.outcome(call.workflowId);
         expect(outcome.status).toBe('ended');
         expect(outcome.flowResult).toMatch(/pressed 2|call ended/);
+        // Hung up from REST is hung up by this session: the timeline and CallOutcome say so, not "caller hung up".
+        expect((await stack.state(call.workflowId)).endedBy).toBe('session');
 
         const late = await control(call.workflowId, 'say', { text: 'too late' });
         expect(late).toMatchObject({ status: 409, body: { code: 'call-ended' } });
