@@ -269,10 +269,17 @@ export class CallSession extends SessionEngine {
 
   /**
    * Places a new leg owned by this session; resolves when it answers or ends. On a document carrier the
-   * carrier dials and bridges in one step, so an answered leg is already bridged to the caller.
+   * carrier dials and bridges in one step, so an answered leg is already bridged to the caller, and the
+   * carrier speaks the whisper; elsewhere the session says it on the answered leg.
    */
   async dial(options: DialOptions): Promise<DialResult> {
     this.requirePrimary('dial');
+    const { whisper, ...dialed } = options;
+    if (whisper && !this.channel.dialBridges) {
+      const result = await this.dial(dialed);
+      if (result.answered) await this.whisper(result.callId, whisper);
+      return result;
+    }
     if (this.channel.dialBridges) {
       const event = await this.command(
         {
@@ -280,6 +287,7 @@ export class CallSession extends SessionEngine {
           to: options.to,
           from: options.from ?? this.state.to,
           timeoutSeconds: options.timeoutSeconds ?? 30,
+          ...(whisper ? { whisper } : {}),
         },
         { terminal: ['bridged', 'unbridged'], timeoutMs: ((options.timeoutSeconds ?? 30) + 30) * 1000 },
       );
@@ -308,6 +316,11 @@ export class CallSession extends SessionEngine {
       this.finish(seq, (err as Error).name ?? 'failed');
       throw err;
     }
+  }
+
+  /** Says `text` on a leg this session placed, before it is bridged (a dial's whisper on a command carrier). */
+  private async whisper(callId: string, text: string): Promise<void> {
+    await this.command({ op: 'say', text }, { callId, terminal: SPEECH_ENDS, timeoutMs: 30_000 });
   }
 
   /** Hangs up a leg this session placed (not the caller). */
@@ -455,13 +468,16 @@ export class CallSession extends SessionEngine {
     const withdrawn = () =>
       this.queueWait?.notices.some((n) => n.kind === 'offer-withdrawn' && n.offerId === offerId) === true;
     const timeoutSeconds = agentRingSeconds(offer.ringTimeoutSeconds);
+    // The agent hears which queue the caller comes from before the bridge. Where the carrier bridges the dial
+    // itself it speaks the whisper; elsewhere only the winner of a ring-all hears it, once chosen (below).
+    const whisper = `Call from the ${queue} queue.`;
     // Each agent's dial, settled when it answered or ended.
     const dials = offer.agents.map((agent) => {
       const dial: { agent: typeof agent; result?: DialResult; failed?: unknown; settled: boolean } = {
         agent,
         settled: false,
       };
-      void this.dial({ to: agent.address, timeoutSeconds }).then(
+      void this.dial({ to: agent.address, timeoutSeconds, ...(this.channel.dialBridges ? { whisper } : {}) }).then(
         (result) => Object.assign(dial, { result, settled: true }),
         (failed: unknown) => Object.assign(dial, { failed, settled: true }),
       );
@@ -496,11 +512,7 @@ export class CallSession extends SessionEngine {
     let endedBy: 'agent' | 'caller' = 'caller';
     try {
       if (!this.channel.dialBridges) {
-        // The whisper: the agent hears which queue the caller comes from before the bridge.
-        await this.command(
-          { op: 'say', text: `Call from the ${queue} queue.` },
-          { callId: agentCallId, terminal: SPEECH_ENDS, timeoutMs: 30_000 },
-        );
+        await this.whisper(agentCallId, whisper);
         await this.bridge(agentCallId);
       }
       await condition(() => this.ended || this.legEnded(undefined, agentCallId) || this.state.status !== 'bridged');

@@ -43,6 +43,8 @@ export interface DialOptions {
   timeoutSeconds?: number;
   /** Answering-machine detection. @default false */
   detectMachine?: boolean;
+  /** Spoken to the called party when it answers, before it is connected (the queue's name to an agent). */
+  whisper?: string;
 }
 
 /**
@@ -74,7 +76,7 @@ export type CallCommandBody =
   | { op: 'sendFax'; documentUrl: string; headerInfo?: string; identity?: string }
   | { op: 'receiveFax' }
   /** Document carriers: dial a new leg and bridge it to this call in one step (SWML `connect`, jambonz `dial`). */
-  | { op: 'connect'; to: string; from?: string; timeoutSeconds?: number }
+  | { op: 'connect'; to: string; from?: string; timeoutSeconds?: number; whisper?: string }
   /** Document carriers: make the carrier fetch the call's next document now (SignalWire `update`, jambonz LCC `call_hook`). */
   | { op: 'redirect' }
   /** Mute or unmute the caller's leg (a live control; jambonz `mute_status`, only during a dial). */

@@ -125,10 +125,9 @@ describe('call queues on SignalWire and jambonz, end to end', () => {
       const { callSid, workflowId } = await stack.jambonz.placeCall(script);
       return { callId: callSid, workflowId };
     },
-    async heard(callId: string): Promise<string[]> {
-      return carrier === 'signalwire'
-        ? (await stack.signalwire.call(callId)).heard
-        : (await stack.jambonz.call(callId)).heard;
+    /** What a leg heard, and the leg it was (last) bridged with. */
+    async leg(callId: string): Promise<{ heard: string[]; bridgedWith?: string }> {
+      return carrier === 'signalwire' ? stack.signalwire.call(callId) : stack.jambonz.call(callId);
     },
     /** Every request to place a call that names `number`. */
     async dialsTo(number: string): Promise<number> {
@@ -198,7 +197,7 @@ describe('call queues on SignalWire and jambonz, end to end', () => {
     expect(before.waiting[0].sessionWorkflowId).toBe(vip.workflowId);
     // The first in line heard their position announced (every 5 s).
     await eventually(`${carrier}: a position announced`, async () =>
-      (await sim.heard(first.callId)).some((h) => /You are number \d in line/.test(h)) ? true : undefined,
+      (await sim.leg(first.callId)).heard.some((h) => /You are number \d in line/.test(h)) ? true : undefined,
     );
 
     // Carol first: she is the longest idle, and misses.
@@ -216,6 +215,11 @@ describe('call queues on SignalWire and jambonz, end to end', () => {
     for (const w of waiters) outcomes[w.workflowId] = await stack.outcome(w.workflowId);
     for (const o of Object.values(outcomes))
       expect(o.flowResult).toMatch(/^connected to agent (alice|bob) after \d+ s$/);
+    // Each agent heard the whisper (the carrier's dial confirm) before being connected.
+    for (const w of waiters)
+      expect((await sim.leg((await sim.leg(w.callId)).bridgedWith ?? '')).heard).toContain(
+        `Call from the ${queue} queue.`,
+      );
     // Only alice speaks French.
     expect(outcomes[french.workflowId].flowResult).toMatch(/^connected to agent alice /);
     const callbackOutcome = await stack.outcome(`call:${carrier}:out:queue-${queue}-cb1`);

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { readControlId, type CallEvent, type DocumentReply, type SessionDefaults } from '../../calls';
 import type { RoutingTable } from '../../config';
 import {
+  confirmDocument,
   documentForCommands,
   hangupDocument,
   holdDocumentFor,
@@ -9,6 +10,7 @@ import {
   JambonzHook,
   normaliseJambonzWebhook,
   queueHoldingDocument,
+  verifyConfirmHook,
   verifyHookToken,
   verifyJambonzSignature,
   type DocumentOptions,
@@ -86,6 +88,13 @@ export async function jambonzWebhooks(app: FastifyInstance, options: JambonzWebh
         if (typeof hookParam !== 'string' || !HOOKS.has(hookParam)) {
           const named = typeof hookParam === 'string' ? hookParam : '';
           throw refuse(400, 'unknown hook', `?hook=${named} is not a jambonz hook this gateway serves`);
+        }
+        if (hookParam === JambonzHook.Confirm) {
+          // A dial's callee answered: the whisper its signed URL carries, the session need not be asked.
+          const confirm = verifyConfirmHook(webhook.url, secrets);
+          if (!confirm.ok) throw refuse(401, 'invalid hook token', confirm.reason, 'jambonz hook URL refused');
+          logWorkflowId(request, reply, confirm.workflowId);
+          return sendVerbs(reply, confirmDocument(confirm.text));
         }
         const token = verifyHookToken(webhook.url, secrets);
         if (!token.ok) throw refuse(401, 'invalid hook token', token.reason, 'jambonz hook URL refused');

@@ -104,6 +104,9 @@ export function normaliseJambonzWebhook(rawBody: Buffer | string, context: Jambo
         return dequeueEnded(payload, outcome);
       case JambonzHook.Amd:
         return machineDetection(payload, outcome);
+      case JambonzHook.Confirm:
+        // The callee answered; the dial's own events report that. The gateway answers it with the whisper.
+        return [];
     }
   })();
   return { ownerWorkflowId: ownerWorkflowIdOf(payload, callSid), events };

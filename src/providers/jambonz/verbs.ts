@@ -105,6 +105,8 @@ export interface DialVerb {
   answerOnBridge?: boolean;
   /** Called when the dial ends, with `dial_call_status`, `dial_call_sid`, `dial_sip_status`. */
   actionHook?: string;
+  /** Called when the callee answers; the verbs it returns run on the callee's leg before the bridge. */
+  confirmHook?: string;
   dialMusic?: string;
   headers?: Record<string, string>;
   amd?: AnswerMachineDetection;
@@ -345,6 +347,11 @@ export function queueHoldingDocument(pauseSeconds = HOLD_PAUSE_SECONDS): Jambonz
   return [pauseVerb({ length: pauseSeconds })];
 }
 
+/** The answer to a dial's confirmHook: the whisper, said on the called leg; the bridge follows when it ends. */
+export function confirmDocument(whisper: string): JambonzVerb[] {
+  return [sayVerb({ text: whisper })];
+}
+
 /**
  * The jambonz queue every `enqueue` parks its caller in. The queue workflow, not jambonz, keeps order and
  * positions; jambonz only holds the caller until an agent leg takes that exact call with
@@ -410,6 +417,7 @@ export function mapCommandToVerbs(command: CallCommandBody, hooks: OperationHook
           callerId: command.from,
           timeout: command.timeoutSeconds ?? DIAL_TIMEOUT_SECONDS,
           actionHook: hooks.url(JambonzHook.Dial),
+          ...(command.whisper ? { confirmHook: hooks.confirmUrl(command.whisper) } : {}),
         }),
       ];
     case 'bridge':

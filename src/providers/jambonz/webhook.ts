@@ -102,6 +102,8 @@ export const JambonzHook = {
   Dequeue: 'dequeue',
   /** Answering-machine detection results of a call we placed. */
   Amd: 'amd',
+  /** A dial's `confirmHook`: the called party answered; its verbs (the whisper) run on that leg before the bridge. */
+  Confirm: 'confirm',
 } as const;
 export type JambonzHook = (typeof JambonzHook)[keyof typeof JambonzHook];
 
@@ -139,6 +141,43 @@ export function hookUrl(
     hookParams(hook, workflowId, controlId),
     extras,
   );
+}
+
+/**
+ * Confirm hooks carry the text the gateway answers them with (`say`), signed with the rest, so the gateway
+ * answers them without asking the session and a forged one cannot make it speak arbitrary text.
+ */
+const CONFIRM_URLS: SessionUrlScheme<'hook' | 'wf' | 'op' | 'say'> = {
+  scope: 'jambonz-confirm',
+  params: ['hook', 'wf', 'op', 'say'],
+  tokenParam: 'token',
+};
+
+/** The confirmHook of a dial that whispers `text` to the called party. */
+export function confirmHookUrl(
+  publicBaseUrl: string,
+  secret: string,
+  workflowId: string,
+  controlId: string,
+  text: string,
+): string {
+  return sessionUrl(
+    CONFIRM_URLS,
+    { publicBaseUrl, path: JAMBONZ_HOOK_PATH, secret },
+    { ...hookParams(JambonzHook.Confirm, workflowId, controlId), say: text },
+  );
+}
+
+export type ConfirmHookResult = { ok: true; workflowId: string; text: string } | { ok: false; reason: string };
+
+/** Reads and checks a confirm hook's URL (see `confirmHookUrl`). */
+export function verifyConfirmHook(url: string, secrets: readonly string[]): ConfirmHookResult {
+  const read = readSessionUrl(CONFIRM_URLS, url, secrets);
+  if (read.verdict !== 'valid') return { ok: false, reason: `confirm hook URL refused (${read.verdict})` };
+  const { hook, wf: workflowId, say: text } = read.values;
+  if (hook !== JambonzHook.Confirm || workflowId === undefined || text === undefined)
+    return { ok: false, reason: 'a confirm hook must name its session and carry the text to say' };
+  return { ok: true, workflowId, text };
 }
 
 /** The `call_hook` or `call_status_hook` to configure on the jambonz application (no session yet, no token). */
@@ -197,6 +236,8 @@ export interface OperationHooks {
   readonly ownerWorkflowId: string;
   /** URL jambonz calls for `hook` of this operation. */
   url(hook: JambonzHook): string;
+  /** The confirmHook that has the called party of this operation's dial hear `text` (see `confirmHookUrl`). */
+  confirmUrl(text: string): string;
   /**
    * WebSocket URL that receives call audio and stores it: jambonz records by streaming (`listen`), because
    * its `record` verb cannot run. Without it `recordStart` is refused.
@@ -216,6 +257,7 @@ export function operationHooks(input: {
   return {
     ownerWorkflowId: workflowId,
     url: (hook) => hookUrl(publicBaseUrl, secret, workflowId, hook, controlId),
+    confirmUrl: (text) => confirmHookUrl(publicBaseUrl, secret, workflowId, controlId, text),
     recordingStreamUrl,
   };
 }

@@ -147,6 +147,8 @@ export interface ConnectOptions {
   timeoutSeconds?: number;
   /** Receives `calling.call.connect` (connecting / connected / failed / disconnected). */
   statusUrl?: string;
+  /** Said to the callee when it answers, before it is connected: `confirm` as inline SWML. */
+  whisper?: string;
 }
 
 export function connectMethod(options: ConnectOptions): SwmlMethod {
@@ -156,6 +158,7 @@ export function connectMethod(options: ConnectOptions): SwmlMethod {
       ...(options.from ? { from: options.from } : {}),
       ...(options.timeoutSeconds === undefined ? {} : { timeout: Math.round(options.timeoutSeconds) }),
       ...(options.statusUrl ? { status_url: options.statusUrl } : {}),
+      ...(options.whisper ? { confirm: [sayMethod(options.whisper)] } : {}),
     },
   };
 }
@@ -236,7 +239,13 @@ export function documentForCommand(command: CallCommand, callbacks: CallbackConf
       return swmlDocument([connectMethod({ to: bridgeTarget(command.otherCallId), statusUrl }), handBack]);
     case 'connect':
       return swmlDocument([
-        connectMethod({ to: command.to, from: command.from, timeoutSeconds: command.timeoutSeconds, statusUrl }),
+        connectMethod({
+          to: command.to,
+          from: command.from,
+          timeoutSeconds: command.timeoutSeconds,
+          whisper: command.whisper,
+          statusUrl,
+        }),
         handBack,
       ]);
     case 'sendDtmf':

@@ -661,6 +661,7 @@ export class FeatureServerSession implements VerbLoop {
     let winner: OutboundLeg | undefined;
     let detached = false;
     if (typeof data.dialMusic === 'string') this.call.heard.push(data.dialMusic);
+    const confirmHook = this.hookTarget(data.confirmHook);
 
     await new Promise<void>((done) => {
       let finished = false;
@@ -699,6 +700,14 @@ export class FeatureServerSession implements VerbLoop {
           return winner;
         },
       };
+      const connect = (leg: OutboundLeg) => {
+        if (answerOnBridge) this.answer();
+        Object.assign(results, { dialCallStatus: 'completed', dialSipStatus: 200 });
+        this.bridge(leg.call);
+        const timeLimit = optionalNumber(data.timeLimit);
+        if (timeLimit !== undefined) timeLimitTimer = this.timers.after(timeLimit * 1000, end);
+        if (isData(data.amd)) this.detectMachine(leg.call, data.amd);
+      };
       run.onKill(end);
       for (const target of targets) {
         const leg = this.engine.dialLeg(
@@ -714,12 +723,10 @@ export class FeatureServerSession implements VerbLoop {
               this.timers.cancel(ringTimer);
               for (const other of pending) other.cancel();
               pending.clear();
-              if (answerOnBridge) this.answer();
-              Object.assign(results, { dialCallStatus: 'completed', dialSipStatus: 200 });
-              this.bridge(leg.call);
-              const timeLimit = optionalNumber(data.timeLimit);
-              if (timeLimit !== undefined) timeLimitTimer = this.timers.after(timeLimit * 1000, end);
-              if (isData(data.amd)) this.detectMachine(leg.call, data.amd);
+              if (confirmHook === undefined) return connect(leg);
+              void this.confirm(leg.call, confirmHook).then(() => {
+                if (!finished) connect(leg);
+              });
             },
             failed: () => {
               track(leg);
@@ -740,6 +747,30 @@ export class FeatureServerSession implements VerbLoop {
 
     this.call.milestones.push(`dial ${typeof results.dialCallStatus === 'string' ? results.dialCallStatus : 'failed'}`);
     await this.performActionCatching(verb, results, run.reason !== 'replaced');
+  }
+
+  /**
+   * A dial's confirmHook: fetched with the answered callee's call info; its verbs run on the callee before the
+   * bridge, so what they say or play is what the callee hears (only say and play are simulated).
+   */
+  private async confirm(callee: SimCall, confirmHook: HookTarget): Promise<void> {
+    try {
+      const payload = snakeCaseKeys(callee.callInfo(this.engine.account)) as Data;
+      const answer = await this.engine.hooks.request('verb:hook', confirmHook, payload, callee.callSid);
+      for (const verb of this.engine.readVerbs(answer)) {
+        if (verb.name === 'say') {
+          const text = pickText(verb.data.text);
+          callee.heard.push(text);
+          await this.sleep(speechMs(text));
+        } else if (verb.name === 'play') {
+          callee.heard.push(String(verb.data.url));
+          await this.sleep(SIM_MS.audioFile);
+        } else this.engine.log(`${callee.callSid}: confirmHook verb ${verb.name} is not simulated; skipped`);
+      }
+      this.engine.log(`${callee.callSid}: confirmed; heard ${JSON.stringify(callee.heard)}`);
+    } catch (err) {
+      this.noteHookFailure('dial confirmHook', err);
+    }
   }
 
   private bridge(other: SimCall): void {

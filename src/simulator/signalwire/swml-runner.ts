@@ -437,6 +437,10 @@ export class SwmlRunner {
         throw new Interrupted(interruptReason(signal));
       }
       if (!answered) return fail(peer.endReason ?? 'error');
+      if (params.confirm !== undefined) {
+        await this.confirm(peer, params.confirm, signal);
+        if (!peer.isUp) return fail(peer.endReason ?? 'error');
+      }
     } else {
       const existing = control.findLeg(to.slice('call:'.length));
       if (!existing || existing === leg || !existing.isUp) return fail('notFound');
@@ -456,6 +460,29 @@ export class SwmlRunner {
     }
     Object.assign(leg.vars, { connect_result: 'connected', connect_failed_reason: 'none', return_value: 'connected' });
     return NEXT;
+  }
+
+  /**
+   * `confirm`: SWML (inline methods, or a URL returning a document) run on the callee once it answered, before
+   * the bridge; what it plays is what the callee hears. A callee that hangs up during it fails the connect.
+   */
+  private async confirm(peer: Leg, confirm: unknown, signal: AbortSignal): Promise<void> {
+    const source: DocumentSource =
+      typeof confirm === 'string'
+        ? { kind: 'url', url: confirm, method: 'POST', params: {} }
+        : { kind: 'inline', document: { version: '1.0.0', sections: { main: confirm } } };
+    try {
+      const document = await this.load(peer, source, signal);
+      if (document) await this.section(peer, document, 'main', AbortSignal.any([signal, peer.lifetime.signal]));
+      else this.deps.control.end(peer, 'error', 'carrier', 'no valid confirm SWML');
+    } catch (err) {
+      if (!(err instanceof Interrupted)) throw err;
+    }
+    if (signal.aborted) {
+      this.deps.control.end(peer, 'cancel', 'app', 'connect abandoned');
+      throw new Interrupted(interruptReason(signal));
+    }
+    if (peer.isUp) this.deps.log(`${peer.callId}: confirmed; heard ${JSON.stringify(peer.heard)}`);
   }
 
   private async sendDigits(leg: Leg, digits: string, signal: AbortSignal): Promise<Outcome> {

@@ -4,6 +4,7 @@ import { CarrierError } from '../../../../src/providers/errors';
 import {
   answerVerb,
   configVerb,
+  confirmDocument,
   dequeueVerb,
   dialTarget,
   dialVerb,
@@ -26,6 +27,7 @@ import {
   sipDeclineVerb,
   sipReferVerb,
   tagVerb,
+  verifyConfirmHook,
   verifyHookToken,
   type JambonzVerb,
 } from '../../../../src/providers/jambonz';
@@ -207,6 +209,7 @@ describe('mapCommandToVerbs', () => {
     { op: 'recordStart', beep: false, maxSeconds: 30, channels: 'dual' },
     { op: 'transfer', to: '+15551234567', from: '+15557654321', timeoutSeconds: 25 },
     { op: 'transfer', to: 'sip:agent@pbx.example.com' },
+    { op: 'connect', to: '+15551234567', from: '+15557654321', whisper: 'Call from the support queue.' },
     { op: 'bridge', otherCallId: '9d3e2f10-caller' },
     { op: 'enqueue', queue: 'sales', maxWaitSeconds: 300 },
     { op: 'leaveQueue' },
@@ -273,6 +276,25 @@ describe('mapCommandToVerbs', () => {
         actionHook: hooks.url(JambonzHook.Dial),
       },
     ]);
+  });
+
+  it('whispers to the callee through a confirmHook whose signed URL carries the text', () => {
+    const whisper = 'Call from the support queue.';
+    const [dial] = mapCommandToVerbs({ op: 'connect', to: '+15551234567', whisper }, hooks);
+    const { confirmHook } = dial as { confirmHook: string };
+    expect(verifyConfirmHook(confirmHook, ['hook-secret'])).toEqual({
+      ok: true,
+      workflowId: 'call:jambonz:5b6a0c1e',
+      text: whisper,
+    });
+    const forged = new URL(confirmHook);
+    forged.searchParams.set('say', 'Something else.');
+    expect(verifyConfirmHook(forged.toString(), ['hook-secret'])).toMatchObject({ ok: false });
+    // Neither is a confirm hook a token for any other hook, nor the other way round.
+    expect(verifyHookToken(confirmHook, ['hook-secret'])).toMatchObject({ ok: false });
+    expect(verifyConfirmHook(hooks.url(JambonzHook.Confirm), ['hook-secret'])).toMatchObject({ ok: false });
+    expectValidDocument(confirmDocument(whisper));
+    expect(mapCommandToVerbs({ op: 'connect', to: '+15551234567' }, hooks)[0]).not.toHaveProperty('confirmHook');
   });
 
   it('parks enqueued callers in one jambonz queue and bridges by taking that exact call from it', () => {

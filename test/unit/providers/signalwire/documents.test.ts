@@ -50,7 +50,13 @@ const samples: { [K in DocumentOp]: Extract<CallCommandBody, { op: K }> } = {
     identity: '+15550001111',
   },
   receiveFax: { op: 'receiveFax' },
-  connect: { op: 'connect', to: '+15550004444', from: '+15550001111', timeoutSeconds: 25 },
+  connect: {
+    op: 'connect',
+    to: '+15550004444',
+    from: '+15550001111',
+    timeoutSeconds: 25,
+    whisper: 'Call from the support queue.',
+  },
 };
 
 const command = (op: DocumentOp): CallCommand =>
@@ -109,6 +115,18 @@ describe('documents for flow operations', () => {
       },
     });
     expect(main('receiveFax')).toEqual({ receive_fax: { status_url: statusUrl } });
+  });
+
+  it('whispers to the callee with an inline confirm before connecting it', () => {
+    expect(documentForCommand(command('connect'), callbacks).sections.main[0]).toEqual({
+      connect: {
+        to: '+15550004444',
+        from: '+15550001111',
+        timeout: 25,
+        status_url: statusUrl,
+        confirm: [{ play: { url: 'say:Call from the support queue.' } }],
+      },
+    });
   });
 
   it('answers with a longer call limit than the four-hour SignalWire default when asked', () => {
