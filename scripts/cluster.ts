@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../src/config';
-import { RUNNING_STACK_FILE, startStack } from '../src/dev/stack';
+import { loadConfig, PROJECT_ROOT } from '../src/config';
+import { runningStackFile, startStack } from '../src/dev/stack';
 import { ensureTemporalServer, startTemporalCluster } from '../src/dev/temporal-cluster';
 import { resolveTemporalCli } from '../src/dev/temporal-cli';
 import { bundleWorkflowsToFile } from '../worker/bundle';
@@ -18,6 +18,7 @@ import { bundleWorkflowsToFile } from '../worker/bundle';
 
 async function main(): Promise<void> {
   const log = (line: string) => console.log(line);
+  const stackFile = runningStackFile(loadConfig().temporal.dataDir);
   if (process.argv.includes('--build-only')) {
     log(`Temporal server: ${ensureTemporalServer(log).server}`);
     return;
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
     log,
   });
   writeFileSync(
-    RUNNING_STACK_FILE,
+    stackFile,
     JSON.stringify({
       gatewayUrl: stack.gatewayUrl,
       simulatorUrls: stack.simulatorUrls,
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
     log('Stopping ...');
     await stack.stop();
     await cluster.stop();
-    rmSync(RUNNING_STACK_FILE, { force: true });
+    rmSync(stackFile, { force: true });
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());

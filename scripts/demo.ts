@@ -15,7 +15,7 @@ import { startDevServer, temporalUiWorkflowUrl, type DevServer } from '../src/de
 import { DEMO_FAX_NUMBER, SIMULATORS } from '../src/dev/simulators';
 import { faxCapability } from '../src/providers/carriers';
 import { DEMO_QUEUE_AGENTS, type CallerScript } from '../src/simulator/scripts';
-import { startStack, type Stack } from '../src/dev/stack';
+import { runningStackFile, startStack, type Stack } from '../src/dev/stack';
 import { bundleWorkflowsToFile } from '../worker/bundle';
 
 /**
@@ -154,7 +154,7 @@ export async function runQueueDemo(
 }
 
 async function runningStack(): Promise<StackInfo | undefined> {
-  const file = path.join(PROJECT_ROOT, '.data', 'stack.json');
+  const file = runningStackFile(loadConfig().temporal.dataDir);
   if (!existsSync(file)) return undefined;
   const info = JSON.parse(readFileSync(file, 'utf8')) as StackInfo;
   try {

@@ -2,7 +2,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
-import { PROJECT_ROOT } from '../src/config';
+import { loadConfig, PROJECT_ROOT } from '../src/config';
+import { runningStackFile } from '../src/dev/stack';
 import { resolveTemporalCli } from '../src/dev/temporal-cli';
 
 /**
@@ -18,7 +19,7 @@ const OUT = path.join(PROJECT_ROOT, 'test', 'fixtures', 'histories');
 async function main(): Promise<void> {
   const temporalAddress =
     process.env.TEMPORAL_ADDRESS ||
-    (JSON.parse(readFileSync(path.join(PROJECT_ROOT, '.data', 'stack.json'), 'utf8')) as { temporalAddress: string })
+    (JSON.parse(readFileSync(runningStackFile(loadConfig().temporal.dataDir), 'utf8')) as { temporalAddress: string })
       .temporalAddress;
   const narrowed = process.env.RECORD_QUERY ? ` AND ${process.env.RECORD_QUERY}` : '';
   // The CLI writes histories in the JSON form the SDK's replayer reads (as the Web UI's download does).

@@ -6,7 +6,7 @@ import { loadConfig, type Config } from './config';
 import { startDevServer, type DevServer } from './dev/dev-server';
 import type { ManagedProcess } from './dev/processes';
 import { SIMULATORS } from './dev/simulators';
-import { startStack, type Stack } from './dev/stack';
+import { runningStackFile, startStack, type Stack } from './dev/stack';
 import { logFormat, prettifier } from './logging';
 
 /**
@@ -94,7 +94,7 @@ export async function runService(options: RunServiceOptions = {}): Promise<Runni
   say(`worker ready (task queue ${config.temporal.taskQueue})`);
   say(`gateway listening on ${stack.gatewayUrl}`);
 
-  const stackFile = path.join(config.temporal.dataDir, 'stack.json');
+  const stackFile = runningStackFile(config.temporal.dataDir);
   writeFileSync(
     stackFile,
     JSON.stringify(

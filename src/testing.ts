@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -10,6 +9,7 @@ import { startDevServer, type DevServer } from './dev/dev-server';
 import { SIMULATORS } from './dev/simulators';
 import { startStack } from './dev/stack';
 import type { AgentScript, CallerScript } from './simulator/scripts';
+import { freePorts } from './dev/ports';
 
 /**
  * Tests for your own flows against the real thing: a Temporal dev server, the worker with your flows, the gateway
@@ -153,22 +153,4 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 30_000): Pr
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
-
-/** Ports the OS hands out for port 0, held open together so they differ from each other. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<net.Server>((resolve, reject) => {
-          const server = net.createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
 }

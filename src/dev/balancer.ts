@@ -124,15 +124,3 @@ export function startTcpBalancer(port: number, backends: number[]): Promise<Bala
     ),
   );
 }
-
-/** A free loopback port, from the OS. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

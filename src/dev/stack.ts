@@ -1,8 +1,8 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PROVIDERS, type Provider } from '../calls/ids';
-import { PROJECT_ROOT } from '../config';
-import { freePort, startBalancer, type Balancer } from './balancer';
+import { startBalancer, type Balancer } from './balancer';
+import { freePort } from './ports';
 import { partAvailable, startPart, type ManagedProcess } from './processes';
 import { carriersConfigured, SIMULATORS } from './simulators';
 
@@ -12,8 +12,13 @@ import { carriersConfigured, SIMULATORS } from './simulators';
  * end-to-end tests, so all three run the same thing.
  */
 
-/** Where a running `npm start` or `npm run cluster` says where its parts are, for `npm run demo` and scripts. */
-export const RUNNING_STACK_FILE = path.join(PROJECT_ROOT, '.data', 'stack.json');
+/**
+ * Where a running `npm start` or `npm run cluster` says where its parts are (in DATA_DIR, `config.temporal.dataDir`),
+ * for `npm run demo` and the scripts.
+ */
+export function runningStackFile(dataDir: string): string {
+  return path.join(dataDir, 'stack.json');
+}
 
 export interface StackOptions {
   /** Temporal frontend, host:port. */

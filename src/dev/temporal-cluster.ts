@@ -1,10 +1,12 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncOptions } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { CALL_SEARCH_ATTRIBUTES } from '../calls/search-attributes';
 import { PROJECT_ROOT as ROOT } from '../config';
-import { freePort, startBalancer, type Balancer } from './balancer';
+import { startBalancer, type Balancer } from './balancer';
+import { freePort } from './ports';
 
 /**
  * The production engine on one machine: Temporal server processes (every service in each, ringpop membership
@@ -269,13 +271,24 @@ function serverConfig(ports: ServerPorts, postgresPort: number, dynamicConfigFil
   };
 }
 
+/** Whether something listens on the loopback port. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 async function waitForPort(port: number, child: ChildProcess, timeoutMs: number, logFile: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null)
       throw new Error(`Temporal server exited (${child.exitCode}): ${readFileSync(logFile, 'utf8').slice(-2000)}`);
-    const ok = spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]).status === 0;
-    if (ok) return;
+    if (await accepts(port)) return;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new Error(`Temporal server did not open 127.0.0.1:${port} within ${timeoutMs} ms (log: ${logFile})`);
