@@ -49,6 +49,24 @@ export interface StopFaxInput {
   direction: 'send' | 'receive';
 }
 
+/**
+ * How often an activity still running heartbeats (COMMAND_OPTIONS' `heartbeatTimeout` is 1.5 s; the worker's
+ * `maxHeartbeatThrottleInterval` lets one out every 500 ms). The first comes after this long, so a quick
+ * request costs Temporal nothing.
+ */
+const KEEP_ALIVE_EVERY_MS = 400;
+
+/** Runs `work`, heartbeating while it takes long, so a worker that dies mid-request is noticed in seconds. */
+async function keepAlive<T>(work: () => Promise<T>): Promise<T> {
+  const context = Context.current();
+  const timer = setInterval(() => context.heartbeat(), KEEP_ALIVE_EVERY_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 function dialOutcomeUnknown(provider: Provider, what: string, cause?: CarrierError): ApplicationFailure {
   return ApplicationFailure.create({
     type: ErrorType.DialOutcomeUnknown,
@@ -103,6 +121,27 @@ async function placeOnce(
 }
 
 export function createActivities(deps: ActivityDeps) {
+  return keepingAlive(carrierActivities(deps), ['placeCall', 'placeFaxCall']);
+}
+
+/**
+ * Every activity heartbeats while it runs long, except those listed: leg and fax placement, whose heartbeat
+ * details are a note to their next attempt and which run under options without a heartbeat timeout.
+ */
+function keepingAlive<A extends Record<string, (input: never) => Promise<unknown>>>(
+  activities: A,
+  except: Array<keyof A>,
+): A {
+  const wrapped = { ...activities };
+  for (const name of Object.keys(activities) as Array<keyof A>) {
+    if (except.includes(name)) continue;
+    const run = activities[name];
+    wrapped[name] = ((input: never) => keepAlive(() => run(input))) as A[keyof A];
+  }
+  return wrapped;
+}
+
+function carrierActivities(deps: ActivityDeps) {
   const carrier = (provider: Provider): CarrierClient => {
     const client = deps.carriers[provider];
     if (!client) {

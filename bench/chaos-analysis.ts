@@ -234,17 +234,19 @@ export function reactionTimes(carrier: Provider, logs: CarrierLogs): number[] {
 export interface Reaction {
   at: number;
   ms: number;
+  /** The event reacted to and its leg, for the list of slow reactions. */
+  what: string;
 }
 
 /** `reactionTimes` with when each event went out, to tell reactions inside a Temporal outage from the others. */
 export function reactionSamples(carrier: Provider, logs: CarrierLogs): Reaction[] {
   const field = ID_FIELD[carrier];
   const times: Reaction[] = [];
-  const byLeg = new Map<string, Array<{ at: number; kind: 'event' | 'command' }>>();
-  const push = (leg: string | undefined, at: string | undefined, kind: 'event' | 'command') => {
+  const byLeg = new Map<string, Array<{ at: number; kind: 'event' | 'command'; name: string }>>();
+  const push = (leg: string | undefined, at: string | undefined, kind: 'event' | 'command', name: string) => {
     if (leg === undefined || at === undefined) return;
     const list = byLeg.get(leg) ?? [];
-    list.push({ at: Date.parse(at), kind });
+    list.push({ at: Date.parse(at), kind, name });
     byLeg.set(leg, list);
   };
   for (const w of logs.webhooks) {
@@ -253,20 +255,29 @@ export function reactionSamples(carrier: Provider, logs: CarrierLogs): Reaction[
     const answeredAt = w.deliveredAt ?? w.answeredAt;
     if (w.kind === 'swml-fetch' || (w.type !== undefined && w.type !== 'call:status')) {
       if (w.lastAttemptAt && answeredAt)
-        times.push({ at: Date.parse(w.lastAttemptAt), ms: Date.parse(answeredAt) - Date.parse(w.lastAttemptAt) });
+        times.push({
+          at: Date.parse(w.lastAttemptAt),
+          ms: Date.parse(answeredAt) - Date.parse(w.lastAttemptAt),
+          what: `${carrier} ${w.kind === 'swml-fetch' ? 'fetch' : w.type} ${w[field]} (${w.attempts ?? '?'} attempts)`,
+        });
       continue;
     }
     // A document carrier's status callback asks for no reaction (its next instructions come by fetch or hook),
     // so pairing it with the next REST command would time the flow's own pace (a 30 s talk, a voicemail).
     if (carrier !== 'telnyx') continue;
-    push(w[field], w.lastAttemptAt, 'event');
+    push(w[field], w.lastAttemptAt, 'event', `${w.type ?? w.eventType} (${w.attempts ?? '?'} attempts)`);
   }
-  for (const c of logs.commands) if (c.status < 300) push(c[field], c.at, 'command');
-  for (const events of byLeg.values()) {
+  for (const c of logs.commands)
+    if (c.status < 300) push(c[field], c.at, 'command', c.action ?? c.command ?? 'command');
+  for (const [leg, events] of byLeg) {
     events.sort((a, b) => a.at - b.at);
     for (let i = 0; i + 1 < events.length; i++)
       if (events[i].kind === 'event' && events[i + 1].kind === 'command')
-        times.push({ at: events[i].at, ms: events[i + 1].at - events[i].at });
+        times.push({
+          at: events[i].at,
+          ms: events[i + 1].at - events[i].at,
+          what: `${carrier} ${events[i].name} -> ${events[i + 1].name} ${leg}`,
+        });
   }
   return times;
 }

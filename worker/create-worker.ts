@@ -74,6 +74,9 @@ export async function createWorker(options: CreateWorkerOptions = {}): Promise<D
     // once, so the next task of each session goes to another worker without waiting out any timeout.
     shutdownGraceTime: '10 seconds',
     stickyQueueScheduleToStartTimeout: config.worker.stickyScheduleToStartMs,
+    // Keep-alive heartbeats of a slow command (activities/) reach Temporal well inside its 1.5 s heartbeat
+    // timeout; the SDK's default throttle (80% of the timeout) would leave too little room on a busy host.
+    maxHeartbeatThrottleInterval: '500 ms',
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
   });
   return {

@@ -9,6 +9,12 @@ import { ErrorType } from '../src/calls';
  */
 export const COMMAND_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '5 seconds',
+  /**
+   * A worker SIGKILLed mid-request would otherwise cost the caller the whole start-to-close timeout. An
+   * activity still running after a moment heartbeats (`keepAlive` in activities/), so Temporal retries one
+   * whose worker died within this long; a quick command (nearly all) sends no heartbeat at all.
+   */
+  heartbeatTimeout: '1500 ms',
   scheduleToCloseTimeout: '55 seconds',
   retry: {
     initialInterval: '250 ms',
@@ -22,3 +28,9 @@ export const COMMAND_OPTIONS: ActivityOptions = {
     ],
   },
 };
+
+/**
+ * Placing a leg: the command options without the heartbeat timeout. A dial attempt's heartbeat details are its
+ * note to the next attempt (`placeOnce`), which keep-alive heartbeats would overwrite.
+ */
+export const PLACE_CALL_OPTIONS: ActivityOptions = { ...COMMAND_OPTIONS, heartbeatTimeout: undefined };

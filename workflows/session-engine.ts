@@ -31,7 +31,7 @@ import {
   type LegState,
 } from '../src/calls';
 import type { CallActivities } from '../activities';
-import { COMMAND_OPTIONS } from './activity-options';
+import { COMMAND_OPTIONS, PLACE_CALL_OPTIONS } from './activity-options';
 import { DocumentChannel } from './document-channel';
 import { EventLedger, endedByHangup, type LedgerEffect, type PendingOperation } from './event-ledger';
 import { commandSummary, storySearchAttributes } from './timeline';
@@ -42,8 +42,8 @@ import { commandSummary, storySearchAttributes } from './timeline';
  * and the waits in between. `CallSession` builds the flow API on it. Deterministic, plain JSON state.
  */
 
-export function activitiesFor(summary: string): CallActivities {
-  return proxyActivities<CallActivities>({ ...COMMAND_OPTIONS, summary });
+export function activitiesFor(summary: string, options = COMMAND_OPTIONS): CallActivities {
+  return proxyActivities<CallActivities>({ ...options, summary });
 }
 
 /** Whether this run should continue-as-new at its next checkpoint. */
@@ -441,7 +441,7 @@ export class SessionEngine {
   ): Promise<{ callId: string; waiter: PendingOperation }> {
     this.perform(this.ledger.noteDialing(options.to, role));
     const placed = await this.activity('dial', () =>
-      activitiesFor('dial').placeCall({
+      activitiesFor('dial', PLACE_CALL_OPTIONS).placeCall({
         ...options,
         provider: this.provider,
         commandKey: key,

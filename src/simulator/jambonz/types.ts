@@ -35,7 +35,12 @@ export interface JambonzSimulatorOptions extends SimulatorOptions {
  */
 export interface JambonzFaultOptions extends DeliveryFaultOptions {
   /** The first `count` attempts of every REST request (same method, path and body) get this status instead of running. */
-  failFirstCommandAttempts?: { status: 429 | 480 | 500 | 503; count: number; retryAfterSeconds?: number };
+  failFirstCommandAttempts?: {
+    status: 429 | 480 | 500 | 503;
+    count: number;
+    share?: number;
+    retryAfterSeconds?: number;
+  };
   /** Send every call:status hook twice (jambonz itself does not; for testing de-duplication). */
   duplicateStatusHooks?: boolean;
   /** Random delay before each hook's first attempt, real milliseconds. @default [0, 0] */

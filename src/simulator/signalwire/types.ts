@@ -53,7 +53,7 @@ export interface InboundFaxScript {
 
 export interface SignalWireFaultOptions extends DeliveryFaultOptions {
   /** The first `count` attempts of every REST command (by call, command and control_id) get this error instead of running. */
-  failFirstCommandAttempts?: { status: 500 | 503 | 429; count: number; retryAfterSeconds?: number };
+  failFirstCommandAttempts?: { status: 500 | 503 | 429; count: number; share?: number; retryAfterSeconds?: number };
   /** Deliver every status callback twice (identical bytes). */
   duplicateWebhooks?: boolean;
   /** Random delay before each status callback's first delivery attempt, in real milliseconds. @default [2, 20] */

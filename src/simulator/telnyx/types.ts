@@ -67,7 +67,7 @@ export interface TelnyxSimFax {
 
 export interface FaultOptions extends DeliveryFaultOptions {
   /** The first `count` attempts of every command (by `command_id`) get this error instead of running. */
-  failFirstCommandAttempts?: { status: 500 | 503 | 429; count: number; retryAfterSeconds?: number };
+  failFirstCommandAttempts?: { status: 500 | 503 | 429; count: number; share?: number; retryAfterSeconds?: number };
   /**
    * `POST /faxes` to these numbers is carried out (the fax is queued and sent), but its first answer for each
    * number is a 500: the response lost on its way back, so the client cannot know the fax exists.
