@@ -265,6 +265,9 @@ export function reactionSamples(carrier: Provider, logs: CarrierLogs): Reaction[
     // A document carrier's status callback asks for no reaction (its next instructions come by fetch or hook),
     // so pairing it with the next REST command would time the flow's own pace (a 30 s talk, a voicemail).
     if (carrier !== 'telnyx') continue;
+    // A start notice (call.speak.started, call.playback.started) asks for no reaction either: paired with the
+    // next command it would time the prompt's own length.
+    if ((w.type ?? w.eventType ?? '').endsWith('.started')) continue;
     push(w[field], w.lastAttemptAt, 'event', `${w.type ?? w.eventType} (${w.attempts ?? '?'} attempts)`);
   }
   for (const c of logs.commands)
