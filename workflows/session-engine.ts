@@ -1,9 +1,12 @@
 import {
+  CancellationScope,
   condition,
+  isCancellation,
   log,
   patched,
   proxyActivities,
   setCurrentDetails,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -44,6 +47,31 @@ import { commandSummary, storySearchAttributes } from './timeline';
 
 export function activitiesFor(summary: string, options = COMMAND_OPTIONS): CallActivities {
   return proxyActivities<CallActivities>({ ...options, summary });
+}
+
+/** A timer that waits can check among their other conditions: one history event when armed, one when it fires. */
+export interface DueTimer {
+  /** The timer has fired. */
+  readonly due: boolean;
+  /** Not needed any more: a timer still running is cancelled (one event), a fired one costs nothing. */
+  cancel(): void;
+}
+
+export function dueTimer(ms: number): DueTimer {
+  const scope = new CancellationScope();
+  const timer = { due: false, cancel: () => scope.cancel() };
+  void scope
+    .run(() => sleep(ms))
+    .then(
+      () => {
+        timer.due = true;
+      },
+      (err: unknown) => {
+        // Cancelled: not needed any more, or the flow itself was (a redirect).
+        if (!isCancellation(err)) log.warn('timer failed', { error: (err as Error)?.message });
+      },
+    );
+  return timer;
 }
 
 /** Whether this run should continue-as-new at its next checkpoint. */

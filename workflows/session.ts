@@ -7,6 +7,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   upsertSearchAttributes,
   type SignalDefinition,
 } from '@temporalio/workflow';
@@ -51,7 +52,7 @@ import {
   type RecordOptions,
 } from '../src/calls';
 import type { Flow, FlowContext } from './flows/types';
-import { SessionEngine, activitiesFor, shouldContinueAsNew } from './session-engine';
+import { SessionEngine, activitiesFor, dueTimer, shouldContinueAsNew, type DueTimer } from './session-engine';
 import type { PendingOperation } from './event-ledger';
 
 /**
@@ -373,6 +374,7 @@ export class CallSession extends SessionEngine {
     this.queueWait = wait;
     const arrived = Date.now();
     let inLine = false;
+    let announcement: DueTimer | undefined;
     const done = (result: EnqueueResult): EnqueueResult => {
       this.finish(seq, result.outcome);
       return result;
@@ -395,6 +397,10 @@ export class CallSession extends SessionEngine {
       const music = joined!.holdMusicUrl;
       const intervalMs = Math.max(5, joined!.announcementIntervalSeconds) * 1000;
       let nextAnnouncement = Date.now() + intervalMs;
+      // One timer per announcement, not one armed and cancelled per stretch of hold music (two history events
+      // per stretch); waits recorded before arm one per stretch.
+      const oneTimer = patched('hold-announcement-timer');
+      announcement = oneTimer ? dueTimer(intervalMs) : undefined;
       for (;;) {
         const notice = wait.notices.shift();
         if (notice?.kind === 'offer') {
@@ -419,12 +425,16 @@ export class CallSession extends SessionEngine {
           return done({ outcome: 'removed', queue, reason: notice.reason });
         }
         if (notice) continue; // a withdrawn offer that is no longer out
-        if (Date.now() >= nextAnnouncement) {
+        if (announcement?.due || Date.now() >= nextAnnouncement) {
           await this.announcePosition(queue, ticket);
           nextAnnouncement = Date.now() + intervalMs;
+          if (oneTimer) {
+            announcement?.cancel(); // fired, unless the workflow's clock got there first
+            announcement = dueTimer(intervalMs);
+          }
           continue;
         }
-        const pressed = await this.holdSegment(wait, music, callbackDigit, nextAnnouncement - Date.now());
+        const pressed = await this.holdSegment(wait, music, callbackDigit, nextAnnouncement - Date.now(), announcement);
         if (pressed && !wait.notices.some((n) => n.kind === 'offer')) {
           await this.reportToQueue(queue, requestCallbackSignal, {
             ticket,
@@ -452,6 +462,7 @@ export class CallSession extends SessionEngine {
         await this.reportToQueue(queue, leaveQueueSignal, { ticket, reason: 'hangup' } satisfies LeaveQueueReport);
       return done({ outcome: 'caller-gone', queue });
     } finally {
+      announcement?.cancel();
       if (this.queueWait === wait) this.queueWait = undefined;
     }
   }
@@ -545,13 +556,15 @@ export class CallSession extends SessionEngine {
    * One stretch of hold music that a key press, a notice or the next announcement ends; the digit if pressed.
    * On a document carrier the stretch runs to its end: a running document step has no race-free stop (a
    * SignalWire document step has no control id; a jambonz redirect races the gather's own hand-back), so a
-   * notice waits for the hold music to end (keep its file short there).
+   * notice waits for the hold music to end (keep its file short there). `announcement`: the wait's timer
+   * (absent in waits recorded before it, which arm a timer of their own for `untilAnnouncementMs`).
    */
   private async holdSegment(
     wait: QueueWait,
     music: string | undefined,
     callbackDigit: string,
     untilAnnouncementMs: number,
+    announcement?: DueTimer,
   ): Promise<boolean> {
     let settled = false;
     let result: GatherResult | undefined;
@@ -572,10 +585,14 @@ export class CallSession extends SessionEngine {
       },
     );
     const stoppable = !this.channel.carries('gather');
-    const interrupted = await condition(
-      () => settled || (stoppable && wait.notices.length > 0),
-      Math.max(1, untilAnnouncementMs),
-    );
+    const stopWaiting = () => settled || (stoppable && wait.notices.length > 0);
+    let interrupted: boolean;
+    if (announcement) {
+      await condition(() => stopWaiting() || announcement.due);
+      interrupted = stopWaiting();
+    } else {
+      interrupted = await condition(stopWaiting, Math.max(1, untilAnnouncementMs));
+    }
     if (!settled) {
       if (stoppable && (interrupted || !this.ended)) {
         try {
