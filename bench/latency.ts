@@ -103,8 +103,8 @@ interface LevelResult {
   cpuMs: Record<string, number>;
   /** CPU ms the rest of the machine used meanwhile (other users' load). */
   otherCpuMs: number;
-  /** Calls of the last wave, for the history sample. */
-  lastWave: string[];
+  /** Calls of the last wave that went through, for the history sample. */
+  completed: string[];
 }
 
 /** One call: its four steps, each timed from delivery to the command's arrival at the carrier. */
@@ -133,7 +133,7 @@ async function runLevel(system: System, carrier: CaptureCarrier, level: Level): 
     busyMs: 0,
     cpuMs: {},
     otherCpuMs: 0,
-    lastWave: [],
+    completed: [],
   };
   const deadline = Date.now() + LEVEL_BUDGET_MS;
   while (result.calls < level.calls && Date.now() < deadline) {
@@ -144,9 +144,13 @@ async function runLevel(system: System, carrier: CaptureCarrier, level: Level): 
     const cpuBefore = cpuMsByProcess(system.processes);
     const machineBefore = machineBusyMs();
     const started = performance.now();
+    const completed: string[] = [];
     await Promise.all(
       callIds.map((id) =>
-        runCall(system, carrier, id, result).catch((err: Error) => void result.errors.push(err.message)),
+        runCall(system, carrier, id, result).then(
+          () => void completed.push(id),
+          (err: Error) => void result.errors.push(err.message),
+        ),
       ),
     );
     result.busyMs += performance.now() - started;
@@ -160,7 +164,7 @@ async function runLevel(system: System, carrier: CaptureCarrier, level: Level): 
     result.otherCpuMs += Math.max(0, machineBusyMs() - machineBefore - ours);
     await system.end(callIds);
     result.calls += callIds.length;
-    result.lastWave = callIds;
+    result.completed = completed;
   }
   return result;
 }
@@ -201,7 +205,7 @@ async function measure(
   for (const level of levels(callers)) {
     log(`${label}: ${level.calls} calls, ${level.concurrency} at a time, pauses ${level.pauseMs.join('-')} ms`);
     const result = await runLevel(system, carrier, level);
-    const sample = result.lastWave.slice(0, HISTORY_SAMPLE);
+    const sample = result.completed.slice(0, HISTORY_SAMPLE);
     const historyEvents = await system.historyEventsPerReaction?.(sample).catch((err: Error) => {
       log(`${label}: history events not counted: ${err.message}`);
       return undefined;
@@ -219,7 +223,9 @@ function stopList(log: (line: string) => void) {
     add(stop: () => Promise<unknown>): () => Promise<void> {
       stops.unshift(stop);
       return async () => {
-        stops.splice(stops.indexOf(stop), 1);
+        const index = stops.indexOf(stop);
+        if (index < 0) return; // stopped already (Ctrl-C)
+        stops.splice(index, 1);
         await stop();
       };
     },
@@ -359,8 +365,15 @@ async function main(): Promise<void> {
     );
 }
 
-const waitAll = (client: Client, workflowIds: string[]) =>
-  Promise.all(workflowIds.map((id) => client.workflow.getHandle(id).result()));
+/**
+ * Waits until a wave's workflows have ended, failed or turned out never to have started (a call that errored),
+ * for at most 2 minutes: one stuck workflow must not stop the run.
+ */
+async function waitEnded(run: EngineRun, workflowIds: string[]): Promise<void> {
+  const ended = Promise.allSettled(workflowIds.map((id) => run.client.workflow.getHandle(id).result()));
+  const inTime = await Promise.race([ended.then(() => true), sleep(120_000, false, { ref: false })]);
+  if (!inTime) run.log(`some of ${workflowIds.length} workflows still running 2 min after their calls ended`);
+}
 
 /** The floor: signal → workflow task → activity → HTTP, signalled from this process (by name: see floor-workflow.ts). */
 async function measureFloor(run: EngineRun, bundlePath: string, callers: number[]): Promise<BenchRow[]> {
@@ -395,8 +408,8 @@ async function measureFloor(run: EngineRun, bundlePath: string, callers: number[
                 }))
             : () => signal(callId, step.action),
         end: async (callIds) => {
-          await Promise.all(callIds.map((id) => signal(id, 'end')));
-          await waitAll(client, callIds);
+          await Promise.allSettled(callIds.map((id) => signal(id, 'end')));
+          await waitEnded(run, callIds);
         },
         processes: { bench: process.pid, worker: worker.pid, ...engine.processes },
         // Signals 1-3 are the reactions' events (0 starts the call, 4 ends it).
@@ -438,7 +451,7 @@ async function measureDurableCalls(run: EngineRun, callers: number[]): Promise<B
           sender.prepare(step.event, callId, clientState ? { ...step.extra, client_state: clientState } : step.extra),
         end: async (callIds) => {
           // The caller hangs up during the voicemail, then the recording is saved: the session ends.
-          await Promise.all(
+          await Promise.allSettled(
             callIds.map(async (id) => {
               await sender.prepare('call.hangup', id, {
                 hangup_cause: 'normal_clearing',
@@ -450,7 +463,7 @@ async function measureDurableCalls(run: EngineRun, callers: number[]): Promise<B
               })();
             }),
           );
-          await waitAll(client, workflowIds(callIds));
+          await waitEnded(run, workflowIds(callIds));
         },
         processes: {
           bench: process.pid,
