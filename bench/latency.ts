@@ -1,36 +1,47 @@
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { inboundCallWorkflowId } from '../src/calls';
-import { startDevServer } from '../src/dev/dev-server';
+import { freePort } from '../src/dev/ports';
 import { startStack } from '../src/dev/stack';
-import { freePorts } from '../test/support/net';
 import { bundleWorkflowsToFile } from '../worker/bundle';
+import { ENGINES, startEngine, type EngineBench, type EngineName, type EngineRun } from './engines';
 import {
   captureCarrier,
-  cpuMs,
+  cpuMsByProcess,
+  historyEventsPerReaction,
   loadAverage,
   machineBusyMs,
   percentile,
   ROOT,
-  rssMiB,
   startChild,
   webhookSender,
   type CaptureCarrier,
 } from './support';
+import { formatCeilings, formatTable, type BenchRow } from './table';
 
 /**
- * Reaction time (carrier event in → next carrier command out) of three systems on this machine, in one
- * run: no durability (a stateless webhook handler), the floor (a bare Temporal signal → activity → HTTP
- * round trip) and durable-calls (gateway + worker). See bench/README.md. `npm run bench`
- * (BENCH_QUICK=1: a few calls per level, to check that it works).
+ * Reaction time (carrier event in → next carrier command out) of three systems at 50 / 100 / 200 / 500
+ * concurrent callers, on each Temporal engine, in one run and one table: no durability (a stateless webhook
+ * handler, once: it has no engine), the floor (a bare Temporal signal → activity → HTTP round trip) and
+ * durable-calls (gateway + worker). See bench/README.md.
+ *
+ *   npm run bench [-- --engines dev,cluster --systems stateless,floor,durable-calls --levels 50,100,200,500]
+ *   BENCH_QUICK=1 npm run bench    (a few calls per level on both engines, to check that it works)
  */
+
+/** More measurements to run on each engine after the reaction levels; their rows join the table. */
+const ENGINE_BENCHES: EngineBench[] = [];
+
+const SYSTEMS = ['stateless', 'floor', 'durable-calls'] as const;
+type SystemName = (typeof SYSTEMS)[number];
 
 /** Each simulated call: the first event starts the session, the next three are in-call reactions. */
 const STEPS = [
@@ -42,45 +53,46 @@ const STEPS = [
 type Step = (typeof STEPS)[number];
 
 /**
- * Load levels. Calls run in waves of `concurrency`. Before each of its events a call pauses a random time
+ * A load level. Calls run in waves of `concurrency`. Before each of its events a call pauses a random time
  * in `pauseMs` (its first event too, so arrivals spread out): the prompt playing, the caller deciding.
- * `paced` levels model real callers; the last level has no pauses at all and measures capacity.
  */
 interface Level {
-  label: string;
   concurrency: number;
   calls: number;
   pauseMs: [number, number];
 }
-const LEVELS: Level[] = process.env.BENCH_QUICK
-  ? [
-      { label: 'conc 1', concurrency: 1, calls: 5, pauseMs: [100, 100] },
-      { label: 'conc 20 paced', concurrency: 20, calls: 20, pauseMs: [200, 800] },
-      { label: 'conc 20 flat-out', concurrency: 20, calls: 20, pauseMs: [0, 0] },
-    ]
-  : [
-      { label: 'conc 1', concurrency: 1, calls: 40, pauseMs: [100, 100] },
-      { label: 'conc 50 paced', concurrency: 50, calls: 50, pauseMs: [2000, 8000] },
-      { label: 'conc 200 paced', concurrency: 200, calls: 200, pauseMs: [2000, 8000] },
-      { label: 'conc 200 flat-out', concurrency: 200, calls: 200, pauseMs: [0, 0] },
-    ];
-const WARM_UP: Level = { label: 'warm-up', concurrency: 10, calls: 30, pauseMs: [0, 20] };
+const QUICK = Boolean(process.env.BENCH_QUICK);
+/** Calls whose histories are read for the history events per reaction, per level. */
+const HISTORY_SAMPLE = QUICK ? 2 : 5;
+const WARM_UP: Level = { concurrency: 10, calls: QUICK ? 10 : 30, pauseMs: [0, 20] };
 /** No new wave of calls starts after this long in a level. */
-const LEVEL_BUDGET_MS = 30_000;
+const LEVEL_BUDGET_MS = 60_000;
+
+/** Paced callers, as a caller listening to a prompt. */
+const PAUSE_MS: [number, number] = QUICK ? [200, 800] : [2000, 8000];
+/** At least 100 calls a level (so two waves of 50), for a steadier p99. */
+const levels = (callers: number[]): Level[] =>
+  callers.map((concurrency) => ({
+    concurrency,
+    calls: QUICK ? concurrency : Math.max(concurrency, 100),
+    pauseMs: PAUSE_MS,
+  }));
 
 /** A system under test: how an event reaches it, and how its sessions end between waves. */
 interface System {
-  name: string;
+  name: SystemName;
+  engine: EngineName | '-';
   /** Readies `step` of call `callId`; the returned function delivers it (the timer starts just before). */
   prepare(callId: string, step: Step, clientState: unknown): () => Promise<void>;
   /** Ends the calls of a wave and waits until their sessions are gone. */
   end(callIds: string[]): Promise<void>;
-  /** Processes whose CPU and memory are reported, by name. */
+  /** Processes whose CPU is reported, by name. */
   processes: Record<string, number>;
+  /** History events per reaction of these (ended) calls, for a durable system. */
+  historyEventsPerReaction?(callIds: string[]): Promise<number>;
 }
 
 interface LevelResult {
-  system: string;
   level: Level;
   calls: number;
   starts: number[];
@@ -91,14 +103,8 @@ interface LevelResult {
   cpuMs: Record<string, number>;
   /** CPU ms the rest of the machine used meanwhile (other users' load). */
   otherCpuMs: number;
-  /** Each process's RSS at the end of a wave, while its calls are all still up (max over waves). */
-  rssMiB: Record<string, number>;
-}
-
-interface SystemResult {
-  levels: LevelResult[];
-  /** RSS of each process after the warm-up, with no call active. */
-  idleRssMiB: Record<string, number>;
+  /** Calls of the last wave that went through, for the history sample. */
+  completed: string[];
 }
 
 /** One call: its four steps, each timed from delivery to the command's arrival at the carrier. */
@@ -116,13 +122,9 @@ async function runCall(system: System, carrier: CaptureCarrier, callId: string, 
   }
 }
 
-const mapValues = (pids: Record<string, number>, fn: (pid: number) => number) =>
-  Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, fn(pid)]));
-
 /** Waves of `level.concurrency` calls at once, until `level.calls` calls or the time budget. */
 async function runLevel(system: System, carrier: CaptureCarrier, level: Level): Promise<LevelResult> {
   const result: LevelResult = {
-    system: system.name,
     level,
     calls: 0,
     starts: [],
@@ -131,7 +133,7 @@ async function runLevel(system: System, carrier: CaptureCarrier, level: Level): 
     busyMs: 0,
     cpuMs: {},
     otherCpuMs: 0,
-    rssMiB: {},
+    completed: [],
   };
   const deadline = Date.now() + LEVEL_BUDGET_MS;
   while (result.calls < level.calls && Date.now() < deadline) {
@@ -139,73 +141,149 @@ async function runLevel(system: System, carrier: CaptureCarrier, level: Level): 
       { length: Math.min(level.concurrency, level.calls - result.calls) },
       () => `v3:bench-${randomUUID()}`,
     );
-    const cpuBefore = mapValues(system.processes, cpuMs);
+    const cpuBefore = cpuMsByProcess(system.processes);
     const machineBefore = machineBusyMs();
     const started = performance.now();
+    const completed: string[] = [];
     await Promise.all(
       callIds.map((id) =>
-        runCall(system, carrier, id, result).catch((err: Error) => void result.errors.push(err.message)),
+        runCall(system, carrier, id, result).then(
+          () => void completed.push(id),
+          (err: Error) => void result.errors.push(err.message),
+        ),
       ),
     );
     result.busyMs += performance.now() - started;
+    const cpuAfter = cpuMsByProcess(system.processes);
     let ours = 0;
-    for (const [name, pid] of Object.entries(system.processes)) {
-      const used = cpuMs(pid) - cpuBefore[name];
+    for (const name of Object.keys(system.processes)) {
+      const used = Math.max(0, cpuAfter[name] - cpuBefore[name]);
       ours += used;
       result.cpuMs[name] = (result.cpuMs[name] ?? 0) + used;
-      result.rssMiB[name] = Math.max(result.rssMiB[name] ?? 0, rssMiB(pid));
     }
     result.otherCpuMs += Math.max(0, machineBusyMs() - machineBefore - ours);
     await system.end(callIds);
     result.calls += callIds.length;
+    result.completed = completed;
   }
   return result;
 }
 
-async function measure(system: System, carrier: CaptureCarrier, log: (line: string) => void): Promise<SystemResult> {
-  log(`${system.name}: warm-up`);
+function toRow(system: System, result: LevelResult, historyEvents: number | undefined): BenchRow {
+  const sorted = [...result.reactions].sort((a, b) => a - b);
+  const commands = result.starts.length + result.reactions.length;
+  return {
+    engine: system.engine,
+    system: system.name,
+    load: `${result.level.concurrency} callers`,
+    callers: result.level.concurrency,
+    samples: sorted.length,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    startP99: percentile(
+      [...result.starts].sort((a, b) => a - b),
+      0.99,
+    ),
+    commandsPerSecond: (commands / result.busyMs) * 1000,
+    cpuMsPerCommand: Object.fromEntries(Object.entries(result.cpuMs).map(([name, used]) => [name, used / commands])),
+    historyEventsPerReaction: historyEvents,
+    otherCores: result.otherCpuMs / result.busyMs,
+    errors: result.errors,
+  };
+}
+
+async function measure(
+  system: System,
+  carrier: CaptureCarrier,
+  callers: number[],
+  log: (line: string) => void,
+): Promise<BenchRow[]> {
+  const label = `${system.engine === '-' ? '' : `${system.engine} `}${system.name}`;
+  log(`${label}: warm-up`);
   await runLevel(system, carrier, WARM_UP);
-  const idleRssMiB = mapValues(system.processes, rssMiB);
-  const levels: LevelResult[] = [];
-  for (const level of LEVELS) {
-    log(`${system.name}: ${level.calls} calls, ${level.concurrency} at a time, pauses ${level.pauseMs.join('-')} ms`);
-    levels.push(await runLevel(system, carrier, level));
+  const rows: BenchRow[] = [];
+  for (const level of levels(callers)) {
+    log(`${label}: ${level.calls} calls, ${level.concurrency} at a time, pauses ${level.pauseMs.join('-')} ms`);
+    const result = await runLevel(system, carrier, level);
+    const sample = result.completed.slice(0, HISTORY_SAMPLE);
+    const historyEvents = await system.historyEventsPerReaction?.(sample).catch((err: Error) => {
+      log(`${label}: history events not counted: ${err.message}`);
+      return undefined;
+    });
+    rows.push(toRow(system, result, historyEvents));
   }
-  return { levels, idleRssMiB };
+  return rows;
+}
+
+/** Things to stop, newest first: at the end, on an error, or on Ctrl-C. */
+function stopList(log: (line: string) => void) {
+  const stops: (() => Promise<unknown>)[] = [];
+  return {
+    /** Registers `stop`; returns a function that runs it now instead of at the end. */
+    add(stop: () => Promise<unknown>): () => Promise<void> {
+      stops.unshift(stop);
+      return async () => {
+        const index = stops.indexOf(stop);
+        if (index < 0) return; // stopped already (Ctrl-C)
+        stops.splice(index, 1);
+        await stop();
+      };
+    },
+    async stopAll() {
+      for (const stop of stops.splice(0)) await stop().catch((err: Error) => log(`cleanup: ${err.message}`));
+    },
+  };
+}
+
+function parseOptions() {
+  const { values } = parseArgs({
+    options: {
+      engines: { type: 'string', default: ENGINES.join(',') },
+      systems: { type: 'string', default: SYSTEMS.join(',') },
+      levels: { type: 'string', default: QUICK ? '5,10' : '50,100,200,500' },
+    },
+  });
+  const list = <T extends string>(value: string, allowed: readonly T[], what: string): T[] =>
+    value.split(',').map((item) => {
+      if (!allowed.includes(item as T)) throw new Error(`unknown ${what} ${item}: one of ${allowed.join(', ')}`);
+      return item as T;
+    });
+  const callers = values.levels.split(',').map(Number);
+  if (callers.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--levels: ${values.levels}`);
+  return {
+    engines: list(values.engines, ENGINES, 'engine'),
+    systems: list(values.systems, SYSTEMS, 'system'),
+    callers,
+  };
 }
 
 async function main(): Promise<void> {
-  const log = (line: string) => console.error(`[bench] ${line}`);
+  const options = parseOptions();
+  const began = Date.now();
+  const log = (line: string) => console.error(`[bench ${((Date.now() - began) / 1000).toFixed(0)}s] ${line}`);
   const childOutput: string[] = [];
   const childLog = (line: string) => void childOutput.push(line);
   const dataDir = path.join(ROOT, '.data', `bench-${Date.now()}`);
+  mkdirSync(dataDir, { recursive: true });
   const loadBefore = loadAverage();
-  const [temporalPort, statelessPort, gatewayPort] = await freePorts(3);
   const account = generateKeyPairSync('ed25519');
   const der = account.publicKey.export({ format: 'der', type: 'spki' });
   const publicKey = der.subarray(der.length - 32).toString('base64'); // as the Telnyx portal shows it
 
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const results: SystemResult[] = [];
-  let temporalVersion = '?';
-  try {
-    const server = await startDevServer({
-      port: temporalPort,
-      uiPort: 'headless',
-      dbFile: path.join(dataDir, 'temporal.sqlite'),
-      log,
-      projectRoot: ROOT,
+  const running = stopList(log);
+  const interrupted = () =>
+    void running.stopAll().finally(() => {
+      rmSync(dataDir, { recursive: true, force: true });
+      process.exit(130);
     });
-    cleanups.unshift(() => server.stop());
-    temporalVersion = execFileSync(server.binary, ['--version'], { encoding: 'utf8' }).trim();
-    const carrier = await captureCarrier();
-    cleanups.unshift(() => carrier.close());
-    const connection = await Connection.connect({ address: server.address });
-    cleanups.unshift(() => connection.close());
-    const client = new Client({ connection });
-    const waitAll = (workflowIds: string[]) =>
-      Promise.all(workflowIds.map((id) => client.workflow.getHandle(id).result()));
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
 
+  const rows: BenchRow[] = [];
+  const engineLines: string[] = [];
+  try {
+    const carrier = await captureCarrier();
+    running.add(() => carrier.close());
     const sessionBundlePath = path.join(dataDir, 'workflow-bundle.js');
     const floorBundlePath = path.join(dataDir, 'floor-bundle.js');
     const [floorBundle] = await Promise.all([
@@ -219,137 +297,67 @@ async function main(): Promise<void> {
       TELNYX_API_BASE_URL: carrier.baseUrl,
     };
 
-    // 1. No durability: a stateless handler turns each webhook straight into a command.
-    {
-      const app = await startChild('stateless-app.ts', { ...carrierEnv, PORT: String(statelessPort) }, childLog);
-      cleanups.unshift(() => app.stop());
-      const sender = webhookSender(`http://127.0.0.1:${statelessPort}/webhooks/telnyx`, account.privateKey);
-      results.push(
-        await measure(
+    if (options.systems.includes('stateless')) {
+      const port = await freePort();
+      const app = await startChild('stateless-app.ts', { ...carrierEnv, PORT: String(port) }, childLog);
+      const stopApp = running.add(() => app.stop());
+      const sender = webhookSender(`http://127.0.0.1:${port}/webhooks/telnyx`, account.privateKey);
+      rows.push(
+        ...(await measure(
           {
-            name: 'no durability',
+            name: 'stateless',
+            engine: '-',
             prepare: (callId, step) => sender.prepare(step.event, callId, step.extra),
             end: async () => undefined,
-            processes: { handler: app.pid, bench: process.pid, 'temporal (idle)': server.pid },
+            processes: { bench: process.pid, handler: app.pid },
           },
           carrier,
+          options.callers,
           log,
-        ),
+        )),
       );
       await sender.close();
-      await app.stop();
+      await stopApp();
     }
 
-    // 2. The floor: signal → workflow task → activity → HTTP, signalled from this process (by name: see floor-workflow.ts).
-    {
-      const taskQueue = `bench-floor-${randomUUID()}`;
-      const worker = await startChild(
-        'floor-worker.ts',
-        {
-          ...carrierEnv,
-          TEMPORAL_ADDRESS: server.address,
-          TEMPORAL_TASK_QUEUE: taskQueue,
-          WORKFLOW_BUNDLE_PATH: floorBundlePath,
-        },
+    for (const engineName of options.engines) {
+      const engineDir = path.join(dataDir, engineName);
+      log(`starting the ${engineName} engine`);
+      const engine = await startEngine(engineName, engineDir, log);
+      const stopEngine = running.add(() => engine.stop());
+      engineLines.push(engine.description);
+      const connection = await Connection.connect({ address: engine.address });
+      const closeConnection = running.add(() => connection.close());
+      const client = new Client({ connection });
+      const run: EngineRun = {
+        engine,
+        client,
+        carrier,
+        carrierEnv,
+        signingKey: account.privateKey,
+        sessionBundlePath,
+        dir: engineDir,
+        log,
         childLog,
-      );
-      cleanups.unshift(() => worker.stop());
-      const signal = (workflowId: string, action: string) =>
-        client.workflow.getHandle(workflowId).signal('action', action);
-      results.push(
-        await measure(
-          {
-            name: 'floor (Temporal)',
-            prepare: (callId, step) =>
-              step.action === 'answer'
-                ? async () =>
-                    void (await client.workflow.signalWithStart('floorWorkflow', {
-                      workflowId: callId,
-                      taskQueue,
-                      args: [callId],
-                      signal: 'action',
-                      signalArgs: [step.action],
-                    }))
-                : () => signal(callId, step.action),
-            end: async (callIds) => {
-              await Promise.all(callIds.map((id) => signal(id, 'end')));
-              await waitAll(callIds);
-            },
-            processes: { temporal: server.pid, worker: worker.pid, bench: process.pid },
-          },
-          carrier,
-          log,
-        ),
-      );
-      await worker.stop();
-    }
-
-    // 3. durable-calls: the real gateway and worker running the default IVR (the caller presses 2).
-    {
-      const stack = await startStack({
-        temporalAddress: server.address,
-        workflowBundlePath: sessionBundlePath,
-        gatewayPort,
-        env: {
-          ...carrierEnv,
-          TEMPORAL_TASK_QUEUE: `bench-durable-${randomUUID()}`,
-          LOG_LEVEL: 'warn',
-          HOST: '127.0.0.1',
-        },
-        log: childLog,
-      });
-      cleanups.unshift(() => stack.stop());
-      const sender = webhookSender(`${stack.gatewayUrl}/webhooks/telnyx`, account.privateKey);
-      results.push(
-        await measure(
-          {
-            name: 'durable-calls',
-            // Telnyx echoes the last command's client_state on the leg's webhooks.
-            prepare: (callId, step, clientState) =>
-              sender.prepare(
-                step.event,
-                callId,
-                clientState ? { ...step.extra, client_state: clientState } : step.extra,
-              ),
-            end: async (callIds) => {
-              // The caller hangs up during the voicemail, then the recording is saved: the session ends.
-              await Promise.all(
-                callIds.map(async (id) => {
-                  await sender.prepare('call.hangup', id, {
-                    hangup_cause: 'normal_clearing',
-                    hangup_source: 'caller',
-                    state: 'hangup',
-                  })();
-                  await sender.prepare('call.recording.saved', id, {
-                    recording_urls: { mp3: 'https://example.invalid/r.mp3' },
-                  })();
-                }),
-              );
-              await waitAll(callIds.map((id) => inboundCallWorkflowId('telnyx', id)));
-            },
-            processes: {
-              temporal: server.pid,
-              worker: stack.worker.child.pid!,
-              gateway: stack.gateway.child.pid!,
-              bench: process.pid,
-            },
-          },
-          carrier,
-          log,
-        ),
-      );
-      await sender.close();
+      };
+      if (options.systems.includes('floor')) rows.push(...(await measureFloor(run, floorBundlePath, options.callers)));
+      if (options.systems.includes('durable-calls')) rows.push(...(await measureDurableCalls(run, options.callers)));
+      for (const bench of ENGINE_BENCHES) rows.push(...(await bench(run)));
+      await closeConnection();
+      await stopEngine();
     }
     log(`done; commands nobody waited for: ${carrier.unexpected}`);
   } catch (err) {
     console.error(childOutput.slice(-30).join('\n'));
     throw err;
   } finally {
-    for (const cleanup of cleanups) await cleanup().catch((err: Error) => log(`cleanup: ${err.message}`));
+    await running.stopAll();
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     rmSync(dataDir, { recursive: true, force: true });
   }
 
-  report(results, { loadBefore, loadAfter: loadAverage(), temporalVersion });
+  report(rows, { loadBefore, loadAfter: loadAverage(), engines: engineLines });
   const warnings = childOutput.filter((line) => /warn|error/i.test(line));
   if (warnings.length)
     console.log(
@@ -357,80 +365,148 @@ async function main(): Promise<void> {
     );
 }
 
-function report(
-  results: SystemResult[],
-  env: { loadBefore: string; loadAfter: string; temporalVersion: string },
-): void {
+/**
+ * Waits until a wave's workflows have ended, failed or turned out never to have started (a call that errored),
+ * for at most 2 minutes: one stuck workflow must not stop the run.
+ */
+async function waitEnded(run: EngineRun, workflowIds: string[]): Promise<void> {
+  const ended = Promise.allSettled(workflowIds.map((id) => run.client.workflow.getHandle(id).result()));
+  const inTime = await Promise.race([ended.then(() => true), sleep(120_000, false, { ref: false })]);
+  if (!inTime) run.log(`some of ${workflowIds.length} workflows still running 2 min after their calls ended`);
+}
+
+/** The floor: signal → workflow task → activity → HTTP, signalled from this process (by name: see floor-workflow.ts). */
+async function measureFloor(run: EngineRun, bundlePath: string, callers: number[]): Promise<BenchRow[]> {
+  const { client, engine } = run;
+  const taskQueue = `bench-floor-${randomUUID()}`;
+  const worker = await startChild(
+    'floor-worker.ts',
+    {
+      ...run.carrierEnv,
+      TEMPORAL_ADDRESS: engine.address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      WORKFLOW_BUNDLE_PATH: bundlePath,
+    },
+    run.childLog,
+  );
+  try {
+    const signal = (workflowId: string, action: string) =>
+      client.workflow.getHandle(workflowId).signal('action', action);
+    return await measure(
+      {
+        name: 'floor',
+        engine: engine.name,
+        prepare: (callId, step) =>
+          step.action === 'answer'
+            ? async () =>
+                void (await client.workflow.signalWithStart('floorWorkflow', {
+                  workflowId: callId,
+                  taskQueue,
+                  args: [callId],
+                  signal: 'action',
+                  signalArgs: [step.action],
+                }))
+            : () => signal(callId, step.action),
+        end: async (callIds) => {
+          await Promise.allSettled(callIds.map((id) => signal(id, 'end')));
+          await waitEnded(run, callIds);
+        },
+        processes: { bench: process.pid, worker: worker.pid, ...engine.processes },
+        // Signals 1-3 are the reactions' events (0 starts the call, 4 ends it).
+        historyEventsPerReaction: (callIds) => historyEventsPerReaction(client, callIds, 1, 3),
+      },
+      run.carrier,
+      callers,
+      run.log,
+    );
+  } finally {
+    await worker.stop();
+  }
+}
+
+/** durable-calls: the real gateway and worker running the default IVR (the caller presses 2). */
+async function measureDurableCalls(run: EngineRun, callers: number[]): Promise<BenchRow[]> {
+  const { client, engine } = run;
+  const stack = await startStack({
+    temporalAddress: engine.address,
+    workflowBundlePath: run.sessionBundlePath,
+    gatewayPort: await freePort(),
+    env: {
+      ...run.carrierEnv,
+      TEMPORAL_TASK_QUEUE: `bench-durable-${randomUUID()}`,
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+    },
+    log: run.childLog,
+  });
+  const sender = webhookSender(`${stack.gatewayUrl}/webhooks/telnyx`, run.signingKey);
+  const workflowIds = (callIds: string[]) => callIds.map((id) => inboundCallWorkflowId('telnyx', id));
+  try {
+    return await measure(
+      {
+        name: 'durable-calls',
+        engine: engine.name,
+        // Telnyx echoes the last command's client_state on the leg's webhooks.
+        prepare: (callId, step, clientState) =>
+          sender.prepare(step.event, callId, clientState ? { ...step.extra, client_state: clientState } : step.extra),
+        end: async (callIds) => {
+          // The caller hangs up during the voicemail, then the recording is saved: the session ends.
+          await Promise.allSettled(
+            callIds.map(async (id) => {
+              await sender.prepare('call.hangup', id, {
+                hangup_cause: 'normal_clearing',
+                hangup_source: 'caller',
+                state: 'hangup',
+              })();
+              await sender.prepare('call.recording.saved', id, {
+                recording_urls: { mp3: 'https://example.invalid/r.mp3' },
+              })();
+            }),
+          );
+          await waitEnded(run, workflowIds(callIds));
+        },
+        processes: {
+          bench: process.pid,
+          worker: stack.worker.child.pid!,
+          gateway: stack.gateway.child.pid!,
+          ...engine.processes,
+        },
+        // Signals 1-3 are the reactions' events (0 starts the session, 4 is the hang-up).
+        historyEventsPerReaction: (callIds) => historyEventsPerReaction(client, workflowIds(callIds), 1, 3),
+      },
+      run.carrier,
+      callers,
+      run.log,
+    );
+  } finally {
+    await sender.close();
+    await stack.stop();
+  }
+}
+
+function report(rows: BenchRow[], env: { loadBefore: string; loadAfter: string; engines: string[] }): void {
   const sdk = (
     JSON.parse(readFileSync(path.join(ROOT, 'node_modules/@temporalio/worker/package.json'), 'utf8')) as {
       version: string;
     }
   ).version;
-  const ms = (value: number) => (value < 10 ? value.toFixed(1) : value.toFixed(0));
-  const sorted = (samples: number[]) => [...samples].sort((a, b) => a - b);
-  const pauses = ({ pauseMs: [min, max] }: Level) =>
-    max === 0 ? 'none' : min === max ? `${min / 1000}s` : `${min / 1000}-${max / 1000}s`;
-  const header = `${'system'.padEnd(17)}${'conc'.padStart(5)}${'pauses'.padStart(10)}${'n'.padStart(6)}${['p50', 'p90', 'p99', 'max'].map((h) => h.padStart(7)).join('')}${'cmds/s'.padStart(8)}${'other'.padStart(7)}  errors`;
-  const row = (r: LevelResult, samples: number[]) => {
-    const s = sorted(samples);
-    const perSecond = ((r.starts.length + r.reactions.length) / r.busyMs) * 1000;
-    return (
-      `${r.system.padEnd(17)}${String(r.level.concurrency).padStart(5)}${pauses(r.level).padStart(10)}${String(s.length).padStart(6)}` +
-      `${[0.5, 0.9, 0.99, 1].map((q) => ms(percentile(s, q)).padStart(7)).join('')}${perSecond.toFixed(0).padStart(8)}` +
-      `${(r.otherCpuMs / r.busyMs).toFixed(2).padStart(7)}  ` +
-      `${r.errors.length}${r.errors.length ? ` (${r.errors[0]})` : ''}`
-    );
-  };
-  const table = (pick: (r: LevelResult) => number[]) =>
-    [
-      header,
-      ...LEVELS.flatMap((_level, i) => [
-        ...(i ? [''] : []),
-        ...results.map((r) => row(r.levels[i], pick(r.levels[i]))),
-      ]),
-    ].join('\n');
-
   console.log(`
-durable-calls latency benchmark, ${new Date().toISOString()}, code at ${gitRevision()}
+durable-calls benchmark${QUICK ? ' (BENCH_QUICK: smoke run, not figures)' : ''}, ${new Date().toISOString()}, code at ${gitRevision()}
 machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}; load average before ${env.loadBefore}, after ${env.loadAfter}
-node ${process.version}, @temporalio/* ${sdk}, ${env.temporalVersion} (dev server, SQLite file)
+node ${process.version}, @temporalio/* ${sdk}
+${env.engines.map((line) => `engine ${line}`).join('\n')}
 
-Reaction time, ms: carrier event in → next command at the carrier, for call.answered → gather_using_speak,
-call.gather.ended → speak, call.speak.ended → record_start. conc = calls up at once; pauses = each call's
-pause before each of its events; cmds/s = commands per second over the level (pauses included);
+Reaction, ms: carrier event in → next command at the carrier (call.answered → gather_using_speak,
+call.gather.ended → speak, call.speak.ended → record_start). load = callers up at once, each pausing
+${PAUSE_MS.map((v) => v / 1000).join('-')} s before each of its events. ×floor = p99 over the floor's on the same engine and load.
+start99 = call start p99 (call.initiated → answer). cmds/s = commands per second offered (pauses included).
+ev/r = history events per reaction (signal of the event to the next signal, ${HISTORY_SAMPLE} calls a level).
+Then CPU ms per command of each process (with its children, e.g. PostgreSQL's backends) and their total;
 other = cores busy with processes outside this benchmark meanwhile (other users' load), of ${cpus().length}.
-${table((r) => r.reactions)}
 
-Call start, ms: call.initiated → answer (for durable-calls: signal-with-start of a new session)
-${table((r) => r.starts)}
-`);
+${formatTable(rows)}
 
-  for (const [i, level] of LEVELS.entries()) {
-    const [none, floor, durable] = results.map((r) => percentile(sorted(r.levels[i].reactions), 0.5));
-    const signed = (value: number) => `${value >= 0 ? '+' : '−'}${ms(Math.abs(value))} ms`;
-    console.log(
-      `${level.label.padEnd(18)} durable-calls p50 reaction: ${signed(durable - floor)} vs the floor, ${signed(durable - none)} vs no durability`,
-    );
-  }
-
-  const busiest = LEVELS.length - 1;
-  console.log(`\nAt ${LEVELS[busiest].label}: CPU ms per command and peak RSS of each process`);
-  for (const r of results) {
-    const level = r.levels[busiest];
-    const commands = level.starts.length + level.reactions.length;
-    const parts = Object.keys(level.cpuMs).map(
-      (name) => `${name} ${(level.cpuMs[name] / commands).toFixed(1)} ms, ${level.rssMiB[name].toFixed(0)} MiB`,
-    );
-    console.log(`  ${r.levels[busiest].system.padEnd(17)}${parts.join(' · ')}`);
-  }
-  const durable = results[results.length - 1];
-  const idle = durable.idleRssMiB.worker;
-  const sessions = Math.max(...LEVELS.map((l) => l.concurrency));
-  const peak = Math.max(...durable.levels.filter((l) => l.level.concurrency === sessions).map((l) => l.rssMiB.worker));
-  console.log(
-    `Memory: durable-calls worker RSS ${idle.toFixed(0)} MiB with no call up (after warm-up), ${peak.toFixed(0)} MiB with ${sessions} ` +
-      `sessions up → ~${(((peak - idle) * 1024) / sessions).toFixed(0)} KiB per active session.`,
-  );
+${formatCeilings(rows)}`);
 }
 
 /** The commit the code under test is at, and whether the working tree differs from it. */

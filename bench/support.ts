@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomUUID, sign, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import type { Client } from '@temporalio/client';
 import { Pool } from 'undici';
 
 export const ROOT = path.resolve(__dirname, '..');
@@ -173,4 +174,67 @@ export function machineBusyMs(): number {
   const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
   const [user, nice, system, , , irq, softirq, steal] = ticks;
   return (user + nice + system + irq + softirq + steal) * 10;
+}
+
+/** Each live process's parent and CPU ms: its own, and that of its children it has waited for (Linux /proc). */
+function processTable(): Map<number, { parent: number; ownMs: number; reapedMs: number }> {
+  const table = new Map<number, { parent: number; ownMs: number; reapedMs: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    table.set(Number(entry), {
+      parent: Number(fields[1]),
+      ownMs: (Number(fields[11]) + Number(fields[12])) * 10,
+      reapedMs: (Number(fields[13]) + Number(fields[14])) * 10,
+    });
+  }
+  return table;
+}
+
+/**
+ * CPU ms used so far by each named process together with its descendants that are not named themselves:
+ * PostgreSQL's backends count for `postgres`, while the worker this process started counts for `worker`,
+ * not for the benchmark. A process that is gone counts 0.
+ */
+export function cpuMsByProcess(processes: Record<string, number>): Record<string, number> {
+  const table = processTable();
+  const named = new Set(Object.values(processes));
+  const children = new Map<number, number[]>();
+  for (const [pid, { parent }] of table) children.set(parent, [...(children.get(parent) ?? []), pid]);
+  const treeMs = (pid: number): number => {
+    const own = table.get(pid);
+    if (!own) return 0;
+    const rest = (children.get(pid) ?? []).filter((child) => !named.has(child));
+    return own.ownMs + own.reapedMs + rest.reduce((sum, child) => sum + treeMs(child), 0);
+  };
+  return Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, treeMs(pid)]));
+}
+
+/**
+ * History events one reaction costs: in each workflow's history, the events from a carrier event's signal
+ * up to the next signal, for the signals `from` (0-based) to `from + count - 1`. Averaged over the workflows.
+ */
+export async function historyEventsPerReaction(
+  client: Client,
+  workflowIds: string[],
+  from: number,
+  count: number,
+): Promise<number> {
+  const spans = await Promise.all(
+    workflowIds.map(async (workflowId) => {
+      const { events } = await client.workflow.getHandle(workflowId).fetchHistory();
+      const signals = (events ?? []).flatMap((event, index) =>
+        event.workflowExecutionSignaledEventAttributes ? [index] : [],
+      );
+      if (signals.length < from + count + 1) throw new Error(`${workflowId}: ${signals.length} signals in its history`);
+      return signals[from + count] - signals[from];
+    }),
+  );
+  return spans.reduce((sum, span) => sum + span, 0) / (workflowIds.length * count);
 }
