@@ -991,7 +991,12 @@ export class CallSession extends SessionEngine {
     let answered: boolean;
     if (this.channel.dialBridges) {
       this.channel.abandonStep();
-      answered = (await this.dial({ to, timeoutSeconds, ...(from ? { from } : {}) })).answered;
+      // Only the new bridge answers it (the old connect's end arrives while it waits); a failed one is handed back.
+      const event = await this.command(
+        { op: 'connect', to, from: from ?? this.state.to, timeoutSeconds },
+        { terminal: ['bridged'], timeoutMs: (timeoutSeconds + 30) * 1000 },
+      );
+      answered = event?.kind === 'bridged';
     } else {
       const event = await this.command(
         { op: 'transfer', to, timeoutSeconds, ...(from ? { from } : {}) },

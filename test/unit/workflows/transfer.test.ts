@@ -12,6 +12,7 @@ import {
 } from '../../../src/calls';
 import { CONTROL_BODY_SCHEMAS } from '../../../src/gateway/controls-api';
 import { CARRIER_CONTROLS } from '../../../src/providers/ops';
+import { normaliseStatusCallback } from '../../../src/providers/signalwire';
 import { telnyxCommandRequest } from '../../../src/providers/telnyx';
 import { validateTelnyxRequest } from '../../../src/simulator/telnyx/spec';
 
@@ -127,4 +128,23 @@ describe('transfer controls: the Telnyx requests they send', () => {
       expect(validateTelnyxRequest(path, request.method.toLowerCase(), request.body)).toEqual([]);
     },
   );
+});
+
+describe('transfer: the second bridge of a call', () => {
+  it('SignalWire: a connect to a new peer is a new event, not a duplicate of the first (SWML connect has no control_id)', () => {
+    const connected = (peer: string) =>
+      normaliseStatusCallback(
+        Buffer.from(
+          JSON.stringify({
+            event_type: 'calling.call.connect',
+            timestamp: 1_700_000_000,
+            params: { call_id: 'caller', connect_state: 'connected', peer: { call_id: peer } },
+          }),
+        ),
+      )[0];
+    const [first, second] = [connected('agent'), connected('party')];
+    expect(second).toMatchObject({ kind: 'bridged', otherCallId: 'party' });
+    expect(second.eventId).not.toBe(first.eventId);
+    expect(connected('agent').eventId).toBe(first.eventId);
+  });
 });
