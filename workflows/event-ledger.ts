@@ -92,6 +92,8 @@ export class EventLedger {
   private unclaimed: CallEvent[];
   /** Where the newest dial or transfer goes: names the bridge when the carrier's event does not. */
   private dialTarget?: string;
+  /** Transfers: the party the session is bridging the caller to now (Telnyx's `call.bridged` names no leg). */
+  private transferParty?: { callId?: string; address?: string };
 
   constructor(
     carried: CarriedLedger,
@@ -239,6 +241,24 @@ export class EventLedger {
     return [{ kind: 'detailsChanged' }];
   }
 
+  // Transfers (live controls `transfer`, `warm-transfer`).
+
+  /**
+   * A transfer moves the caller off its bridge (before a Telnyx `transfer` or `bridge`, which report the new
+   * bridge without ending the old one): the old party's talk time ends here, and the next `bridged` event
+   * names `party`.
+   */
+  leaveBridgeFor(party: { callId?: string; address?: string } = {}): void {
+    this.closeBridge(new Date().toISOString());
+    this.transferParty = party;
+  }
+
+  /** A transfer that did not happen: the caller is still bridged to `party`. */
+  restoreBridge(party: { callId?: string; address?: string }): void {
+    this.transferParty = undefined;
+    if (!this.state.bridge?.since) this.state.bridge = { ...party, since: new Date().toISOString() };
+  }
+
   /** The session is done: how the call went (`state.outcome`). */
   conclude(flowFailed: boolean): void {
     this.state.outcome = outcomeOf(this.state, flowFailed);
@@ -376,10 +396,12 @@ export class EventLedger {
   /** The caller is bridged: to which leg (the event's, the newest leg we placed, or the newest dial's target), since when. */
   private openBridge(event: CallEventOf<'bridged'>): void {
     if (this.state.bridge?.since) return;
+    const expected = this.transferParty;
+    this.transferParty = undefined;
     const other =
-      this.state.legs.find((l) => l.callId === event.otherCallId) ??
-      [...this.state.legs].reverse().find((l) => l.role !== 'primary' && l.status !== 'ended');
-    const address = other?.to ?? this.dialTarget;
+      this.state.legs.find((l) => l.callId === (event.otherCallId ?? expected?.callId)) ??
+      (expected ? undefined : [...this.state.legs].reverse().find((l) => l.role !== 'primary' && l.status !== 'ended'));
+    const address = other?.to ?? expected?.address ?? this.dialTarget;
     const callId = event.otherCallId ?? other?.callId;
     this.state.bridge = { ...(callId ? { callId } : {}), ...(address ? { address } : {}), since: event.occurredAt };
     this.note(address ? `bridged to ${address}` : 'bridged', event.occurredAt);

@@ -50,6 +50,11 @@ import {
   type GatherEndReason,
   type Prompt,
   type RecordOptions,
+  isTransferControl,
+  type LegState,
+  type TransferControl,
+  type TransferOutcome,
+  type TransferState,
 } from '../src/calls';
 import type { Flow, FlowContext } from './flows/types';
 import { SessionEngine, activitiesFor, dueTimer, shouldContinueAsNew, type DueTimer } from './session-engine';
@@ -526,13 +531,15 @@ export class CallSession extends SessionEngine {
         await this.whisper(agentCallId, whisper);
         await this.bridge(agentCallId);
       }
-      await condition(() => this.ended || this.legEnded(undefined, agentCallId) || this.state.status !== 'bridged');
+      await condition(() => this.ended || this.bridgeOver(agentCallId));
       endedBy = this.ended ? 'caller' : 'agent';
     } catch (err) {
       if (!isCallEnded(err)) throw err;
       endedBy = this.legEnded(undefined, agentCallId) ? 'agent' : 'caller';
     } finally {
       await this.dropLeg(agentCallId);
+      // After a transfer the caller talked to someone else at the end.
+      if (this.state.transfer && this.state.bridge?.callId) await this.dropLeg(this.state.bridge.callId);
       await this.reportToQueue(queue, agentCallEndedSignal, {
         ticket,
         offerId,
@@ -701,7 +708,7 @@ export class CallSession extends SessionEngine {
    */
   async waitForHangup(step = 'waitForHangup'): Promise<void> {
     const bridged = this.state.status === 'bridged' && this.channel.bridgeEndReturnsCaller;
-    const over = () => this.ended || (bridged && this.state.status !== 'bridged');
+    const over = () => this.ended || (bridged && !this.transferring && this.state.status !== 'bridged');
     for (;;) {
       await condition(() => over() || shouldContinueAsNew(this.input));
       if (over()) return;
@@ -743,8 +750,11 @@ export class CallSession extends SessionEngine {
       recording: this.ledger.recordingInProgress,
       recordingByCommand: this.targetOf(['recordStart']).target !== undefined,
       flows,
+      transfer: this.state.transfer,
     });
     if (refusal) throw controlRefused(refusal);
+    if (isTransferControl(args.request) && this.transferUnderWay)
+      throw controlRefused({ kind: 'invalid-state', reason: 'a transfer step is under way' });
     if (args.request.action === 'redirect' && !this.flowScope)
       throw controlRefused({
         kind: 'invalid-state',
@@ -777,6 +787,7 @@ export class CallSession extends SessionEngine {
       this.flowScope?.cancel();
       return { outcome: 'redirected', flow: request.flow };
     }
+    if (isTransferControl(request)) return this.transferControl(request);
     const body = controlCommand(request, isAnsweredStatus(this.state.status), this.targetOf(['recordStart']));
     if (!body)
       throw controlRefused({ kind: 'unsupported', reason: `${args.carrier} does not support ${request.action}` });
@@ -927,7 +938,187 @@ export class CallSession extends SessionEngine {
     const message = `flow failed: ${(err as Error)?.message ?? String(err)}`;
     this.ledger.noteError(message);
   }
+
+  // ---------------------------------------------------------------------------------------------
+  // Transfers of the bridged call (live controls `transfer` and `warm-transfer`, src/calls/transfer.ts).
+
+  /** A transfer control is being carried out: its update handler runs. */
+  private transferUnderWay = false;
+
+  /** Whether a transfer keeps the caller's bridge open between parties: one under way, or a consult. */
+  private get transferring(): boolean {
+    return this.transferUnderWay || this.state.transfer?.step === 'consulting';
+  }
+
+  /**
+   * Whether the caller's bridge to an agent is over (that leg ended, or the caller is no longer bridged).
+   * After a transfer the bridge is the one to the new party (`state.bridge`).
+   */
+  private bridgeOver(agentCallId: string): boolean {
+    if (this.transferring) return false;
+    const party = this.state.transfer ? this.state.bridge?.callId : agentCallId;
+    return (party !== undefined && this.legEnded(undefined, party)) || this.state.status !== 'bridged';
+  }
+
+  private async transferControl(request: TransferControl): Promise<ControlResult> {
+    this.transferUnderWay = true;
+    try {
+      const outcome =
+        request.action === 'transfer' ? await this.blindTransfer(request) : await this.warmTransferStep(request);
+      return { outcome, ...(this.state.transfer ? { transfer: this.state.transfer } : {}) };
+    } finally {
+      this.transferUnderWay = false;
+      this.publishDetails();
+    }
+  }
+
+  /** The leg the caller is bridged to now. */
+  private bridgedParty(): LegState | undefined {
+    const callId = this.state.bridge?.callId;
+    return (
+      this.state.legs.find((l) => callId !== undefined && l.callId === callId) ??
+      [...this.state.legs].reverse().find((l) => l.role !== 'primary' && l.status !== 'ended')
+    );
+  }
+
+  /** Moves the transfer to its next step, with a line in the timeline. */
+  private transferReached(step: TransferState['step'], text: string, fields: Partial<TransferState> = {}): void {
+    this.state.transfer = { ...this.state.transfer!, ...fields, step, at: new Date().toISOString() };
+    this.ledger.note(text);
+  }
+
+  /**
+   * Blind transfer: the caller is connected to `to` and the agent's leg released. Telnyx: Call Control
+   * `transfer` of the caller's leg (the carrier dials and bridges), then the agent's leg hung up. Document
+   * carriers: the running `connect` / `dial` is left by a redirect (the carrier hangs up the agent's leg) for a
+   * new one to `to`; if `to` does not answer, the caller is back with the flow.
+   */
+  private async blindTransfer(request: Extract<TransferControl, { action: 'transfer' }>): Promise<TransferOutcome> {
+    const { to, from, timeoutSeconds = TRANSFER_RING_SECONDS } = request;
+    const agent = this.bridgedParty();
+    this.state.transfer = {
+      kind: 'blind',
+      to,
+      step: 'dialing',
+      at: new Date().toISOString(),
+      ...(agent ? { agentCallId: agent.callId, ...(agent.to ? { from: agent.to } : {}) } : {}),
+    };
+    this.ledger.note(`blind transfer to ${to}`);
+    this.ledger.leaveBridgeFor({ address: to });
+    let answered: boolean;
+    if (this.channel.dialBridges) {
+      this.channel.abandonStep();
+      // Only the new bridge answers it (the old connect's end arrives while it waits); a failed one is handed back.
+      const event = await this.command(
+        { op: 'connect', to, from: from ?? this.state.to, timeoutSeconds },
+        { terminal: ['bridged'], timeoutMs: (timeoutSeconds + 30) * 1000 },
+      );
+      answered = event?.kind === 'bridged';
+    } else {
+      const event = await this.command(
+        { op: 'transfer', to, timeoutSeconds, ...(from ? { from } : {}) },
+        { terminal: ['bridged'], timeoutMs: (timeoutSeconds + 30) * 1000 },
+      );
+      answered = event?.kind === 'bridged';
+      if (!answered && agent) this.ledger.restoreBridge({ callId: agent.callId, address: agent.to });
+      if (answered && agent) await this.dropLeg(agent.callId);
+    }
+    if (!answered) {
+      this.transferReached('not-answered', `transfer to ${to} not answered`);
+      return 'not-answered';
+    }
+    this.transferReached(
+      'completed',
+      `transferred to ${to}`,
+      this.state.bridge?.callId ? { partyCallId: this.state.bridge.callId } : {},
+    );
+    return 'transferred';
+  }
+
+  /** Warm transfer, one step at a time (Telnyx; document carriers refuse it in their control tables). */
+  private async warmTransferStep(
+    request: Extract<TransferControl, { action: 'warm-transfer' }>,
+  ): Promise<TransferOutcome> {
+    if (this.channel.dialBridges)
+      throw controlRefused({ kind: 'unsupported', reason: `${this.provider} does not support warm-transfer` });
+    switch (request.step) {
+      case 'consult':
+        return this.consult(request);
+      case 'complete':
+        return this.completeTransfer();
+      case 'cancel':
+        return this.cancelTransfer();
+    }
+  }
+
+  /**
+   * Consult: `to` is dialed; once it answers, the agent's leg is bridged to it (Telnyx moves the agent off the
+   * caller's bridge) and the caller, now alone, hears hold music until the transfer is completed or cancelled.
+   * Telnyx keeps a leg whose partner is bridged elsewhere only if its own bridge asked `park_after_unbridge`;
+   * the simulator keeps it regardless (see the README's transfer row).
+   */
+  private async consult(request: Extract<TransferControl, { action: 'warm-transfer' }>): Promise<TransferOutcome> {
+    const { to = '', from, timeoutSeconds = TRANSFER_RING_SECONDS, holdMusicUrl } = request;
+    const agent = this.bridgedParty();
+    if (!agent) throw controlRefused({ kind: 'invalid-state', reason: 'the caller is bridged to no leg of ours' });
+    this.state.transfer = {
+      kind: 'warm',
+      to,
+      step: 'dialing',
+      at: new Date().toISOString(),
+      agentCallId: agent.callId,
+      ...(agent.to ? { from: agent.to } : {}),
+    };
+    this.ledger.note(`warm transfer: the agent consults ${to}`);
+    const party = await this.dial({ to, timeoutSeconds, ...(from ? { from } : {}) });
+    if (!party.answered) {
+      this.transferReached('not-answered', `consult with ${to} not answered`);
+      return 'not-answered';
+    }
+    this.ledger.leaveBridgeFor();
+    await this.command(
+      { op: 'bridge', otherCallId: party.callId },
+      { callId: agent.callId, terminal: ['bridged'], timeoutMs: 30_000 },
+    );
+    this.setStatus('answered');
+    this.transferReached('consulting', `caller on hold while the agent talks to ${to}`, { partyCallId: party.callId });
+    await this.say(TRANSFER_HOLD_PROMPT);
+    if (holdMusicUrl && this.state.transfer?.step === 'consulting')
+      await this.command({ op: 'play', url: holdMusicUrl, loop: TELNYX_MAX_LOOPS });
+    return 'consulting';
+  }
+
+  /** Complete: the caller is bridged to the consulted party, and the first agent's leg released. */
+  private async completeTransfer(): Promise<TransferOutcome> {
+    const { to, agentCallId, partyCallId } = this.state.transfer!;
+    if (!partyCallId || this.legEnded(undefined, partyCallId))
+      throw controlRefused({ kind: 'invalid-state', reason: `${to} has hung up: cancel the transfer` });
+    this.ledger.leaveBridgeFor({ callId: partyCallId, address: to });
+    await this.command({ op: 'bridge', otherCallId: partyCallId }, { terminal: ['bridged'], timeoutMs: 30_000 });
+    if (agentCallId) await this.dropLeg(agentCallId);
+    this.transferReached('completed', `warm transfer completed: connected to ${to}`);
+    return 'transferred';
+  }
+
+  /** Cancel: the consulted party's leg is released and the caller bridged back to the first agent. */
+  private async cancelTransfer(): Promise<TransferOutcome> {
+    const { to, from, agentCallId, partyCallId } = this.state.transfer!;
+    if (!agentCallId || this.legEnded(undefined, agentCallId))
+      throw controlRefused({ kind: 'invalid-state', reason: 'the first agent has hung up: complete the transfer' });
+    this.ledger.leaveBridgeFor({ callId: agentCallId, ...(from ? { address: from } : {}) });
+    await this.command({ op: 'bridge', otherCallId: agentCallId }, { terminal: ['bridged'], timeoutMs: 30_000 });
+    if (partyCallId) await this.dropLeg(partyCallId);
+    this.transferReached('cancelled', `warm transfer to ${to} cancelled: back with ${from ?? 'the agent'}`);
+    return 'returned';
+  }
 }
+
+/** How long a transfer's new party rings when the control names no time. */
+const TRANSFER_RING_SECONDS = 20;
+/** What the caller hears when put on hold for a consult (before any hold music). */
+const TRANSFER_HOLD_PROMPT = 'Please hold while we connect you.';
+/** The most loops Telnyx `playback_start` takes as a number (`infinity` aside). */
+const TELNYX_MAX_LOOPS = 100;
 
 /** A control refused before anything was sent, as the update's failure. */
 function controlRefused(refusal: ControlRefusal): ApplicationFailure {

@@ -2,6 +2,7 @@ import type { CallCommandBody } from './commands';
 import type { Provider } from './ids';
 import type { FlowArgs } from './session-input';
 import type { CallState } from './state';
+import { transferRefusal, isTransferControl, type TransferOutcome, type TransferState } from './transfer';
 
 /**
  * Live control of a running call from outside its flow (`POST /calls/:id/actions/:action`): the actions, the
@@ -21,6 +22,9 @@ export const CONTROL_ACTIONS = [
   'unmute',
   'hold',
   'unhold',
+  // Transfers of a bridged call (src/calls/transfer.ts).
+  'transfer',
+  'warm-transfer',
 ] as const;
 export type ControlAction = (typeof CONTROL_ACTIONS)[number];
 
@@ -41,7 +45,17 @@ export type ControlRequest =
   | { action: 'mute' }
   | { action: 'unmute' }
   | { action: 'hold' }
-  | { action: 'unhold' };
+  | { action: 'unhold' }
+  // Transfers of a bridged call (src/calls/transfer.ts): blind, and warm in steps (consult, then complete or cancel).
+  | { action: 'transfer'; to: string; from?: string; timeoutSeconds?: number }
+  | {
+      action: 'warm-transfer';
+      step: 'consult' | 'complete' | 'cancel';
+      to?: string;
+      from?: string;
+      timeoutSeconds?: number;
+      holdMusicUrl?: string;
+    };
 
 /**
  * Facts about the call a carrier's control rule can ask for. `recordingByCommand`: a recording runs that was
@@ -77,11 +91,13 @@ export interface ControlUpdateArgs {
 /** The update's answer. */
 export interface ControlResult {
   /** `sent`: the carrier accepted the command; `redirected`: the new flow runs; `ended`: the call is over. */
-  outcome: 'sent' | 'redirected' | 'ended';
+  outcome: 'sent' | 'redirected' | 'ended' | TransferOutcome;
   /** The command key the carrier got (its idempotency key), when a command was sent. */
   commandKey?: string;
   /** After a redirect: the flow now running. */
   flow?: string;
+  /** After a transfer control: where the transfer stands. */
+  transfer?: TransferState;
 }
 
 /** Why a control was refused before anything was sent, and how the REST API reports it. */
@@ -101,6 +117,8 @@ export interface ControlFacts {
   recordingByCommand: boolean;
   /** Flows the session can run (a redirect's target must be one). */
   flows: readonly string[];
+  /** The call's newest transfer, if any (`CallState.transfer`). */
+  transfer?: TransferState;
 }
 
 const ANSWERED: readonly CallState['status'][] = ['answered', 'bridged', 'queued'];
@@ -127,6 +145,7 @@ function holds(condition: ControlCondition, facts: ControlFacts): boolean {
 function stateRefusal(request: ControlRequest, facts: ControlFacts): string | undefined {
   const { status, direction } = facts.state;
   const answered = ANSWERED.includes(status);
+  if (isTransferControl(request)) return transferRefusal(request, facts);
   switch (request.action) {
     case 'hangup':
       // An unanswered inbound call is rejected; an outbound one is still being placed by the session.
@@ -193,6 +212,10 @@ export function controlCommand(
     case 'redirect':
     case 'hold':
     case 'unhold':
+      return undefined;
+    // Transfers are carried out by the session (several commands, see workflows/session.ts).
+    case 'transfer':
+    case 'warm-transfer':
       return undefined;
   }
 }

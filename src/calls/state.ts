@@ -1,5 +1,6 @@
 import type { EndCause, CallDirection, CallEvent } from './events';
 import type { Provider } from './ids';
+import type { TransferState } from './transfer';
 
 /**
  * What a call session knows, exposed by the `state` query and carried across continue-as-new.
@@ -121,6 +122,8 @@ export interface CallState {
   talkSeconds: number;
   /** How the call went, set when the session is done (the `CallOutcome` search attribute). */
   outcome?: CallOutcomeValue;
+  /** The newest transfer of the bridged call (live controls `transfer`, `warm-transfer`). */
+  transfer?: TransferState;
 }
 
 export const STATE_LIMITS = {

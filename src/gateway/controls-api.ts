@@ -11,6 +11,8 @@ import {
   CONTROL_ACTIONS,
   CONTROL_REFUSED,
   ErrorType,
+  WARM_TRANSFER_STEPS,
+  isTransferControl,
   controlUpdate,
   providerOfWorkflowId,
   type ControlAction,
@@ -46,6 +48,11 @@ const objectSchema = (properties: Record<string, unknown> = {}, required: string
   properties: { ...properties, requestId: REQUEST_ID },
 });
 
+/** A transfer's party: an E.164 number or a SIP URI (what every carrier dials). */
+const PARTY = { type: 'string', pattern: '^(\\+[1-9][0-9]{1,14}|sips?:\\S+)$' } as const;
+/** How long a transfer's new party rings; the control waits for its answer. */
+const RING_SECONDS = { type: 'integer', minimum: 5, maximum: 45 } as const;
+
 /** The JSON schema of each action's body (all optional for actions without fields: `{}` or no body). */
 export const CONTROL_BODY_SCHEMAS: Record<ControlAction, object> = {
   hangup: objectSchema(),
@@ -75,10 +82,29 @@ export const CONTROL_BODY_SCHEMAS: Record<ControlAction, object> = {
   unmute: objectSchema(),
   hold: objectSchema(),
   unhold: objectSchema(),
+  // Transfers of a bridged call (src/calls/transfer.ts).
+  transfer: objectSchema({ to: PARTY, from: PARTY, timeoutSeconds: RING_SECONDS }, ['to']),
+  'warm-transfer': {
+    ...objectSchema(
+      {
+        step: { type: 'string', enum: [...WARM_TRANSFER_STEPS] },
+        to: PARTY,
+        from: PARTY,
+        timeoutSeconds: RING_SECONDS,
+        holdMusicUrl: { type: 'string', pattern: '^https?://\\S+$' },
+      },
+      ['step'],
+    ),
+    // A consult names the party to consult.
+    if: { properties: { step: { const: 'consult' } } },
+    then: { required: ['to'] },
+  },
 };
 
 /** How long a control may take in Temporal (a hangup waits up to 10 s for the carrier's report). */
 const CONTROL_DEADLINE_MS = 20_000;
+/** A transfer waits for the new party to answer (up to `RING_SECONDS`) and for the bridge. */
+const TRANSFER_DEADLINE_MS = 75_000;
 
 type ControlBody = Record<string, unknown> & { requestId?: string };
 
@@ -153,7 +179,8 @@ export async function controlsApi(app: FastifyInstance, options: ControlsApiOpti
           );
         }
         try {
-          const result = await connection.withDeadline(Date.now() + CONTROL_DEADLINE_MS, () =>
+          const deadlineMs = isTransferControl(control) ? TRANSFER_DEADLINE_MS : CONTROL_DEADLINE_MS;
+          const result = await connection.withDeadline(Date.now() + deadlineMs, () =>
             client.workflow.getHandle(workflowId).executeUpdate(controlUpdate, {
               args: [{ request: control, carrier, route: CARRIER_CONTROLS[carrier][action] }],
               updateId: `control:${action}:${requestId ?? randomUUID()}`,

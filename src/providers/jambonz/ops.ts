@@ -71,4 +71,11 @@ export const JAMBONZ_CONTROLS = {
   unmute: { route: 'command', requires: MUTE_RULE },
   hold: { route: 'unsupported', why: CONFERENCE_HOLD_ONLY },
   unhold: { route: 'unsupported', why: CONFERENCE_HOLD_ONLY },
+  // Transfers (workflows/session.ts): blind is a Live Call Control `call_hook` redirect (jambonz ends the running
+  // dial and hangs up the agent's leg) to a new `dial` of the party.
+  transfer: { route: 'session' },
+  'warm-transfer': {
+    route: 'unsupported',
+    why: 'a consult needs the agent to dial on while the caller holds: child_call_hook moves the agent out of the dial into a call of its own, which no session routes, and only conference members can be held (a conference would do it)',
+  },
 } as const satisfies ControlTable;

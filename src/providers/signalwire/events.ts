@@ -319,9 +319,11 @@ function operation(eventType: string, params: Json, scope: Scope, timestamp: num
     case 'calling.call.connect': {
       const s = field(params, 'connect_state', 'params.connect_state');
       const otherCallId = isObject(params.peer) ? str(params.peer.call_id) : undefined;
-      if (s === 'connected') return emit(s, compact({ kind: 'bridged' as const, otherCallId }));
+      // A SWML connect has no control_id: the peer tells a call's second bridge (a transfer) from its first.
+      const discriminator = otherCallId ? `${s}:${otherCallId}` : s;
+      if (s === 'connected') return emit(discriminator, compact({ kind: 'bridged' as const, otherCallId }));
       // `failed` has no neutral event: the hand-back after the connect step reports the outcome.
-      return s === 'disconnected' ? emit(s, compact({ kind: 'unbridged' as const, otherCallId })) : [];
+      return s === 'disconnected' ? emit(discriminator, compact({ kind: 'unbridged' as const, otherCallId })) : [];
     }
     default:
       return []; // refer, denoise, user events: nothing a flow waits on

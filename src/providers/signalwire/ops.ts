@@ -75,4 +75,14 @@ export const SIGNALWIRE_CONTROLS = {
     route: 'unsupported',
     why: 'the Calling API has no hold for a call leg (calling.ai_unhold is for AI agents)',
   },
+  // Transfers (workflows/session.ts): blind is an `update` redirect out of the running SWML `connect` (SignalWire
+  // hangs up the agent's leg) into a new `connect` to the party.
+  transfer: {
+    route: 'session',
+    requires: { anyOf: ['answered'], rule: 'update (the redirect out of the connect) only while answered' },
+  },
+  'warm-transfer': {
+    route: 'unsupported',
+    why: 'a consult needs the agent, dialed by SWML connect, to dial on while the caller holds: that leg runs no SWML of ours, and calling.disconnect leaves it idle (a conference would do it)',
+  },
 } as const satisfies ControlTable;

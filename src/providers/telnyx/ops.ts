@@ -58,4 +58,9 @@ export const TELNYX_CONTROLS = {
   unmute: { route: 'unsupported', why: TELNYX_NO_LEG_MUTE },
   hold: { route: 'unsupported', why: TELNYX_NO_LEG_MUTE },
   unhold: { route: 'unsupported', why: TELNYX_NO_LEG_MUTE },
+  // Transfers (workflows/session.ts): blind is Call Control `transfer` on the caller's leg; warm is `dial` for
+  // the second party, `bridge` of the agent's leg with it and `playback_start` (hold music) to the caller, then
+  // `bridge` of the caller with the party kept and `hangup` of the one released.
+  transfer: { route: 'session' },
+  'warm-transfer': { route: 'session' },
 } as const satisfies ControlTable;
