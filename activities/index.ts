@@ -4,6 +4,7 @@ import {
   ErrorType,
   type CallCommand,
   type FaxCallRequest,
+  type FaxStatusReport,
   type PlaceCallRequest,
   type PlacedCall,
   type Provider,
@@ -221,6 +222,31 @@ function carrierActivities(deps: ActivityDeps) {
       } catch (err) {
         if (err instanceof CarrierError && err.type === ErrorType.CallGone) return { alive: false };
         if (err instanceof CarrierError && err.details.status === 404) return { alive: false };
+        throw toFailure(err);
+      }
+    },
+
+    // Faxes that are the carrier's own resources (Telnyx Programmable Fax).
+    /** Reads a fax by its carrier id: a fax whose final webhook was lost is reconciled from its status. */
+    async fetchFaxStatus(input: { provider: Provider; faxId: string }): Promise<FaxStatusReport> {
+      const { adapter, http } = carrier(input.provider);
+      if (!adapter.faxStatusRequest || !adapter.faxStatus) throw toFailure(unsupported(input.provider, 'faxStatus'));
+      try {
+        return adapter.faxStatus(await http.send(adapter.faxStatusRequest(input.faxId), { signal: signal() }));
+      } catch (err) {
+        throw toFailure(err);
+      }
+    },
+
+    /** Renews a received fax's document URL (it expires in minutes) and reads the new one. */
+    async refreshFaxDocument(input: { provider: Provider; faxId: string }): Promise<FaxStatusReport> {
+      const { adapter, http } = carrier(input.provider);
+      if (!adapter.refreshFaxDocumentRequest || !adapter.faxStatusRequest || !adapter.faxStatus)
+        throw toFailure(unsupported(input.provider, 'refreshFaxDocument'));
+      try {
+        await http.send(adapter.refreshFaxDocumentRequest(input.faxId), { signal: signal() });
+        return adapter.faxStatus(await http.send(adapter.faxStatusRequest(input.faxId), { signal: signal() }));
+      } catch (err) {
         throw toFailure(err);
       }
     },

@@ -2,6 +2,7 @@ import {
   ApplicationFailure,
   condition,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -29,6 +30,7 @@ import {
 } from '../src/calls';
 import type { CallActivities } from '../activities';
 import { COMMAND_OPTIONS } from './activity-options';
+import { awaitFax, faxEndedFromStatus } from './fax-status';
 
 /**
  * A fax we send, as a workflow of its own (`fax:<id>`). Each attempt asks the carrier to send it: a call
@@ -39,6 +41,9 @@ import { COMMAND_OPTIONS } from './activity-options';
  * call's end. Busy, no answer and a failed negotiation (no page got through) are retried after a durable
  * timer, doubling each time, at most `maxAttempts` attempts in all. A partial transmission is not retried
  * (the far end has some pages; sending again would repeat them).
+ *
+ * A fax that is the carrier's own resource (Telnyx) and stays quiet is looked up by its id (`GET /faxes/{id}`),
+ * so a lost final webhook cannot leave the attempt waiting for its hour (`fax-status.ts`).
  *
  * One attempt never sends two faxes: the dial activity never repeats a request that may have reached the
  * carrier (no idempotency key on dial), and if the dial's outcome is unknown the workflow adopts the call
@@ -86,6 +91,8 @@ interface AttemptCall {
   pages: number;
   /** The carrier's id of the running fax (its page events carry it), to stop it. */
   faxControlId?: string;
+  /** The fax is the carrier's own resource (Telnyx), so its status can be read by `faxControlId`. */
+  resource: boolean;
   faxEnded?: CallEventOf<'fax.ended'>;
   callEnded?: CallEventOf<'call.ended'>;
 }
@@ -114,6 +121,8 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
   let unclaimed: CallEvent[] = [];
   let current: AttemptCall | undefined;
   let sequence = 0;
+  /** Events taken so far: the status check asks only about a fax that went quiet. */
+  let heard = 0;
 
   const setStatus = (status: FaxState['status']) => {
     if (state.status === status) return;
@@ -132,6 +141,7 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
         // A fax that is the carrier's own resource tags its events with its id (Telnyx); a call's state events
         // carry none (SignalWire). So an adopted fax, whose id the send's lost answer never gave, can be stopped.
         current.faxControlId ??= event.controlId;
+        if (event.controlId) current.resource = true;
         break;
       case 'call.answered':
         current.faxControlId ??= event.controlId;
@@ -166,6 +176,7 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
       }
       seen.push(event.eventId);
       if (seen.length > STATE_LIMITS.seenEventIds) seen.shift();
+      heard++;
       if (pastCalls.includes(event.callId)) return;
       if (current?.callId === undefined && current?.adoptUnknown) {
         current.callId = event.callId;
@@ -233,7 +244,7 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
       { attempt, startedAt: new Date().toISOString(), answered: false, pagesSent: 0 },
     ];
     setStatus('dialing');
-    const call: AttemptCall = { adoptUnknown: false, answered: false, pages: 0 };
+    const call: AttemptCall = { adoptUnknown: false, answered: false, pages: 0, resource: false };
     current = call;
 
     try {
@@ -250,6 +261,7 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
       call.callId = placed.callId;
       // A fax that is the carrier's own resource (Telnyx) is stopped by its id from the start, not by hanging up.
       call.faxControlId ??= placed.faxControlId;
+      if (placed.faxControlId) call.resource = true;
       record().callId = placed.callId;
       claim(placed.callId);
     } catch (err) {
@@ -290,7 +302,25 @@ export async function sendFaxWorkflow(input: SendFaxInput): Promise<FaxResult> {
 
     // The attempt runs until the fax ends, the call ends, a cancel, or the limit.
     const over = () => call.faxEnded !== undefined || call.callEnded !== undefined;
-    if (!(await condition(() => over() || state.cancelRequested, ATTEMPT_LIMIT_MS))) {
+    const settled = () => over() || state.cancelRequested;
+    let settledInTime: boolean;
+    // Histories recorded before the status check replay the plain wait.
+    if (call.resource && patched('fax-status-check')) {
+      const report = await awaitFax({
+        provider: input.provider,
+        faxId: () => call.faxControlId,
+        heard: () => heard,
+        settled,
+        limitMs: ATTEMPT_LIMIT_MS,
+        liveness: input.liveness,
+      });
+      if (report && call.faxControlId)
+        call.faxEnded ??= faxEndedFromStatus(report, input.provider, call.faxControlId, call.pages);
+      settledInTime = settled();
+    } else {
+      settledInTime = await condition(settled, ATTEMPT_LIMIT_MS);
+    }
+    if (!settledInTime) {
       await stopCall(call);
       await condition(over, FAX_RESULT_GRACE_MS);
     }

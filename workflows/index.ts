@@ -2,3 +2,5 @@
 export { callSessionWorkflow } from './call-session';
 export { sendFaxWorkflow } from './fax';
 export { callQueueWorkflow } from './queue';
+// Telnyx fax receiving.
+export { receiveFaxWorkflow } from './fax-receive';

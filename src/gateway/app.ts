@@ -175,6 +175,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     providers: faxCarriers(providers),
     temporalUiUrl: deps.temporalUiUrl ?? config.temporal.uiUrl,
     namespace: config.temporal.namespace,
+    liveness: config.session.liveness,
   });
 
   await app.register(queuesApi, { client: deps.client, taskQueue: config.temporal.taskQueue, queues: config.queues });

@@ -3,6 +3,7 @@ import {
   QueryNotRegisteredError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
   type Client,
   type Connection,
 } from '@temporalio/client';
@@ -20,8 +21,12 @@ import {
   cancelFaxSignal,
   faxStateQuery,
   faxWorkflowId,
+  refreshFaxDocumentUpdate,
+  type FaxLiveness,
   type FaxState,
   type FaxStatus,
+  type ReceivedFaxState,
+  type ReceivedFaxStatus,
   type Provider,
   type SendFaxInput,
 } from '../calls';
@@ -38,6 +43,8 @@ export interface FaxesApiOptions {
   temporalUiUrl?: string;
   namespace: string;
   rpcTimeoutMs?: number;
+  /** When set (the sessions' `SESSION_LIVENESS_MAX_MS`), how soon a quiet fax is looked up at its carrier. */
+  liveness?: FaxLiveness;
 }
 
 const SendFaxBody = Type.Object(
@@ -63,7 +70,10 @@ const FaxStatusSchema = Type.Enum([
   'succeeded',
   'failed',
   'cancelled',
-] satisfies FaxStatus[]);
+  // Received faxes.
+  'receiving',
+  'received',
+] satisfies (FaxStatus | ReceivedFaxStatus)[]);
 
 const StartedFax = Type.Object({
   workflowId: Type.String(),
@@ -72,19 +82,27 @@ const StartedFax = Type.Object({
   temporalUiUrl: TemporalUiUrlSchema,
 });
 
-/** The fax workflow's `faxState` query: its main fields spelled out, the rest (attempts, result) passed through. */
+/**
+ * The fax workflow's `faxState` query: its main fields spelled out, the rest (attempts, result) passed through.
+ * A sent fax has the attempt fields; a received one (`direction: receive`) the pages and document instead.
+ */
 const FaxStateSchema = Type.Object(
   {
     faxId: Type.String(),
     provider: ProviderSchema,
+    direction: Type.Optional(Type.Literal('receive', { description: 'Only on received faxes' })),
     to: Type.String(),
     from: Type.String(),
     status: FaxStatusSchema,
-    attempt: Type.Integer({ description: 'The attempt running now (or the last one)' }),
-    maxAttempts: Type.Integer(),
-    pagesSent: Type.Integer({ description: 'Pages sent so far in the current attempt' }),
-    nextAttemptAt: Type.Optional(Type.String({ description: 'While waiting to retry' })),
-    cancelRequested: Type.Boolean(),
+    attempt: Type.Optional(Type.Integer({ description: 'Sent: the attempt running now (or the last one)' })),
+    maxAttempts: Type.Optional(Type.Integer({ description: 'Sent' })),
+    pagesSent: Type.Optional(Type.Integer({ description: 'Sent: pages sent so far in the current attempt' })),
+    nextAttemptAt: Type.Optional(Type.String({ description: 'Sent: while waiting to retry' })),
+    cancelRequested: Type.Optional(Type.Boolean({ description: 'Sent' })),
+    pagesReceived: Type.Optional(Type.Integer({ description: 'Received: pages so far' })),
+    documentUrl: Type.Optional(
+      Type.String({ description: 'Sent: the document sent; received: where the received one is (renewable)' }),
+    ),
   },
   { additionalProperties: true },
 );
@@ -99,8 +117,11 @@ const FaxIdParams = Type.Object({
  * - `POST /faxes` starts one → 202 `{ workflowId, statusUrl }` (200, `started: false`, for a requestId
  *   already used);
  * - `GET /faxes/:id` → its state (attempts, pages sent so far, the result), 404 if there is none;
- * - `POST /faxes/:id/cancel` → 202 once Temporal has the cancel signal; 404 if no fax of that id runs.
- * `:id` is the workflow id (`fax:...`) or the part after `fax:`.
+ * - `POST /faxes/:id/cancel` → 202 once Temporal has the cancel signal; 404 if no fax of that id runs;
+ * - `POST /faxes/:id/actions/refresh` → a received fax's document URL renewed at the carrier (Telnyx signs it
+ *   for minutes), while its workflow keeps it refreshable.
+ * Received faxes (`receiveFaxWorkflow`, `fax:telnyx:in:<fax id>`, started by their webhooks) show on the same
+ * `GET /faxes/:id`. `:id` is the workflow id (`fax:...`) or the part after `fax:`.
  */
 export async function faxesApi(parent: FastifyInstance, options: FaxesApiOptions): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
@@ -157,6 +178,7 @@ export async function faxesApi(parent: FastifyInstance, options: FaxesApiOptions
         ...(body.identity ? { identity: body.identity } : {}),
         ...(body.maxAttempts ? { maxAttempts: body.maxAttempts } : {}),
         ...(body.retryDelaySeconds ? { retryDelaySeconds: body.retryDelaySeconds } : {}),
+        ...(options.liveness ? { liveness: options.liveness } : {}),
       };
       let started = true;
       try {
@@ -206,7 +228,7 @@ export async function faxesApi(parent: FastifyInstance, options: FaxesApiOptions
     },
     async (request, reply) => {
       const workflowId = idOf(request.params.id);
-      let state: FaxState;
+      let state: FaxState | ReceivedFaxState;
       try {
         state = await withDeadline(() => client.workflow.getHandle(workflowId).query(faxStateQuery));
       } catch (err) {
@@ -248,6 +270,40 @@ export async function faxesApi(parent: FastifyInstance, options: FaxesApiOptions
         return temporalUnavailable(reply, err, request.log);
       }
       return reply.code(202).send({ workflowId, cancelRequested: true });
+    },
+  );
+
+  app.post(
+    '/faxes/:id/actions/refresh',
+    {
+      schema: {
+        summary: "Renew a received fax's document URL",
+        description:
+          "Telnyx signs a received fax's `media_url` for minutes: this asks Telnyx for a new one " +
+          '(`POST /faxes/{id}/actions/refresh`) and answers it. 409 for a fax with no received document.',
+        tags: ['faxes'],
+        params: FaxIdParams,
+        response: {
+          200: Type.Object({ workflowId: Type.String(), documentUrl: Type.Optional(Type.String()) }),
+          ...problems(...AUTH_PROBLEMS, 404, 409, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const workflowId = idOf(request.params.id);
+      try {
+        const { documentUrl } = await withDeadline(() =>
+          client.workflow.getHandle(workflowId).executeUpdate(refreshFaxDocumentUpdate),
+        );
+        return reply.send({ workflowId, ...(documentUrl ? { documentUrl } : {}) });
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError)
+          return sendProblem(reply, 404, 'not-found', `no received fax ${workflowId} open for refreshing`);
+        // Refused by the workflow (not received yet, failed) or not a received fax at all (no such update).
+        if (err instanceof WorkflowUpdateFailedError)
+          return sendProblem(reply, 409, 'invalid-state', (err.cause ?? err).message);
+        return temporalUnavailable(reply, err, request.log);
+      }
     },
   );
 }

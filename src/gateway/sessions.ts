@@ -21,6 +21,9 @@ import {
   type DocumentRequest,
   type CallSessionInput,
   type CallState,
+  RECEIVE_FAX_WORKFLOW,
+  receivedFaxWorkflowId,
+  type ReceiveFaxInput,
 } from '../calls';
 
 /**
@@ -99,6 +102,41 @@ export function createSessions(options: SessionsOptions) {
           () =>
             client.workflow.signalWithStart(CALL_SESSION_WORKFLOW, {
               ...startOptions(workflowId, input),
+              signal: callEventSignal,
+              signalArgs: [event],
+            }),
+          deadline,
+        );
+        return { outcome: 'delivered', workflowId, started: true };
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return { outcome: 'late', workflowId };
+        throw err;
+      }
+    },
+
+    /**
+     * An event of a fax received on a carrier's fax API (Telnyx): starts its receive-fax workflow, or signals
+     * the one already running. Any of the fax's webhooks may come first.
+     */
+    async receivedFax(input: ReceiveFaxInput, event: CallEvent, { deadline }: RpcDeadline = {}): Promise<Delivery> {
+      const workflowId = receivedFaxWorkflowId(input.provider, input.carrierFaxId);
+      try {
+        await withDeadline(
+          () =>
+            client.workflow.signalWithStart(RECEIVE_FAX_WORKFLOW, {
+              workflowId,
+              taskQueue,
+              args: [input],
+              workflowIdReusePolicy: 'REJECT_DUPLICATE',
+              staticSummary: `Fax received on ${input.provider} ${input.from} → ${input.to}`,
+              typedSearchAttributes: [
+                { key: CallProviderKey, value: input.provider },
+                { key: CallStatusKey, value: 'receiving' },
+                { key: CallDirectionKey, value: 'inbound' },
+                { key: CallFlowKey, value: 'receiveFax' },
+                { key: CallFromKey, value: input.from },
+                { key: CallToKey, value: input.to },
+              ],
               signal: callEventSignal,
               signalArgs: [event],
             }),

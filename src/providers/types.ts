@@ -1,4 +1,13 @@
-import type { CallCommand, CallEvent, FaxCallRequest, PlaceCallRequest, PlacedCall, Provider } from '../calls';
+import type {
+  CallCommand,
+  CallEvent,
+  FaxCallRequest,
+  FaxStatusReport,
+  PlaceCallRequest,
+  PlacedCall,
+  Provider,
+  ReceiveFaxInput,
+} from '../calls';
 import type { CarrierError } from './errors';
 
 /**
@@ -33,6 +42,8 @@ export interface RoutedEvents {
   /** The workflow that owns the leg (from `client_state`, a callback URL, ...), if the carrier told us. */
   ownerWorkflowId?: string;
   events: CallEvent[];
+  /** A fax received on a carrier's fax API (Telnyx): its events go to, and start, its receive-fax workflow. */
+  receivedFax?: ReceiveFaxInput;
 }
 
 /** What the worker's activities need from a carrier: requests for commands, and how to read responses. */
@@ -62,6 +73,11 @@ export interface CarrierCommands {
   /** Whether `placeFaxCallRequest` carries an idempotency key; absent: as `dialIsIdempotent`. */
   readonly faxIsIdempotent?: boolean;
   stopFaxRequest?(callId: string, controlId: string, direction: 'send' | 'receive'): CarrierRequest;
+  // Faxes that are the carrier's own resources (Telnyx Programmable Fax): read one by its id (a fax whose final
+  // webhook was lost), and renew a received fax's document URL.
+  faxStatusRequest?(faxId: string): CarrierRequest;
+  faxStatus?(responseBody: unknown): FaxStatusReport;
+  refreshFaxDocumentRequest?(faxId: string): CarrierRequest;
   /** Overrides the generic response classification (e.g. SignalWire `dial` 422 is a refusal, not "call gone"). */
   classify?(input: {
     operation: string;

@@ -19,6 +19,7 @@ const FAX_MACHINES = {
   '+15550008006': { outcome: 'success', pages: 12 },
   '+15550008007': { outcome: 'success', pages: 3 },
   '+15550008008': { outcome: 'success', pages: 20 },
+  '+15550008009': { outcome: 'success', pages: 2, loseFinalWebhook: true },
 };
 /** Telnyx queues the fax to these numbers, but its answer is lost (a 500): the workflow must not send again. */
 const LOST_ANSWER = '+15550008007';
@@ -48,6 +49,8 @@ describe('faxes on Telnyx (Programmable Fax)', () => {
       env: {
         SIMULATOR_FAXES: JSON.stringify(FAX_MACHINES),
         SIMULATOR_FAULTS: JSON.stringify({ loseFaxResponseTo: [LOST_ANSWER, LOST_ANSWER_CANCELLED] }),
+        // A fax quiet for a second is looked up at Telnyx (GET /faxes/{id}).
+        SESSION_LIVENESS_MAX_MS: '1000',
       },
     });
   });
@@ -207,6 +210,61 @@ describe('faxes on Telnyx (Programmable Fax)', () => {
     const cancels = (await stack.telnyx.commands()).filter((c) => c.action === 'cancel_fax' && c.faxId === send.faxId);
     expect(cancels).toEqual([expect.objectContaining({ status: 202 })]);
     expect((await stack.telnyx.faxes()).find((f) => f.id === send.faxId)).toMatchObject({ cancelled: true });
+  });
+
+  it('reconciles a fax whose fax.delivered was lost with GET /faxes/{id}: it never hangs', async () => {
+    const outcome = await result(await sendFax('+15550008009'));
+    expect(outcome).toMatchObject({ status: 'succeeded', success: true, attempts: 1 });
+    expect(outcome.resultText).toMatch(/from the fax's status/);
+    const fax = (await stack.telnyx.faxes()).find((f) => f.id === outcome.callId);
+    expect(fax).toMatchObject({ status: 'delivered', lostWebhooks: ['fax.delivered'] });
+    const views = (await stack.telnyx.commands()).filter((c) => c.action === 'view_fax' && c.faxId === outcome.callId);
+    expect(views.length).toBeGreaterThanOrEqual(1);
+    expect(views.every((v) => v.status === 200)).toBe(true);
+  });
+
+  it('receives faxes: a receive-fax workflow per fax, its document on GET /faxes/:id, renewed by refresh', async () => {
+    const whole = await stack.telnyx.receiveFax({ from: '+15550007000', to: FROM, pages: 3 });
+    // Its fax.received is lost: the workflow reads the outcome and the document from GET /faxes/{id}.
+    const lost = await stack.telnyx.receiveFax({ from: '+15550007001', to: FROM, pages: 2, loseFinalWebhook: true });
+    expect(whole.workflowId).toBe(`fax:telnyx:in:${whole.faxId}`);
+    const receivedState = async (workflowId: string) => {
+      let state: Record<string, unknown> = {};
+      await eventually(
+        'the fax received',
+        async () => (state = (await faxState(workflowId)) as unknown as Record<string, unknown>).status === 'received',
+        20_000,
+        100,
+      );
+      return state;
+    };
+    const state = await receivedState(whole.workflowId);
+    expect(state).toMatchObject({
+      direction: 'receive',
+      provider: 'telnyx',
+      from: '+15550007000',
+      to: FROM,
+      pagesReceived: 3,
+      documentUrl: expect.stringContaining(whole.faxId),
+    });
+    expect(await receivedState(lost.workflowId)).toMatchObject({
+      pagesReceived: 2,
+      documentUrl: expect.stringContaining(lost.faxId),
+      resultText: expect.stringMatching(/from the fax's status/),
+    });
+
+    // The document's signed URL expires: refresh asks Telnyx for a new one and keeps it.
+    const refreshUrl = `${stack.gatewayUrl}/faxes/${encodeURIComponent(whole.workflowId)}/actions/refresh`;
+    const refreshed = await http(refreshUrl, {});
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body.documentUrl).toEqual(expect.stringContaining(whole.faxId));
+    expect(refreshed.body.documentUrl).not.toBe(state.documentUrl);
+    expect(await faxState(whole.workflowId)).toMatchObject({ documentUrl: refreshed.body.documentUrl });
+    const refreshes = (await stack.telnyx.commands()).filter((c) => c.action === 'refresh_fax');
+    expect(refreshes).toEqual([expect.objectContaining({ faxId: whole.faxId, status: 200 })]);
+    // A sent fax (finished by now) has no received document to renew.
+    const sent = await http(`${stack.gatewayUrl}/faxes/telnyx-multi-page/actions/refresh`, {});
+    expect([sent.status, sent.body.code]).toEqual([404, 'not-found']);
   });
 
   it('refuses what Telnyx faxes cannot carry before any workflow starts', async () => {

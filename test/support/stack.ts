@@ -2,7 +2,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { request } from 'undici';
-import { inboundCallWorkflowId, type CallOutcome, type CallState, type Provider } from '../../src/calls';
+import {
+  inboundCallWorkflowId,
+  receivedFaxWorkflowId,
+  type CallOutcome,
+  type CallState,
+  type Provider,
+} from '../../src/calls';
 import { startStack, type Stack } from '../../src/dev/stack';
 import type { JambonzCallRecord, JambonzCommandLogEntry, JambonzHookDelivery } from '../../src/simulator/jambonz/types';
 import type {
@@ -16,6 +22,7 @@ import type {
   CommandLogEntry,
   DeliveredWebhook,
   SimCallRecord,
+  TelnyxInboundFaxScript,
   TelnyxSimFax,
 } from '../../src/simulator/telnyx/types';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
@@ -63,6 +70,8 @@ export interface TelnyxSimControl {
   webhooks(): Promise<DeliveredWebhook[]>;
   /** Every fax sent through the simulated Programmable Fax API. */
   faxes(): Promise<TelnyxSimFax[]>;
+  /** A fax machine faxes one of our numbers; its workflow is `fax:telnyx:in:<fax_id>`. */
+  receiveFax(script: TelnyxInboundFaxScript): Promise<{ faxId: string; workflowId: string }>;
 }
 
 export interface SignalWireSimControl {
@@ -165,6 +174,10 @@ function telnyxControl(sim: string): TelnyxSimControl {
     commands: () => getJson<CommandLogEntry[]>(`${sim}/_sim/commands`),
     webhooks: () => getJson<DeliveredWebhook[]>(`${sim}/_sim/webhooks`),
     faxes: () => getJson<TelnyxSimFax[]>(`${sim}/_sim/faxes`),
+    async receiveFax(script) {
+      const { fax_id } = await getJson<{ fax_id: string }>(`${sim}/_sim/faxes/inbound`, script);
+      return { faxId: fax_id, workflowId: receivedFaxWorkflowId('telnyx', fax_id) };
+    },
   };
 }
 

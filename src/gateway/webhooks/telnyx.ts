@@ -31,6 +31,9 @@ export interface TelnyxWebhookOptions {
  */
 export async function telnyxWebhooks(app: FastifyInstance, options: TelnyxWebhookOptions): Promise<void> {
   const { adapter, sessions } = options;
+  // Received faxes are looked up at the carrier after the sessions' quiet period, when one is configured.
+  const { liveness } = options.sessionDefaults;
+  const faxLiveness = liveness ? { liveness } : {};
   rawBodies(app);
 
   app.post(
@@ -41,8 +44,11 @@ export async function telnyxWebhooks(app: FastifyInstance, options: TelnyxWebhoo
         if (!verified.ok) throw refuse(401, 'invalid signature', verified.reason, 'telnyx webhook refused');
         const routed = normalised('malformed webhook', () => adapter.normalise(webhook.rawBody));
         if (routed.events.length === 0) return ignored(reply);
+        const { receivedFax } = routed;
         const deliveries = await deliverEach(budget, routed.events, (e, deadline) =>
-          deliver(e, routed.ownerWorkflowId, deadline),
+          receivedFax
+            ? sessions.receivedFax({ ...receivedFax, ...faxLiveness }, e, { deadline })
+            : deliver(e, routed.ownerWorkflowId, deadline),
         );
         return accepted(reply, request, deliveries);
       },

@@ -10,7 +10,7 @@ import type {
 import { MalformedWebhookError, type RoutedEvents } from '../types';
 import { decodeClientState } from './client-state';
 import { parseJsonBody } from '../json-body';
-import { telnyxFaxEvent } from './fax';
+import { telnyxFaxEvent, telnyxReceivedFax } from './fax';
 
 /** Telnyx webhook envelope: `{data:{record_type:'event', event_type, id, occurred_at, payload}, meta?}`. */
 interface TelnyxEnvelope {
@@ -97,7 +97,9 @@ export function normaliseTelnyxWebhook(rawBody: Buffer): RoutedEvents {
     if (!faxId) throw new MalformedWebhookError(`${data.event_type} names no fax_id`);
     const base = { provider: 'telnyx' as const, eventId: data.id, callId: faxId, occurredAt: data.occurred_at };
     const event = telnyxFaxEvent(data.event_type, { ...base, controlId: faxId }, p);
-    return { ownerWorkflowId: owner?.wf, events: event ? [event] : [] };
+    // A received fax names no workflow of ours: its events go to (and start) the receive-fax workflow.
+    const receivedFax = telnyxReceivedFax(p);
+    return { ownerWorkflowId: owner?.wf, events: event ? [event] : [], ...(receivedFax ? { receivedFax } : {}) };
   }
   const base = {
     provider: 'telnyx' as const,

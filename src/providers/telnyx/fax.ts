@@ -1,4 +1,13 @@
-import { ErrorType, FaxFailure, type CallEvent, type FaxCallRequest, type PlacedCall } from '../../calls';
+import {
+  ErrorType,
+  type CallEventOf,
+  FaxFailure,
+  type CallEvent,
+  type FaxCallRequest,
+  type FaxStatusReport,
+  type PlacedCall,
+  type ReceiveFaxInput,
+} from '../../calls';
 import { CarrierError } from '../errors';
 import type { CarrierRequest } from '../types';
 import { encodeClientState } from './client-state';
@@ -113,24 +122,40 @@ export const TELNYX_FAX_FAILURES: Readonly<Record<string, FaxFailure>> = {
   media_processing_exception: FaxFailure.Document,
   // Not in Telnyx's list: what the simulator sends after a cancel (what Telnyx sends is unconfirmed).
   canceled: FaxFailure.Cancelled,
+  // Received faxes (docs "Receive a Fax via API"): the sender's side failed.
+  carrier_lost: FaxFailure.Dropped,
+  sender_call_dropped: FaxFailure.Dropped,
+  sender_canceled: FaxFailure.Cancelled,
+  sender_communication_error: FaxFailure.Negotiation,
 };
 
 type FaxEventBase = Omit<Extract<CallEvent, { kind: 'call.answered' }>, 'kind'>;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const count = (v: unknown): number => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : 0);
+
+/** `fax.failed`'s reason, normalised: the event's result code and words. */
+function failureOf(
+  payload: Record<string, unknown>,
+): Pick<CallEventOf<'fax.ended'>, 'resultCode' | 'resultText' | 'failure'> {
+  const reason = str(payload.failure_reason) ?? 'unknown';
+  const failure = TELNYX_FAX_FAILURES[reason] ?? FaxFailure.Unknown;
+  return { resultCode: reason, resultText: failure === reason ? reason : `${failure} (${reason})`, failure };
+}
 
 /**
- * One `fax.*` webhook payload as fax events. `fax.queued` is the attempt's first sign of life (`call.outgoing`,
- * so a fax whose send request's answer was lost can be adopted); `fax.sending.started` means the far end
- * answered and pages are going (`call.answered`); `fax.delivered` / `fax.failed` end it (`fax.ended`).
- * `fax.media.processed` changes nothing for the workflow. Telnyx reports no per-page progress.
+ * One `fax.*` webhook payload of a fax we send, as fax events. `fax.queued` is the attempt's first sign of life
+ * (`call.outgoing`, so a fax whose send request's answer was lost can be adopted); `fax.sending.started` means
+ * the far end answered and pages are going (`call.answered`); `fax.delivered` / `fax.failed` end it
+ * (`fax.ended`). `fax.media.processed` changes nothing for the workflow. Telnyx reports no per-page progress.
+ * Received faxes (`direction: inbound`) read as `telnyxReceivedFaxEvent`.
  */
 export function telnyxFaxEvent(
   eventType: string,
   base: FaxEventBase,
   payload: Record<string, unknown>,
 ): CallEvent | undefined {
-  if (payload.direction === 'inbound') return undefined; // receiving runs on a Fax Application: not mapped
+  if (payload.direction === 'inbound') return telnyxReceivedFaxEvent(eventType, base, payload);
   switch (eventType) {
     case 'fax.queued':
       return { ...base, kind: 'call.outgoing', from: str(payload.from) ?? '', to: str(payload.to) ?? '' };
@@ -141,27 +166,93 @@ export function telnyxFaxEvent(
         ...base,
         kind: 'fax.ended',
         success: true,
-        pages: typeof payload.page_count === 'number' ? payload.page_count : 0,
+        pages: count(payload.page_count),
         resultText: 'delivered',
         remoteIdentity: str(payload.to),
         documentUrl: str(payload.original_media_url),
       };
-    case 'fax.failed': {
-      const reason = str(payload.failure_reason) ?? 'unknown';
-      const failure = TELNYX_FAX_FAILURES[reason] ?? FaxFailure.Unknown;
+    case 'fax.failed':
+      // Telnyx gives no page count on failure.
       return {
         ...base,
         kind: 'fax.ended',
         success: false,
-        // Telnyx gives no page count on failure.
         pages: 0,
-        resultCode: reason,
-        resultText: failure === reason ? reason : `${failure} (${reason})`,
         documentUrl: str(payload.original_media_url),
-        failure,
+        ...failureOf(payload),
       };
-    }
     default:
       return undefined;
   }
+}
+
+/**
+ * A received fax's webhooks (docs "Receive a Fax via API"; not in the OpenAPI spec) as the events of a fax
+ * call we receive: `fax.receiving.started` is its arrival (`call.incoming`), `fax.media.processing.started`
+ * its page count so far (`fax.page`, receive), `fax.received` / `fax.failed` its end, with the received
+ * document's (temporary) URL.
+ */
+export function telnyxReceivedFaxEvent(
+  eventType: string,
+  base: FaxEventBase,
+  payload: Record<string, unknown>,
+): CallEvent | undefined {
+  switch (eventType) {
+    case 'fax.receiving.started':
+      return {
+        ...base,
+        kind: 'call.incoming',
+        direction: 'inbound',
+        from: str(payload.from) ?? '',
+        to: str(payload.to) ?? '',
+      };
+    case 'fax.media.processing.started':
+      return count(payload.page_count) > 0
+        ? { ...base, kind: 'fax.page', direction: 'receive', page: count(payload.page_count) }
+        : undefined;
+    case 'fax.received': {
+      const partial = payload.partial_content === true;
+      return {
+        ...base,
+        kind: 'fax.ended',
+        success: true,
+        pages: count(payload.page_count),
+        ...(partial ? { resultCode: 'partial_content' } : {}),
+        resultText: partial ? 'received in part' : 'received',
+        remoteIdentity: str(payload.caller_id) ?? str(payload.from),
+        documentUrl: str(payload.media_url),
+      };
+    }
+    case 'fax.failed':
+      return { ...base, kind: 'fax.ended', success: false, pages: 0, ...failureOf(payload) };
+    default:
+      return undefined;
+  }
+}
+
+/** The receive-fax workflow a received fax's webhook starts (or reaches); undefined for faxes we send. */
+export function telnyxReceivedFax(payload: Record<string, unknown>): ReceiveFaxInput | undefined {
+  const faxId = str(payload.fax_id);
+  if (payload.direction !== 'inbound' || !faxId) return undefined;
+  return { provider: 'telnyx', carrierFaxId: faxId, from: str(payload.from) ?? '', to: str(payload.to) ?? '' };
+}
+
+const FINAL_STATUSES: Readonly<Record<string, boolean>> = { delivered: true, received: true, failed: false };
+
+/**
+ * `GET /faxes/{id}` → `{data: Fax}` read for reconciliation: its `status`, whether that is final, and for a
+ * received fax its document's current `media_url`. `failure_reason` is not in the spec's `Fax` (newer SDKs
+ * have it): read when present, else the failure is `unknown` (not retried).
+ */
+export function telnyxFaxStatus(responseBody: unknown): FaxStatusReport {
+  const fax = ((responseBody as { data?: unknown } | undefined)?.data ?? {}) as Record<string, unknown>;
+  const status = str(fax.status) ?? 'unknown';
+  const final = status in FINAL_STATUSES;
+  return {
+    status,
+    final,
+    ...(final ? { success: FINAL_STATUSES[status] } : {}),
+    ...(status === 'failed' ? failureOf(fax) : {}),
+    ...(fax.direction === 'inbound' && str(fax.media_url) ? { documentUrl: str(fax.media_url) } : {}),
+  };
 }

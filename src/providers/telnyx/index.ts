@@ -9,7 +9,15 @@ import {
   type TelnyxCommandOptions,
 } from './commands';
 import { normaliseTelnyxWebhook } from './events';
-import { telnyxCancelFaxRequest, telnyxSendFaxRequest, telnyxSentFax, type TelnyxFaxOptions } from './fax';
+import {
+  telnyxCancelFaxRequest,
+  telnyxFaxStatus,
+  telnyxRefreshFaxRequest,
+  telnyxSendFaxRequest,
+  telnyxSentFax,
+  telnyxViewFaxRequest,
+  type TelnyxFaxOptions,
+} from './fax';
 import { telnyxPublicKey, verifyTelnyxSignature } from './webhook';
 
 export * from './client-state';
@@ -45,5 +53,8 @@ export function createTelnyxAdapter(options: TelnyxAdapterOptions): CommandCarri
     placedFax: telnyxSentFax,
     faxIsIdempotent: false,
     stopFaxRequest: (_faxId, controlId) => telnyxCancelFaxRequest(controlId),
+    faxStatusRequest: telnyxViewFaxRequest,
+    faxStatus: telnyxFaxStatus,
+    refreshFaxDocumentRequest: telnyxRefreshFaxRequest,
   };
 }

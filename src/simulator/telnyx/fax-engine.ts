@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SimClock, Timers } from '../clock';
 import type { JsonObject } from '../http';
 import { CommandRejected, type TelnyxError } from './errors';
-import type { TelnyxSimFax, TelnyxFaxScript } from './types';
+import type { TelnyxInboundFaxScript, TelnyxSimFax, TelnyxFaxScript } from './types';
 import type { TelnyxFaxEventType, WebhookDispatcher } from './webhooks';
 
 /**
@@ -10,6 +10,8 @@ import type { TelnyxFaxEventType, WebhookDispatcher } from './webhooks';
  * webhooks Telnyx documents (`fax.queued` → `fax.media.processed` → (originated) → `fax.sending.started` →
  * `fax.delivered` | `fax.failed`), as the fax machine scripted for its number decides. Cancel works in the
  * statuses the spec names; Telnyx itself never retries a failed fax (its support docs), nor does this.
+ * Faxes to our numbers (`receive`) go `fax.receiving.started` → `fax.media.processing.started` → `fax.received`
+ * (a `media_url` signed for minutes, renewed by `refresh`) | `fax.failed`, as "Receive a Fax via API" documents.
  */
 
 /** Simulated milliseconds between the steps of a fax. */
@@ -21,11 +23,13 @@ const FAX_MS = {
   noAnswer: 3_000,
   answered: 800,
   perPage: 1_000,
+  /** A received fax's document is processed this long after its last page. */
+  mediaProcessing: 300,
 };
 
 /** The statuses `POST /faxes/{id}/actions/cancel` accepts (spec: CancelFax). */
 const CANCELLABLE: ReadonlySet<string> = new Set(['queued', 'media.processed', 'originated', 'sending']);
-const FINAL: ReadonlySet<string> = new Set(['delivered', 'failed']);
+const FINAL: ReadonlySet<string> = new Set(['delivered', 'failed', 'received']);
 /** Media failures end a fax before it is dialled. */
 const MEDIA_FAILURES: ReadonlySet<string> = new Set([
   'file_format_invalid',
@@ -63,6 +67,10 @@ const reject = (detail: string, pointer?: string) =>
 
 interface Fax {
   record: TelnyxSimFax;
+  /** Its final webhook is never sent (`loseFinalWebhook`). */
+  loseFinal: boolean;
+  /** Received faxes: the document's current signed URL. */
+  documentUrl?: string;
   clientState?: string;
   webhookUrl?: string;
   createdAt: Date;
@@ -112,6 +120,7 @@ export class FaxEngine {
     const fax: Fax = {
       record: {
         id: randomUUID(),
+        direction: 'outbound',
         from,
         to,
         mediaUrl,
@@ -119,6 +128,7 @@ export class FaxEngine {
         pagesSent: 0,
         webhooks: [],
       },
+      loseFinal: this.options.machines[to]?.loseFinalWebhook === true,
       clientState: typeof body.client_state === 'string' ? body.client_state : undefined,
       webhookUrl: typeof body.webhook_url === 'string' ? body.webhook_url : undefined,
       createdAt: now,
@@ -141,7 +151,7 @@ export class FaxEngine {
         (fax) =>
           (!filter.to || fax.record.to === filter.to) &&
           (!filter.from || fax.record.from === filter.from) &&
-          (!filter.direction || filter.direction === 'outbound'),
+          (!filter.direction || filter.direction === fax.record.direction),
       )
       .map((fax) => this.resource(fax));
   }
@@ -164,10 +174,65 @@ export class FaxEngine {
     return { result: 'ok' };
   }
 
-  /** `POST /faxes/{id}/actions/refresh`: renews a received fax's media URL; the simulator's URLs never expire. */
+  /** `POST /faxes/{id}/actions/refresh`: signs a received fax's document anew (a new `media_url`). */
   refresh(id: string): JsonObject {
-    this.require(id);
+    const fax = this.require(id);
+    if (fax.record.direction !== 'inbound' || fax.record.status !== 'received')
+      throw reject('Only the media of a received fax can be refreshed.');
+    fax.record.refreshes = (fax.record.refreshes ?? 0) + 1;
+    fax.documentUrl = this.signedDocumentUrl(fax);
+    fax.updatedAt = new Date();
     return { result: 'ok' };
+  }
+
+  /**
+   * A fax machine faxes `script.to`: pages arrive one per `perPage`, then the document is processed and the
+   * fax is received (or it fails, or only part of it arrives).
+   */
+  receive(script: TelnyxInboundFaxScript): { faxId: string } {
+    const now = new Date();
+    const pages = Math.max(1, Math.floor(script.pages ?? DEFAULT_PAGES));
+    const fax: Fax = {
+      record: {
+        id: randomUUID(),
+        direction: 'inbound',
+        from: script.from,
+        to: script.to,
+        mediaUrl: '',
+        status: 'receiving',
+        pagesSent: 0,
+        webhooks: [],
+      },
+      loseFinal: script.loseFinalWebhook === true,
+      createdAt: now,
+      updatedAt: now,
+      timers: new Timers(this.clock),
+    };
+    this.faxes.set(fax.record.id, fax);
+    this.emit(fax, 'fax.receiving.started');
+    const outcome = script.outcome ?? 'received';
+    // A partial or failed fax breaks halfway; a failed one keeps nothing.
+    const arriving = outcome === 'received' ? pages : Math.max(1, Math.floor(pages / 2));
+    fax.timers.after(FAX_MS.perPage * arriving, () => {
+      fax.record.pagesSent = arriving;
+      if (outcome === 'failed') return this.fail(fax, script.failureReason ?? 'sender_call_dropped');
+      this.setStatus(fax, 'media.processing');
+      this.emit(fax, 'fax.media.processing.started', { page_count: arriving });
+      fax.timers.after(FAX_MS.mediaProcessing, () => {
+        this.setStatus(fax, 'received');
+        fax.documentUrl = this.signedDocumentUrl(fax);
+        fax.record.mediaUrl = fax.documentUrl;
+        const seconds = Math.max(1, this.clock.simSecondsSince(fax.createdAt.getTime()));
+        this.emit(fax, 'fax.received', {
+          media_url: fax.documentUrl,
+          page_count: arriving,
+          call_duration_secs: seconds,
+          partial_content: outcome === 'partial',
+        });
+        this.options.log(`fax ${fax.record.id} from ${fax.record.from}: received, ${arriving} pages`);
+      });
+    });
+    return { faxId: fax.record.id };
   }
 
   records(): TelnyxSimFax[] {
@@ -229,6 +294,12 @@ export class FaxEngine {
     });
   }
 
+  /** Where Telnyx keeps a received document: a URL signed for minutes (a new signature on each refresh). */
+  private signedDocumentUrl(fax: Fax): string {
+    const version = fax.record.refreshes ?? 0;
+    return `https://faxes.telnyx.example/${fax.record.id}.pdf?signature=${randomUUID()}&version=${version}`;
+  }
+
   private deliver(fax: Fax): void {
     this.setStatus(fax, 'delivered');
     const seconds = Math.max(1, this.clock.simSecondsSince(fax.createdAt.getTime()));
@@ -256,10 +327,12 @@ export class FaxEngine {
       id: record.id,
       record_type: 'fax',
       connection_id: this.options.connectionId,
-      direction: 'outbound',
+      direction: record.direction,
       from: record.from,
       to: record.to,
-      media_url: record.mediaUrl,
+      // A received fax's document once it is there (its current signature); a sent fax's source document.
+      ...(record.direction === 'outbound' ? { media_url: record.mediaUrl } : {}),
+      ...(fax.documentUrl ? { media_url: fax.documentUrl } : {}),
       quality: 'high',
       status: record.status,
       store_media: false,
@@ -278,14 +351,20 @@ export class FaxEngine {
       'fax.sending.started': 'sending',
       'fax.delivered': 'delivered',
       'fax.failed': 'failed',
+      'fax.receiving.started': 'receiving',
+      'fax.media.processing.started': 'media.processing',
+      'fax.received': 'received',
     }[eventType];
+    const inbound = record.direction === 'inbound';
     const payload: JsonObject = {
       connection_id: this.options.connectionId,
-      direction: 'outbound',
+      direction: record.direction,
       fax_id: record.id,
       from: record.from,
       to: record.to,
-      original_media_url: record.mediaUrl,
+      // A received fax has no document of ours; the documented received events name the caller (not fax.failed).
+      ...(inbound ? {} : { original_media_url: record.mediaUrl }),
+      ...(inbound && eventType !== 'fax.failed' ? { caller_id: record.from } : {}),
       status,
       user_id: USER_ID,
       ...(fax.clientState === undefined ? {} : { client_state: fax.clientState }),
@@ -300,6 +379,10 @@ export class FaxEngine {
         payload,
       },
     };
+    if (fax.loseFinal && FINAL.has(String(status))) {
+      record.lostWebhooks = [...(record.lostWebhooks ?? []), eventType];
+      return;
+    }
     record.webhooks.push(eventType);
     // One lane per fax: its webhooks go out in order (duplicated, delayed or reordered as the faults say).
     this.options.dispatcher.send(record.id, () => fax.webhookUrl ?? this.options.webhookUrl(), body);

@@ -111,6 +111,7 @@ export async function startTelnyxSimulator(opts: TelnyxSimulatorOptions): Promis
     commands: () => gate.log(),
     webhooks: () => dispatcher.list(),
     faxes: () => faxes.records(),
+    receiveFax: (script) => faxes.receive(script),
     async close() {
       clearInterval(sweeper);
       await app.close();

@@ -7,7 +7,7 @@ import type { CommandGate } from './command-gate';
 import { faxErrors, type FaxEngine } from './fax-engine';
 import { CommandRejected, errorBodies, rejections, violationError, type TelnyxError } from './errors';
 import type { TelnyxSpecValidator } from './spec';
-import type { CommandLogEntry, FaultOptions } from './types';
+import type { CommandLogEntry, FaultOptions, TelnyxInboundFaxScript } from './types';
 import type { WebhookDispatcher } from './webhooks';
 
 /**
@@ -325,6 +325,13 @@ function registerControlApi(api: FastifyInstance, deps: SimulatorServerDeps): vo
     webhooks: () => deps.dispatcher.list(),
   });
   api.get('/faxes', async () => deps.faxes.records());
+  // A fax machine faxes one of our numbers (body: `TelnyxInboundFaxScript`).
+  api.post('/faxes/inbound', async (request: FastifyRequest<{ Body: TelnyxInboundFaxScript }>, reply) => {
+    const script = request.body;
+    if (!script || typeof script.from !== 'string' || typeof script.to !== 'string')
+      return reply.code(400).send({ error: 'an inbound fax needs from and to' });
+    return { fax_id: deps.faxes.receive(script).faxId };
+  });
   api.get('/faxes/:id', async (request: IdRequest, reply) => {
     const fax = deps.faxes.record(request.params.id);
     return fax ?? reply.code(404).send({ error: `no fax ${request.params.id}` });

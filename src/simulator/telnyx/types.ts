@@ -45,13 +45,40 @@ export interface TelnyxFaxScript {
   failOnPage?: number;
   /** The first this-many faxes to the number find it busy, later ones get `outcome` (retry tests). */
   attemptsBeforeSuccess?: number;
+  /** The fax's final webhook (`fax.delivered` / `fax.failed`) is lost: only `GET /faxes/{id}` tells the outcome. */
+  loseFinalWebhook?: boolean;
 }
 
-export type SimFaxStatus = 'queued' | 'media.processed' | 'originated' | 'sending' | 'delivered' | 'failed';
+/** A fax machine faxing one of our numbers (a Programmable Fax Application's): the fax we receive. */
+export interface TelnyxInboundFaxScript {
+  from: string;
+  to: string;
+  /** @default 3 */
+  pages?: number;
+  /** `received` (the default), `partial` (`partial_content`: the pages before the break), or `failed`. */
+  outcome?: 'received' | 'partial' | 'failed';
+  /** With `failed`: the `failure_reason`. @default 'sender_call_dropped' */
+  failureReason?: string;
+  /** The final webhook (`fax.received` / `fax.failed`) is lost: only `GET /faxes/{id}` tells the outcome. */
+  loseFinalWebhook?: boolean;
+}
 
-/** A fax sent through the simulated Programmable Fax API. */
+export type SimFaxStatus =
+  | 'queued'
+  | 'media.processed'
+  | 'originated'
+  | 'sending'
+  | 'delivered'
+  | 'failed'
+  // Received faxes.
+  | 'receiving'
+  | 'media.processing'
+  | 'received';
+
+/** A fax sent through the simulated Programmable Fax API (or received on it: `direction: inbound`). */
 export interface TelnyxSimFax {
   id: string;
+  direction: 'outbound' | 'inbound';
   from: string;
   to: string;
   mediaUrl: string;
@@ -63,6 +90,10 @@ export interface TelnyxSimFax {
   cancelled?: boolean;
   /** The fax's webhooks, in the order they were sent. */
   webhooks: string[];
+  /** Webhooks the `loseFinalWebhook` script never sent. */
+  lostWebhooks?: string[];
+  /** Received faxes: `POST /faxes/{id}/actions/refresh` calls so far (each signs a new `media_url`). */
+  refreshes?: number;
 }
 
 export interface FaultOptions extends DeliveryFaultOptions {
@@ -159,4 +190,6 @@ export interface TelnyxSimulator extends SimulatorHandle<SimCallRecord, CommandL
   placeInboundCall(script: CallerScript): Promise<{ callControlId: string }>;
   /** Every fax sent through the Programmable Fax API. */
   faxes(): TelnyxSimFax[];
+  /** A fax machine faxes one of our numbers: the fax's webhooks go to the webhook URL. Answers its `fax_id`. */
+  receiveFax(script: TelnyxInboundFaxScript): { faxId: string };
 }

@@ -30,13 +30,17 @@ export type TelnyxEventType =
   | 'call.machine.premium.detection.ended'
   | 'call.machine.premium.greeting.ended';
 
-/** Programmable Fax webhooks (outbound faxes), built by the fax engine. */
+/** Programmable Fax webhooks (faxes sent and received), built by the fax engine. */
 export type TelnyxFaxEventType =
   | 'fax.queued'
   | 'fax.media.processed'
   | 'fax.sending.started'
   | 'fax.delivered'
-  | 'fax.failed';
+  | 'fax.failed'
+  // Received faxes (documented, not in the spec).
+  | 'fax.receiving.started'
+  | 'fax.media.processing.started'
+  | 'fax.received';
 
 /**
  * Which common fields each event's payload schema declares: media, queue, recording and fork events carry

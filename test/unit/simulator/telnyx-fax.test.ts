@@ -30,6 +30,7 @@ const MACHINES = {
   '+15550009004': { outcome: 'success' as const, pages: 50 },
   '+15550009005': { outcome: 'failure' as const, failureReason: 'file_download_failed' },
   '+15550009006': { outcome: 'success' as const, pages: 1, attemptsBeforeSuccess: 1 },
+  '+15550009007': { outcome: 'success' as const, pages: 1, loseFinalWebhook: true },
 };
 
 let receiver: WebhookReceiver;
@@ -62,11 +63,8 @@ async function sent(to: string, extra: Record<string, unknown> = {}): Promise<st
 
 const faxEvents = (faxId: string) => receiver.all.filter((w) => w.body.data.payload.fax_id === faxId);
 const types = (faxId: string) => faxEvents(faxId).map((w) => w.body.data.event_type);
-const ended = (faxId: string) =>
-  receiver.waitFor(
-    (w) => w.body.data.payload.fax_id === faxId && ['fax.delivered', 'fax.failed'].includes(w.body.data.event_type),
-    10_000,
-  );
+const ended = (faxId: string, final = ['fax.delivered', 'fax.failed']) =>
+  receiver.waitFor((w) => w.body.data.payload.fax_id === faxId && final.includes(w.body.data.event_type), 10_000);
 
 describe('Telnyx Programmable Fax (simulated)', () => {
   it('sends a fax: 202 with the Fax, then queued → media.processed → sending.started → delivered, signed', async () => {
@@ -189,13 +187,50 @@ describe('Telnyx Programmable Fax (simulated)', () => {
     expect(listed.map((f) => f.id)).toContain(faxId);
     expect(new Set(listed.map((f) => f.to))).toEqual(new Set(['+15550009001']));
 
+    // A sent fax has no received media to renew (the spec's `default` error).
     const refresh = await api.call('POST', `/faxes/${faxId}/actions/refresh`);
-    expect(refresh.status).toBe(200);
-    expect(validateTelnyxResponse('/faxes/{id}/actions/refresh', 'post', 200, refresh.body)).toEqual([]);
+    expect(refresh.status).toBe(422);
+    expect(validateTelnyxResponse('/faxes/{id}/actions/refresh', 'post', 422, refresh.body)).toEqual([]);
 
     await ended(faxId);
     expect((await api.call('DELETE', `/faxes/${faxId}`)).status).toBe(204);
     expect((await api.call('GET', `/faxes/${faxId}`)).status).toBe(404);
+  });
+
+  it('receives a fax: receiving.started → media.processing.started → received, with a media_url refresh renews', async () => {
+    const { faxId } = sim.receiveFax({ from: '+15550007000', to: FROM, pages: 2 });
+    const done = await ended(faxId, ['fax.received']);
+    expect(types(faxId)).toEqual(['fax.receiving.started', 'fax.media.processing.started', 'fax.received']);
+    expect(done.body.data.payload).toMatchObject({ direction: 'inbound', page_count: 2, partial_content: false });
+    for (const webhook of faxEvents(faxId)) expect(signatureIsValid(sim.publicKeyBase64, webhook)).toBe(true);
+    const firstUrl = String(done.body.data.payload.media_url);
+
+    const view = async () => {
+      const res = await api.call('GET', `/faxes/${faxId}`);
+      expect(validateTelnyxResponse('/faxes/{id}', 'get', 200, res.body)).toEqual([]);
+      return res.body.data as { status: string; direction: string; media_url: string };
+    };
+    expect(await view()).toMatchObject({ status: 'received', direction: 'inbound', media_url: firstUrl });
+    const refresh = await api.call('POST', `/faxes/${faxId}/actions/refresh`);
+    expect(refresh.status).toBe(200);
+    expect(validateTelnyxResponse('/faxes/{id}/actions/refresh', 'post', 200, refresh.body)).toEqual([]);
+    const renewed = (await view()).media_url;
+    expect(renewed).not.toBe(firstUrl);
+    expect(sim.faxes().find((f) => f.id === faxId)).toMatchObject({ direction: 'inbound', refreshes: 1 });
+    const inbound = await api.call('GET', '/faxes?filter[direction][eq]=inbound');
+    expect((inbound.body.data as unknown as Array<{ id: string }>).map((f) => f.id)).toEqual([faxId]);
+  });
+
+  it('loses a scripted final webhook: only GET /faxes/{id} tells the outcome', async () => {
+    const faxId = await sent('+15550009007');
+    await receiver.waitFor(
+      (w) => w.body.data.payload.fax_id === faxId && w.body.data.event_type === 'fax.sending.started',
+      10_000,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await api.call('GET', `/faxes/${faxId}`)).body.data).toMatchObject({ status: 'delivered' });
+    expect(types(faxId)).not.toContain('fax.delivered');
+    expect(sim.faxes().find((f) => f.id === faxId)).toMatchObject({ lostWebhooks: ['fax.delivered'] });
   });
 
   it('logs every fax request with its status and fax id', () => {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ErrorType, FaxFailure, type FaxCallRequest } from '../../../../src/calls';
+import { ErrorType, FaxFailure, receivedFaxWorkflowId, type FaxCallRequest } from '../../../../src/calls';
 import { CarrierError } from '../../../../src/providers/errors';
 import {
   TELNYX_FAX_FAILURES,
@@ -180,10 +180,107 @@ describe('Telnyx fax webhooks', () => {
     for (const failure of Object.values(TELNYX_FAX_FAILURES)) expect(known.has(failure)).toBe(true);
   });
 
-  it('refuses a fax event without fax_id; ignores inbound faxes (receiving is not mapped)', () => {
+  it('refuses a fax event without fax_id', () => {
     const body = JSON.parse(example('FaxQueued').toString()) as { data: { payload: Record<string, unknown> } };
     delete body.data.payload.fax_id;
     expect(() => normaliseTelnyxWebhook(Buffer.from(JSON.stringify(body)))).toThrow(MalformedWebhookError);
-    expect(normaliseTelnyxWebhook(example('FaxDelivered', { direction: 'inbound' })).events).toEqual([]);
+  });
+});
+
+/** A received fax's webhook as "Receive a Fax via API" documents it (these events are not in the spec). */
+function received(eventType: string, status: string, extra: Record<string, unknown> = {}): Buffer {
+  const payload = {
+    caller_id: '+15550007000',
+    connection_id: '234423',
+    direction: 'inbound',
+    fax_id: FAX_ID,
+    from: '+15550007000',
+    to: '+15550001000',
+    user_id: '19a75cea-02c6-4b9a-84fa-c9bc8341feb8',
+    status,
+    ...extra,
+  };
+  const data = {
+    record_type: 'event',
+    event_type: eventType,
+    id: `${eventType}-1`,
+    occurred_at: '2026-01-01T00:00:00Z',
+  };
+  return Buffer.from(JSON.stringify({ data: { ...data, id: '95479a2e-b947-470a-a88f-2da6dd07ae0f', payload } }));
+}
+const MEDIA = 'https://s3.example.com/fax.pdf?X-Amz-Signature=abc';
+
+describe('Telnyx received faxes', () => {
+  it('validates the documented received-fax webhooks, closed like the spec schemas', () => {
+    const valid = [
+      received('fax.receiving.started', 'receiving'),
+      received('fax.media.processing.started', 'media.processing', { page_count: 3 }),
+      received('fax.received', 'received', {
+        media_url: MEDIA,
+        page_count: 3,
+        call_duration_secs: 40,
+        partial_content: false,
+      }),
+    ];
+    for (const raw of valid) expect(validateTelnyxWebhook(raw.toString('utf8'))).toEqual([]);
+    expect(validateTelnyxWebhook(received('fax.received', 'received', { pages: 3 }).toString('utf8'))).toEqual([
+      expect.stringMatching(/"pages" is not in the spec/),
+    ]);
+    expect(validateTelnyxWebhook(received('fax.received', 'delivered').toString('utf8'))).not.toEqual([]);
+  });
+
+  it('routes every received-fax webhook to the receive-fax workflow of its fax id, whichever comes first', () => {
+    const start = normaliseTelnyxWebhook(received('fax.receiving.started', 'receiving'));
+    const receivedFax = { provider: 'telnyx', carrierFaxId: FAX_ID, from: '+15550007000', to: '+15550001000' };
+    expect(start).toEqual({
+      ownerWorkflowId: undefined,
+      receivedFax,
+      events: [expect.objectContaining({ kind: 'call.incoming', direction: 'inbound', callId: FAX_ID })],
+    });
+    const pages = normaliseTelnyxWebhook(
+      received('fax.media.processing.started', 'media.processing', { page_count: 4 }),
+    );
+    expect(pages.receivedFax).toEqual(receivedFax);
+    expect(pages.events).toEqual([expect.objectContaining({ kind: 'fax.page', direction: 'receive', page: 4 })]);
+    expect(receivedFaxWorkflowId('telnyx', FAX_ID)).toBe(`fax:telnyx:in:${FAX_ID}`);
+  });
+
+  it('fax.received ends the fax with the document URL; partial_content and fax.failed say what went wrong', () => {
+    const whole = normaliseTelnyxWebhook(received('fax.received', 'received', { media_url: MEDIA, page_count: 3 }));
+    expect(whole.events[0]).toMatchObject({ kind: 'fax.ended', success: true, pages: 3, documentUrl: MEDIA });
+    const part = normaliseTelnyxWebhook(
+      received('fax.received', 'received', { media_url: MEDIA, page_count: 1, partial_content: true }),
+    );
+    expect(part.events[0]).toMatchObject({ success: true, pages: 1, resultCode: 'partial_content' });
+    const failedRaw = example('FaxFailed', { direction: 'inbound', failure_reason: 'sender_call_dropped' });
+    expect(validateTelnyxWebhook(failedRaw.toString('utf8'))).toEqual([]);
+    const failed = normaliseTelnyxWebhook(failedRaw);
+    expect(failed.receivedFax).toMatchObject({ carrierFaxId: FAX_ID });
+    expect(failed.events[0]).toMatchObject({ kind: 'fax.ended', success: false, failure: FaxFailure.Dropped });
+  });
+
+  it('reads GET /faxes/{id} for reconciliation: final or not, the outcome, a received document', () => {
+    const adapter = createTelnyxAdapter({ connectionId: 'c', voice: 'v', ...options });
+    expect(adapter.faxStatusRequest!(FAX_ID)).toEqual(telnyxViewFaxRequest(FAX_ID));
+    expect(adapter.refreshFaxDocumentRequest!(FAX_ID)).toEqual(telnyxRefreshFaxRequest(FAX_ID));
+    const fax = (fields: Record<string, unknown>) => {
+      const body = { data: { ...(spec.components.schemas.Fax.example as object), id: FAX_ID, ...fields } };
+      expect(validateTelnyxResponse('/faxes/{id}', 'get', 200, body)).toEqual([]);
+      return adapter.faxStatus!(body);
+    };
+    expect(fax({ status: 'sending' })).toEqual({ status: 'sending', final: false });
+    expect(fax({ status: 'delivered' })).toEqual({ status: 'delivered', final: true, success: true });
+    // The spec's Fax has no failure_reason: the reason is unknown, and not retried.
+    expect(fax({ status: 'failed' })).toMatchObject({ final: true, success: false, failure: FaxFailure.Unknown });
+    expect(adapter.faxStatus!({ data: { status: 'failed', failure_reason: 'user_busy' } })).toMatchObject({
+      failure: FaxFailure.Busy,
+      resultCode: 'user_busy',
+    });
+    expect(fax({ status: 'received', direction: 'inbound', media_url: MEDIA })).toEqual({
+      status: 'received',
+      final: true,
+      success: true,
+      documentUrl: MEDIA,
+    });
   });
 });
