@@ -1,5 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import { tsToMs } from '@temporalio/common/lib/time';
+import { inboundCallWorkflowId } from '../src/calls';
 import { cpuMs, loadAverage, rssMiB } from './support';
 import { hangUpCalls, inBatches, startBenchStack, startLiveCall, summary, type BenchStack } from './live-sessions';
 
@@ -44,6 +47,11 @@ export interface CallStartResult {
   /** Live-call events sent meanwhile, and how many the gateway did not take. */
   liveEvents: number;
   liveEventErrors: number;
+  /**
+   * Why the new calls that took over a second did: how many there were, and the workflow-task timeouts and the
+   * longest wait of a first workflow task for a worker (scheduled → started, ms) in their histories.
+   */
+  slowStarts: { count: number; taskTimeouts: number; longestFirstTaskWaitMs: number };
   /** The worker's RSS after the run (MiB), and the CPU it used during the probes (cores). */
   workerRssMiB: number;
   workerCoresDuringProbes: number;
@@ -82,9 +90,15 @@ export async function measureCallStart(bench: BenchStack, options: CallStartOpti
 
   const probeIds = Array.from({ length: options.probes ?? 100 }, (_, i) => `${prefix}-new-${i}`);
   const probeStarts: number[] = [];
+  const slowIds: string[] = [];
   const pending: Promise<void>[] = [];
   for (const callId of probeIds) {
-    pending.push(startLiveCall(bench, callId).then((ms) => void probeStarts.push(ms)));
+    pending.push(
+      startLiveCall(bench, callId).then((ms) => {
+        probeStarts.push(ms);
+        if (ms > 1000) slowIds.push(callId);
+      }),
+    );
     await sleep(1000 / (options.probeRate ?? 5));
   }
   await Promise.all(pending);
@@ -100,11 +114,34 @@ export async function measureCallStart(bench: BenchStack, options: CallStartOpti
     probes: summary(probeStarts),
     liveEvents,
     liveEventErrors,
+    slowStarts: await whySlow(bench, slowIds),
     workerRssMiB: Math.round(rssMiB(workerPid)),
     workerCoresDuringProbes: Math.round(workerCores * 100) / 100,
   };
   if (options.hangUp ?? true) await hangUpCalls(bench, [...liveIds, ...probeIds]);
   return result;
+}
+
+async function whySlow(bench: BenchStack, callIds: readonly string[]): Promise<CallStartResult['slowStarts']> {
+  const connection = await Connection.connect({ address: bench.temporalAddress });
+  try {
+    const client = new Client({ connection });
+    let taskTimeouts = 0;
+    let longestFirstTaskWaitMs = 0;
+    for (const callId of callIds) {
+      const history = await client.workflow.getHandle(inboundCallWorkflowId('telnyx', callId)).fetchHistory();
+      const events = history.events ?? [];
+      const timeMs = (i: number) => tsToMs(events[i].eventTime);
+      taskTimeouts += events.filter((e) => e.workflowTaskTimedOutEventAttributes).length;
+      const scheduled = events.findIndex((e) => e.workflowTaskScheduledEventAttributes);
+      const started = events.findIndex((e) => e.workflowTaskStartedEventAttributes);
+      if (scheduled >= 0 && started > scheduled)
+        longestFirstTaskWaitMs = Math.max(longestFirstTaskWaitMs, Math.round(timeMs(started) - timeMs(scheduled)));
+    }
+    return { count: callIds.length, taskTimeouts, longestFirstTaskWaitMs };
+  } finally {
+    await connection.close();
+  }
 }
 
 function flag(name: string, fallback: number): number {
