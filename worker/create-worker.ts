@@ -6,6 +6,7 @@ import { loadConfig, sharedSettings, temporalConnectionOptions, type Config } fr
 import { closeCarrierClients, createCarrierClients } from '../src/providers/carriers';
 import type { Tracing } from '../src/telemetry';
 import { tracedBundlePath, workflowCode } from './bundle';
+import { workflowTaskSizing } from './sizing';
 
 export interface CreateWorkerOptions {
   /** Default: `loadConfig()`, the environment. */
@@ -73,11 +74,11 @@ export async function createWorker(options: CreateWorkerOptions = {}): Promise<D
     // A deploy (SIGTERM) stops polling, lets running activities finish and hands the sticky queue back at
     // once, so the next task of each session goes to another worker without waiting out any timeout.
     shutdownGraceTime: '10 seconds',
-    stickyQueueScheduleToStartTimeout: config.worker.stickyScheduleToStartMs,
     // Keep-alive heartbeats of a slow command (activities/) reach Temporal well inside its 1.5 s heartbeat
     // timeout; the SDK's default throttle (80% of the timeout) would leave too little room on a busy host.
     maxHeartbeatThrottleInterval: '500 ms',
-    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+    // The session cache, workflow-task slots and pollers (sizing.ts).
+    ...workflowTaskSizing(config.worker),
   });
   return {
     worker,

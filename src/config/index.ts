@@ -82,7 +82,10 @@ export interface Config extends CarrierSettings {
      * sessions' 2 s task timeout) runs from the moment a worker polls it, and a worker runs its workflow tasks
      * one at a time per thread: with the SDK's 40, a loaded worker holds tasks in its own queue until they time
      * out, and Temporal then backs the retries off (the chaos run saw sessions silent for 30 s). A few at a time
-     * leaves the rest in Temporal's queue, where an idle worker takes them.
+     * leaves the rest in Temporal's queue, where an idle worker takes them. Every poll holds one of these slots
+     * too, so 4 left new calls one poller among the live sessions' (bench/call-start.ts, 300 live calls: call
+     * start p99 207 ms and a burst of new calls taken at 13.6/s; with 10, 142 ms and 18.1/s). 10 tasks of a few
+     * milliseconds, even replays of long histories, stay well inside the 2 s timeout.
      */
     maxConcurrentWorkflowTasks: number;
     /**
@@ -92,6 +95,11 @@ export interface Config extends CarrierSettings {
     metricsAddress?: string;
     /** FLOWS_PATH: a module whose exported functions are your own flows, bundled beside the built-in ones. */
     flowsPath?: string;
+    // Worker sizing (issue 11): the session cache and the workflow-task pollers; see worker/sizing.ts.
+    /** WORKER_CACHED_SESSIONS: sessions the worker keeps in memory (unset: as many as its heap holds). */
+    cachedSessions?: number;
+    /** WORKER_WORKFLOW_POLLERS: the most workflow-task polls open at once (autoscaled below it). */
+    workflowTaskPollers: number;
   };
   routing: RoutingTable;
   routingTablePath: string;
@@ -227,9 +235,13 @@ export function loadConfig(env: Env = process.env): Config {
       bundlePath: optional(env, 'WORKFLOW_BUNDLE_PATH'),
       sdkLogLevel: sdkLogLevel(env),
       stickyScheduleToStartMs: boundedInt(env, 'WORKER_STICKY_TIMEOUT_MS', 1000, 200, 60_000),
-      maxConcurrentWorkflowTasks: boundedInt(env, 'WORKER_MAX_WORKFLOW_TASKS', 4, 2, 200),
+      maxConcurrentWorkflowTasks: boundedInt(env, 'WORKER_MAX_WORKFLOW_TASKS', 10, 2, 200),
       metricsAddress: bindAddress(env, 'WORKER_METRICS_ADDRESS'),
       flowsPath: env.FLOWS_PATH ? path.resolve(env.FLOWS_PATH) : undefined,
+      cachedSessions: optional(env, 'WORKER_CACHED_SESSIONS')
+        ? boundedInt(env, 'WORKER_CACHED_SESSIONS', 0, 2, 1_000_000)
+        : undefined,
+      workflowTaskPollers: boundedInt(env, 'WORKER_WORKFLOW_POLLERS', 20, 2, 200),
     },
     ...readCarrierSettings(env, shared),
     routing: loadRoutingTable(routingTablePath),
