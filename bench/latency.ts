@@ -370,8 +370,15 @@ async function main(): Promise<void> {
  * for at most 2 minutes: one stuck workflow must not stop the run.
  */
 async function waitEnded(run: EngineRun, workflowIds: string[]): Promise<void> {
-  const ended = Promise.allSettled(workflowIds.map((id) => run.client.workflow.getHandle(id).result()));
+  // The waits still polling at the deadline are aborted: a result poll left behind would retry on the engine's
+  // connection after it closes, and grpc throws that from a timer (it ended a run between the engines).
+  const abort = new AbortController();
+  const { client } = run;
+  const ended = Promise.allSettled(
+    workflowIds.map((id) => client.withAbortSignal(abort.signal, () => client.workflow.getHandle(id).result())),
+  );
   const inTime = await Promise.race([ended.then(() => true), sleep(120_000, false, { ref: false })]);
+  abort.abort();
   if (!inTime) run.log(`some of ${workflowIds.length} workflows still running 2 min after their calls ended`);
 }
 

@@ -340,7 +340,12 @@ export class CallSession extends SessionEngine {
   async bridge(otherCallId: string): Promise<void> {
     // Already bridged by `dial`.
     if (this.state.status === 'bridged' && this.channel.dialBridges) return;
-    await this.command({ op: 'bridge', otherCallId }, { terminal: ['bridged'], timeoutMs: 30_000 });
+    // Sessions recorded before bridges kept the caller replay their bridges as they were.
+    if (!this.channel.dialBridges && patched('bridge-keeps-caller')) this.state.bridgeKeepsCaller = true;
+    await this.command(
+      { op: 'bridge', otherCallId, ...(this.state.bridgeKeepsCaller ? { keepOnUnbridge: true } : {}) },
+      { terminal: ['bridged'], timeoutMs: 30_000 },
+    );
   }
 
   /** Transfers the caller to a new destination (a new leg bridged by the carrier). */
@@ -707,8 +712,16 @@ export class CallSession extends SessionEngine {
    * four-hour call stays within history limits. `step` is where the flow resumes in the next run.
    */
   async waitForHangup(step = 'waitForHangup'): Promise<void> {
-    const bridged = this.state.status === 'bridged' && this.channel.bridgeEndReturnsCaller;
-    const over = () => this.ended || (bridged && !this.transferring && this.state.status !== 'bridged');
+    // A caller whose bridge keeps it (Telnyx, `bridgeKeepsCaller`) is still bridged in our state when the agent
+    // hangs up (Telnyx reports no unbridge): the bridged party's end is the bridge's end.
+    const kept = this.state.bridgeKeepsCaller === true;
+    const bridged = this.state.status === 'bridged' && (this.channel.bridgeEndReturnsCaller || kept);
+    const partyLeft = () => {
+      const party = this.state.bridge?.callId;
+      return kept && party !== undefined && this.legEnded(undefined, party);
+    };
+    const over = () =>
+      this.ended || (bridged && !this.transferring && (this.state.status !== 'bridged' || partyLeft()));
     for (;;) {
       await condition(() => over() || shouldContinueAsNew(this.input));
       if (over()) return;
@@ -1054,13 +1067,18 @@ export class CallSession extends SessionEngine {
   /**
    * Consult: `to` is dialed; once it answers, the agent's leg is bridged to it (Telnyx moves the agent off the
    * caller's bridge) and the caller, now alone, hears hold music until the transfer is completed or cancelled.
-   * Telnyx keeps a leg whose partner is bridged elsewhere only if its own bridge asked `park_after_unbridge`;
-   * the simulator keeps it regardless (see the README's transfer row).
+   * Telnyx keeps a leg whose partner is bridged elsewhere only if its own bridge asked `park_after_unbridge`,
+   * which the session's bridges do (`bridgeKeepsCaller`); the simulator follows the same rule.
    */
   private async consult(request: Extract<TransferControl, { action: 'warm-transfer' }>): Promise<TransferOutcome> {
     const { to = '', from, timeoutSeconds = TRANSFER_RING_SECONDS, holdMusicUrl } = request;
     const agent = this.bridgedParty();
     if (!agent) throw controlRefused({ kind: 'invalid-state', reason: 'the caller is bridged to no leg of ours' });
+    if (!this.state.bridgeKeepsCaller)
+      throw controlRefused({
+        kind: 'invalid-state',
+        reason: "the caller's bridge does not keep the caller (no park_after_unbridge): a consult would hang it up",
+      });
     this.state.transfer = {
       kind: 'warm',
       to,
@@ -1094,7 +1112,10 @@ export class CallSession extends SessionEngine {
     if (!partyCallId || this.legEnded(undefined, partyCallId))
       throw controlRefused({ kind: 'invalid-state', reason: `${to} has hung up: cancel the transfer` });
     this.ledger.leaveBridgeFor({ callId: partyCallId, address: to });
-    await this.command({ op: 'bridge', otherCallId: partyCallId }, { terminal: ['bridged'], timeoutMs: 30_000 });
+    await this.command(
+      { op: 'bridge', otherCallId: partyCallId, keepOnUnbridge: true },
+      { terminal: ['bridged'], timeoutMs: 30_000 },
+    );
     if (agentCallId) await this.dropLeg(agentCallId);
     this.transferReached('completed', `warm transfer completed: connected to ${to}`);
     return 'transferred';
@@ -1106,7 +1127,10 @@ export class CallSession extends SessionEngine {
     if (!agentCallId || this.legEnded(undefined, agentCallId))
       throw controlRefused({ kind: 'invalid-state', reason: 'the first agent has hung up: complete the transfer' });
     this.ledger.leaveBridgeFor({ callId: agentCallId, ...(from ? { address: from } : {}) });
-    await this.command({ op: 'bridge', otherCallId: agentCallId }, { terminal: ['bridged'], timeoutMs: 30_000 });
+    await this.command(
+      { op: 'bridge', otherCallId: agentCallId, keepOnUnbridge: true },
+      { terminal: ['bridged'], timeoutMs: 30_000 },
+    );
     if (partyCallId) await this.dropLeg(partyCallId);
     this.transferReached('cancelled', `warm transfer to ${to} cancelled: back with ${from ?? 'the agent'}`);
     return 'returned';

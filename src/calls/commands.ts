@@ -65,7 +65,11 @@ export type CallCommandBody =
   | { op: 'recordStop'; target?: string }
   | { op: 'recordPause'; target?: string }
   | { op: 'recordResume'; target?: string }
-  | { op: 'bridge'; otherCallId: string }
+  /**
+   * `keepOnUnbridge`: this leg stays up when the other leaves the bridge (hangs up, or is bridged elsewhere by a
+   * warm transfer's consult), and the session decides what follows; without it Telnyx hangs this leg up too.
+   */
+  | { op: 'bridge'; otherCallId: string; keepOnUnbridge?: boolean }
   | { op: 'transfer'; to: string; from?: string; timeoutSeconds?: number }
   | { op: 'sendDtmf'; digits: string }
   | { op: 'enqueue'; queue: string; maxWaitSeconds?: number }

@@ -118,6 +118,11 @@ export interface CallState {
   endedBy?: 'session' | 'remote' | 'carrier';
   /** The leg the caller was bridged to last (an agent, a transfer); `since` while it still is. */
   bridge?: { callId?: string; address?: string; since?: string };
+  /**
+   * The caller's bridges keep it up when the other party leaves (Telnyx `park_after_unbridge`): the session
+   * hangs up or goes on when the agent has gone, and a warm transfer's consult can hold the caller.
+   */
+  bridgeKeepsCaller?: boolean;
   /** Seconds the caller spent bridged to another leg, in all (the `CallTalkSeconds` search attribute). */
   talkSeconds: number;
   /** How the call went, set when the session is done (the `CallOutcome` search attribute). */

@@ -89,7 +89,9 @@ describe('default IVR on Telnyx, end to end', () => {
     const { events } = await handle.fetchHistory();
     const upserted = events!.flatMap((e) => {
       const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
-      return fields ? [Object.keys(fields)] : [];
+      // The SDK's own upsert for each `patched()` (TemporalChangeVersion) is a patch's, not the story's.
+      const names = Object.keys(fields ?? {}).filter((name) => name !== 'TemporalChangeVersion');
+      return names.length > 0 ? [names] : [];
     });
     expect(upserted.filter((names) => names.includes('CallOutcome'))).toEqual([upserted.at(-1)]);
     const signals = events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length;

@@ -93,7 +93,10 @@ export function telnyxCommandRequest(command: CallCommand, options: TelnyxComman
     case 'recordResume':
       return post('record_resume');
     case 'bridge':
-      return post('bridge', { call_control_id: command.otherCallId });
+      return post('bridge', {
+        call_control_id: command.otherCallId,
+        ...(command.keepOnUnbridge ? { park_after_unbridge: 'self' } : {}),
+      });
     case 'transfer':
       return post('transfer', {
         to: command.to,

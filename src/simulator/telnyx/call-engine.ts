@@ -562,8 +562,11 @@ export class CallEngine {
     leg.endWaiters.splice(0).forEach((resolve) => resolve());
   }
 
-  /** When one bridged leg hangs up, the other is hung up too unless it asked to be parked. */
-  private unbridgeAfterHangup(partner: Leg, gone: Leg): void {
+  /**
+   * When one bridged leg hangs up or is bridged elsewhere, the other is hung up too unless it asked to be parked
+   * (`park_after_unbridge: self` on its own bridge or transfer).
+   */
+  private unbridgeAfterHangup(partner: Leg, gone: Leg, why = 'hung up'): void {
     gone.lastBridgedWith = partner;
     gone.bridgedWith = undefined;
     partner.lastBridgedWith = gone;
@@ -571,10 +574,10 @@ export class CallEngine {
     if (partner.state === 'ended') return;
     if (partner.parkAfterUnbridge) {
       partner.state = 'answered';
-      partner.milestones.push(`${gone.party} hung up, parked`);
+      partner.milestones.push(`${gone.party} ${why}, parked`);
       return;
     }
-    this.endLeg(partner, { cause: 'normal_clearing', source: partner.ourSide, note: `${gone.party} hung up` });
+    this.endLeg(partner, { cause: 'normal_clearing', source: partner.ourSide, note: `${gone.party} ${why}` });
   }
 
   // --- media -------------------------------------------------------------------------------------------
@@ -875,10 +878,8 @@ export class CallEngine {
   private connect(a: Leg, b: Leg): void {
     for (const leg of [a, b]) {
       if (leg.queue) this.dequeue(leg, 'bridged');
-      if (leg.bridgedWith) {
-        leg.bridgedWith.state = 'answered';
-        leg.bridgedWith.bridgedWith = undefined;
-      }
+      // The partner this leg leaves behind is treated as after any unbridge: hung up unless it asked to be parked.
+      if (leg.bridgedWith) this.unbridgeAfterHangup(leg.bridgedWith, leg, 'bridged elsewhere');
       this.stopMedia(leg, 'all');
       leg.state = 'bridged';
     }
