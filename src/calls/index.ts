@@ -9,3 +9,4 @@ export * from './search-attributes';
 export * from './session-input';
 export * from './fax';
 export * from './queue';
+export * from './media';
