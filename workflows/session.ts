@@ -187,6 +187,8 @@ export class CallSession extends SessionEngine {
   private detections: DetectionReport[] = [];
   /** The carrier's id of the fax running on the call (SignalWire names it in its fax callbacks). */
   private faxControlId?: string;
+  /** Streams the carrier reported stopped or failed, counted: a stop's report names the stream, not the stop. */
+  private streamEnds = 0;
 
   /** The signal handler: the engine applies the event; machine verdicts and fax ids are kept for the media operations. */
   override onEvent(event: CallEvent): void {
@@ -195,6 +197,7 @@ export class CallSession extends SessionEngine {
     if (event.kind === 'machine.greeting.ended') this.detections.push({ callId: event.callId, beep: event.beep });
     if ((event.kind === 'fax.page' || event.kind === 'fax.ended') && event.controlId)
       this.faxControlId = event.controlId;
+    if (event.kind === 'stream.stopped' || event.kind === 'stream.failed') this.streamEnds++;
   }
 
   /** The `queueNoticeSignal` handler: keeps the notice for the wait it belongs to. Never throws. */
@@ -762,11 +765,16 @@ export class CallSession extends SessionEngine {
     return { started: event?.kind === 'stream.started' || this.channel.carries('streamStart') };
   }
 
+  /**
+   * Stops the stream; resolves once the carrier reports it stopped. SignalWire reports it under the stream's
+   * `control_id`, which the ledger would take for a late echo of the start, so the session counts stream ends
+   * itself. jambonz reports nothing: the step ran.
+   */
   async stopStream(): Promise<void> {
-    await this.command(
-      { op: 'streamStop', ...this.targetOf(['streamStart']) },
-      { terminal: ['stream.stopped'], timeoutMs: 30_000 },
-    );
+    const endsBefore = this.streamEnds;
+    await this.command({ op: 'streamStop', ...this.targetOf(['streamStart']) });
+    if (this.channel.carries('streamStop')) return;
+    await condition(() => this.streamEnds > endsBefore || this.ended, 30_000);
   }
 
   /** Starts the no-input timer of a gather started without it (SignalWire `calling.collect.start_input_timers`). */
