@@ -20,3 +20,7 @@ export type {
 export type { DialOptions, GatherOptions, Prompt, RecordOptions } from './calls/commands';
 export type { FlowArgs, FlowCheckpoint } from './calls/session-input';
 export { CallEnded, Unsupported, isCallEnded } from './calls/errors';
+// Detection and media (issue 10 item 4).
+export type { MachineDetection, ReferResult, StreamResult } from '../workflows/session';
+export type { DetectMachineOptions, StreamOptions, StreamTrack, TranscribeOptions } from './calls/commands';
+export type { MachineDetectionResult } from './calls/events';

@@ -55,6 +55,10 @@ import {
   type TransferControl,
   type TransferOutcome,
   type TransferState,
+  type DetectMachineOptions,
+  type MachineDetectionResult,
+  type StreamOptions,
+  type TranscribeOptions,
 } from '../src/calls';
 import type { Flow, FlowContext } from './flows/types';
 import { SessionEngine, activitiesFor, dueTimer, shouldContinueAsNew, type DueTimer } from './session-engine';
@@ -91,6 +95,8 @@ export interface DialResult {
   callId: string;
   /** Why the leg ended, when it did not answer. */
   endCause?: EndCause;
+  /** Dialed with `detectMachine` on a carrier that reports it with the dial: who answered. */
+  machine?: MachineDetection;
 }
 
 export interface EnqueueOptions {
@@ -109,6 +115,38 @@ export type EnqueueResult =
   | { outcome: 'callback-scheduled'; queue: string }
   | { outcome: 'removed'; queue: string; reason: string }
   | { outcome: 'caller-gone'; queue: string };
+
+// Detection and media (issue 10 item 4).
+
+/** Who answered, as a machine detector heard it. */
+export interface MachineDetection {
+  result: MachineDetectionResult;
+  /** A machine's greeting ended with a beep (only when waited for and reported). */
+  beep?: boolean;
+}
+
+/** How starting an audio stream went. */
+export interface StreamResult {
+  started: boolean;
+  /** The carrier's reason when it could not stream. */
+  failure?: string;
+}
+
+/** How a SIP REFER ended. */
+export interface ReferResult {
+  accepted: boolean;
+  sipCode?: number;
+}
+
+/** A machine-detection report as the session keeps it, by leg, in the order the carrier sent them. */
+interface DetectionReport {
+  callId: string;
+  result?: MachineDetectionResult;
+  beep?: boolean;
+}
+
+/** How long a detector's verdict may take past its own timeout (webhook delivery). */
+const DETECTION_GRACE_MS = 15_000;
 
 /** An offer as the session takes it: from the queue's notice, or a callback session's arguments. */
 export interface AgentOffer {
@@ -150,6 +188,22 @@ export class CallSession extends SessionEngine {
   private pendingRedirect?: FlowRedirect;
   /** The flow a redirect switched to: the next run (continue-as-new) runs it instead of the input's. */
   private redirected?: { flow: string; flowArgs: FlowArgs };
+  /** Machine-detection reports (a verdict can beat or trail the operation that waits for it). */
+  private detections: DetectionReport[] = [];
+  /** The carrier's id of the fax running on the call (SignalWire names it in its fax callbacks). */
+  private faxControlId?: string;
+  /** Streams the carrier reported stopped or failed, counted: a stop's report names the stream, not the stop. */
+  private streamEnds = 0;
+
+  /** The signal handler: the engine applies the event; machine verdicts and fax ids are kept for the media operations. */
+  override onEvent(event: CallEvent): void {
+    super.onEvent(event);
+    if (event.kind === 'machine.detection.ended') this.detections.push({ callId: event.callId, result: event.result });
+    if (event.kind === 'machine.greeting.ended') this.detections.push({ callId: event.callId, beep: event.beep });
+    if ((event.kind === 'fax.page' || event.kind === 'fax.ended') && event.controlId)
+      this.faxControlId = event.controlId;
+    if (event.kind === 'stream.stopped' || event.kind === 'stream.failed') this.streamEnds++;
+  }
 
   /** The `queueNoticeSignal` handler: keeps the notice for the wait it belongs to. Never throws. */
   onQueueNotice(notice: QueueNotice): void {
@@ -302,6 +356,7 @@ export class CallSession extends SessionEngine {
       return { answered: false, callId: agent?.callId ?? '', endCause: agent?.endCause ?? 'no-answer' };
     }
     const { seq, key } = this.begin('dial', '');
+    const reportsBefore = this.detections.length;
     try {
       const { callId, waiter } = await this.placeLeg('agent', seq, key, {
         ...options,
@@ -313,6 +368,9 @@ export class CallSession extends SessionEngine {
           event?.kind === 'call.answered'
             ? { answered: true, callId }
             : { answered: false, callId, endCause: event?.kind === 'call.ended' ? event.cause : 'no-answer' };
+        // Detection and media (issue 10 item 4): the carrier's verdict on who answered follows the answer.
+        if (result.answered && options.detectMachine && patched('dial-machine-detection'))
+          result.machine = await this.machineVerdict(callId, reportsBefore, 30_000, false);
         this.finish(seq, result.answered ? 'answered' : `not answered (${result.endCause})`);
         return result;
       } finally {
@@ -681,6 +739,120 @@ export class CallSession extends SessionEngine {
       { op: 'forkStop', ...this.targetOf(['forkStart']) },
       { terminal: ['fork.stopped'], timeoutMs: 30_000 },
     );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Detection and media (issue 10 item 4).
+
+  /**
+   * Listens to the call and tells who is there: a person, a machine, a fax, or unknown. With `waitForBeep`
+   * (the default) a machine's verdict waits for its greeting to end too, so a message can follow. SignalWire
+   * (`calling.detect`) and jambonz (`config` amd) detect mid-call; Telnyx only on a dial (`dial({ detectMachine })`).
+   */
+  async detectMachine(options: DetectMachineOptions = {}): Promise<MachineDetection> {
+    const callId = this.requirePrimary('detectMachine');
+    const reportsBefore = this.detections.length;
+    const timeoutMs = (options.timeoutSeconds ?? 30) * 1000;
+    // A document step is handed back once the detector runs; the verdict then comes on its own.
+    await this.command(
+      { op: 'detectMachine', ...options },
+      { terminal: ['machine.detection.ended'], timeoutMs: timeoutMs + DETECTION_GRACE_MS },
+    );
+    return this.machineVerdict(callId, reportsBefore, timeoutMs, options.waitForBeep ?? true);
+  }
+
+  /** The first verdict on a leg since `reportsBefore`, and the beep after a machine's when asked to wait for it. */
+  private async machineVerdict(
+    callId: string,
+    reportsBefore: number,
+    timeoutMs: number,
+    waitForBeep: boolean,
+  ): Promise<MachineDetection> {
+    const reports = () => this.detections.slice(reportsBefore).filter((r) => r.callId === callId);
+    const gone = () => this.ended || this.legEnded(undefined, callId);
+    const verdict = () => reports().find((r) => r.result !== undefined)?.result;
+    await condition(() => verdict() !== undefined || gone(), timeoutMs + DETECTION_GRACE_MS);
+    const result = verdict() ?? 'unknown';
+    if (result !== 'machine' || !waitForBeep) return { result };
+    const greeting = () => reports().find((r) => r.beep !== undefined);
+    await condition(() => greeting() !== undefined || gone(), timeoutMs + DETECTION_GRACE_MS);
+    return { result, beep: greeting()?.beep ?? false };
+  }
+
+  /**
+   * Streams the call's audio to a WebSocket until `stopStream` or the end of the call (Telnyx
+   * `streaming_start`, SignalWire `calling.stream`, jambonz background `listen`).
+   */
+  async startStream(options: StreamOptions): Promise<StreamResult> {
+    const event = await this.command(
+      { op: 'streamStart', ...options },
+      { terminal: ['stream.started', 'stream.failed'], timeoutMs: 30_000 },
+    );
+    if (event?.kind === 'stream.failed') return { started: false, failure: event.reason };
+    // jambonz reports nothing for a background stream: the step ran.
+    return { started: event?.kind === 'stream.started' || this.channel.carries('streamStart') };
+  }
+
+  /**
+   * Stops the stream; resolves once the carrier reports it stopped. SignalWire reports it under the stream's
+   * `control_id`, which the ledger would take for a late echo of the start, so the session counts stream ends
+   * itself. jambonz reports nothing: the step ran.
+   */
+  async stopStream(): Promise<void> {
+    const endsBefore = this.streamEnds;
+    await this.command({ op: 'streamStop', ...this.targetOf(['streamStart']) });
+    if (this.channel.carries('streamStop')) return;
+    await condition(() => this.streamEnds > endsBefore || this.ended, 30_000);
+  }
+
+  /** Starts the no-input timer of a gather started without it (SignalWire `calling.collect.start_input_timers`). */
+  async startInputTimers(): Promise<void> {
+    await this.command({ op: 'startInputTimers', ...this.targetOf(['gather']) });
+  }
+
+  /** Pauses the running playback (SignalWire `calling.play.pause`, for a playback sent as a Calling API command). */
+  async pausePlayback(): Promise<void> {
+    await this.command({ op: 'playPause', ...this.targetOf(['play', 'say']) });
+  }
+
+  async resumePlayback(): Promise<void> {
+    await this.command({ op: 'playResume', ...this.targetOf(['play', 'say']) });
+  }
+
+  /** Sets the running playback's volume, -40..40 dB (SignalWire `calling.play.volume`). */
+  async setPlaybackVolume(volumeDb: number): Promise<void> {
+    await this.command({ op: 'playVolume', volumeDb, ...this.targetOf(['play', 'say']) });
+  }
+
+  /** Turns noise reduction on the caller's audio on or off (SignalWire `calling.denoise`, Telnyx `suppression_*`). */
+  async denoise(on: boolean): Promise<void> {
+    await this.command({ op: on ? 'denoiseStart' : 'denoiseStop' });
+  }
+
+  /** Transcribes the caller live (SignalWire `calling.live_transcribe`, Telnyx `transcription_start`). */
+  async startTranscription(options: TranscribeOptions = {}): Promise<void> {
+    await this.command({ op: 'transcribeStart', ...options });
+  }
+
+  async stopTranscription(): Promise<void> {
+    await this.command({ op: 'transcribeStop' });
+  }
+
+  /** Fires an application event on the call (SignalWire `calling.user_event`). */
+  async userEvent(event: Record<string, string | number | boolean>): Promise<void> {
+    await this.command({ op: 'userEvent', event });
+  }
+
+  /** Hands the call to a SIP endpoint with a SIP REFER; resolves with the far end's answer. */
+  async refer(to: string): Promise<ReferResult> {
+    const event = await this.command({ op: 'refer', to }, { terminal: ['refer.ended'], timeoutMs: 60_000 });
+    if (event?.kind !== 'refer.ended') return { accepted: false };
+    return { accepted: event.success, ...(event.sipCode === undefined ? {} : { sipCode: event.sipCode }) };
+  }
+
+  /** Stops the fax being received on this call (SignalWire `calling.receive_fax.stop`); `receiveFax` then resolves. */
+  async stopReceiveFax(): Promise<void> {
+    await this.command({ op: 'stopReceiveFax', ...(this.faxControlId ? { target: this.faxControlId } : {}) });
   }
 
   /** Sends a fax on this call (document carriers only; Telnyx fails with `Unsupported`). Pages show in `state.fax`. */

@@ -47,6 +47,32 @@ export interface DialOptions {
   whisper?: string;
 }
 
+// Detection and media (issue 10 item 4).
+
+export interface DetectMachineOptions {
+  /** How long the detector may run before it gives up with `unknown`. @default 30 */
+  timeoutSeconds?: number;
+  /** For a machine, keep listening until its greeting ends (the beep), so a message can be left. @default true */
+  waitForBeep?: boolean;
+}
+
+/** Which audio a stream carries: what the caller says, what the caller hears, or both. */
+export type StreamTrack = 'inbound' | 'outbound' | 'both';
+
+export interface StreamOptions {
+  /** The WebSocket (`wss://`) that receives the audio. */
+  url: string;
+  /** @default 'inbound' */
+  track?: StreamTrack;
+}
+
+export interface TranscribeOptions {
+  /** BCP-47 language of the speech. @default 'en-US' */
+  language?: string;
+  /** Where the carrier posts the transcript, where it posts to a URL of its own choosing (SignalWire `webhook`). */
+  webhookUrl?: string;
+}
+
 /**
  * A command's payload; the session adds the command key and the target leg. `target` on a stop, pause or
  * resume is the command key of the operation it acts on (SignalWire needs its `control_id`); the session
@@ -85,7 +111,27 @@ export type CallCommandBody =
   | { op: 'redirect' }
   /** Mute or unmute the caller's leg (a live control; jambonz `mute_status`, only during a dial). */
   | { op: 'mute' }
-  | { op: 'unmute' };
+  | { op: 'unmute' }
+  // Detection and media (issue 10 item 4): mid-call AMD, audio streams, and SignalWire's media controls.
+  | ({ op: 'detectMachine' } & DetectMachineOptions)
+  | ({ op: 'streamStart' } & StreamOptions)
+  | { op: 'streamStop'; target?: string }
+  /** Start a running gather's no-input timer now (SignalWire `calling.collect.start_input_timers`). */
+  | { op: 'startInputTimers'; target?: string }
+  | { op: 'playPause'; target?: string }
+  | { op: 'playResume'; target?: string }
+  /** Change a running playback's volume, in dB from -40 to 40. */
+  | { op: 'playVolume'; volumeDb: number; target?: string }
+  | { op: 'denoiseStart' }
+  | { op: 'denoiseStop' }
+  | ({ op: 'transcribeStart' } & TranscribeOptions)
+  | { op: 'transcribeStop' }
+  /** An application event delivered on the call (SignalWire `calling.user_event`). */
+  | { op: 'userEvent'; event: Record<string, string | number | boolean> }
+  /** Hand the call over to a SIP endpoint with a SIP REFER; the call leaves this flow when the REFER succeeds. */
+  | { op: 'refer'; to: string }
+  /** Stop receiving a fax; `target` is the carrier's id of the fax operation (SignalWire starts faxes in SWML). */
+  | { op: 'stopReceiveFax'; target?: string };
 
 export type CallOp = CallCommandBody['op'];
 

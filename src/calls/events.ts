@@ -115,6 +115,10 @@ export type CallEvent = CallEventBase &
         /** The carrier's failure reason, normalised (absent on success and where the carrier gives none). */
         failure?: FaxFailure;
       }
+    // Detection and media (issue 10 item 4).
+    | { kind: 'stream.failed'; reason: string }
+    /** A SIP REFER finished: `success` when the far end accepted it and the call moved on. */
+    | { kind: 'refer.ended'; success: boolean; sipCode?: number }
   );
 
 export type CallEventKind = CallEvent['kind'];

@@ -10,3 +10,4 @@ export * from './session-input';
 export * from './fax';
 export * from './queue';
 export * from './transfer';
+export * from './media';

@@ -1,4 +1,5 @@
 import { defaultIvr } from './default-ivr';
+import { mediaCheck } from './media-check';
 import { outboundNotice } from './outbound';
 import { queueCallback, supportQueue } from './queue';
 import { receiveFax } from './receive-fax';
@@ -14,6 +15,8 @@ export const FLOWS: Record<FlowName, Flow> = {
   receiveFax,
   supportQueue,
   queueCallback,
+  // Detection and media (issue 10 item 4).
+  mediaCheck,
 };
 
 /**

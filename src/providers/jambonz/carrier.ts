@@ -11,6 +11,8 @@ import {
   type JambonzSpeechDefaults,
 } from './outbound-call';
 import { JAMBONZ_NO_FAX, JAMBONZ_OPS } from './ops';
+import { isMediaOp } from '../../calls/media';
+import { JAMBONZ_MEDIA_GAPS } from './media';
 import { hookUrl, JambonzHook, operationHooks } from './webhook';
 
 /**
@@ -68,7 +70,12 @@ export function createJambonzCommands(options: JambonzCommandsOptions): CarrierC
     dialIsIdempotent: false,
 
     commandRequest(command: CallCommand): CarrierRequest {
-      if (JAMBONZ_OPS[command.op] === OpRoute.Unsupported) throw unsupported('jambonz', command.op, JAMBONZ_NO_FAX);
+      if (JAMBONZ_OPS[command.op] === OpRoute.Unsupported)
+        throw unsupported(
+          'jambonz',
+          command.op,
+          (isMediaOp(command.op) && JAMBONZ_MEDIA_GAPS[command.op]) || JAMBONZ_NO_FAX,
+        );
       const body = liveControlForCommand(command, hooksFor(command));
       if (body === undefined) {
         throw documentOnly('jambonz', command.op);

@@ -10,3 +10,4 @@ export * from './live-control';
 export * from './outbound-call';
 export * from './carrier';
 export * from './document';
+export * from './media';

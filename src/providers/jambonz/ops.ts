@@ -36,6 +36,21 @@ export const JAMBONZ_OPS = {
   redirect: 'command',
   mute: 'command',
   unmute: 'command',
+  // Detection and media (issue 10 item 4): background `amd` and `listen` of the config verb.
+  detectMachine: 'document',
+  streamStart: 'document',
+  streamStop: 'document',
+  startInputTimers: 'unsupported',
+  playPause: 'unsupported',
+  playResume: 'unsupported',
+  playVolume: 'unsupported',
+  denoiseStart: 'unsupported',
+  denoiseStop: 'unsupported',
+  transcribeStart: 'unsupported',
+  transcribeStop: 'unsupported',
+  userEvent: 'unsupported',
+  refer: 'unsupported',
+  stopReceiveFax: 'unsupported',
 } as const satisfies OpTable;
 
 /** `whisper` plays a say/play verb to the leg without breaking what runs, which must be a dial or a listen. */

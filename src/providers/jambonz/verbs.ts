@@ -5,6 +5,7 @@ import { JAMBONZ_NO_FAX } from './ops';
 import { isDialTarget } from '../../calls/ids';
 import { CarrierError } from '../errors';
 import { JambonzHook, type OperationHooks } from './webhook';
+import { mediaVerbs } from './media';
 
 /**
  * jambonz verbs (verb-specifications 0.1.13), typed as a union on `verb` with the properties we use, under
@@ -244,6 +245,8 @@ export interface ConfigVerb {
   listen?: BackgroundListen;
   onHoldMusic?: string;
   notifyEvents?: boolean;
+  /** Background answering-machine detection; verdicts go to `actionHook` (issue 10 item 4). */
+  amd?: { actionHook: string; timers?: { decisionTimeoutMs?: number } };
 }
 
 export type JambonzVerb =
@@ -460,6 +463,22 @@ export function mapCommandToVerbs(command: CallCommandBody, hooks: OperationHook
     case 'mute':
     case 'unmute':
       throw liveControlOnly(command.op);
+    // Detection and media (issue 10 item 4).
+    case 'detectMachine':
+    case 'streamStart':
+    case 'streamStop':
+    case 'startInputTimers':
+    case 'playPause':
+    case 'playResume':
+    case 'playVolume':
+    case 'denoiseStart':
+    case 'denoiseStop':
+    case 'transcribeStart':
+    case 'transcribeStop':
+    case 'userEvent':
+    case 'refer':
+    case 'stopReceiveFax':
+      return mediaVerbs(command, hooks);
   }
 }
 

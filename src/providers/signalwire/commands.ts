@@ -13,6 +13,7 @@ import {
   type SwmlDocument,
 } from './documents';
 import { SIGNALWIRE_NO_LEG_MUTE } from './ops';
+import { signalwireMediaRequest } from './media';
 import { assertUpdateAllowed, legStatusFromWire, type CallUpdate, type LegStatus } from './update-rules';
 import { documentUrl, statusCallbackUrl, type CallbackConfig } from './webhook';
 
@@ -432,6 +433,22 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
     case 'mute':
     case 'unmute':
       throw unsupported('signalwire', command.op, SIGNALWIRE_NO_LEG_MUTE);
+    // Detection and media (issue 10 item 4).
+    case 'detectMachine':
+    case 'streamStart':
+    case 'streamStop':
+    case 'startInputTimers':
+    case 'playPause':
+    case 'playResume':
+    case 'playVolume':
+    case 'denoiseStart':
+    case 'denoiseStop':
+    case 'transcribeStart':
+    case 'transcribeStop':
+    case 'userEvent':
+    case 'refer':
+    case 'stopReceiveFax':
+      return signalwireMediaRequest(command, { control_id, status_url, target });
   }
 }
 

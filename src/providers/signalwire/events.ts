@@ -216,6 +216,9 @@ const MACHINE_RESULTS: Record<string, MachineDetectionResult> = {
   ERROR: 'unknown',
 };
 
+/** `calling.call.refer` states before the outcome (the full set is unconfirmed; the rest end the REFER). */
+const REFER_PENDING = new Set(['in_progress', 'inProgress', 'referring', 'trying']);
+
 function detect(params: Json, scope: Scope, eventType: string, timestamp: number): CallEvent[] {
   const config = child(params, 'detect', 'params.detect');
   const type = field(config, 'type', 'params.detect.type');
@@ -325,8 +328,15 @@ function operation(eventType: string, params: Json, scope: Scope, timestamp: num
       // `failed` has no neutral event: the hand-back after the connect step reports the outcome.
       return s === 'disconnected' ? emit(discriminator, compact({ kind: 'unbridged' as const, otherCallId })) : [];
     }
+    // Detection and media (issue 10 item 4): a REFER's end (`success`, or a failure state).
+    case 'calling.call.refer': {
+      const s = state();
+      if (REFER_PENDING.has(s)) return [];
+      const sip = num(params.sip_notify_response_code) ?? num(params.sip_refer_response_code);
+      return emit(s, compact({ kind: 'refer.ended' as const, success: s === 'success', sipCode: sip }));
+    }
     default:
-      return []; // refer, denoise, user events: nothing a flow waits on
+      return []; // denoise, user events: nothing a flow waits on
   }
 }
 

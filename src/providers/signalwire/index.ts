@@ -5,3 +5,4 @@ export * from './documents';
 export * from './events';
 export * from './update-rules';
 export * from './webhook';
+export * from './media';

@@ -35,6 +35,21 @@ export const SIGNALWIRE_OPS = {
   redirect: 'command',
   mute: 'unsupported',
   unmute: 'unsupported',
+  // Detection and media (issue 10 item 4): each one Calling API command.
+  detectMachine: 'command',
+  streamStart: 'command',
+  streamStop: 'command',
+  startInputTimers: 'command',
+  playPause: 'command',
+  playResume: 'command',
+  playVolume: 'command',
+  denoiseStart: 'command',
+  denoiseStop: 'command',
+  transcribeStart: 'command',
+  transcribeStop: 'command',
+  userEvent: 'command',
+  refer: 'command',
+  stopReceiveFax: 'command',
 } as const satisfies OpTable;
 
 /** Why SignalWire refuses a mute of a call leg. */

@@ -3,6 +3,7 @@ import { unsupported } from '../ops';
 import type { CarrierRequest } from '../types';
 import { encodeClientState } from './client-state';
 import { TELNYX_NO_LEG_MUTE } from './ops';
+import { telnyxMediaRequest } from './media';
 
 /**
  * Provider-neutral commands as Telnyx Call Control requests. Every command carries `command_id` (the
@@ -143,6 +144,22 @@ export function telnyxCommandRequest(command: CallCommand, options: TelnyxComman
         command.op,
         'a Telnyx fax is a Programmable Fax of its own (POST /faxes), not a step of a call',
       );
+    // Detection and media (issue 10 item 4).
+    case 'detectMachine':
+    case 'streamStart':
+    case 'streamStop':
+    case 'startInputTimers':
+    case 'playPause':
+    case 'playResume':
+    case 'playVolume':
+    case 'denoiseStart':
+    case 'denoiseStop':
+    case 'transcribeStart':
+    case 'transcribeStop':
+    case 'userEvent':
+    case 'refer':
+    case 'stopReceiveFax':
+      return telnyxMediaRequest(command, post);
   }
 }
 

@@ -192,6 +192,19 @@ export function normaliseTelnyxWebhook(rawBody: Buffer): RoutedEvents {
         return { ...base, kind: 'stream.started', streamUrl: str(p.stream_url) };
       case 'streaming.stopped':
         return { ...base, kind: 'stream.stopped', streamUrl: str(p.stream_url) };
+      // Detection and media (issue 10 item 4).
+      case 'streaming.failed':
+        return { ...base, kind: 'stream.failed', reason: str(p.failure_reason) ?? 'unknown' };
+      case 'call.refer.completed':
+      case 'call.refer.failed': {
+        const sip = Number(p.sip_notify_response);
+        return {
+          ...base,
+          kind: 'refer.ended',
+          success: data.event_type === 'call.refer.completed',
+          ...(Number.isInteger(sip) ? { sipCode: sip } : {}),
+        };
+      }
       default:
         return undefined;
     }

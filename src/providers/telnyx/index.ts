@@ -26,6 +26,7 @@ export * from './ops';
 export * from './events';
 export * from './fax';
 export * from './webhook';
+export * from './media';
 
 /** "Call has already ended" and "Invalid Call Control ID": the leg is gone, retrying cannot help. */
 export const TELNYX_CALL_GONE_CODES = ['90018', '90015'] as const;

@@ -37,6 +37,21 @@ export const TELNYX_OPS = {
   redirect: 'unsupported',
   mute: 'unsupported',
   unmute: 'unsupported',
+  // Detection and media (issue 10 item 4): streaming_*, suppression_* (noise), transcription_*, refer.
+  detectMachine: 'unsupported',
+  streamStart: 'command',
+  streamStop: 'command',
+  startInputTimers: 'unsupported',
+  playPause: 'unsupported',
+  playResume: 'unsupported',
+  playVolume: 'unsupported',
+  denoiseStart: 'command',
+  denoiseStop: 'command',
+  transcribeStart: 'command',
+  transcribeStop: 'command',
+  userEvent: 'unsupported',
+  refer: 'command',
+  stopReceiveFax: 'unsupported',
 } as const satisfies OpTable;
 
 /** Why Telnyx refuses a mute of a call leg. */

@@ -579,8 +579,10 @@ export class FeatureServerSession implements VerbLoop {
     });
   }
 
-  /** `config`: session settings; the simulator acts on the background audio stream and ignores the rest. */
+  /** `config`: session settings; the simulator acts on background amd and the audio stream and ignores the rest. */
   private configure(data: Data): void {
+    // Background answering-machine detection (issue 10 item 4): verdicts go to amd.actionHook.
+    if (isData(data.amd)) this.detectMachine(this.call, data.amd);
     const listen = isData(data.listen) ? data.listen : isData(data.stream) ? data.stream : undefined;
     if (listen === undefined) return;
     if (listen.enable === true && typeof listen.url === 'string') {

@@ -484,6 +484,13 @@ export class CallEngine implements CallControl {
       case 'calling.tap':
       case 'calling.stream':
         return this.fork(leg, command, params, controlId);
+      // Detection and media (issue 10 item 4).
+      case 'calling.live_transcribe':
+        // Transcripts go to the action's own webhook; the simulator transcribes nothing.
+        leg.milestones.push(params.action === 'stop' ? 'transcription stopped' : 'transcribing');
+        return;
+      case 'calling.refer':
+        return this.refer(leg, params);
       default:
         throw rejections.notSimulated();
     }
@@ -715,6 +722,27 @@ export class CallEngine implements CallControl {
         if (!(err instanceof Interrupted) || err.reason !== 'stopped') throw err;
       }
       report(type, 'finished');
+    });
+  }
+
+  /**
+   * `calling.refer` (issue 10 item 4): the far end accepts the REFER (202), its NOTIFY says 200, and the call
+   * leaves us: `calling.call.refer` with `state: success`, then the leg ends.
+   */
+  private refer(leg: Leg, params: Json): void {
+    if (!leg.isUp)
+      throw rejections.invalidValue('id', `a call can only be referred while it is answered, not ${leg.state}`);
+    const device = isObject(params.device) && isObject(params.device.params) ? params.device.params : {};
+    const to = str(device.to) ?? '';
+    const statusUrl = str(params.status_url);
+    this.after(leg, SIM_MS.ringing, () => {
+      this.callback(leg, statusUrl, 'calling.call.refer', {
+        sip_refer_to: to,
+        state: 'success',
+        sip_refer_response_code: '202',
+        sip_notify_response_code: '200',
+      });
+      this.end(leg, 'hangup', 'remote', `referred to ${to}`);
     });
   }
 

@@ -41,6 +41,14 @@ export const SIMULATED_ACTIONS: Readonly<Record<string, 'POST' | 'PUT'>> = {
   send_dtmf: 'POST',
   speak: 'POST',
   transfer: 'POST',
+  // Detection and media (issue 10 item 4).
+  streaming_start: 'POST',
+  streaming_stop: 'POST',
+  suppression_start: 'POST',
+  suppression_stop: 'POST',
+  transcription_start: 'POST',
+  transcription_stop: 'POST',
+  refer: 'POST',
 };
 
 /** Ended legs stay readable (GET /calls/:id) this long, as on Telnyx. */
@@ -135,6 +143,8 @@ class Leg implements LegIdentity {
   voicemailStarted = false;
   queue?: { queue: SimQueue; enteredAt: Date; timer?: NodeJS.Timeout };
   forking = false;
+  /** The WebSocket this leg streams to (`streaming_start`), until `streaming_stop` or the hangup. */
+  streamUrl?: string;
   /** `park_after_unbridge: self`: stay up when the bridged leg hangs up. */
   parkAfterUnbridge = false;
   /** A transfer's new leg: cancelled if the transferred leg hangs up while it rings. */
@@ -439,6 +449,15 @@ export class CallEngine {
         if (!leg.forking) throw rejections.notForked();
         leg.forking = false;
         return this.emit(leg, 'call.fork.stopped', { stream_type: 'decrypted' });
+      // Detection and media (issue 10 item 4).
+      case 'streaming_start':
+      case 'streaming_stop':
+      case 'suppression_start':
+      case 'suppression_stop':
+      case 'transcription_start':
+      case 'transcription_stop':
+      case 'refer':
+        return this.media(leg, action, body);
       default:
         throw new Error(`action ${action} is not simulated`);
     }
@@ -541,6 +560,7 @@ export class CallEngine {
       leg.forking = false;
       this.emit(leg, 'call.fork.stopped', { stream_type: 'decrypted' });
     }
+    if (leg.streamUrl) this.stopStreaming(leg);
     const sipCode = SIP_CODE_BY_CAUSE[ending.cause];
     this.emit(leg, 'call.hangup', {
       hangup_cause: ending.cause,
@@ -937,6 +957,44 @@ export class CallEngine {
   }
 
   // --- plumbing ----------------------------------------------------------------------------------------
+
+  // --- detection and media (issue 10 item 4) -----------------------------------------------------------
+
+  /**
+   * Streaming reports `streaming.started` / `streaming.stopped` with the URL; noise suppression and
+   * transcription answer with no webhook of their own (the simulator transcribes nothing); a REFER reports
+   * started, then completed with the NOTIFY's 200, after which the far end takes the call and this leg ends.
+   */
+  private media(leg: Leg, action: string, body: Body): void {
+    requireUp(leg);
+    switch (action) {
+      case 'streaming_start':
+        if (leg.streamUrl) return; // one stream per call here; Telnyx would start a second
+        leg.streamUrl = str(body, 'stream_url') ?? '';
+        leg.milestones.push(`streaming to ${leg.streamUrl}`);
+        return this.emit(leg, 'streaming.started', { stream_url: leg.streamUrl });
+      case 'streaming_stop':
+        if (leg.streamUrl) this.stopStreaming(leg);
+        return;
+      case 'refer': {
+        const to = str(body, 'sip_address') ?? '';
+        this.emit(leg, 'call.refer.started', {});
+        leg.timers.after(SIM_MS.ringing, () => {
+          this.emit(leg, 'call.refer.completed', { sip_notify_response: 200 });
+          this.endLeg(leg, { cause: 'normal_clearing', source: 'callee', note: `referred to ${to}` });
+        });
+        return;
+      }
+      default:
+        leg.milestones.push(action);
+    }
+  }
+
+  private stopStreaming(leg: Leg): void {
+    const streamUrl = leg.streamUrl;
+    leg.streamUrl = undefined;
+    this.emit(leg, 'streaming.stopped', { stream_url: streamUrl });
+  }
 
   private emit(leg: Leg, eventType: TelnyxEventType, fields: Body): void {
     this.options.dispatcher.send(

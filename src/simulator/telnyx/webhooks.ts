@@ -28,7 +28,13 @@ export type TelnyxEventType =
   | 'call.machine.detection.ended'
   | 'call.machine.greeting.ended'
   | 'call.machine.premium.detection.ended'
-  | 'call.machine.premium.greeting.ended';
+  | 'call.machine.premium.greeting.ended'
+  // Detection and media (issue 10 item 4).
+  | 'streaming.started'
+  | 'streaming.stopped'
+  | 'call.refer.started'
+  | 'call.refer.completed'
+  | 'call.refer.failed';
 
 /** Programmable Fax webhooks (faxes sent and received), built by the fax engine. */
 export type TelnyxFaxEventType =
@@ -66,6 +72,12 @@ const COMMON_FIELDS: Record<TelnyxEventType, { controlId: boolean; parties: bool
   'call.machine.greeting.ended': { controlId: true, parties: true },
   'call.machine.premium.detection.ended': { controlId: true, parties: true },
   'call.machine.premium.greeting.ended': { controlId: true, parties: true },
+  // Detection and media (issue 10 item 4).
+  'streaming.started': { controlId: true, parties: false },
+  'streaming.stopped': { controlId: true, parties: false },
+  'call.refer.started': { controlId: true, parties: true },
+  'call.refer.completed': { controlId: true, parties: true },
+  'call.refer.failed': { controlId: true, parties: true },
 };
 
 /** What every webhook of a leg says about the leg. */

@@ -375,6 +375,21 @@ const samples: { [K in CallOp]: Extract<CallCommandBody, { op: K }> } = {
   redirect: { op: 'redirect' },
   mute: { op: 'mute' },
   unmute: { op: 'unmute' },
+  // Detection and media (issue 10 item 4).
+  detectMachine: { op: 'detectMachine', timeoutSeconds: 20, waitForBeep: true },
+  streamStart: { op: 'streamStart', url: 'wss://media.example.com/stream', track: 'both' },
+  streamStop: { op: 'streamStop' },
+  startInputTimers: { op: 'startInputTimers' },
+  playPause: { op: 'playPause' },
+  playResume: { op: 'playResume' },
+  playVolume: { op: 'playVolume', volumeDb: -6 },
+  denoiseStart: { op: 'denoiseStart' },
+  denoiseStop: { op: 'denoiseStop' },
+  transcribeStart: { op: 'transcribeStart', language: 'en-GB', webhookUrl: 'https://gw.example.com/transcripts' },
+  transcribeStop: { op: 'transcribeStop' },
+  userEvent: { op: 'userEvent', event: { step: 'menu', attempt: 2 } },
+  refer: { op: 'refer', to: 'sip:desk@pbx.example.com' },
+  stopReceiveFax: { op: 'stopReceiveFax' },
 };
 
 const command = <K extends CallOp>(op: K, sequence = 7): CallCommand =>
