@@ -26,6 +26,7 @@ import {
   type CallState,
   type CallStatus,
   type DialOptions,
+  type PlaceCallRequest,
   type EndCause,
   type FlowCheckpoint,
   type LegState,
@@ -434,10 +435,10 @@ export class SessionEngine {
    * the returned waiter from `pending` when done.
    */
   protected async placeLeg(
-    role: 'primary' | 'agent',
+    role: 'primary' | 'agent' | 'supervisor',
     seq: number,
     key: string,
-    options: DialOptions & { from: string },
+    options: DialOptions & Pick<PlaceCallRequest, 'from' | 'supervise'>,
   ): Promise<{ callId: string; waiter: PendingOperation }> {
     this.perform(this.ledger.noteDialing(options.to, role));
     const placed = await this.activity('dial', () =>

@@ -49,10 +49,17 @@ import {
   type GatherEndReason,
   type Prompt,
   type RecordOptions,
+  isSupervisorRole,
+  type LegState,
+  type SupervisorFacts,
+  type SupervisorRequest,
 } from '../src/calls';
 import type { Flow, FlowContext } from './flows/types';
 import { SessionEngine, activitiesFor, shouldContinueAsNew } from './session-engine';
 import type { PendingOperation } from './event-ledger';
+
+/** How long a supervisor's phone rings: the control answers within the REST API's deadline (20 s). */
+const SUPERVISOR_RING_SECONDS = 12;
 
 /**
  * The flow API: what a flow can do with its call. One `CallSession` per workflow run, built on the
@@ -726,6 +733,7 @@ export class CallSession extends SessionEngine {
       recording: this.ledger.recordingInProgress,
       recordingByCommand: this.targetOf(['recordStart']).target !== undefined,
       flows,
+      supervisor: this.supervisorFacts(),
     });
     if (refusal) throw controlRefused(refusal);
     if (args.request.action === 'redirect' && !this.flowScope)
@@ -760,6 +768,7 @@ export class CallSession extends SessionEngine {
       this.flowScope?.cancel();
       return { outcome: 'redirected', flow: request.flow };
     }
+    if (isSupervisorRole(request.action)) return this.supervise(request as SupervisorRequest);
     const body = controlCommand(request, isAnsweredStatus(this.state.status), this.targetOf(['recordStart']));
     if (!body)
       throw controlRefused({ kind: 'unsupported', reason: `${args.carrier} does not support ${request.action}` });
@@ -797,6 +806,85 @@ export class CallSession extends SessionEngine {
       return { outcome: 'sent', commandKey: key };
     } finally {
       if (ending) this.ledger.pending.splice(this.ledger.pending.indexOf(ending), 1);
+    }
+  }
+
+  // Supervisor controls (`monitor`, `whisper`, `barge`): a third leg on the agent's bridge (src/calls/supervisor.ts).
+
+  /** The supervisor leg on the call, if one is up or ringing. */
+  private supervisorLeg(): LegState | undefined {
+    return this.state.legs.find((l) => l.role === 'supervisor' && l.status !== 'ended');
+  }
+
+  private supervisorFacts(): SupervisorFacts | undefined {
+    const leg = this.supervisorLeg();
+    return leg?.supervisorRole ? { role: leg.supervisorRole, ...(leg.to ? { to: leg.to } : {}) } : undefined;
+  }
+
+  /**
+   * Dials the supervisor attached to the agent's leg in the role and waits for it to answer, or switches the
+   * supervisor already on the call to the role. The validator has checked the call is bridged.
+   */
+  private async supervise(request: SupervisorRequest): Promise<ControlResult> {
+    const role = request.action;
+    const current = this.supervisorLeg();
+    if (current) {
+      const { seq, key } = this.begin(`control ${role}`, current.callId);
+      try {
+        await this.activity('switchSupervisorRole', () =>
+          activitiesFor(`control ${role}`).sendCallCommand({
+            op: 'switchSupervisorRole',
+            role,
+            provider: this.provider,
+            callId: current.callId,
+            commandKey: key,
+            ownerWorkflowId: this.workflowId,
+          }),
+        );
+        this.finish(seq, 'sent');
+      } catch (err) {
+        this.finish(seq, (err as Error).name ?? 'failed');
+        throw err;
+      }
+      current.supervisorRole = role;
+      this.ledger.note(`supervisor${current.to ? ` ${current.to}` : ''} switched to ${role}`);
+      this.publishDetails();
+      return {
+        outcome: 'sent',
+        commandKey: key,
+        supervisor: { callId: current.callId, role, answered: current.status !== 'ringing' },
+      };
+    }
+    const agent = this.state.legs.find(
+      (l) => l.callId === this.state.bridge?.callId || (l.role === 'agent' && l.status === 'bridged'),
+    );
+    if (!agent || agent.role === 'primary')
+      throw controlRefused({ kind: 'invalid-state', reason: 'the call is bridged to no leg this session placed' });
+    const { seq, key } = this.begin(`control ${role}`, '');
+    try {
+      const { callId, waiter } = await this.placeLeg('supervisor', seq, key, {
+        to: request.to!,
+        from: this.state.to,
+        timeoutSeconds: SUPERVISOR_RING_SECONDS,
+        supervise: { callId: agent.callId, role },
+      });
+      const leg = this.state.legs.find((l) => l.callId === callId)!;
+      leg.supervisorRole = role;
+      try {
+        await condition(() => waiter.event !== undefined || this.ended, SUPERVISOR_RING_SECONDS * 1000);
+      } finally {
+        this.ledger.pending.splice(this.ledger.pending.indexOf(waiter), 1);
+      }
+      const answered = waiter.event?.kind === 'call.answered';
+      this.finish(seq, answered ? `supervising as ${role}` : 'supervisor did not answer');
+      if (answered) this.ledger.note(`supervisor ${request.to} joined as ${role}`);
+      // A supervisor who did not pick up in time is not left ringing on the call.
+      else await this.dropLeg(callId);
+      this.publishDetails();
+      return { outcome: 'sent', commandKey: key, supervisor: { callId, role, answered } };
+    } catch (err) {
+      this.finish(seq, (err as Error).name ?? 'failed');
+      throw err;
     }
   }
 

@@ -1,3 +1,5 @@
+import type { SupervisorRole } from './supervisor';
+
 /**
  * Provider-neutral call commands. The session decides *what* to do; an adapter in `src/providers/<name>`
  * decides how each carrier is told. Field names are the flow API's, never a carrier's.
@@ -81,7 +83,10 @@ export type CallCommandBody =
   | { op: 'redirect' }
   /** Mute or unmute the caller's leg (a live control; jambonz `mute_status`, only during a dial). */
   | { op: 'mute' }
-  | { op: 'unmute' };
+  | { op: 'unmute' }
+  // supervisor controls:
+  /** Change the role of a supervisor leg already on the call (Telnyx `switch_supervisor_role`, sent to that leg). */
+  | { op: 'switchSupervisorRole'; role: SupervisorRole };
 
 export type CallOp = CallCommandBody['op'];
 
@@ -102,6 +107,8 @@ export interface PlaceCallRequest extends DialOptions {
   from: string;
   commandKey: string;
   ownerWorkflowId: string;
+  /** A supervisor leg: attached to the leg `callId` in `role` once it answers (Telnyx `supervise_call_control_id`). */
+  supervise?: { callId: string; role: SupervisorRole };
 }
 
 /** A call placed only to send a fax (the send-fax workflow): the carrier sends the document once answered. */

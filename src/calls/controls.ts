@@ -2,6 +2,7 @@ import type { CallCommandBody } from './commands';
 import type { Provider } from './ids';
 import type { FlowArgs } from './session-input';
 import type { CallState } from './state';
+import { isSupervisorRole, supervisorRefusal, type SupervisorFacts, type SupervisorRequest } from './supervisor';
 
 /**
  * Live control of a running call from outside its flow (`POST /calls/:id/actions/:action`): the actions, the
@@ -21,6 +22,10 @@ export const CONTROL_ACTIONS = [
   'unmute',
   'hold',
   'unhold',
+  // supervisor controls on a bridged call (src/calls/supervisor.ts):
+  'monitor',
+  'whisper',
+  'barge',
 ] as const;
 export type ControlAction = (typeof CONTROL_ACTIONS)[number];
 
@@ -41,7 +46,9 @@ export type ControlRequest =
   | { action: 'mute' }
   | { action: 'unmute' }
   | { action: 'hold' }
-  | { action: 'unhold' };
+  | { action: 'unhold' }
+  /** Dial `to` as a supervisor of the agent's call in this role, or switch the supervisor on the call to it. */
+  | SupervisorRequest;
 
 /**
  * Facts about the call a carrier's control rule can ask for. `recordingByCommand`: a recording runs that was
@@ -82,6 +89,8 @@ export interface ControlResult {
   commandKey?: string;
   /** After a redirect: the flow now running. */
   flow?: string;
+  /** After a supervisor control: the supervisor's leg and the role it is in now. */
+  supervisor?: { callId: string; role: SupervisorFacts['role']; answered: boolean };
 }
 
 /** Why a control was refused before anything was sent, and how the REST API reports it. */
@@ -101,6 +110,8 @@ export interface ControlFacts {
   recordingByCommand: boolean;
   /** Flows the session can run (a redirect's target must be one). */
   flows: readonly string[];
+  /** The supervisor leg on the call, if one is (supervisor controls). */
+  supervisor?: SupervisorFacts;
 }
 
 const ANSWERED: readonly CallState['status'][] = ['answered', 'bridged', 'queued'];
@@ -127,6 +138,8 @@ function holds(condition: ControlCondition, facts: ControlFacts): boolean {
 function stateRefusal(request: ControlRequest, facts: ControlFacts): string | undefined {
   const { status, direction } = facts.state;
   const answered = ANSWERED.includes(status);
+  if (isSupervisorRole(request.action))
+    return supervisorRefusal(request as SupervisorRequest, status, facts.supervisor);
   switch (request.action) {
     case 'hangup':
       // An unanswered inbound call is rejected; an outbound one is still being placed by the session.
@@ -193,6 +206,11 @@ export function controlCommand(
     case 'redirect':
     case 'hold':
     case 'unhold':
+      return undefined;
+    // The session places or switches the supervisor leg itself.
+    case 'monitor':
+    case 'whisper':
+    case 'barge':
       return undefined;
   }
 }

@@ -9,3 +9,5 @@ export * from './search-attributes';
 export * from './session-input';
 export * from './fax';
 export * from './queue';
+// supervisor controls (monitor / whisper / barge)
+export * from './supervisor';

@@ -10,7 +10,7 @@ import {
   type JambonzCallApplication,
   type JambonzSpeechDefaults,
 } from './outbound-call';
-import { JAMBONZ_NO_FAX, JAMBONZ_OPS } from './ops';
+import { JAMBONZ_NO_FAX, JAMBONZ_NO_SUPERVISOR, JAMBONZ_OPS } from './ops';
 import { hookUrl, JambonzHook, operationHooks } from './webhook';
 
 /**
@@ -68,6 +68,7 @@ export function createJambonzCommands(options: JambonzCommandsOptions): CarrierC
     dialIsIdempotent: false,
 
     commandRequest(command: CallCommand): CarrierRequest {
+      if (command.op === 'switchSupervisorRole') throw unsupported('jambonz', command.op, JAMBONZ_NO_SUPERVISOR);
       if (JAMBONZ_OPS[command.op] === OpRoute.Unsupported) throw unsupported('jambonz', command.op, JAMBONZ_NO_FAX);
       const body = liveControlForCommand(command, hooksFor(command));
       if (body === undefined) {
@@ -78,6 +79,7 @@ export function createJambonzCommands(options: JambonzCommandsOptions): CarrierC
     },
 
     placeCallRequest(request: PlaceCallRequest): CarrierRequest {
+      if (request.supervise) throw unsupported('jambonz', 'a supervisor leg', JAMBONZ_NO_SUPERVISOR);
       const amdHook = request.detectMachine
         ? hookUrl(publicBaseUrl, hookSecret, request.ownerWorkflowId, JambonzHook.Amd, request.commandKey)
         : undefined;

@@ -1,6 +1,14 @@
 import type { CarrierRule, ControlTable } from '../../calls/controls';
 import type { OpTable } from '../ops';
 
+/**
+ * Why jambonz refuses the supervisor controls: its supervisor means are conference ones (a `conference` member
+ * with `joinMuted` listens, `speakOnlyTo` or `conferenceParticipantAction: coach` whispers), and the bridge here
+ * is a `dial`, which takes no third party.
+ */
+export const JAMBONZ_NO_SUPERVISOR =
+  'a dial bridges exactly two legs; jambonz supervises conference members only (conference joinMuted, speakOnlyTo, conferenceParticipantAction coach)';
+
 /** Why jambonz refuses faxes. */
 export const JAMBONZ_NO_FAX = 'no fax: no T.38, no fax verb';
 
@@ -36,6 +44,8 @@ export const JAMBONZ_OPS = {
   redirect: 'command',
   mute: 'command',
   unmute: 'command',
+  // supervisor controls:
+  switchSupervisorRole: 'unsupported',
 } as const satisfies OpTable;
 
 /** `whisper` plays a say/play verb to the leg without breaking what runs, which must be a dial or a listen. */
@@ -71,4 +81,8 @@ export const JAMBONZ_CONTROLS = {
   unmute: { route: 'command', requires: MUTE_RULE },
   hold: { route: 'unsupported', why: CONFERENCE_HOLD_ONLY },
   unhold: { route: 'unsupported', why: CONFERENCE_HOLD_ONLY },
+  // supervisor controls:
+  monitor: { route: 'unsupported', why: JAMBONZ_NO_SUPERVISOR },
+  whisper: { route: 'unsupported', why: JAMBONZ_NO_SUPERVISOR },
+  barge: { route: 'unsupported', why: JAMBONZ_NO_SUPERVISOR },
 } as const satisfies ControlTable;

@@ -1,7 +1,7 @@
 import type { CallCommandBody, GatherOptions, Prompt, RecordOptions } from '../../calls/commands';
 import { ErrorType } from '../../calls/errors';
 import { unsupported } from '../ops';
-import { JAMBONZ_NO_FAX } from './ops';
+import { JAMBONZ_NO_FAX, JAMBONZ_NO_SUPERVISOR } from './ops';
 import { isDialTarget } from '../../calls/ids';
 import { CarrierError } from '../errors';
 import { JambonzHook, type OperationHooks } from './webhook';
@@ -460,6 +460,9 @@ export function mapCommandToVerbs(command: CallCommandBody, hooks: OperationHook
     case 'mute':
     case 'unmute':
       throw liveControlOnly(command.op);
+    // supervisor controls:
+    case 'switchSupervisorRole':
+      throw unsupported('jambonz', command.op, JAMBONZ_NO_SUPERVISOR);
   }
 }
 

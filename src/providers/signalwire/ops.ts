@@ -35,7 +35,13 @@ export const SIGNALWIRE_OPS = {
   redirect: 'command',
   mute: 'unsupported',
   unmute: 'unsupported',
+  // supervisor controls:
+  switchSupervisorRole: 'unsupported',
 } as const satisfies OpTable;
+
+/** Why SignalWire refuses the supervisor controls. */
+export const SIGNALWIRE_NO_SUPERVISOR =
+  'no supervisor roles: the Calling API cannot add a third leg to a connected call, and calling.tap copies audio to an RTP or WebSocket endpoint, not to a phone';
 
 /** Why SignalWire refuses a mute of a call leg. */
 export const SIGNALWIRE_NO_LEG_MUTE = 'the Calling API has no mute for a call leg';
@@ -75,4 +81,8 @@ export const SIGNALWIRE_CONTROLS = {
     route: 'unsupported',
     why: 'the Calling API has no hold for a call leg (calling.ai_unhold is for AI agents)',
   },
+  // supervisor controls:
+  monitor: { route: 'unsupported', why: SIGNALWIRE_NO_SUPERVISOR },
+  whisper: { route: 'unsupported', why: SIGNALWIRE_NO_SUPERVISOR },
+  barge: { route: 'unsupported', why: SIGNALWIRE_NO_SUPERVISOR },
 } as const satisfies ControlTable;

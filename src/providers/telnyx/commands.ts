@@ -3,6 +3,7 @@ import { unsupported } from '../ops';
 import type { CarrierRequest } from '../types';
 import { encodeClientState } from './client-state';
 import { TELNYX_NO_LEG_MUTE } from './ops';
+import { telnyxSupervisorDialFields, telnyxSwitchSupervisorRoleRequest } from './supervisor';
 
 /**
  * Provider-neutral commands as Telnyx Call Control requests. Every command carries `command_id` (the
@@ -140,6 +141,9 @@ export function telnyxCommandRequest(command: CallCommand, options: TelnyxComman
         command.op,
         'a Telnyx fax is a Programmable Fax of its own (POST /faxes), not a step of a call',
       );
+    // supervisor controls:
+    case 'switchSupervisorRole':
+      return telnyxSwitchSupervisorRoleRequest(command.callId, command.role);
   }
 }
 
@@ -154,6 +158,7 @@ export function telnyxPlaceCallRequest(request: PlaceCallRequest, options: Telny
       from: request.from,
       timeout_secs: request.timeoutSeconds ?? 30,
       ...(request.detectMachine ? { answering_machine_detection: 'detect' } : {}),
+      ...(request.supervise ? telnyxSupervisorDialFields(request.supervise) : {}),
       client_state: encodeClientState({ wf: request.ownerWorkflowId, k: request.commandKey }),
       // "Telnyx will ignore other Dial commands with the same command_id."
       command_id: request.commandKey,

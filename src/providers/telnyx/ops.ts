@@ -37,6 +37,8 @@ export const TELNYX_OPS = {
   redirect: 'unsupported',
   mute: 'unsupported',
   unmute: 'unsupported',
+  // supervisor controls:
+  switchSupervisorRole: 'command',
 } as const satisfies OpTable;
 
 /** Why Telnyx refuses a mute of a call leg. */
@@ -58,4 +60,8 @@ export const TELNYX_CONTROLS = {
   unmute: { route: 'unsupported', why: TELNYX_NO_LEG_MUTE },
   hold: { route: 'unsupported', why: TELNYX_NO_LEG_MUTE },
   unhold: { route: 'unsupported', why: TELNYX_NO_LEG_MUTE },
+  // supervisor controls: dial with supervise_call_control_id + supervisor_role, then switch_supervisor_role.
+  monitor: { route: 'command' },
+  whisper: { route: 'command' },
+  barge: { route: 'command' },
 } as const satisfies ControlTable;

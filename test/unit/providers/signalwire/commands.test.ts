@@ -375,6 +375,8 @@ const samples: { [K in CallOp]: Extract<CallCommandBody, { op: K }> } = {
   redirect: { op: 'redirect' },
   mute: { op: 'mute' },
   unmute: { op: 'unmute' },
+  // supervisor controls:
+  switchSupervisorRole: { op: 'switchSupervisorRole', role: 'whisper' },
 };
 
 const command = <K extends CallOp>(op: K, sequence = 7): CallCommand =>
