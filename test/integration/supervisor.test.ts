@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { PROVIDERS, type Provider } from '../../src/calls';
 import { eventually } from '../support/net';
-import { startTestStack, type TestStack } from '../support/stack';
+import { replayCompletedSessions, startTestStack, type TestStack } from '../support/stack';
 
 /**
  * A supervisor on an agent call, from REST (`POST /calls/:id/actions/{monitor,whisper,barge}`), on all three
@@ -71,6 +71,7 @@ describe('supervisor on a bridged agent call', () => {
           }
           expect(await sentToSupervisor(provider)).toEqual([]);
           expect((await control(workflowId, 'hangup')).status).toBe(200);
+          expect((await stack.outcome(workflowId)).status).toBe('ended');
           return;
         }
 
@@ -121,7 +122,10 @@ describe('supervisor on a bridged agent call', () => {
           body: { result: { outcome: 'ended' } },
         });
         expect((await stack.telnyx.waitForEnd(supervisorLeg, 20_000)).state).toBe('ended');
+        expect((await stack.outcome(workflowId)).status).toBe('ended');
       }),
     );
+    // The sessions that took (and refused) supervisor controls replay against the workflow code.
+    expect(await replayCompletedSessions(stack.client, `CallFrom = '${CALLER}'`)).toBe(3);
   });
 });
