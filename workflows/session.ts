@@ -50,6 +50,7 @@ import {
   type Prompt,
   type RecordOptions,
   isSupervisorRole,
+  type ConferenceOptions,
   type LegState,
   type SupervisorFacts,
   type SupervisorRequest,
@@ -60,6 +61,9 @@ import type { PendingOperation } from './event-ledger';
 
 /** How long a supervisor's phone rings: the control answers within the REST API's deadline (20 s). */
 const SUPERVISOR_RING_SECONDS = 12;
+
+/** The longest a call stays in a conference before `joinConference` stops waiting (four hours). */
+const CONFERENCE_MAX_MS = 4 * 3600_000;
 
 /**
  * The flow API: what a flow can do with its call. One `CallSession` per workflow run, built on the
@@ -342,6 +346,18 @@ export class CallSession extends SessionEngine {
     // Already bridged by `dial`.
     if (this.state.status === 'bridged' && this.channel.dialBridges) return;
     await this.command({ op: 'bridge', otherCallId }, { terminal: ['bridged'], timeoutMs: 30_000 });
+  }
+
+  /**
+   * Joins the named conference and resolves when the call has left it: the conference ended (a member with
+   * `endOnExit` left) or the call was moved out. A caller who hangs up in the conference rejects with
+   * `CallEnded`. Carriers without conferences here (Telnyx, SignalWire) fail with `Unsupported`.
+   */
+  async joinConference(name: string, options: ConferenceOptions = {}): Promise<void> {
+    await this.command(
+      { op: 'joinConference', name, ...options },
+      { terminal: ['conference.left'], timeoutMs: CONFERENCE_MAX_MS },
+    );
   }
 
   /** Transfers the caller to a new destination (a new leg bridged by the carrier). */

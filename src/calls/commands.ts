@@ -49,6 +49,20 @@ export interface DialOptions {
   whisper?: string;
 }
 
+/** How a call joins a conference (`call.joinConference`). */
+export interface ConferenceOptions {
+  /** Join muted: hears everyone, heard by nobody. @default false */
+  muted?: boolean;
+  /** The conference starts when this member enters (a moderator). @default true */
+  startOnEnter?: boolean;
+  /** The conference ends, and every member leaves it, when this member leaves. @default false */
+  endOnExit?: boolean;
+  /** A beep when the member enters. @default false */
+  beep?: boolean;
+  /** At most this many members. */
+  maxParticipants?: number;
+}
+
 /**
  * A command's payload; the session adds the command key and the target leg. `target` on a stop, pause or
  * resume is the command key of the operation it acts on (SignalWire needs its `control_id`); the session
@@ -86,7 +100,10 @@ export type CallCommandBody =
   | { op: 'unmute' }
   // supervisor controls:
   /** Change the role of a supervisor leg already on the call (Telnyx `switch_supervisor_role`, sent to that leg). */
-  | { op: 'switchSupervisorRole'; role: SupervisorRole };
+  | { op: 'switchSupervisorRole'; role: SupervisorRole }
+  // conferences:
+  /** Join the named conference; the operation lasts until the call leaves it (`conference.left`). */
+  | ({ op: 'joinConference'; name: string } & ConferenceOptions);
 
 export type CallOp = CallCommandBody['op'];
 

@@ -115,6 +115,9 @@ export type CallEvent = CallEventBase &
         /** The carrier's failure reason, normalised (absent on success and where the carrier gives none). */
         failure?: FaxFailure;
       }
+    // conferences:
+    /** The call left the conference it joined (it ended, the call was moved out, or the caller hung up). */
+    | { kind: 'conference.left' }
   );
 
 export type CallEventKind = CallEvent['kind'];

@@ -52,7 +52,15 @@ export interface CallSessionInput {
 export type SessionDefaults = Pick<CallSessionInput, 'continueAsNewAtHistoryLength' | 'liveness'>;
 
 /** Every flow in `workflows/flows`; the workflow's flow table is typed by this list, so they cannot drift. */
-export const FLOW_NAMES = ['defaultIvr', 'outboundNotice', 'receiveFax', 'supportQueue', 'queueCallback'] as const;
+export const FLOW_NAMES = [
+  'defaultIvr',
+  'outboundNotice',
+  'receiveFax',
+  'supportQueue',
+  'queueCallback',
+  // conferences:
+  'conferenceRoom',
+] as const;
 export type FlowName = (typeof FLOW_NAMES)[number];
 
 /** The workflow type name the gateway starts (kept here so the gateway need not import workflow code). */

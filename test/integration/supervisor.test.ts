@@ -1,5 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { request } from 'undici';
 import { PROVIDERS, type Provider } from '../../src/calls';
+import { CONFERENCE_PROMPTS } from '../../workflows/flows/conference';
 import { eventually } from '../support/net';
 import { replayCompletedSessions, startTestStack, type TestStack } from '../support/stack';
 
@@ -7,16 +11,31 @@ import { replayCompletedSessions, startTestStack, type TestStack } from '../supp
  * A supervisor on an agent call, from REST (`POST /calls/:id/actions/{monitor,whisper,barge}`), on all three
  * simulated carriers at once: callers press 1 in the default IVR and are bridged to an agent. On Telnyx a
  * supervisor is dialed onto the agent's leg to monitor, then switched to whisper and barge; SignalWire and jambonz
- * refuse as unsupported with their reason, and nothing reaches the carrier for a refused control.
+ * refuse as unsupported with their reason, and nothing reaches the carrier for a refused control. Then a
+ * conference as a flow operation on jambonz: two callers in one room, the moderator leaves and ends it for the other.
  */
 
 const CALLER = '+15557770300';
 const SUPERVISOR = '+15550009000';
+const ROOM_MODERATOR = '+15550001300';
+const ROOM_MEMBER = '+15550001301';
 
 describe('supervisor on a bridged agent call', () => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startTestStack({ simulate: [...PROVIDERS], timeScale: 0.25 });
+    const dir = mkdtempSync(path.join(tmpdir(), 'supervisor-'));
+    const routes = path.join(dir, 'routes.json');
+    writeFileSync(
+      routes,
+      JSON.stringify({
+        default: { flow: 'defaultIvr', args: { agentNumber: '+15550002000' } },
+        numbers: {
+          [ROOM_MODERATOR]: { flow: 'conferenceRoom', args: { room: 'r1', moderator: true } },
+          [ROOM_MEMBER]: { flow: 'conferenceRoom', args: { room: 'r1' } },
+        },
+      }),
+    );
+    stack = await startTestStack({ simulate: [...PROVIDERS], timeScale: 0.25, env: { ROUTING_TABLE_PATH: routes } });
   });
   afterAll(async () => {
     await stack?.close();
@@ -127,5 +146,23 @@ describe('supervisor on a bridged agent call', () => {
     );
     // The sessions that took (and refused) supervisor controls replay against the workflow code.
     expect(await replayCompletedSessions(stack.client, `CallFrom = '${CALLER}'`)).toBe(3);
+  });
+
+  it('jambonz: a conference as a flow operation, ended for the member when the moderator leaves', async () => {
+    const member = await stack.jambonz.placeCall({ from: '+15557770301', to: ROOM_MEMBER });
+    await eventually('the member in the conference', async () =>
+      (await stack.state(member.workflowId)).operations.some((o) => o.op === 'joinConference' && !o.endedAt),
+    );
+    // The moderator hangs up 3 s (simulated) after joining: the conference ends for the member.
+    const moderator = await stack.jambonz.placeCall({
+      from: '+15557770302',
+      to: ROOM_MODERATOR,
+      hangupAfterMs: 12_000,
+    });
+    expect((await stack.outcome(moderator.workflowId)).flowResult).toBe('hung up in conference r1');
+    expect((await stack.outcome(member.workflowId)).flowResult).toBe('left conference r1');
+    const heard = (await stack.jambonz.call(member.callSid)).heard;
+    expect(heard).toContain(CONFERENCE_PROMPTS.ended);
+    expect((await stack.jambonz.call(member.callSid)).outcome).toContain('left conference r1');
   });
 });

@@ -2,6 +2,7 @@ import { defaultIvr } from './default-ivr';
 import { outboundNotice } from './outbound';
 import { queueCallback, supportQueue } from './queue';
 import { receiveFax } from './receive-fax';
+import { conferenceRoom } from './conference';
 import type { FlowName } from '../../src/calls';
 import type { Flow } from './types';
 
@@ -14,6 +15,8 @@ export const FLOWS: Record<FlowName, Flow> = {
   receiveFax,
   supportQueue,
   queueCallback,
+  // conferences:
+  conferenceRoom,
 };
 
 /**

@@ -46,6 +46,8 @@ export const JAMBONZ_OPS = {
   unmute: 'command',
   // supervisor controls:
   switchSupervisorRole: 'unsupported',
+  // conferences:
+  joinConference: 'document',
 } as const satisfies OpTable;
 
 /** `whisper` plays a say/play verb to the leg without breaking what runs, which must be a dial or a listen. */

@@ -220,6 +220,21 @@ export interface LeaveVerb {
   id?: string;
 }
 
+/** Joins (or starts) a named conference; its actionHook is called when the member leaves it. */
+export interface ConferenceVerb {
+  verb: 'conference';
+  id?: string;
+  name: string;
+  beep?: boolean;
+  /** This member starts the conference (otherwise it waits for one that does). */
+  startConferenceOnEnter?: boolean;
+  /** The conference ends, and every member leaves it, when this member leaves. */
+  endConferenceOnExit?: boolean;
+  joinMuted?: boolean;
+  maxParticipants?: number;
+  actionHook?: string;
+}
+
 /** Replaces the call's `customerData`, which jambonz echoes in every later webhook. */
 export interface TagVerb {
   verb: 'tag';
@@ -263,7 +278,9 @@ export type JambonzVerb =
   | DequeueVerb
   | LeaveVerb
   | TagVerb
-  | ConfigVerb;
+  | ConfigVerb
+  // conferences:
+  | ConferenceVerb;
 
 export type JambonzVerbName = JambonzVerb['verb'];
 export type VerbOf<V extends JambonzVerbName> = Extract<JambonzVerb, { verb: V }>;
@@ -292,6 +309,7 @@ export const dequeueVerb = (props: VerbProps<'dequeue'>): DequeueVerb => verb('d
 export const leaveVerb = (props: VerbProps<'leave'> = {}): LeaveVerb => verb('leave', props);
 export const tagVerb = (props: VerbProps<'tag'>): TagVerb => verb('tag', props);
 export const configVerb = (props: VerbProps<'config'>): ConfigVerb => verb('config', props);
+export const conferenceVerb = (props: VerbProps<'conference'>): ConferenceVerb => verb('conference', props);
 
 /** `gather` with its prompt nested, as jambonz wants it: `{say: {...}}` or `{play: {...}}`. */
 export function gatherVerb(props: Omit<VerbProps<'gather'>, 'say' | 'play'> & { prompt?: Prompt }): GatherVerb {
@@ -463,6 +481,19 @@ export function mapCommandToVerbs(command: CallCommandBody, hooks: OperationHook
     // supervisor controls:
     case 'switchSupervisorRole':
       throw unsupported('jambonz', command.op, JAMBONZ_NO_SUPERVISOR);
+    // conferences:
+    case 'joinConference':
+      return [
+        conferenceVerb({
+          name: command.name,
+          beep: command.beep,
+          startConferenceOnEnter: command.startOnEnter,
+          endConferenceOnExit: command.endOnExit,
+          joinMuted: command.muted,
+          maxParticipants: command.maxParticipants,
+          actionHook: hooks.url(JambonzHook.Conference),
+        }),
+      ];
   }
 }
 

@@ -12,7 +12,7 @@ import {
   swmlDocument,
   type SwmlDocument,
 } from './documents';
-import { SIGNALWIRE_NO_LEG_MUTE, SIGNALWIRE_NO_SUPERVISOR } from './ops';
+import { SIGNALWIRE_NO_CONFERENCE, SIGNALWIRE_NO_LEG_MUTE, SIGNALWIRE_NO_SUPERVISOR } from './ops';
 import { assertUpdateAllowed, legStatusFromWire, type CallUpdate, type LegStatus } from './update-rules';
 import { documentUrl, statusCallbackUrl, type CallbackConfig } from './webhook';
 
@@ -435,6 +435,9 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
     // supervisor controls:
     case 'switchSupervisorRole':
       throw unsupported('signalwire', command.op, SIGNALWIRE_NO_SUPERVISOR);
+    // conferences:
+    case 'joinConference':
+      throw unsupported('signalwire', command.op, SIGNALWIRE_NO_CONFERENCE);
   }
 }
 

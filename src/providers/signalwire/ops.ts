@@ -37,7 +37,13 @@ export const SIGNALWIRE_OPS = {
   unmute: 'unsupported',
   // supervisor controls:
   switchSupervisorRole: 'unsupported',
+  // conferences:
+  joinConference: 'unsupported',
 } as const satisfies OpTable;
+
+/** Why a SignalWire call cannot join a conference here yet. */
+export const SIGNALWIRE_NO_CONFERENCE =
+  'the Calling API has no conference command; SWML join_conference is not built in this adapter yet';
 
 /** Why SignalWire refuses the supervisor controls. */
 export const SIGNALWIRE_NO_SUPERVISOR =

@@ -2,7 +2,7 @@ import type { CallCommand, GatherOptions, PlaceCallRequest, PlacedCall } from '.
 import { unsupported } from '../ops';
 import type { CarrierRequest } from '../types';
 import { encodeClientState } from './client-state';
-import { TELNYX_NO_LEG_MUTE } from './ops';
+import { TELNYX_NO_CONFERENCE, TELNYX_NO_LEG_MUTE } from './ops';
 import { telnyxSupervisorDialFields, telnyxSwitchSupervisorRoleRequest } from './supervisor';
 
 /**
@@ -144,6 +144,9 @@ export function telnyxCommandRequest(command: CallCommand, options: TelnyxComman
     // supervisor controls:
     case 'switchSupervisorRole':
       return telnyxSwitchSupervisorRoleRequest(command.callId, command.role);
+    // conferences:
+    case 'joinConference':
+      throw unsupported('telnyx', command.op, TELNYX_NO_CONFERENCE);
   }
 }
 

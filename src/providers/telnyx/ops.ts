@@ -39,7 +39,13 @@ export const TELNYX_OPS = {
   unmute: 'unsupported',
   // supervisor controls:
   switchSupervisorRole: 'command',
+  // conferences:
+  joinConference: 'unsupported',
 } as const satisfies OpTable;
+
+/** Why a Telnyx call cannot join a conference here yet. */
+export const TELNYX_NO_CONFERENCE =
+  'Telnyx conferences are resources of their own (POST /conferences, /conferences/{id}/actions/join), outside the Call Control spec this adapter is built and validated against; not built yet';
 
 /** Why Telnyx refuses a mute of a call leg. */
 export const TELNYX_NO_LEG_MUTE = 'Call Control mutes and holds conference participants only, not a call leg';

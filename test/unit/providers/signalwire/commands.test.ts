@@ -377,6 +377,8 @@ const samples: { [K in CallOp]: Extract<CallCommandBody, { op: K }> } = {
   unmute: { op: 'unmute' },
   // supervisor controls:
   switchSupervisorRole: { op: 'switchSupervisorRole', role: 'whisper' },
+  // conferences:
+  joinConference: { op: 'joinConference', name: 'room-1' },
 };
 
 const command = <K extends CallOp>(op: K, sequence = 7): CallCommand =>
