@@ -750,6 +750,7 @@ export class CallSession extends SessionEngine {
       recordingByCommand: this.targetOf(['recordStart']).target !== undefined,
       flows,
       supervisor: this.supervisorFacts(),
+      inConference: this.ledger.pending.some((w) => w.op === 'joinConference' && !w.event),
     });
     if (refusal) throw controlRefused(refusal);
     if (args.request.action === 'redirect' && !this.flowScope)

@@ -103,7 +103,10 @@ export type CallCommandBody =
   | { op: 'switchSupervisorRole'; role: SupervisorRole }
   // conferences:
   /** Join the named conference; the operation lasts until the call leaves it (`conference.left`). */
-  | ({ op: 'joinConference'; name: string } & ConferenceOptions);
+  | ({ op: 'joinConference'; name: string } & ConferenceOptions)
+  /** Hold or release this call as a conference member (a live control; jambonz `conf_hold_status`). */
+  | { op: 'conferenceHold' }
+  | { op: 'conferenceUnhold' };
 
 export type CallOp = CallCommandBody['op'];
 

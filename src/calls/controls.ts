@@ -54,7 +54,7 @@ export type ControlRequest =
  * Facts about the call a carrier's control rule can ask for. `recordingByCommand`: a recording runs that was
  * started as a REST command, so the carrier knows it by our command key (not one run as a document step).
  */
-export type ControlCondition = 'answered' | 'bridged' | 'recording' | 'recordingByCommand';
+export type ControlCondition = 'answered' | 'bridged' | 'recording' | 'recordingByCommand' | 'inConference';
 
 /** How one carrier carries out one control. */
 export type ControlRoute =
@@ -112,6 +112,8 @@ export interface ControlFacts {
   flows: readonly string[];
   /** The supervisor leg on the call, if one is (supervisor controls). */
   supervisor?: SupervisorFacts;
+  /** The call is in a conference (`joinConference` runs). */
+  inConference?: boolean;
 }
 
 const ANSWERED: readonly CallState['status'][] = ['answered', 'bridged', 'queued'];
@@ -131,6 +133,8 @@ function holds(condition: ControlCondition, facts: ControlFacts): boolean {
       return facts.recording;
     case 'recordingByCommand':
       return facts.recording && facts.recordingByCommand;
+    case 'inConference':
+      return facts.inConference === true;
   }
 }
 
@@ -203,9 +207,11 @@ export function controlCommand(
     case 'mute':
     case 'unmute':
       return { op: request.action };
-    case 'redirect':
     case 'hold':
+      return { op: 'conferenceHold' };
     case 'unhold':
+      return { op: 'conferenceUnhold' };
+    case 'redirect':
       return undefined;
     // The session places or switches the supervisor leg itself.
     case 'monitor':

@@ -153,6 +153,19 @@ describe('supervisor on a bridged agent call', () => {
     await eventually('the member in the conference', async () =>
       (await stack.state(member.workflowId)).operations.some((o) => o.op === 'joinConference' && !o.endedAt),
     );
+    // Held and released from REST while in the conference (jambonz conf_hold_status).
+    for (const action of ['hold', 'unhold']) {
+      expect(await control(member.workflowId, action)).toMatchObject({
+        status: 200,
+        body: { result: { outcome: 'sent' } },
+      });
+    }
+    await eventually('both reach jambonz', async () => {
+      const sent = (await stack.jambonz.commands())
+        .map((c) => (c.body as { conf_hold_status?: string } | undefined)?.conf_hold_status)
+        .filter(Boolean);
+      return sent.length === 2 ? sent : undefined;
+    });
     // The moderator hangs up 3 s (simulated) after joining: the conference ends for the member.
     const moderator = await stack.jambonz.placeCall({
       from: '+15557770302',
@@ -163,6 +176,8 @@ describe('supervisor on a bridged agent call', () => {
     expect((await stack.outcome(member.workflowId)).flowResult).toBe('left conference r1');
     const heard = (await stack.jambonz.call(member.callSid)).heard;
     expect(heard).toContain(CONFERENCE_PROMPTS.ended);
-    expect((await stack.jambonz.call(member.callSid)).outcome).toContain('left conference r1');
+    expect((await stack.jambonz.call(member.callSid)).outcome).toMatch(
+      /joined conference r1, held, unheld, left conference r1/,
+    );
   });
 });

@@ -48,6 +48,8 @@ export const JAMBONZ_OPS = {
   switchSupervisorRole: 'unsupported',
   // conferences:
   joinConference: 'document',
+  conferenceHold: 'command',
+  conferenceUnhold: 'command',
 } as const satisfies OpTable;
 
 /** `whisper` plays a say/play verb to the leg without breaking what runs, which must be a dial or a listen. */
@@ -57,9 +59,11 @@ const WHISPER_RULE: CarrierRule = {
 };
 const MUTE_RULE: CarrierRule = { anyOf: ['bridged'], rule: 'mute_status only while the call runs a dial' };
 const LISTEN_RULE: CarrierRule = { anyOf: ['recording'], rule: 'listen_status only while the call runs a listen' };
-/** jambonz holds conference members only (`conf_hold_status` with `wait_hook`); no flow puts a call in one. */
-const CONFERENCE_HOLD_ONLY =
-  'conf_hold_status (with wait_hook) holds conference members only; this call is in no conference';
+/** jambonz holds conference members only (`conf_hold_status` with `wait_hook`): a call that `joinConference` put in one. */
+const CONFERENCE_HOLD_RULE: CarrierRule = {
+  anyOf: ['inConference'],
+  rule: 'conf_hold_status (with wait_hook) holds conference members only; this call is in no conference',
+};
 
 /**
  * Live controls on jambonz, each one Live Call Control request (live-control.ts enforces its combination
@@ -81,8 +85,8 @@ export const JAMBONZ_CONTROLS = {
   'record-resume': { route: 'command', requires: LISTEN_RULE },
   mute: { route: 'command', requires: MUTE_RULE },
   unmute: { route: 'command', requires: MUTE_RULE },
-  hold: { route: 'unsupported', why: CONFERENCE_HOLD_ONLY },
-  unhold: { route: 'unsupported', why: CONFERENCE_HOLD_ONLY },
+  hold: { route: 'command', requires: CONFERENCE_HOLD_RULE },
+  unhold: { route: 'command', requires: CONFERENCE_HOLD_RULE },
   // supervisor controls:
   monitor: { route: 'unsupported', why: JAMBONZ_NO_SUPERVISOR },
   whisper: { route: 'unsupported', why: JAMBONZ_NO_SUPERVISOR },

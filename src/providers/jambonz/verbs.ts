@@ -494,6 +494,9 @@ export function mapCommandToVerbs(command: CallCommandBody, hooks: OperationHook
           actionHook: hooks.url(JambonzHook.Conference),
         }),
       ];
+    case 'conferenceHold':
+    case 'conferenceUnhold':
+      throw liveControlOnly(command.op);
   }
 }
 

@@ -437,6 +437,8 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
       throw unsupported('signalwire', command.op, SIGNALWIRE_NO_SUPERVISOR);
     // conferences:
     case 'joinConference':
+    case 'conferenceHold':
+    case 'conferenceUnhold':
       throw unsupported('signalwire', command.op, SIGNALWIRE_NO_CONFERENCE);
   }
 }

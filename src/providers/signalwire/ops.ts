@@ -39,6 +39,8 @@ export const SIGNALWIRE_OPS = {
   switchSupervisorRole: 'unsupported',
   // conferences:
   joinConference: 'unsupported',
+  conferenceHold: 'unsupported',
+  conferenceUnhold: 'unsupported',
 } as const satisfies OpTable;
 
 /** Why a SignalWire call cannot join a conference here yet. */

@@ -146,6 +146,8 @@ export function telnyxCommandRequest(command: CallCommand, options: TelnyxComman
       return telnyxSwitchSupervisorRoleRequest(command.callId, command.role);
     // conferences:
     case 'joinConference':
+    case 'conferenceHold':
+    case 'conferenceUnhold':
       throw unsupported('telnyx', command.op, TELNYX_NO_CONFERENCE);
   }
 }

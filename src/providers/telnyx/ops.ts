@@ -41,6 +41,8 @@ export const TELNYX_OPS = {
   switchSupervisorRole: 'command',
   // conferences:
   joinConference: 'unsupported',
+  conferenceHold: 'unsupported',
+  conferenceUnhold: 'unsupported',
 } as const satisfies OpTable;
 
 /** Why a Telnyx call cannot join a conference here yet. */

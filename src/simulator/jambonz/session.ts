@@ -1011,6 +1011,9 @@ export class FeatureServerSession implements VerbLoop {
     } else if (typeof body.mute_status === 'string') {
       if (running === 'dial') this.call.milestones.push(body.mute_status === 'mute' ? 'muted' : 'unmuted');
       else this.ignored('mute_status', running);
+    } else if (typeof body.conf_hold_status === 'string') {
+      if (running === 'conference') this.call.milestones.push(body.conf_hold_status === 'hold' ? 'held' : 'unheld');
+      else this.ignored('conf_hold_status', running);
     } else if (isData(body.tag)) {
       this.call.customerData = body.tag;
     } else if (isData(body.dtmf) && typeof body.dtmf.digit === 'string') {

@@ -2,6 +2,7 @@ import type { CallCommand } from '../../../src/calls';
 import { ErrorType } from '../../../src/calls';
 import { CarrierError } from '../../../src/providers/errors';
 import {
+  createJambonzCommands,
   JAMBONZ_OPS,
   JambonzHook,
   mapCommandToVerbs,
@@ -10,6 +11,7 @@ import {
 } from '../../../src/providers/jambonz';
 import { SIGNALWIRE_NO_CONFERENCE, SIGNALWIRE_OPS, signalwireCommandRequest } from '../../../src/providers/signalwire';
 import { TELNYX_NO_CONFERENCE, TELNYX_OPS, telnyxCommandRequest } from '../../../src/providers/telnyx';
+import { closedRequestErrors, updateCallSchema } from './jambonz/swagger';
 import { onTheWire, validateVerbDocument } from './jambonz/verb-spec';
 
 /**
@@ -75,6 +77,29 @@ describe('jambonz conference verb', () => {
   });
 });
 
+describe('jambonz conference hold (the hold / unhold controls)', () => {
+  const carrier = createJambonzCommands({
+    accountSid: '9351f46a-678c-43f5-b8a6-d4eb58d131af',
+    publicBaseUrl: 'https://gateway.example.com',
+    hookSecret: 'wh_secret',
+  });
+  const command = (op: 'conferenceHold' | 'conferenceUnhold'): CallCommand => ({
+    op,
+    callId: CALL_SID,
+    commandKey: CONTROL_ID,
+    ownerWorkflowId: WORKFLOW_ID,
+  });
+
+  it.each([
+    ['conferenceHold', 'hold'],
+    ['conferenceUnhold', 'unhold'],
+  ] as const)('%s is Live Call Control conf_hold_status %s, valid against the swagger', (op, status) => {
+    const request = carrier.commandRequest(command(op));
+    expect(request).toMatchObject({ method: 'PUT', body: { conf_hold_status: status } });
+    expect(closedRequestErrors(updateCallSchema, onTheWire(request.body) as object, [])).toBe('');
+  });
+});
+
 describe('carriers without conferences here', () => {
   const refusal = (build: () => unknown): CarrierError => {
     try {
@@ -87,9 +112,11 @@ describe('carriers without conferences here', () => {
 
   it('Telnyx refuses joinConference as Unsupported, naming why', () => {
     expect(TELNYX_OPS.joinConference).toBe('unsupported');
-    const err = refusal(() => telnyxCommandRequest(join(), { connectionId: 'c', voice: 'v' }));
-    expect(err.type).toBe(ErrorType.Unsupported);
-    expect(err.message).toContain(TELNYX_NO_CONFERENCE);
+    for (const cmd of [join(), { ...join(), op: 'conferenceHold' } as CallCommand]) {
+      const err = refusal(() => telnyxCommandRequest(cmd, { connectionId: 'c', voice: 'v' }));
+      expect(err.type).toBe(ErrorType.Unsupported);
+      expect(err.message).toContain(TELNYX_NO_CONFERENCE);
+    }
   });
 
   it('SignalWire refuses joinConference as Unsupported, naming why', () => {

@@ -84,4 +84,20 @@ describe('supervisor controls', () => {
     for (const role of SUPERVISOR_ROLES)
       expect(controlCommand({ action: role, to: SUPERVISOR }, true, {})).toBe(undefined);
   });
+
+  it('jambonz hold / unhold: conference members only (conf_hold_status), refused elsewhere', () => {
+    for (const action of ['hold', 'unhold'] as const) {
+      const route = CARRIER_CONTROLS.jambonz[action];
+      const inConference = { ...facts('answered'), inConference: true };
+      expect(controlRefusal({ request: { action }, carrier: 'jambonz', route }, inConference)).toBeUndefined();
+      expect(controlRefusal({ request: { action }, carrier: 'jambonz', route }, facts('bridged'))).toEqual({
+        kind: 'carrier-rule',
+        reason:
+          'jambonz: conf_hold_status (with wait_hook) holds conference members only; this call is in no conference',
+      });
+      expect(controlCommand({ action }, true, {})).toEqual({
+        op: action === 'hold' ? 'conferenceHold' : 'conferenceUnhold',
+      });
+    }
+  });
 });

@@ -379,6 +379,8 @@ const samples: { [K in CallOp]: Extract<CallCommandBody, { op: K }> } = {
   switchSupervisorRole: { op: 'switchSupervisorRole', role: 'whisper' },
   // conferences:
   joinConference: { op: 'joinConference', name: 'room-1' },
+  conferenceHold: { op: 'conferenceHold' },
+  conferenceUnhold: { op: 'conferenceUnhold' },
 };
 
 const command = <K extends CallOp>(op: K, sequence = 7): CallCommand =>
