@@ -29,6 +29,7 @@ import {
   type CallState,
   type CallStatus,
   type DialOptions,
+  type PlaceCallRequest,
   type EndCause,
   type FlowCheckpoint,
   type LegState,
@@ -462,10 +463,10 @@ export class SessionEngine {
    * the returned waiter from `pending` when done.
    */
   protected async placeLeg(
-    role: 'primary' | 'agent',
+    role: 'primary' | 'agent' | 'supervisor',
     seq: number,
     key: string,
-    options: DialOptions & { from: string },
+    options: DialOptions & Pick<PlaceCallRequest, 'from' | 'supervise'>,
   ): Promise<{ callId: string; waiter: PendingOperation }> {
     this.perform(this.ledger.noteDialing(options.to, role));
     const placed = await this.activity('dial', () =>

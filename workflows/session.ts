@@ -59,10 +59,20 @@ import {
   type MachineDetectionResult,
   type StreamOptions,
   type TranscribeOptions,
+  isSupervisorRole,
+  type ConferenceOptions,
+  type SupervisorFacts,
+  type SupervisorRequest,
 } from '../src/calls';
 import type { Flow, FlowContext } from './flows/types';
 import { SessionEngine, activitiesFor, dueTimer, shouldContinueAsNew, type DueTimer } from './session-engine';
 import type { PendingOperation } from './event-ledger';
+
+/** How long a supervisor's phone rings: the control answers within the REST API's deadline (20 s). */
+const SUPERVISOR_RING_SECONDS = 12;
+
+/** The longest a call stays in a conference before `joinConference` stops waiting (four hours). */
+const CONFERENCE_MAX_MS = 4 * 3600_000;
 
 /**
  * The flow API: what a flow can do with its call. One `CallSession` per workflow run, built on the
@@ -403,6 +413,18 @@ export class CallSession extends SessionEngine {
     await this.command(
       { op: 'bridge', otherCallId, ...(this.state.bridgeKeepsCaller ? { keepOnUnbridge: true } : {}) },
       { terminal: ['bridged'], timeoutMs: 30_000 },
+    );
+  }
+
+  /**
+   * Joins the named conference and resolves when the call has left it: the conference ended (a member with
+   * `endOnExit` left) or the call was moved out. A caller who hangs up in the conference rejects with
+   * `CallEnded`. Carriers without conferences here (Telnyx, SignalWire) fail with `Unsupported`.
+   */
+  async joinConference(name: string, options: ConferenceOptions = {}): Promise<void> {
+    await this.command(
+      { op: 'joinConference', name, ...options },
+      { terminal: ['conference.left'], timeoutMs: CONFERENCE_MAX_MS },
     );
   }
 
@@ -936,6 +958,8 @@ export class CallSession extends SessionEngine {
       recordingByCommand: this.targetOf(['recordStart']).target !== undefined,
       flows,
       transfer: this.state.transfer,
+      supervisor: this.supervisorFacts(),
+      inConference: this.ledger.pending.some((w) => w.op === 'joinConference' && !w.event),
     });
     if (refusal) throw controlRefused(refusal);
     if (isTransferControl(args.request) && this.transferUnderWay)
@@ -973,6 +997,7 @@ export class CallSession extends SessionEngine {
       return { outcome: 'redirected', flow: request.flow };
     }
     if (isTransferControl(request)) return this.transferControl(request);
+    if (isSupervisorRole(request.action)) return this.supervise(request as SupervisorRequest);
     const body = controlCommand(request, isAnsweredStatus(this.state.status), this.targetOf(['recordStart']));
     if (!body)
       throw controlRefused({ kind: 'unsupported', reason: `${args.carrier} does not support ${request.action}` });
@@ -1010,6 +1035,85 @@ export class CallSession extends SessionEngine {
       return { outcome: 'sent', commandKey: key };
     } finally {
       if (ending) this.ledger.pending.splice(this.ledger.pending.indexOf(ending), 1);
+    }
+  }
+
+  // Supervisor controls (`monitor`, `whisper`, `barge`): a third leg on the agent's bridge (src/calls/supervisor.ts).
+
+  /** The supervisor leg on the call, if one is up or ringing. */
+  private supervisorLeg(): LegState | undefined {
+    return this.state.legs.find((l) => l.role === 'supervisor' && l.status !== 'ended');
+  }
+
+  private supervisorFacts(): SupervisorFacts | undefined {
+    const leg = this.supervisorLeg();
+    return leg?.supervisorRole ? { role: leg.supervisorRole, ...(leg.to ? { to: leg.to } : {}) } : undefined;
+  }
+
+  /**
+   * Dials the supervisor attached to the agent's leg in the role and waits for it to answer, or switches the
+   * supervisor already on the call to the role. The validator has checked the call is bridged.
+   */
+  private async supervise(request: SupervisorRequest): Promise<ControlResult> {
+    const role = request.action;
+    const current = this.supervisorLeg();
+    if (current) {
+      const { seq, key } = this.begin(`control ${role}`, current.callId);
+      try {
+        await this.activity('switchSupervisorRole', () =>
+          activitiesFor(`control ${role}`).sendCallCommand({
+            op: 'switchSupervisorRole',
+            role,
+            provider: this.provider,
+            callId: current.callId,
+            commandKey: key,
+            ownerWorkflowId: this.workflowId,
+          }),
+        );
+        this.finish(seq, 'sent');
+      } catch (err) {
+        this.finish(seq, (err as Error).name ?? 'failed');
+        throw err;
+      }
+      current.supervisorRole = role;
+      this.ledger.note(`supervisor${current.to ? ` ${current.to}` : ''} switched to ${role}`);
+      this.publishDetails();
+      return {
+        outcome: 'sent',
+        commandKey: key,
+        supervisor: { callId: current.callId, role, answered: current.status !== 'ringing' },
+      };
+    }
+    const agent = this.state.legs.find(
+      (l) => l.callId === this.state.bridge?.callId || (l.role === 'agent' && l.status === 'bridged'),
+    );
+    if (!agent || agent.role === 'primary')
+      throw controlRefused({ kind: 'invalid-state', reason: 'the call is bridged to no leg this session placed' });
+    const { seq, key } = this.begin(`control ${role}`, '');
+    try {
+      const { callId, waiter } = await this.placeLeg('supervisor', seq, key, {
+        to: request.to!,
+        from: this.state.to,
+        timeoutSeconds: SUPERVISOR_RING_SECONDS,
+        supervise: { callId: agent.callId, role },
+      });
+      const leg = this.state.legs.find((l) => l.callId === callId)!;
+      leg.supervisorRole = role;
+      try {
+        await condition(() => waiter.event !== undefined || this.ended, SUPERVISOR_RING_SECONDS * 1000);
+      } finally {
+        this.ledger.pending.splice(this.ledger.pending.indexOf(waiter), 1);
+      }
+      const answered = waiter.event?.kind === 'call.answered';
+      this.finish(seq, answered ? `supervising as ${role}` : 'supervisor did not answer');
+      if (answered) this.ledger.note(`supervisor ${request.to} joined as ${role}`);
+      // A supervisor who did not pick up in time is not left ringing on the call.
+      else await this.dropLeg(callId);
+      this.publishDetails();
+      return { outcome: 'sent', commandKey: key, supervisor: { callId, role, answered } };
+    } catch (err) {
+      this.finish(seq, (err as Error).name ?? 'failed');
+      throw err;
     }
   }
 

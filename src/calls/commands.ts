@@ -1,3 +1,5 @@
+import type { SupervisorRole } from './supervisor';
+
 /**
  * Provider-neutral call commands. The session decides *what* to do; an adapter in `src/providers/<name>`
  * decides how each carrier is told. Field names are the flow API's, never a carrier's.
@@ -73,6 +75,20 @@ export interface TranscribeOptions {
   webhookUrl?: string;
 }
 
+/** How a call joins a conference (`call.joinConference`). */
+export interface ConferenceOptions {
+  /** Join muted: hears everyone, heard by nobody. @default false */
+  muted?: boolean;
+  /** The conference starts when this member enters (a moderator). @default true */
+  startOnEnter?: boolean;
+  /** The conference ends, and every member leaves it, when this member leaves. @default false */
+  endOnExit?: boolean;
+  /** A beep when the member enters. @default false */
+  beep?: boolean;
+  /** At most this many members. */
+  maxParticipants?: number;
+}
+
 /**
  * A command's payload; the session adds the command key and the target leg. `target` on a stop, pause or
  * resume is the command key of the operation it acts on (SignalWire needs its `control_id`); the session
@@ -131,7 +147,16 @@ export type CallCommandBody =
   /** Hand the call over to a SIP endpoint with a SIP REFER; the call leaves this flow when the REFER succeeds. */
   | { op: 'refer'; to: string }
   /** Stop receiving a fax; `target` is the carrier's id of the fax operation (SignalWire starts faxes in SWML). */
-  | { op: 'stopReceiveFax'; target?: string };
+  | { op: 'stopReceiveFax'; target?: string }
+  // supervisor controls:
+  /** Change the role of a supervisor leg already on the call (Telnyx `switch_supervisor_role`, sent to that leg). */
+  | { op: 'switchSupervisorRole'; role: SupervisorRole }
+  // conferences:
+  /** Join the named conference; the operation lasts until the call leaves it (`conference.left`). */
+  | ({ op: 'joinConference'; name: string } & ConferenceOptions)
+  /** Hold or release this call as a conference member (a live control; jambonz `conf_hold_status`). */
+  | { op: 'conferenceHold' }
+  | { op: 'conferenceUnhold' };
 
 export type CallOp = CallCommandBody['op'];
 
@@ -152,6 +177,8 @@ export interface PlaceCallRequest extends DialOptions {
   from: string;
   commandKey: string;
   ownerWorkflowId: string;
+  /** A supervisor leg: attached to the leg `callId` in `role` once it answers (Telnyx `supervise_call_control_id`). */
+  supervise?: { callId: string; role: SupervisorRole };
 }
 
 /** A call placed only to send a fax (the send-fax workflow): the carrier sends the document once answered. */

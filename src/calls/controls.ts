@@ -3,6 +3,7 @@ import type { Provider } from './ids';
 import type { FlowArgs } from './session-input';
 import type { CallState } from './state';
 import { transferRefusal, isTransferControl, type TransferOutcome, type TransferState } from './transfer';
+import { isSupervisorRole, supervisorRefusal, type SupervisorFacts, type SupervisorRequest } from './supervisor';
 
 /**
  * Live control of a running call from outside its flow (`POST /calls/:id/actions/:action`): the actions, the
@@ -25,6 +26,10 @@ export const CONTROL_ACTIONS = [
   // Transfers of a bridged call (src/calls/transfer.ts).
   'transfer',
   'warm-transfer',
+  // supervisor controls on a bridged call (src/calls/supervisor.ts):
+  'monitor',
+  'whisper',
+  'barge',
 ] as const;
 export type ControlAction = (typeof CONTROL_ACTIONS)[number];
 
@@ -55,13 +60,15 @@ export type ControlRequest =
       from?: string;
       timeoutSeconds?: number;
       holdMusicUrl?: string;
-    };
+    }
+  /** Dial `to` as a supervisor of the agent's call in this role, or switch the supervisor on the call to it. */
+  | SupervisorRequest;
 
 /**
  * Facts about the call a carrier's control rule can ask for. `recordingByCommand`: a recording runs that was
  * started as a REST command, so the carrier knows it by our command key (not one run as a document step).
  */
-export type ControlCondition = 'answered' | 'bridged' | 'recording' | 'recordingByCommand';
+export type ControlCondition = 'answered' | 'bridged' | 'recording' | 'recordingByCommand' | 'inConference';
 
 /** How one carrier carries out one control. */
 export type ControlRoute =
@@ -98,6 +105,8 @@ export interface ControlResult {
   flow?: string;
   /** After a transfer control: where the transfer stands. */
   transfer?: TransferState;
+  /** After a supervisor control: the supervisor's leg and the role it is in now. */
+  supervisor?: { callId: string; role: SupervisorFacts['role']; answered: boolean };
 }
 
 /** Why a control was refused before anything was sent, and how the REST API reports it. */
@@ -119,6 +128,10 @@ export interface ControlFacts {
   flows: readonly string[];
   /** The call's newest transfer, if any (`CallState.transfer`). */
   transfer?: TransferState;
+  /** The supervisor leg on the call, if one is (supervisor controls). */
+  supervisor?: SupervisorFacts;
+  /** The call is in a conference (`joinConference` runs). */
+  inConference?: boolean;
 }
 
 const ANSWERED: readonly CallState['status'][] = ['answered', 'bridged', 'queued'];
@@ -138,6 +151,8 @@ function holds(condition: ControlCondition, facts: ControlFacts): boolean {
       return facts.recording;
     case 'recordingByCommand':
       return facts.recording && facts.recordingByCommand;
+    case 'inConference':
+      return facts.inConference === true;
   }
 }
 
@@ -146,6 +161,8 @@ function stateRefusal(request: ControlRequest, facts: ControlFacts): string | un
   const { status, direction } = facts.state;
   const answered = ANSWERED.includes(status);
   if (isTransferControl(request)) return transferRefusal(request, facts);
+  if (isSupervisorRole(request.action))
+    return supervisorRefusal(request as SupervisorRequest, status, facts.supervisor);
   switch (request.action) {
     case 'hangup':
       // An unanswered inbound call is rejected; an outbound one is still being placed by the session.
@@ -209,9 +226,16 @@ export function controlCommand(
     case 'mute':
     case 'unmute':
       return { op: request.action };
-    case 'redirect':
     case 'hold':
+      return { op: 'conferenceHold' };
     case 'unhold':
+      return { op: 'conferenceUnhold' };
+    case 'redirect':
+      return undefined;
+    // The session places or switches the supervisor leg itself.
+    case 'monitor':
+    case 'whisper':
+    case 'barge':
       return undefined;
     // Transfers are carried out by the session (several commands, see workflows/session.ts).
     case 'transfer':

@@ -119,6 +119,9 @@ export type CallEvent = CallEventBase &
     | { kind: 'stream.failed'; reason: string }
     /** A SIP REFER finished: `success` when the far end accepted it and the call moved on. */
     | { kind: 'refer.ended'; success: boolean; sipCode?: number }
+    // conferences:
+    /** The call left the conference it joined (it ended, the call was moved out, or the caller hung up). */
+    | { kind: 'conference.left' }
   );
 
 export type CallEventKind = CallEvent['kind'];

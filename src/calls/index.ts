@@ -11,3 +11,5 @@ export * from './fax';
 export * from './queue';
 export * from './transfer';
 export * from './media';
+// supervisor controls (monitor / whisper / barge)
+export * from './supervisor';

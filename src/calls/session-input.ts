@@ -60,6 +60,8 @@ export const FLOW_NAMES = [
   'queueCallback',
   // Detection and media (issue 10 item 4).
   'mediaCheck',
+  // conferences:
+  'conferenceRoom',
 ] as const;
 export type FlowName = (typeof FLOW_NAMES)[number];
 

@@ -1,6 +1,7 @@
 import type { EndCause, CallDirection, CallEvent } from './events';
 import type { Provider } from './ids';
 import type { TransferState } from './transfer';
+import type { SupervisorRole } from './supervisor';
 
 /**
  * What a call session knows, exposed by the `state` query and carried across continue-as-new.
@@ -25,11 +26,13 @@ export interface LegState {
   callId: string;
   /** A second per-leg id some carriers use (Telnyx `call_leg_id`). */
   legId?: string;
-  role: 'primary' | 'agent' | 'transfer';
+  role: 'primary' | 'agent' | 'transfer' | 'supervisor';
   to?: string;
   from?: string;
   status: CallStatus;
   endCause?: EndCause;
+  /** A supervisor leg's current role (`role: 'supervisor'`). */
+  supervisorRole?: SupervisorRole;
 }
 
 export interface OperationRecord {

@@ -40,6 +40,9 @@ export interface ControlsApiOptions {
 /** Every body may name the request: the same `requestId` is the same control, carried out once. */
 const REQUEST_ID = { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } as const;
 
+/** The supervisor's number (E.164) or SIP URI. */
+const SUPERVISOR_ADDRESS = { type: 'string', pattern: '^(\\+[1-9][0-9]{1,14}|sips?:\\S+@\\S+)$' } as const;
+
 /** An action's body; one without required fields may be left out (fastify validates a missing body as null). */
 const objectSchema = (properties: Record<string, unknown> = {}, required: string[] = []) => ({
   type: required.length > 0 ? 'object' : ['object', 'null'],
@@ -99,6 +102,10 @@ export const CONTROL_BODY_SCHEMAS: Record<ControlAction, object> = {
     if: { properties: { step: { const: 'consult' } } },
     then: { required: ['to'] },
   },
+  // supervisor controls: `to` dials a supervisor in the role; without it the supervisor on the call switches role.
+  monitor: objectSchema({ to: SUPERVISOR_ADDRESS }),
+  whisper: objectSchema({ to: SUPERVISOR_ADDRESS }),
+  barge: objectSchema({ to: SUPERVISOR_ADDRESS }),
 };
 
 /** How long a control may take in Temporal (a hangup waits up to 10 s for the carrier's report). */

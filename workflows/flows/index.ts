@@ -3,6 +3,7 @@ import { mediaCheck } from './media-check';
 import { outboundNotice } from './outbound';
 import { queueCallback, supportQueue } from './queue';
 import { receiveFax } from './receive-fax';
+import { conferenceRoom } from './conference';
 import type { FlowName } from '../../src/calls';
 import type { Flow } from './types';
 
@@ -17,6 +18,8 @@ export const FLOWS: Record<FlowName, Flow> = {
   queueCallback,
   // Detection and media (issue 10 item 4).
   mediaCheck,
+  // conferences:
+  conferenceRoom,
 };
 
 /**

@@ -10,9 +10,9 @@ import {
   type JambonzCallApplication,
   type JambonzSpeechDefaults,
 } from './outbound-call';
-import { JAMBONZ_NO_FAX, JAMBONZ_OPS } from './ops';
 import { isMediaOp } from '../../calls/media';
 import { JAMBONZ_MEDIA_GAPS } from './media';
+import { JAMBONZ_NO_FAX, JAMBONZ_NO_SUPERVISOR, JAMBONZ_OPS } from './ops';
 import { hookUrl, JambonzHook, operationHooks } from './webhook';
 
 /**
@@ -74,7 +74,9 @@ export function createJambonzCommands(options: JambonzCommandsOptions): CarrierC
         throw unsupported(
           'jambonz',
           command.op,
-          (isMediaOp(command.op) && JAMBONZ_MEDIA_GAPS[command.op]) || JAMBONZ_NO_FAX,
+          command.op === 'switchSupervisorRole'
+            ? JAMBONZ_NO_SUPERVISOR
+            : (isMediaOp(command.op) && JAMBONZ_MEDIA_GAPS[command.op]) || JAMBONZ_NO_FAX,
         );
       const body = liveControlForCommand(command, hooksFor(command));
       if (body === undefined) {
@@ -85,6 +87,7 @@ export function createJambonzCommands(options: JambonzCommandsOptions): CarrierC
     },
 
     placeCallRequest(request: PlaceCallRequest): CarrierRequest {
+      if (request.supervise) throw unsupported('jambonz', 'a supervisor leg', JAMBONZ_NO_SUPERVISOR);
       const amdHook = request.detectMachine
         ? hookUrl(publicBaseUrl, hookSecret, request.ownerWorkflowId, JambonzHook.Amd, request.commandKey)
         : undefined;

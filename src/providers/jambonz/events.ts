@@ -107,6 +107,9 @@ export function normaliseJambonzWebhook(rawBody: Buffer | string, context: Jambo
       case JambonzHook.Confirm:
         // The callee answered; the dial's own events report that. The gateway answers it with the whisper.
         return [];
+      // conferences:
+      case JambonzHook.Conference:
+        return [outcome('left', { kind: 'conference.left' })];
     }
   })();
   return { ownerWorkflowId: ownerWorkflowIdOf(payload, callSid), events };

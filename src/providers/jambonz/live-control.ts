@@ -271,6 +271,11 @@ export function liveControlForCommand(command: CallCommandBody, hooks: Operation
       return muteCall('mute');
     case 'unmute':
       return muteCall('unmute');
+    // conferences:
+    case 'conferenceHold':
+      return holdConferenceMember('hold');
+    case 'conferenceUnhold':
+      return holdConferenceMember('unhold');
     default:
       return undefined;
   }

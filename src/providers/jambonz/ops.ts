@@ -1,6 +1,14 @@
 import type { CarrierRule, ControlTable } from '../../calls/controls';
 import type { OpTable } from '../ops';
 
+/**
+ * Why jambonz refuses the supervisor controls: its supervisor means are conference ones (a `conference` member
+ * with `joinMuted` listens, `speakOnlyTo` or `conferenceParticipantAction: coach` whispers), and the bridge here
+ * is a `dial`, which takes no third party.
+ */
+export const JAMBONZ_NO_SUPERVISOR =
+  'a dial bridges exactly two legs; jambonz supervises conference members only (conference joinMuted, speakOnlyTo, conferenceParticipantAction coach)';
+
 /** Why jambonz refuses faxes. */
 export const JAMBONZ_NO_FAX = 'no fax: no T.38, no fax verb';
 
@@ -51,6 +59,12 @@ export const JAMBONZ_OPS = {
   userEvent: 'unsupported',
   refer: 'unsupported',
   stopReceiveFax: 'unsupported',
+  // supervisor controls:
+  switchSupervisorRole: 'unsupported',
+  // conferences:
+  joinConference: 'document',
+  conferenceHold: 'command',
+  conferenceUnhold: 'command',
 } as const satisfies OpTable;
 
 /** `whisper` plays a say/play verb to the leg without breaking what runs, which must be a dial or a listen. */
@@ -60,9 +74,11 @@ const WHISPER_RULE: CarrierRule = {
 };
 const MUTE_RULE: CarrierRule = { anyOf: ['bridged'], rule: 'mute_status only while the call runs a dial' };
 const LISTEN_RULE: CarrierRule = { anyOf: ['recording'], rule: 'listen_status only while the call runs a listen' };
-/** jambonz holds conference members only (`conf_hold_status` with `wait_hook`); no flow puts a call in one. */
-const CONFERENCE_HOLD_ONLY =
-  'conf_hold_status (with wait_hook) holds conference members only; this call is in no conference';
+/** jambonz holds conference members only (`conf_hold_status` with `wait_hook`): a call that `joinConference` put in one. */
+const CONFERENCE_HOLD_RULE: CarrierRule = {
+  anyOf: ['inConference'],
+  rule: 'conf_hold_status (with wait_hook) holds conference members only; this call is in no conference',
+};
 
 /**
  * Live controls on jambonz, each one Live Call Control request (live-control.ts enforces its combination
@@ -84,8 +100,6 @@ export const JAMBONZ_CONTROLS = {
   'record-resume': { route: 'command', requires: LISTEN_RULE },
   mute: { route: 'command', requires: MUTE_RULE },
   unmute: { route: 'command', requires: MUTE_RULE },
-  hold: { route: 'unsupported', why: CONFERENCE_HOLD_ONLY },
-  unhold: { route: 'unsupported', why: CONFERENCE_HOLD_ONLY },
   // Transfers (workflows/session.ts): blind is a Live Call Control `call_hook` redirect (jambonz ends the running
   // dial and hangs up the agent's leg) to a new `dial` of the party.
   transfer: { route: 'session' },
@@ -93,4 +107,10 @@ export const JAMBONZ_CONTROLS = {
     route: 'unsupported',
     why: 'a consult needs the agent to dial on while the caller holds: child_call_hook moves the agent out of the dial into a call of its own, which no session routes, and only conference members can be held (a conference would do it)',
   },
+  hold: { route: 'command', requires: CONFERENCE_HOLD_RULE },
+  unhold: { route: 'command', requires: CONFERENCE_HOLD_RULE },
+  // supervisor controls:
+  monitor: { route: 'unsupported', why: JAMBONZ_NO_SUPERVISOR },
+  whisper: { route: 'unsupported', why: JAMBONZ_NO_SUPERVISOR },
+  barge: { route: 'unsupported', why: JAMBONZ_NO_SUPERVISOR },
 } as const satisfies ControlTable;

@@ -1,7 +1,7 @@
 import type { CallCommandBody, GatherOptions, Prompt, RecordOptions } from '../../calls/commands';
 import { ErrorType } from '../../calls/errors';
 import { unsupported } from '../ops';
-import { JAMBONZ_NO_FAX } from './ops';
+import { JAMBONZ_NO_FAX, JAMBONZ_NO_SUPERVISOR } from './ops';
 import { isDialTarget } from '../../calls/ids';
 import { CarrierError } from '../errors';
 import { JambonzHook, type OperationHooks } from './webhook';
@@ -221,6 +221,21 @@ export interface LeaveVerb {
   id?: string;
 }
 
+/** Joins (or starts) a named conference; its actionHook is called when the member leaves it. */
+export interface ConferenceVerb {
+  verb: 'conference';
+  id?: string;
+  name: string;
+  beep?: boolean;
+  /** This member starts the conference (otherwise it waits for one that does). */
+  startConferenceOnEnter?: boolean;
+  /** The conference ends, and every member leaves it, when this member leaves. */
+  endConferenceOnExit?: boolean;
+  joinMuted?: boolean;
+  maxParticipants?: number;
+  actionHook?: string;
+}
+
 /** Replaces the call's `customerData`, which jambonz echoes in every later webhook. */
 export interface TagVerb {
   verb: 'tag';
@@ -266,7 +281,9 @@ export type JambonzVerb =
   | DequeueVerb
   | LeaveVerb
   | TagVerb
-  | ConfigVerb;
+  | ConfigVerb
+  // conferences:
+  | ConferenceVerb;
 
 export type JambonzVerbName = JambonzVerb['verb'];
 export type VerbOf<V extends JambonzVerbName> = Extract<JambonzVerb, { verb: V }>;
@@ -295,6 +312,7 @@ export const dequeueVerb = (props: VerbProps<'dequeue'>): DequeueVerb => verb('d
 export const leaveVerb = (props: VerbProps<'leave'> = {}): LeaveVerb => verb('leave', props);
 export const tagVerb = (props: VerbProps<'tag'>): TagVerb => verb('tag', props);
 export const configVerb = (props: VerbProps<'config'>): ConfigVerb => verb('config', props);
+export const conferenceVerb = (props: VerbProps<'conference'>): ConferenceVerb => verb('conference', props);
 
 /** `gather` with its prompt nested, as jambonz wants it: `{say: {...}}` or `{play: {...}}`. */
 export function gatherVerb(props: Omit<VerbProps<'gather'>, 'say' | 'play'> & { prompt?: Prompt }): GatherVerb {
@@ -479,6 +497,25 @@ export function mapCommandToVerbs(command: CallCommandBody, hooks: OperationHook
     case 'refer':
     case 'stopReceiveFax':
       return mediaVerbs(command, hooks);
+    // supervisor controls:
+    case 'switchSupervisorRole':
+      throw unsupported('jambonz', command.op, JAMBONZ_NO_SUPERVISOR);
+    // conferences:
+    case 'joinConference':
+      return [
+        conferenceVerb({
+          name: command.name,
+          beep: command.beep,
+          startConferenceOnEnter: command.startOnEnter,
+          endConferenceOnExit: command.endOnExit,
+          joinMuted: command.muted,
+          maxParticipants: command.maxParticipants,
+          actionHook: hooks.url(JambonzHook.Conference),
+        }),
+      ];
+    case 'conferenceHold':
+    case 'conferenceUnhold':
+      throw liveControlOnly(command.op);
   }
 }
 

@@ -104,6 +104,9 @@ export const JambonzHook = {
   Amd: 'amd',
   /** A dial's `confirmHook`: the called party answered; its verbs (the whisper) run on that leg before the bridge. */
   Confirm: 'confirm',
+  // conferences:
+  /** A `conference` verb's actionHook: the member left the conference. */
+  Conference: 'conference',
 } as const;
 export type JambonzHook = (typeof JambonzHook)[keyof typeof JambonzHook];
 

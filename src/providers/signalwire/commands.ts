@@ -12,8 +12,8 @@ import {
   swmlDocument,
   type SwmlDocument,
 } from './documents';
-import { SIGNALWIRE_NO_LEG_MUTE } from './ops';
 import { signalwireMediaRequest } from './media';
+import { SIGNALWIRE_NO_CONFERENCE, SIGNALWIRE_NO_LEG_MUTE, SIGNALWIRE_NO_SUPERVISOR } from './ops';
 import { assertUpdateAllowed, legStatusFromWire, type CallUpdate, type LegStatus } from './update-rules';
 import { documentUrl, statusCallbackUrl, type CallbackConfig } from './webhook';
 
@@ -449,6 +449,14 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
     case 'refer':
     case 'stopReceiveFax':
       return signalwireMediaRequest(command, { control_id, status_url, target });
+    // supervisor controls:
+    case 'switchSupervisorRole':
+      throw unsupported('signalwire', command.op, SIGNALWIRE_NO_SUPERVISOR);
+    // conferences:
+    case 'joinConference':
+    case 'conferenceHold':
+    case 'conferenceUnhold':
+      throw unsupported('signalwire', command.op, SIGNALWIRE_NO_CONFERENCE);
   }
 }
 
@@ -458,6 +466,7 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
  * status URL) and then fetches.
  */
 export function signalwirePlaceCallRequest(request: PlaceCallRequest, callbacks: CallbackConfig): CarrierRequest {
+  if (request.supervise) throw unsupported('signalwire', 'a supervisor leg', SIGNALWIRE_NO_SUPERVISOR);
   const timeout = request.timeoutSeconds ?? 30;
   if (!Number.isInteger(timeout) || timeout < 1 || timeout > 600) {
     throw invalidCommand('dial', `timeoutSeconds must be a whole number from 1 to 600, got ${timeout}`);

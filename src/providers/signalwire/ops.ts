@@ -50,7 +50,21 @@ export const SIGNALWIRE_OPS = {
   userEvent: 'command',
   refer: 'command',
   stopReceiveFax: 'command',
+  // supervisor controls:
+  switchSupervisorRole: 'unsupported',
+  // conferences:
+  joinConference: 'unsupported',
+  conferenceHold: 'unsupported',
+  conferenceUnhold: 'unsupported',
 } as const satisfies OpTable;
+
+/** Why a SignalWire call cannot join a conference here yet. */
+export const SIGNALWIRE_NO_CONFERENCE =
+  'the Calling API has no conference command; SWML join_conference is not built in this adapter yet';
+
+/** Why SignalWire refuses the supervisor controls. */
+export const SIGNALWIRE_NO_SUPERVISOR =
+  'no supervisor roles: the Calling API cannot add a third leg to a connected call, and calling.tap copies audio to an RTP or WebSocket endpoint, not to a phone';
 
 /** Why SignalWire refuses a mute of a call leg. */
 export const SIGNALWIRE_NO_LEG_MUTE = 'the Calling API has no mute for a call leg';
@@ -100,4 +114,8 @@ export const SIGNALWIRE_CONTROLS = {
     route: 'unsupported',
     why: 'a consult needs the agent, dialed by SWML connect, to dial on while the caller holds: that leg runs no SWML of ours, and calling.disconnect leaves it idle (a conference would do it)',
   },
+  // supervisor controls:
+  monitor: { route: 'unsupported', why: SIGNALWIRE_NO_SUPERVISOR },
+  whisper: { route: 'unsupported', why: SIGNALWIRE_NO_SUPERVISOR },
+  barge: { route: 'unsupported', why: SIGNALWIRE_NO_SUPERVISOR },
 } as const satisfies ControlTable;

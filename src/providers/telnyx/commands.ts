@@ -2,8 +2,9 @@ import type { CallCommand, GatherOptions, PlaceCallRequest, PlacedCall } from '.
 import { unsupported } from '../ops';
 import type { CarrierRequest } from '../types';
 import { encodeClientState } from './client-state';
-import { TELNYX_NO_LEG_MUTE } from './ops';
 import { telnyxMediaRequest } from './media';
+import { TELNYX_NO_CONFERENCE, TELNYX_NO_LEG_MUTE } from './ops';
+import { telnyxSupervisorDialFields, telnyxSwitchSupervisorRoleRequest } from './supervisor';
 
 /**
  * Provider-neutral commands as Telnyx Call Control requests. Every command carries `command_id` (the
@@ -160,6 +161,14 @@ export function telnyxCommandRequest(command: CallCommand, options: TelnyxComman
     case 'refer':
     case 'stopReceiveFax':
       return telnyxMediaRequest(command, post);
+    // supervisor controls:
+    case 'switchSupervisorRole':
+      return telnyxSwitchSupervisorRoleRequest(command.callId, command.role);
+    // conferences:
+    case 'joinConference':
+    case 'conferenceHold':
+    case 'conferenceUnhold':
+      throw unsupported('telnyx', command.op, TELNYX_NO_CONFERENCE);
   }
 }
 
@@ -174,6 +183,7 @@ export function telnyxPlaceCallRequest(request: PlaceCallRequest, options: Telny
       from: request.from,
       timeout_secs: request.timeoutSeconds ?? 30,
       ...(request.detectMachine ? { answering_machine_detection: 'detect' } : {}),
+      ...(request.supervise ? telnyxSupervisorDialFields(request.supervise) : {}),
       client_state: encodeClientState({ wf: request.ownerWorkflowId, k: request.commandKey }),
       // "Telnyx will ignore other Dial commands with the same command_id."
       command_id: request.commandKey,

@@ -52,7 +52,17 @@ export const TELNYX_OPS = {
   userEvent: 'unsupported',
   refer: 'command',
   stopReceiveFax: 'unsupported',
+  // supervisor controls:
+  switchSupervisorRole: 'command',
+  // conferences:
+  joinConference: 'unsupported',
+  conferenceHold: 'unsupported',
+  conferenceUnhold: 'unsupported',
 } as const satisfies OpTable;
+
+/** Why a Telnyx call cannot join a conference here yet. */
+export const TELNYX_NO_CONFERENCE =
+  'Telnyx conferences are resources of their own (POST /conferences, /conferences/{id}/actions/join), outside the Call Control spec this adapter is built and validated against; not built yet';
 
 /** Why Telnyx refuses a mute of a call leg. */
 export const TELNYX_NO_LEG_MUTE = 'Call Control mutes and holds conference participants only, not a call leg';
@@ -78,4 +88,8 @@ export const TELNYX_CONTROLS = {
   // `bridge` of the caller with the party kept and `hangup` of the one released.
   transfer: { route: 'session' },
   'warm-transfer': { route: 'session' },
+  // supervisor controls: dial with supervise_call_control_id + supervisor_role, then switch_supervisor_role.
+  monitor: { route: 'command' },
+  whisper: { route: 'command' },
+  barge: { route: 'command' },
 } as const satisfies ControlTable;

@@ -13,6 +13,7 @@ import { untilCallFinished } from '../control';
 import { toHookTarget, type HookAnswer, type HookClient, type HookTarget } from './hooks';
 import { OutboundLeg, type OutboundLegEvents } from './outbound-leg';
 import { Queues } from './queues';
+import { Conferences } from './conferences';
 import { FeatureServerSession, type SessionHost, type VerbRun } from './session';
 import type { JambonzSpecValidator } from './spec';
 import type { JambonzCallRecord, JambonzCallStatus } from './types';
@@ -46,6 +47,7 @@ export interface CallEngineOptions {
 
 export class CallEngine implements SessionHost {
   readonly queues = new Queues();
+  readonly conferences = new Conferences();
   private readonly calls = new Map<string, SimCall>();
   private readonly timerSets = new Set<Timers>();
   private readonly timers: Timers;

@@ -5,6 +5,7 @@ import { SIM_MS as SHARED_SIM_MS, type Timers } from '../clock';
 import { HookFailure, toHookTarget, type HookAnswer, type HookTarget } from './hooks';
 import type { OutboundLeg, OutboundLegEvents } from './outbound-leg';
 import type { QueueLink, Queues } from './queues';
+import type { Conferences } from './conferences';
 import { VerbSpecError, type NormalisedVerb } from './verb-spec';
 
 /**
@@ -46,6 +47,7 @@ const PRECONDITIONS: Record<string, 'endpoint' | 'stable-call' | 'unanswered-cal
   enqueue: 'endpoint',
   dequeue: 'endpoint',
   dial: 'endpoint',
+  conference: 'endpoint',
   hangup: 'stable-call',
   'sip:refer': 'stable-call',
   'sip:decline': 'unanswered-call',
@@ -95,6 +97,7 @@ interface ActiveDial {
 /** What a session asks of the engine beyond a leg's needs: queues, documents, and the legs `dial` places. */
 export interface SessionHost extends CallHost {
   readonly queues: Queues;
+  readonly conferences: Conferences;
   readVerbs(answer: HookAnswer): NormalisedVerb[];
   runRestDial(session: FeatureServerSession, data: Data, run: VerbRun): Promise<void>;
   dialLeg(parent: FeatureServerSession, target: Data, from: string, events: OutboundLegEvents): OutboundLeg;
@@ -251,6 +254,9 @@ export class FeatureServerSession implements VerbLoop {
         return;
       case 'rest:dial':
         return this.restDial(data, run);
+      // conferences:
+      case 'conference':
+        return this.conference(verb, run);
       default:
         this.engine.log(`${this.call.callSid}: ${verb.name} is not simulated; skipped`);
         this.call.milestones.push(`${verb.name} not simulated`);
@@ -830,6 +836,31 @@ export class FeatureServerSession implements VerbLoop {
     return this.engine.runRestDial(this, data, run);
   }
 
+  // --- conferences -----------------------------------------------------------------------------------------
+
+  /**
+   * Starts or joins the named conference and stays in it until the conference ends under the member or the
+   * verb is killed (a hang-up, a Live Call Control redirect); then the actionHook reports the member left
+   * (jambonz sends it no conference fields of its own, only the call's).
+   */
+  private async conference(verb: Verb, run: VerbRun): Promise<void> {
+    const name = String(verb.data.name);
+    this.call.milestones.push(`joined conference ${name}`);
+    await new Promise<void>((done) => {
+      const leave = this.engine.conferences.join(name, {
+        callSid: this.call.callSid,
+        endsConference: verb.data.endConferenceOnExit === true,
+        dropped: () => done(),
+      });
+      run.onKill(() => {
+        leave();
+        done();
+      });
+    });
+    this.call.milestones.push(`left conference ${name}`);
+    await this.performActionCatching(verb, {});
+  }
+
   // --- queues ----------------------------------------------------------------------------------------------
 
   /**
@@ -982,6 +1013,9 @@ export class FeatureServerSession implements VerbLoop {
     } else if (typeof body.mute_status === 'string') {
       if (running === 'dial') this.call.milestones.push(body.mute_status === 'mute' ? 'muted' : 'unmuted');
       else this.ignored('mute_status', running);
+    } else if (typeof body.conf_hold_status === 'string') {
+      if (running === 'conference') this.call.milestones.push(body.conf_hold_status === 'hold' ? 'held' : 'unheld');
+      else this.ignored('conf_hold_status', running);
     } else if (isData(body.tag)) {
       this.call.customerData = body.tag;
     } else if (isData(body.dtmf) && typeof body.dtmf.digit === 'string') {

@@ -49,6 +49,8 @@ export const SIMULATED_ACTIONS: Readonly<Record<string, 'POST' | 'PUT'>> = {
   transcription_start: 'POST',
   transcription_stop: 'POST',
   refer: 'POST',
+  // supervisor controls:
+  switch_supervisor_role: 'POST',
 };
 
 /** Ended legs stay readable (GET /calls/:id) this long, as on Telnyx. */
@@ -154,6 +156,9 @@ class Leg implements LegIdentity {
   machineDetection?: string;
   timeLimitSecs?: number;
   readonly endWaiters: Array<() => void> = [];
+  /** A supervisor leg (dial `supervise_call_control_id`): the leg it supervises, and its roles so far, in order. */
+  supervising?: Leg;
+  readonly supervisorRoles: string[] = [];
 
   constructor(
     readonly direction: 'incoming' | 'outgoing',
@@ -269,6 +274,11 @@ export class CallEngine {
     if (body.record === 'record-from-answer')
       leg.recordFromAnswer = recordSettings(body, 'record_format', 'record_channels');
     leg.machineDetection = machineDetectionMode(body);
+    const supervised = this.supervisedLeg(body);
+    if (supervised) {
+      leg.supervising = supervised;
+      leg.supervisorRoles.push(str(body, 'supervisor_role') ?? 'barge');
+    }
     this.legs.set(leg.callControlId, leg);
     this.emit(leg, 'call.initiated', {
       direction: 'outgoing',
@@ -278,6 +288,7 @@ export class CallEngine {
     const bridgeOnAnswer = body.bridge_on_answer === true && linked;
     this.ring(leg, int(body, 'timeout_secs', 30), () => {
       if (bridgeOnAnswer && linked.isUp) this.connect(linked, leg);
+      if (leg.supervising) leg.milestones.push(`supervising ${leg.supervising.party} as ${leg.supervisorRoles.at(-1)}`);
     });
     return {
       call_control_id: leg.callControlId,
@@ -338,6 +349,9 @@ export class CallEngine {
       heard: [...leg.heard],
       digitsPressed: leg.digitsPressed,
       bridgedWith: (leg.bridgedWith ?? leg.lastBridgedWith)?.callControlId,
+      ...(leg.supervising
+        ? { supervising: leg.supervising.callControlId, supervisorRoles: [...leg.supervisorRoles] }
+        : {}),
       recordings: leg.recordings.map((recording) => ({ ...recording })),
       queue: leg.queue?.queue.name,
       outcome: leg.milestones.length > 0 ? leg.milestones.join(', ') : leg.state,
@@ -458,9 +472,40 @@ export class CallEngine {
       case 'transcription_stop':
       case 'refer':
         return this.media(leg, action, body);
+      // supervisor controls:
+      case 'switch_supervisor_role':
+        return this.switchSupervisorRole(leg, String(body.role));
       default:
         throw new Error(`action ${action} is not simulated`);
     }
+  }
+
+  // --- supervisors --------------------------------------------------------------------------------------
+
+  /**
+   * The leg a dial's `supervise_call_control_id` names. It must be a live leg in a bridge: a supervisor listens
+   * to (and whispers or barges into) a bridged call, which is what `switch_supervisor_role` says it acts on.
+   */
+  private supervisedLeg(body: Body): Leg | undefined {
+    const id = str(body, 'supervise_call_control_id');
+    if (id === undefined) return undefined;
+    const supervised = this.legs.get(id);
+    if (!supervised) throw rejections.invalidCallControlId('/supervise_call_control_id');
+    if (supervised.state !== 'bridged') {
+      throw rejections.invalidValue(
+        '/supervise_call_control_id',
+        `The supervised call must be bridged to another call (it is ${supervised.state}).`,
+      );
+    }
+    return supervised;
+  }
+
+  /** `switch_supervisor_role`: only on an answered supervisor leg. */
+  private switchSupervisorRole(leg: Leg, role: string): void {
+    if (!leg.supervising) throw rejections.invalidValue('/role', 'This call is not supervising another call.');
+    if (!leg.isUp) throw rejections.notAnswered();
+    leg.supervisorRoles.push(role);
+    leg.milestones.push(`switched to ${role}`);
   }
 
   private answer(leg: Leg, body: Body): Body | void {
@@ -576,6 +621,11 @@ export class CallEngine {
     for (const other of this.legs.values()) {
       if (other.transferredFrom === leg && other.state === 'ringing') {
         this.endLeg(other, { cause: 'originator_cancel', source: 'caller', note: 'transfer cancelled' });
+      }
+      // A supervisor leaves with the call it supervises.
+      if (other.supervising === leg && other.state !== 'ended') {
+        const cause = other.state === 'ringing' ? 'originator_cancel' : 'normal_clearing';
+        this.endLeg(other, { cause, source: other.ourSide, note: 'the supervised call ended' });
       }
     }
     this.options.log(`${leg.callControlId} ended: ${ending.cause} (${ending.source})`);

@@ -131,6 +131,9 @@ export interface SimCallRecord {
   recordings: SimRecording[];
   /** The queue the leg is waiting in now. */
   queue?: string;
+  /** A supervisor leg: the call_control_id it supervises, and its roles (dial's, then each switch) in order. */
+  supervising?: string;
+  supervisorRoles?: string[];
   /** A one-line human summary, e.g. "answered, pressed 1, bridged to +15550002000, caller hung up". */
   outcome: string;
 }

@@ -3,6 +3,7 @@ import {
   PROVIDERS,
   controlCommand,
   controlRefusal,
+  isSupervisorRole,
   type CallState,
   type ControlAction,
   type ControlFacts,
@@ -35,6 +36,10 @@ const REQUESTS: Record<ControlAction, ControlRequest> = {
   // Transfers: their own rules are in transfer.test.ts.
   transfer: { action: 'transfer', to: '+15550002001' },
   'warm-transfer': { action: 'warm-transfer', step: 'consult', to: '+15550002001' },
+  // supervisor controls (their own rules: test/unit/workflows/supervisor.test.ts):
+  monitor: { action: 'monitor', to: '+15550009000' },
+  whisper: { action: 'whisper', to: '+15550009000' },
+  barge: { action: 'barge', to: '+15550009000' },
 };
 
 function facts(status: CallState['status'], more: Partial<Omit<ControlFacts, 'state'>> = {}): ControlFacts {
@@ -144,8 +149,10 @@ describe('live control validation', () => {
   });
 
   it('telnyx: every control it supports is accepted on an answered call in the right state', () => {
+    // Transfers and supervisors act on a bridged call only (transfer.test.ts, supervisor.test.ts).
     const transfers: readonly ControlAction[] = ['transfer', 'warm-transfer'];
-    for (const action of CONTROL_ACTIONS.filter((a) => supported('telnyx', a) && !transfers.includes(a))) {
+    const answeredOnly = (a: ControlAction) => !transfers.includes(a) && !isSupervisorRole(a);
+    for (const action of CONTROL_ACTIONS.filter((a) => supported('telnyx', a) && answeredOnly(a))) {
       expect(refusal('telnyx', action, facts('answered', { recording: true }))).toBeUndefined();
     }
   });

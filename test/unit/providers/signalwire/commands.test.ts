@@ -390,6 +390,12 @@ const samples: { [K in CallOp]: Extract<CallCommandBody, { op: K }> } = {
   userEvent: { op: 'userEvent', event: { step: 'menu', attempt: 2 } },
   refer: { op: 'refer', to: 'sip:desk@pbx.example.com' },
   stopReceiveFax: { op: 'stopReceiveFax' },
+  // supervisor controls:
+  switchSupervisorRole: { op: 'switchSupervisorRole', role: 'whisper' },
+  // conferences:
+  joinConference: { op: 'joinConference', name: 'room-1' },
+  conferenceHold: { op: 'conferenceHold' },
+  conferenceUnhold: { op: 'conferenceUnhold' },
 };
 
 const command = <K extends CallOp>(op: K, sequence = 7): CallCommand =>

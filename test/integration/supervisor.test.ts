@@ -1,0 +1,183 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { request } from 'undici';
+import { PROVIDERS, type Provider } from '../../src/calls';
+import { CONFERENCE_PROMPTS } from '../../workflows/flows/conference';
+import { eventually } from '../support/net';
+import { replayCompletedSessions, startTestStack, type TestStack } from '../support/stack';
+
+/**
+ * A supervisor on an agent call, from REST (`POST /calls/:id/actions/{monitor,whisper,barge}`), on all three
+ * simulated carriers at once: callers press 1 in the default IVR and are bridged to an agent. On Telnyx a
+ * supervisor is dialed onto the agent's leg to monitor, then switched to whisper and barge; SignalWire and jambonz
+ * refuse as unsupported with their reason, and nothing reaches the carrier for a refused control. Then a
+ * conference as a flow operation on jambonz: two callers in one room, the moderator leaves and ends it for the other.
+ */
+
+const CALLER = '+15557770300';
+const SUPERVISOR = '+15550009000';
+const ROOM_MODERATOR = '+15550001300';
+const ROOM_MEMBER = '+15550001301';
+
+describe('supervisor on a bridged agent call', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'supervisor-'));
+    const routes = path.join(dir, 'routes.json');
+    writeFileSync(
+      routes,
+      JSON.stringify({
+        default: { flow: 'defaultIvr', args: { agentNumber: '+15550002000' } },
+        numbers: {
+          [ROOM_MODERATOR]: { flow: 'conferenceRoom', args: { room: 'r1', moderator: true } },
+          [ROOM_MEMBER]: { flow: 'conferenceRoom', args: { room: 'r1' } },
+        },
+      }),
+    );
+    stack = await startTestStack({ simulate: [...PROVIDERS], timeScale: 0.25, env: { ROUTING_TABLE_PATH: routes } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+  afterEach(() => {
+    if (expect.getState().assertionCalls !== expect.getState().numPassingAsserts) console.log(stack.output.join('\n'));
+  });
+
+  async function control(workflowId: string, action: string, body?: object) {
+    const res = await request(`${stack.gatewayUrl}/calls/${encodeURIComponent(workflowId)}/actions/${action}`, {
+      method: 'POST',
+      ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.statusCode, body: (await res.body.json()) as Record<string, any> };
+  }
+
+  async function placeBridgedCall(provider: Provider): Promise<string> {
+    const script = { from: CALLER, to: '+15550001000', presses: ['1'] };
+    const { workflowId } =
+      provider === 'telnyx'
+        ? await stack.telnyx.placeCall(script)
+        : provider === 'signalwire'
+          ? await stack.signalwire.placeCall(script)
+          : await stack.jambonz.placeCall(script);
+    await eventually(`${provider}: the caller bridged to the agent`, async () => {
+      return (await stack.state(workflowId)).status === 'bridged';
+    });
+    return workflowId;
+  }
+
+  /** Every request a carrier received that names the supervisor's number. */
+  async function sentToSupervisor(provider: Provider): Promise<unknown[]> {
+    const log =
+      provider === 'telnyx'
+        ? await stack.telnyx.commands()
+        : provider === 'signalwire'
+          ? await stack.signalwire.commands()
+          : await stack.jambonz.commands();
+    return log.filter((entry) => JSON.stringify(entry).includes(SUPERVISOR));
+  }
+
+  it('Telnyx: monitors, whispers and barges; SignalWire and jambonz refuse with their reason', async () => {
+    await Promise.all(
+      PROVIDERS.map(async (provider) => {
+        const workflowId = await placeBridgedCall(provider);
+
+        if (provider !== 'telnyx') {
+          for (const role of ['monitor', 'whisper', 'barge']) {
+            const refused = await control(workflowId, role, { to: SUPERVISOR });
+            expect(refused).toMatchObject({ status: 422, body: { code: 'unsupported', carrier: provider } });
+            expect(refused.body.detail).toContain(`${provider} does not support ${role}`);
+          }
+          expect(await sentToSupervisor(provider)).toEqual([]);
+          expect((await control(workflowId, 'hangup')).status).toBe(200);
+          expect((await stack.outcome(workflowId)).status).toBe('ended');
+          return;
+        }
+
+        // A switch with no supervisor on the call is refused before anything is sent.
+        const noSupervisor = await control(workflowId, 'whisper');
+        expect(noSupervisor).toMatchObject({ status: 409, body: { code: 'invalid-state' } });
+        expect(noSupervisor.body.detail).toContain('no supervisor is on the call');
+        expect(await sentToSupervisor(provider)).toEqual([]);
+
+        const monitored = await control(workflowId, 'monitor', { to: SUPERVISOR });
+        expect(monitored).toMatchObject({
+          status: 200,
+          body: { action: 'monitor', result: { outcome: 'sent', supervisor: { role: 'monitor', answered: true } } },
+        });
+        const supervisorLeg: string = monitored.body.result.supervisor.callId;
+        const agentLeg = (await stack.state(workflowId)).bridge?.callId;
+        expect((await stack.telnyx.call(supervisorLeg)).supervising).toBe(agentLeg);
+
+        expect(await control(workflowId, 'whisper')).toMatchObject({
+          status: 200,
+          body: { result: { supervisor: { callId: supervisorLeg, role: 'whisper' } } },
+        });
+        expect(await control(workflowId, 'barge')).toMatchObject({
+          status: 200,
+          body: { result: { supervisor: { callId: supervisorLeg, role: 'barge' } } },
+        });
+        expect((await stack.telnyx.call(supervisorLeg)).supervisorRoles).toEqual(['monitor', 'whisper', 'barge']);
+
+        // One supervisor per call, and a switch to the role it is in is refused: nothing more is sent.
+        const again = await control(workflowId, 'barge');
+        expect(again).toMatchObject({ status: 409, body: { code: 'invalid-state' } });
+        expect(again.body.detail).toBe('the supervisor is already in barge mode');
+        const second = await control(workflowId, 'monitor', { to: '+15550009001' });
+        expect(second.body.detail).toContain('already on the call');
+        const switches = (await stack.telnyx.commands()).filter((c) => c.action === 'switch_supervisor_role');
+        expect(switches.map((c) => c.body)).toEqual([{ role: 'whisper' }, { role: 'barge' }]);
+
+        const state = await stack.state(workflowId);
+        expect(state.legs.find((l) => l.callId === supervisorLeg)).toMatchObject({
+          role: 'supervisor',
+          to: SUPERVISOR,
+          supervisorRole: 'barge',
+        });
+
+        // The supervisor leaves with the call.
+        expect(await control(workflowId, 'hangup')).toMatchObject({
+          status: 200,
+          body: { result: { outcome: 'ended' } },
+        });
+        expect((await stack.telnyx.waitForEnd(supervisorLeg, 20_000)).state).toBe('ended');
+        expect((await stack.outcome(workflowId)).status).toBe('ended');
+      }),
+    );
+    // The sessions that took (and refused) supervisor controls replay against the workflow code.
+    expect(await replayCompletedSessions(stack.client, `CallFrom = '${CALLER}'`)).toBe(3);
+  });
+
+  it('jambonz: a conference as a flow operation, ended for the member when the moderator leaves', async () => {
+    const member = await stack.jambonz.placeCall({ from: '+15557770301', to: ROOM_MEMBER });
+    await eventually('the member in the conference', async () =>
+      (await stack.state(member.workflowId)).operations.some((o) => o.op === 'joinConference' && !o.endedAt),
+    );
+    // Held and released from REST while in the conference (jambonz conf_hold_status).
+    for (const action of ['hold', 'unhold']) {
+      expect(await control(member.workflowId, action)).toMatchObject({
+        status: 200,
+        body: { result: { outcome: 'sent' } },
+      });
+    }
+    await eventually('both reach jambonz', async () => {
+      const sent = (await stack.jambonz.commands())
+        .map((c) => (c.body as { conf_hold_status?: string } | undefined)?.conf_hold_status)
+        .filter(Boolean);
+      return sent.length === 2 ? sent : undefined;
+    });
+    // The moderator hangs up 3 s (simulated) after joining: the conference ends for the member.
+    const moderator = await stack.jambonz.placeCall({
+      from: '+15557770302',
+      to: ROOM_MODERATOR,
+      hangupAfterMs: 12_000,
+    });
+    expect((await stack.outcome(moderator.workflowId)).flowResult).toBe('hung up in conference r1');
+    expect((await stack.outcome(member.workflowId)).flowResult).toBe('left conference r1');
+    const heard = (await stack.jambonz.call(member.callSid)).heard;
+    expect(heard).toContain(CONFERENCE_PROMPTS.ended);
+    expect((await stack.jambonz.call(member.callSid)).outcome).toMatch(
+      /joined conference r1, held, unheld, left conference r1/,
+    );
+  });
+});
