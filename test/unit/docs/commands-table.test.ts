@@ -95,7 +95,7 @@ const SECTIONS: Record<string, string[]> = {
 
 /** A flow operation, a gateway route, or a stated automatic use or refusal with its reason. */
 const NAMES_A_ROUTE =
-  /flow `call\.[A-Za-z]+\(\)`|live control `POST \/calls\/:id\/actions\/[a-z-]+`|REST `(GET|POST|DELETE) \/[^`]+`|^Automatic: .{15,}|^Unsupported: .{15,}/;
+  /flow `call\.[A-Za-z]+\([^`]*\)`|live control `POST \/calls\/:id\/actions\/[a-z-]+`|REST `(GET|POST|DELETE) \/[^`]+`|^Automatic: .{15,}|^Unsupported: .{15,}/;
 
 describe('docs/commands.md: every carrier command and how a user reaches it', () => {
   const tables = readTables();
