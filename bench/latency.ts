@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -373,6 +374,7 @@ async function waitEnded(run: EngineRun, workflowIds: string[]): Promise<void> {
   // The waits still polling at the deadline are aborted: a result poll left behind would retry on the engine's
   // connection after it closes, and grpc throws that from a timer (it ended a run between the engines).
   const abort = new AbortController();
+  setMaxListeners(0, abort.signal); // one listener per workflow waited on
   const { client } = run;
   const ended = Promise.allSettled(
     workflowIds.map((id) => client.withAbortSignal(abort.signal, () => client.workflow.getHandle(id).result())),
