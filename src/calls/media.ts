@@ -24,6 +24,11 @@ export type MediaOp = (typeof MEDIA_OPS)[number];
 export type MediaCommandBody = Extract<CallCommandBody, { op: MediaOp }>;
 export type MediaCommand = Extract<CallCommand, { op: MediaOp }>;
 
+/** Whether a command (or command body) is a detection or media operation: each carrier builds those in its media.ts. */
+export function isMediaCommand<C extends { op: string }>(command: C): command is Extract<C, { op: MediaOp }> {
+  return isMediaOp(command.op);
+}
+
 export function isMediaOp(op: string): op is MediaOp {
   return (MEDIA_OPS as readonly string[]).includes(op);
 }

@@ -1,4 +1,5 @@
 import type { CallCommandBody, GatherOptions, Prompt, RecordOptions } from '../../calls/commands';
+import { isMediaCommand } from '../../calls/media';
 import { ErrorType } from '../../calls/errors';
 import { unsupported } from '../ops';
 import { JAMBONZ_NO_FAX, JAMBONZ_NO_SUPERVISOR } from './ops';
@@ -400,6 +401,8 @@ const RECORD_DEFAULTS = { beep: true, maxSeconds: 120 };
  * Throws `CarrierError` (InvalidCommand) for ops that only Live Call Control can do, and `Unsupported` for fax.
  */
 export function mapCommandToVerbs(command: CallCommandBody, hooks: OperationHooks): JambonzVerb[] {
+  // Detection and media (issue 10 item 4).
+  if (isMediaCommand(command)) return mediaVerbs(command, hooks);
   switch (command.op) {
     case 'answer':
       return [answerVerb()];
@@ -481,22 +484,6 @@ export function mapCommandToVerbs(command: CallCommandBody, hooks: OperationHook
     case 'mute':
     case 'unmute':
       throw liveControlOnly(command.op);
-    // Detection and media (issue 10 item 4).
-    case 'detectMachine':
-    case 'streamStart':
-    case 'streamStop':
-    case 'startInputTimers':
-    case 'playPause':
-    case 'playResume':
-    case 'playVolume':
-    case 'denoiseStart':
-    case 'denoiseStop':
-    case 'transcribeStart':
-    case 'transcribeStop':
-    case 'userEvent':
-    case 'refer':
-    case 'stopReceiveFax':
-      return mediaVerbs(command, hooks);
     // supervisor controls:
     case 'switchSupervisorRole':
       throw unsupported('jambonz', command.op, JAMBONZ_NO_SUPERVISOR);

@@ -1,4 +1,5 @@
 import { ErrorType, type CallCommand, type PlaceCallRequest, type PlacedCall } from '../../calls';
+import { isMediaCommand } from '../../calls/media';
 import { CarrierError, classifyResponse } from '../errors';
 import { documentOnly, unsupported } from '../ops';
 import type { CarrierRequest } from '../types';
@@ -340,6 +341,7 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
     }
     return { control_id: controlId };
   };
+  if (isMediaCommand(command)) return signalwireMediaRequest(command, { control_id, status_url, target });
   switch (command.op) {
     case 'hangup':
       return callingRequest('calling.end', callId, { reason: 'hangup' });
@@ -433,22 +435,6 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
     case 'mute':
     case 'unmute':
       throw unsupported('signalwire', command.op, SIGNALWIRE_NO_LEG_MUTE);
-    // Detection and media (issue 10 item 4).
-    case 'detectMachine':
-    case 'streamStart':
-    case 'streamStop':
-    case 'startInputTimers':
-    case 'playPause':
-    case 'playResume':
-    case 'playVolume':
-    case 'denoiseStart':
-    case 'denoiseStop':
-    case 'transcribeStart':
-    case 'transcribeStop':
-    case 'userEvent':
-    case 'refer':
-    case 'stopReceiveFax':
-      return signalwireMediaRequest(command, { control_id, status_url, target });
     // supervisor controls:
     case 'switchSupervisorRole':
       throw unsupported('signalwire', command.op, SIGNALWIRE_NO_SUPERVISOR);

@@ -1,4 +1,5 @@
 import type { CallCommand, GatherOptions, PlaceCallRequest, PlacedCall } from '../../calls';
+import { isMediaCommand } from '../../calls/media';
 import { unsupported } from '../ops';
 import type { CarrierRequest } from '../types';
 import { encodeClientState } from './client-state';
@@ -44,6 +45,7 @@ export function telnyxCommandRequest(command: CallCommand, options: TelnyxComman
     body: { ...body, ...tags },
     operation: name,
   });
+  if (isMediaCommand(command)) return telnyxMediaRequest(command, post);
   switch (command.op) {
     case 'answer':
       return post('answer');
@@ -145,22 +147,6 @@ export function telnyxCommandRequest(command: CallCommand, options: TelnyxComman
         command.op,
         'a Telnyx fax is a Programmable Fax of its own (POST /faxes), not a step of a call',
       );
-    // Detection and media (issue 10 item 4).
-    case 'detectMachine':
-    case 'streamStart':
-    case 'streamStop':
-    case 'startInputTimers':
-    case 'playPause':
-    case 'playResume':
-    case 'playVolume':
-    case 'denoiseStart':
-    case 'denoiseStop':
-    case 'transcribeStart':
-    case 'transcribeStop':
-    case 'userEvent':
-    case 'refer':
-    case 'stopReceiveFax':
-      return telnyxMediaRequest(command, post);
     // supervisor controls:
     case 'switchSupervisorRole':
       return telnyxSwitchSupervisorRoleRequest(command.callId, command.role);
