@@ -102,10 +102,15 @@ export async function queuesApi(parent: FastifyInstance, options: QueuesApiOptio
       `no queue named "${name}" (queues: ${Object.keys(queues).join(', ') || 'none'})`,
     );
 
-  /** The queue's live view, or undefined while no caller or agent has started its workflow. */
+  /**
+   * The queue's live view, or undefined while no caller or agent has its workflow running. A closed one (ended,
+   * terminated) has no live figures, and a query would wait for a worker to replay its whole history.
+   */
   const view = async (name: string): Promise<QueueView | undefined> => {
     try {
-      return await client.workflow.getHandle(queueWorkflowId(name)).query(queueStateQuery, { now: Date.now() });
+      const handle = client.workflow.getHandle(queueWorkflowId(name));
+      if ((await handle.describe()).status.name !== 'RUNNING') return undefined;
+      return await handle.query(queueStateQuery, { now: Date.now() });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;
