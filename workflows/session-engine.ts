@@ -255,7 +255,7 @@ export class SessionEngine {
   protected async activity<T>(
     op: string,
     start: () => Promise<T>,
-    opts: { endedIsSuccess?: boolean } = {},
+    opts: { endedIsSuccess?: boolean; /** The leg the activity acts on, when not the caller's. */ legCallId?: string } = {},
   ): Promise<T | undefined> {
     let settled = false;
     let value: T | undefined;
@@ -277,8 +277,20 @@ export class SessionEngine {
     }
     if (error !== undefined) {
       const type = failureType(error);
+      const otherLeg = opts.legCallId !== undefined && opts.legCallId !== this.state.callId;
+      if (type === ErrorType.CallGone && otherLeg && patched('leg-gone-is-not-call-gone')) {
+        // An agent's or consultant's leg has gone, not the caller: hanging it up is done; anything else fails
+        // as the carrier refused it, and the caller's session goes on.
+        if (op === 'hangup') return undefined;
+        throw error as Error;
+      }
       if (type === ErrorType.CallGone) {
-        this.markEnded('gone');
+        // The carrier refused the command because the call has ended; its hangup webhook, with the real cause
+        // ("caller hung up"), is usually a moment behind (each leg's webhooks travel separately). Wait briefly
+        // for it so the call's end is told as it happened; `gone` only if it does not come.
+        if (!this.ended && patched('gone-awaits-hangup'))
+          await condition(() => this.ended, '5 seconds', { summary: 'waiting for the hangup webhook' });
+        if (!this.ended) this.markEnded('gone');
         if (opts.endedIsSuccess) return undefined;
         throw new CallEnded(this.state.endCause ?? 'gone', op);
       }
@@ -317,14 +329,17 @@ export class SessionEngine {
     if (waiter) this.ledger.pending.push(waiter);
     try {
       try {
-        await this.activity(body.op, () =>
-          activitiesFor(commandSummary(body)).sendCallCommand({
-            ...body,
-            provider: this.provider,
-            callId,
-            commandKey: key,
-            ownerWorkflowId: this.workflowId,
-          }),
+        await this.activity(
+          body.op,
+          () =>
+            activitiesFor(commandSummary(body)).sendCallCommand({
+              ...body,
+              provider: this.provider,
+              callId,
+              commandKey: key,
+              ownerWorkflowId: this.workflowId,
+            }),
+          { legCallId: callId },
         );
       } catch (err) {
         // The caller hung up before the command's activity reported back (a retry after a worker crash, say),

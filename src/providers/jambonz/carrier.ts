@@ -13,7 +13,7 @@ import {
 import { isMediaOp } from '../../calls/media';
 import { JAMBONZ_MEDIA_GAPS } from './media';
 import { JAMBONZ_NO_FAX, JAMBONZ_NO_SUPERVISOR, JAMBONZ_OPS } from './ops';
-import { hookUrl, JambonzHook, operationHooks } from './webhook';
+import { hookUrl, JambonzHook, operationHooks, STATUS_HOOK_RETRIES } from './webhook';
 
 /**
  * What the worker needs to command jambonz: Live Call Control for the operations that act on the running
@@ -61,7 +61,8 @@ export function createJambonzCommands(options: JambonzCommandsOptions): CarrierC
       ? { application_sid: options.applicationSid }
       : {
           call_hook: hookUrl(publicBaseUrl, hookSecret, request.ownerWorkflowId, JambonzHook.Call),
-          call_status_hook: hookUrl(publicBaseUrl, hookSecret, request.ownerWorkflowId, JambonzHook.Status),
+          call_status_hook:
+            hookUrl(publicBaseUrl, hookSecret, request.ownerWorkflowId, JambonzHook.Status) + STATUS_HOOK_RETRIES,
           ...(options.speechDefaults ?? JAMBONZ_DEFAULT_SPEECH),
         };
 

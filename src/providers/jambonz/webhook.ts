@@ -114,6 +114,14 @@ const HOOKS = new Set<string>(Object.values(JambonzHook));
 /** Hooks configured once on the jambonz application, so their URL cannot carry a session. */
 const APPLICATION_HOOKS = new Set<string>([JambonzHook.Call, JambonzHook.Status]);
 
+/**
+ * jambonz sends a status hook once unless its URL asks for retries (`#rc=<count>&rp=<what>`, up to 5; 0.5, 1, 2,
+ * 4, 6 s apart). While Temporal is unreachable the gateway answers a status hook 503 at its deadline (it never
+ * acknowledges an event Temporal does not have), so with five retries a status change survives an outage of
+ * about a minute. Retrying is safe: the session drops an event it already has by its id.
+ */
+export const STATUS_HOOK_RETRIES = '#rc=5&rp=ct,rt,5xx';
+
 /** Path of the gateway endpoint that serves every jambonz hook, below the public base URL. */
 export const JAMBONZ_HOOK_PATH = '/webhooks/jambonz';
 
@@ -190,7 +198,7 @@ export function applicationHookUrl(
 ): string {
   const url = new URL(`${publicBaseUrl.replace(/\/+$/, '')}${JAMBONZ_HOOK_PATH}`);
   url.searchParams.set('hook', hook);
-  return url.toString();
+  return hook === JambonzHook.Status ? `${url.toString()}${STATUS_HOOK_RETRIES}` : url.toString();
 }
 
 export type HookTokenResult =

@@ -189,7 +189,10 @@ describe('hook URLs', () => {
 
   it('let application hooks through without a session', () => {
     expect(verifyHookToken(applicationHookUrl(base, 'call'), [hookSecret])).toEqual({ ok: true, hook: 'call' });
-    expect(verifyHookToken(applicationHookUrl(base, 'status'), [hookSecret])).toEqual({ ok: true, hook: 'status' });
+    // The status hook asks jambonz to retry (the fragment is not sent; the request carries only path and query).
+    const statusHook = applicationHookUrl(base, 'status');
+    expect(statusHook).toMatch(/\?hook=status#rc=5&rp=ct,rt,5xx$/);
+    expect(verifyHookToken(statusHook.split('#')[0]!, [hookSecret])).toEqual({ ok: true, hook: 'status' });
   });
 
   it('refuse an operation hook without a session', () => {
