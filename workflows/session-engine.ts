@@ -255,7 +255,10 @@ export class SessionEngine {
   protected async activity<T>(
     op: string,
     start: () => Promise<T>,
-    opts: { endedIsSuccess?: boolean; /** The leg the activity acts on, when not the caller's. */ legCallId?: string } = {},
+    opts: {
+      endedIsSuccess?: boolean;
+      /** The leg the activity acts on, when not the caller's. */ legCallId?: string;
+    } = {},
   ): Promise<T | undefined> {
     let settled = false;
     let value: T | undefined;
