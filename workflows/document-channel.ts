@@ -1,4 +1,4 @@
-import { condition } from '@temporalio/workflow';
+import { condition, patched } from '@temporalio/workflow';
 import { readControlId, type CallCommand, type CallOp, type DocumentReply, type DocumentRequest } from '../src/calls';
 import type { PendingOperation } from './event-ledger';
 
@@ -132,6 +132,11 @@ export class DocumentChannel {
       const step = this.hooks.waiting(request.handedBack);
       // Only the hand-back of the copy that counts: a cut-short copy's hand-back is stale (see `deliveryControlId`).
       if (step && readControlId(request.handedBack).delivery === (step.delivery ?? 0)) step.handedBack = true;
+      // The killed copy reports after the copy delivered again is running (jambonz calls a verb's actionHook when
+      // a redirect kills it): any verbs in the answer would replace the running copy, which would then never
+      // report, and the flow would hold the caller until the operation's timeout. Let the carrier carry on.
+      else if (step?.delivered && !step.handedBack && step.event === undefined && patched('stale-hand-back-carries-on'))
+        return { kind: 'continue' };
     }
     const redirect = this.redirecting;
     const answersRedirect =

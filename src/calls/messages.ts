@@ -33,8 +33,16 @@ export interface DocumentRequest {
   answerBy?: number;
 }
 
-/** The next instructions: commands to render as the carrier's document, or hold (nothing decided yet), or hang up. */
-export type DocumentReply = { kind: 'commands'; commands: CallCommand[] } | { kind: 'hold' } | { kind: 'hangup' };
+/**
+ * The next instructions: commands to render as the carrier's document, or hold (nothing decided yet), or hang up,
+ * or carry on (the request is the late report of a copy a redirect cut short, while the carrier already runs the
+ * copy delivered again: an answer must not replace it; where a carrier cannot carry on, the gateway holds).
+ */
+export type DocumentReply =
+  | { kind: 'commands'; commands: CallCommand[] }
+  | { kind: 'hold' }
+  | { kind: 'hangup' }
+  | { kind: 'continue' };
 
 /** Updates, unlike signals, return a value: the document the carrier is waiting for in its HTTP response. */
 export const nextDocumentUpdate = defineUpdate<DocumentReply, [DocumentRequest]>('nextDocument');

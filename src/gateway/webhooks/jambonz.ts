@@ -183,6 +183,9 @@ export async function jambonzWebhooks(app: FastifyInstance, options: JambonzWebh
       }
       case 'hold':
         return holdDocumentFor(documents, owner);
+      case 'continue':
+        // An empty answer: jambonz goes on with the verbs it runs.
+        return [];
       case 'hangup':
       case 'late':
         return hangupDocument();

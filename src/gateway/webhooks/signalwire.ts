@@ -180,6 +180,8 @@ export async function signalwireWebhooks(app: FastifyInstance, options: SignalWi
     switch (answer.kind) {
       case 'commands':
         return documentForCommands(answer.commands, callbacks);
+      // SWML runs the document it fetched: there is no "carry on", so a stale request holds (as before).
+      case 'continue':
       case 'hold':
         return holdingDocument({
           documentUrl: documentUrl(publicBaseUrl, signingKey, workflowId),
