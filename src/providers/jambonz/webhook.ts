@@ -118,9 +118,10 @@ const APPLICATION_HOOKS = new Set<string>([JambonzHook.Call, JambonzHook.Status]
  * jambonz sends a status hook once unless its URL asks for retries (`#rc=<count>&rp=<what>`, up to 5; 0.5, 1, 2,
  * 4, 6 s apart). While Temporal is unreachable the gateway answers a status hook 503 at its deadline (it never
  * acknowledges an event Temporal does not have), so with five retries a status change survives an outage of
- * about a minute. Retrying is safe: the session drops an event it already has by its id.
+ * about a minute. `all`, not just connect errors, timeouts and 5xx: a gateway killed mid-request closes the
+ * connection, which is none of those. Retrying is safe: the session drops an event it already has by its id.
  */
-export const STATUS_HOOK_RETRIES = '#rc=5&rp=ct,rt,5xx';
+export const STATUS_HOOK_RETRIES = '#rc=5&rp=all';
 
 /** Path of the gateway endpoint that serves every jambonz hook, below the public base URL. */
 export const JAMBONZ_HOOK_PATH = '/webhooks/jambonz';

@@ -223,7 +223,7 @@ describe('jambonz carrier commands (Live Call Control, createCall, reads)', () =
     });
     // jambonz retries a status hook only when its URL asks (the gateway answers 503 while Temporal is down).
     const statusHook = (body.call_status_hook as { url: string }).url;
-    expect(statusHook.endsWith('#rc=5&rp=ct,rt,5xx')).toBe(true);
+    expect(statusHook.endsWith('#rc=5&rp=all')).toBe(true);
     expect(verifyHookToken(statusHook.split('#')[0], [SECRET])).toMatchObject({ ok: true, hook: 'status' });
 
     const withApp = createJambonzCommands({

@@ -191,7 +191,7 @@ describe('hook URLs', () => {
     expect(verifyHookToken(applicationHookUrl(base, 'call'), [hookSecret])).toEqual({ ok: true, hook: 'call' });
     // The status hook asks jambonz to retry (the fragment is not sent; the request carries only path and query).
     const statusHook = applicationHookUrl(base, 'status');
-    expect(statusHook).toMatch(/\?hook=status#rc=5&rp=ct,rt,5xx$/);
+    expect(statusHook).toMatch(/\?hook=status#rc=5&rp=all$/);
     expect(verifyHookToken(statusHook.split('#')[0], [hookSecret])).toEqual({ ok: true, hook: 'status' });
   });
 
