@@ -257,7 +257,8 @@ export class SessionEngine {
     start: () => Promise<T>,
     opts: {
       endedIsSuccess?: boolean;
-      /** The leg the activity acts on, when not the caller's. */ legCallId?: string;
+      /** The leg the activity acts on (a gone agent leg does not end the caller's session). */
+      legCallId?: string;
     } = {},
   ): Promise<T | undefined> {
     let settled = false;
