@@ -950,6 +950,11 @@ export class CallSession extends SessionEngine {
   // ---------------------------------------------------------------------------------------------
   // Live control (the `control` update): validated from the session's state, then carried out.
 
+  /** Whether the call is in a conference now (its `joinConference` runs). */
+  private inConference(): boolean {
+    return this.ledger.pending.some((w) => w.op === 'joinConference' && !w.event);
+  }
+
   /** The update's validator: throws (so the update is refused, leaving no trace) when the control is not allowed now. */
   validateControl(args: ControlUpdateArgs, flows: readonly string[]): void {
     const refusal = controlRefusal(args, {
@@ -959,7 +964,7 @@ export class CallSession extends SessionEngine {
       flows,
       transfer: this.state.transfer,
       supervisor: this.supervisorFacts(),
-      inConference: this.ledger.pending.some((w) => w.op === 'joinConference' && !w.event),
+      inConference: this.inConference(),
     });
     if (refusal) throw controlRefused(refusal);
     if (isTransferControl(args.request) && this.transferUnderWay)
@@ -998,7 +1003,11 @@ export class CallSession extends SessionEngine {
     }
     if (isTransferControl(request)) return this.transferControl(request);
     if (isSupervisorRole(request.action)) return this.supervise(request as SupervisorRequest);
-    const body = controlCommand(request, isAnsweredStatus(this.state.status), this.targetOf(['recordStart']));
+    const body = controlCommand(
+      request,
+      { answered: isAnsweredStatus(this.state.status), inConference: this.inConference() },
+      this.targetOf(['recordStart']),
+    );
     if (!body)
       throw controlRefused({ kind: 'unsupported', reason: `${args.carrier} does not support ${request.action}` });
     const callId = this.requirePrimary(request.action);

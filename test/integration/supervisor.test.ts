@@ -153,19 +153,23 @@ describe('supervisor on a bridged agent call', () => {
     await eventually('the member in the conference', async () =>
       (await stack.state(member.workflowId)).operations.some((o) => o.op === 'joinConference' && !o.endedAt),
     );
-    // Held and released from REST while in the conference (jambonz conf_hold_status).
-    for (const action of ['hold', 'unhold']) {
+    // Held, released, muted and unmuted from REST while in the conference (jambonz conf_hold_status and
+    // conf_mute_status: a member is muted in its conference, not on its leg).
+    for (const action of ['hold', 'unhold', 'mute', 'unmute']) {
       expect(await control(member.workflowId, action)).toMatchObject({
         status: 200,
         body: { result: { outcome: 'sent' } },
       });
     }
-    await eventually('both reach jambonz', async () => {
+    await eventually('all four reach jambonz', async () => {
       const sent = (await stack.jambonz.commands())
-        .map((c) => (c.body as { conf_hold_status?: string } | undefined)?.conf_hold_status)
-        .filter(Boolean);
-      return sent.length === 2 ? sent : undefined;
+        .map((c) => c.body as { conf_hold_status?: string; conf_mute_status?: string } | undefined)
+        .filter((body) => body?.conf_hold_status || body?.conf_mute_status);
+      return sent.length === 4 ? sent : undefined;
     });
+    expect(
+      (await stack.jambonz.commands()).some((c) => (c.body as { mute_status?: string } | undefined)?.mute_status),
+    ).toBe(false);
     // The moderator hangs up 3 s (simulated) after joining: the conference ends for the member.
     const moderator = await stack.jambonz.placeCall({
       from: '+15557770302',
@@ -177,7 +181,7 @@ describe('supervisor on a bridged agent call', () => {
     const heard = (await stack.jambonz.call(member.callSid)).heard;
     expect(heard).toContain(CONFERENCE_PROMPTS.ended);
     expect((await stack.jambonz.call(member.callSid)).outcome).toMatch(
-      /joined conference r1, held, unheld, left conference r1/,
+      /joined conference r1, held, unheld, muted in conference, unmuted in conference, left conference r1/,
     );
   });
 });

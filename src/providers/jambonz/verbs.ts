@@ -502,6 +502,8 @@ export function mapCommandToVerbs(command: CallCommandBody, hooks: OperationHook
       ];
     case 'conferenceHold':
     case 'conferenceUnhold':
+    case 'conferenceMute':
+    case 'conferenceUnmute':
       throw liveControlOnly(command.op);
   }
 }

@@ -442,6 +442,8 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
     case 'joinConference':
     case 'conferenceHold':
     case 'conferenceUnhold':
+    case 'conferenceMute':
+    case 'conferenceUnmute':
       throw unsupported('signalwire', command.op, SIGNALWIRE_NO_CONFERENCE);
   }
 }

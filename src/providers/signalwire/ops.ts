@@ -56,6 +56,8 @@ export const SIGNALWIRE_OPS = {
   joinConference: 'unsupported',
   conferenceHold: 'unsupported',
   conferenceUnhold: 'unsupported',
+  conferenceMute: 'unsupported',
+  conferenceUnmute: 'unsupported',
 } as const satisfies OpTable;
 
 /** Why a SignalWire call cannot join a conference here yet. */

@@ -1013,6 +1013,10 @@ export class FeatureServerSession implements VerbLoop {
     } else if (typeof body.mute_status === 'string') {
       if (running === 'dial') this.call.milestones.push(body.mute_status === 'mute' ? 'muted' : 'unmuted');
       else this.ignored('mute_status', running);
+    } else if (typeof body.conf_mute_status === 'string') {
+      if (running === 'conference')
+        this.call.milestones.push(body.conf_mute_status === 'mute' ? 'muted in conference' : 'unmuted in conference');
+      else this.ignored('conf_mute_status', running);
     } else if (typeof body.conf_hold_status === 'string') {
       if (running === 'conference') this.call.milestones.push(body.conf_hold_status === 'hold' ? 'held' : 'unheld');
       else this.ignored('conf_hold_status', running);

@@ -77,13 +77,15 @@ describe('jambonz conference verb', () => {
   });
 });
 
-describe('jambonz conference hold (the hold / unhold controls)', () => {
+describe('jambonz conference hold and mute (the hold / unhold / mute / unmute controls of a member)', () => {
   const carrier = createJambonzCommands({
     accountSid: '9351f46a-678c-43f5-b8a6-d4eb58d131af',
     publicBaseUrl: 'https://gateway.example.com',
     hookSecret: 'wh_secret',
   });
-  const command = (op: 'conferenceHold' | 'conferenceUnhold'): CallCommand => ({
+  const command = (
+    op: 'conferenceHold' | 'conferenceUnhold' | 'conferenceMute' | 'conferenceUnmute',
+  ): CallCommand => ({
     op,
     callId: CALL_SID,
     commandKey: CONTROL_ID,
@@ -96,6 +98,15 @@ describe('jambonz conference hold (the hold / unhold controls)', () => {
   ] as const)('%s is Live Call Control conf_hold_status %s, valid against the swagger', (op, status) => {
     const request = carrier.commandRequest(command(op));
     expect(request).toMatchObject({ method: 'PUT', body: { conf_hold_status: status } });
+    expect(closedRequestErrors(updateCallSchema, onTheWire(request.body) as object, [])).toBe('');
+  });
+
+  it.each([
+    ['conferenceMute', 'mute'],
+    ['conferenceUnmute', 'unmute'],
+  ] as const)('%s is Live Call Control conf_mute_status %s, valid against the swagger', (op, status) => {
+    const request = carrier.commandRequest(command(op));
+    expect(request).toMatchObject({ method: 'PUT', body: { conf_mute_status: status } });
     expect(closedRequestErrors(updateCallSchema, onTheWire(request.body) as object, [])).toBe('');
   });
 });
