@@ -83,9 +83,7 @@ describe('jambonz conference hold and mute (the hold / unhold / mute / unmute co
     publicBaseUrl: 'https://gateway.example.com',
     hookSecret: 'wh_secret',
   });
-  const command = (
-    op: 'conferenceHold' | 'conferenceUnhold' | 'conferenceMute' | 'conferenceUnmute',
-  ): CallCommand => ({
+  const command = (op: 'conferenceHold' | 'conferenceUnhold' | 'conferenceMute' | 'conferenceUnmute'): CallCommand => ({
     op,
     callId: CALL_SID,
     commandKey: CONTROL_ID,

@@ -35,7 +35,6 @@ const check = (carrier: (typeof PROVIDERS)[number], role: SupervisorRole, to: st
     f,
   );
 
-
 const LIVE = { answered: true, inConference: false };
 describe('supervisor controls', () => {
   it.each(SUPERVISOR_ROLES)('telnyx %s: a supervisor dialed onto a bridged call', (role) => {
