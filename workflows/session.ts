@@ -419,7 +419,7 @@ export class CallSession extends SessionEngine {
   /**
    * Joins the named conference and resolves when the call has left it: the conference ended (a member with
    * `endOnExit` left) or the call was moved out. A caller who hangs up in the conference rejects with
-   * `CallEnded`. Carriers without conferences here (Telnyx, SignalWire) fail with `Unsupported`.
+   * `CallEnded`. Telnyx (no conferences here) fails with `Unsupported`.
    */
   async joinConference(name: string, options: ConferenceOptions = {}): Promise<void> {
     await this.command(

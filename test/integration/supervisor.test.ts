@@ -12,7 +12,8 @@ import { replayCompletedSessions, startTestStack, type TestStack } from '../supp
  * simulated carriers at once: callers press 1 in the default IVR and are bridged to an agent. On Telnyx a
  * supervisor is dialed onto the agent's leg to monitor, then switched to whisper and barge; SignalWire and jambonz
  * refuse as unsupported with their reason, and nothing reaches the carrier for a refused control. Then a
- * conference as a flow operation on jambonz: two callers in one room, the moderator leaves and ends it for the other.
+ * conference as a flow operation on jambonz and on SignalWire: two callers in one room, the moderator leaves and
+ * ends it for the other.
  */
 
 const CALLER = '+15557770300';
@@ -183,5 +184,30 @@ describe('supervisor on a bridged agent call', () => {
     expect((await stack.jambonz.call(member.callSid)).outcome).toMatch(
       /joined conference r1, held, unheld, muted in conference, unmuted in conference, left conference r1/,
     );
+  });
+
+  it('SignalWire: a conference as a flow operation (SWML join_conference), ended for the member when the moderator leaves', async () => {
+    const member = await stack.signalwire.placeCall({ from: '+15557770311', to: ROOM_MEMBER });
+    await eventually('the member in the conference', async () =>
+      (await stack.state(member.workflowId)).operations.some((o) => o.op === 'joinConference' && !o.endedAt),
+    );
+    // SignalWire has no command that holds or mutes a member: refused with the reason, nothing sent.
+    const sentBefore = (await stack.signalwire.commands()).length;
+    for (const action of ['hold', 'mute']) {
+      const refused = await control(member.workflowId, action);
+      expect(refused).toMatchObject({ status: 422, body: { code: 'unsupported' } });
+    }
+    expect((await stack.signalwire.commands()).length).toBe(sentBefore);
+    const moderator = await stack.signalwire.placeCall({
+      from: '+15557770312',
+      to: ROOM_MODERATOR,
+      hangupAfterMs: 12_000,
+    });
+    expect((await stack.outcome(moderator.workflowId)).flowResult).toBe('hung up in conference r1');
+    expect((await stack.outcome(member.workflowId)).flowResult).toBe('left conference r1');
+    const record = await stack.signalwire.waitForEnd(member.callId);
+    expect(record.heard).toContain(CONFERENCE_PROMPTS.ended);
+    // The simulator runs only documents valid against SignalWire's SWML schema (it ends the call on any other).
+    expect(record.outcome).toMatch(/joined conference r1, left conference r1/);
   });
 });

@@ -423,6 +423,7 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
     case 'answer':
     case 'bridge':
     case 'connect':
+    case 'joinConference':
     case 'sendDtmf':
     case 'sendFax':
     case 'receiveFax':
@@ -439,7 +440,6 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
     case 'switchSupervisorRole':
       throw unsupported('signalwire', command.op, SIGNALWIRE_NO_SUPERVISOR);
     // conferences:
-    case 'joinConference':
     case 'conferenceHold':
     case 'conferenceUnhold':
     case 'conferenceMute':

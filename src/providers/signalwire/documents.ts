@@ -2,6 +2,7 @@ import {
   deliveryControlId,
   type CallCommand,
   type CallOp,
+  type ConferenceOptions,
   type GatherOptions,
   type Prompt,
   type RecordOptions,
@@ -11,8 +12,8 @@ import { documentUrl, statusCallbackUrl, type CallbackConfig } from './webhook';
 
 /**
  * SWML documents for the steps SignalWire takes only as documents: answer, play-and-collect (`prompt`),
- * bridge (`connect`), DTMF out, fax send and receive; plus foreground `record`, `hangup`, and the holding
- * document.
+ * bridge (`connect`), DTMF out, fax send and receive, conferences (`join_conference`); plus foreground
+ * `record`, `hangup`, and the holding document.
  *
  * How a call is held while the flow decides, and how later steps reach it. Sources: research notes §2,
  * §6, §7, §10 and the SWML method pages (`transfer`, `prompt`, `record`, `connect`, `send_fax`, `sleep`);
@@ -57,6 +58,7 @@ export const DOCUMENT_OPS = [
   'sendDtmf',
   'sendFax',
   'receiveFax',
+  'joinConference',
 ] as const satisfies readonly CallOp[];
 export type DocumentOp = (typeof DOCUMENT_OPS)[number];
 
@@ -192,6 +194,24 @@ export function receiveFaxMethod(statusUrl?: string): SwmlMethod {
   return { receive_fax: statusUrl ? { status_url: statusUrl } : {} };
 }
 
+/**
+ * Joins the named conference; the method returns when the call has left it (the conference ended under it),
+ * setting `join_conference_result`. SWML's `beep` is a string (`"true"`, `"false"`, `onEnter`, `onExit`);
+ * the flow's `beep` is on entering only, so `true` is `onEnter`.
+ */
+export function joinConferenceMethod(name: string, options: ConferenceOptions): SwmlMethod {
+  return {
+    join_conference: {
+      name,
+      beep: options.beep ? 'onEnter' : 'false',
+      ...(options.muted !== undefined ? { muted: options.muted } : {}),
+      ...(options.startOnEnter !== undefined ? { start_on_enter: options.startOnEnter } : {}),
+      ...(options.endOnExit !== undefined ? { end_on_exit: options.endOnExit } : {}),
+      ...(options.maxParticipants !== undefined ? { max_participants: options.maxParticipants } : {}),
+    },
+  };
+}
+
 /** A document that only ends the call. */
 export function hangupDocument(reason?: 'hangup' | 'busy' | 'decline'): SwmlDocument {
   return swmlDocument([hangupMethod(reason)]);
@@ -254,6 +274,8 @@ export function documentForCommand(command: CallCommand, callbacks: CallbackConf
       return swmlDocument([sendFaxMethod({ ...command, statusUrl }), handBack]);
     case 'receiveFax':
       return swmlDocument([receiveFaxMethod(statusUrl), handBack]);
+    case 'joinConference':
+      return swmlDocument([joinConferenceMethod(command.name, command), handBack]);
   }
 }
 

@@ -391,6 +391,10 @@ function stepOutcome(op: DocumentOp, vars: Json): EventDetail[] {
       return vars.record_result === 'success'
         ? [compact({ kind: 'recording.saved' as const, url: str(vars.record_url) })]
         : [{ kind: 'recording.failed', reason: str(vars.record_result) ?? 'unknown' }];
+    case 'joinConference':
+      // join_conference returns once the call has left the conference (`completed`), or never got in (`failed`,
+      // `canceled`, ...): either way the call is out of it, and the flow goes on.
+      return [{ kind: 'conference.left' }];
     case 'bridge':
       // connect returns once the bridge is over; a failed connect has no neutral event.
       return vars.connect_result === 'connected' ? [{ kind: 'unbridged' }] : [];

@@ -53,16 +53,16 @@ export const SIGNALWIRE_OPS = {
   // supervisor controls:
   switchSupervisorRole: 'unsupported',
   // conferences:
-  joinConference: 'unsupported',
+  joinConference: 'document',
   conferenceHold: 'unsupported',
   conferenceUnhold: 'unsupported',
   conferenceMute: 'unsupported',
   conferenceUnmute: 'unsupported',
 } as const satisfies OpTable;
 
-/** Why a SignalWire call cannot join a conference here yet. */
+/** Why a SignalWire conference member cannot be held or muted: a call joins with SWML `join_conference` only. */
 export const SIGNALWIRE_NO_CONFERENCE =
-  'the Calling API has no conference command; SWML join_conference is not built in this adapter yet';
+  'the Calling API has no conference command: a call joins a conference with SWML join_conference (muted or not), and no Calling API command holds or mutes a member';
 
 /** Why SignalWire refuses the supervisor controls. */
 export const SIGNALWIRE_NO_SUPERVISOR =

@@ -13,7 +13,7 @@ import { untilCallFinished } from '../control';
 import { toHookTarget, type HookAnswer, type HookClient, type HookTarget } from './hooks';
 import { OutboundLeg, type OutboundLegEvents } from './outbound-leg';
 import { Queues } from './queues';
-import { Conferences } from './conferences';
+import { Conferences } from '../conferences';
 import { FeatureServerSession, type SessionHost, type VerbRun } from './session';
 import type { JambonzSpecValidator } from './spec';
 import type { JambonzCallRecord, JambonzCallStatus } from './types';

@@ -5,7 +5,7 @@ import { SIM_MS as SHARED_SIM_MS, type Timers } from '../clock';
 import { HookFailure, toHookTarget, type HookAnswer, type HookTarget } from './hooks';
 import type { OutboundLeg, OutboundLegEvents } from './outbound-leg';
 import type { QueueLink, Queues } from './queues';
-import type { Conferences } from './conferences';
+import type { Conferences } from '../conferences';
 import { VerbSpecError, type NormalisedVerb } from './verb-spec';
 
 /**

@@ -1,3 +1,4 @@
+import { Conferences } from '../conferences';
 import { randomUUID } from 'node:crypto';
 import { scriptedAgent, type AgentScript, type CallerScript } from '../scripts';
 import type { Deliveries } from './delivery';
@@ -95,6 +96,7 @@ export class CallEngine implements CallControl {
   readonly clock: SimClock;
   readonly media: Media;
   private readonly runner: SwmlRunner;
+  readonly conferences = new Conferences();
   private readonly legs = new Map<string, Leg>();
   private readonly receivedFaxPages = new Map<string, number>();
   /** Dials per number, for `attemptsBeforeSuccess`. */

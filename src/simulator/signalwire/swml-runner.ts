@@ -12,6 +12,7 @@ import {
   type FinishedRecording,
   type Media,
 } from './media';
+import type { Conferences } from '../conferences';
 import { device, documentFetchBody, type Space } from './payloads';
 import { SCHEMAS, type SignalWireSpecValidator } from './spec';
 
@@ -67,6 +68,8 @@ export interface CallControl {
   /** A received fax's document, served by the simulator; returns its URL. */
   storeReceivedFax(pages: number): string;
   limitDuration(leg: Leg, seconds: number): void;
+  /** The space's conferences (`join_conference`). */
+  readonly conferences: Conferences;
 }
 
 export interface SwmlRunnerDeps {
@@ -214,6 +217,8 @@ export class SwmlRunner {
         return this.fax(leg, name === 'send_fax' ? 'send' : 'receive', params, signal);
       case 'detect_machine':
         return this.detectMachine(leg, params, signal);
+      case 'join_conference':
+        return this.joinConference(leg, params, signal);
       case 'sleep': {
         const duration = typeof raw === 'number' ? raw : num(params.duration, 0);
         // -1 sleeps until something else (an update, a hang-up) moves the call on.
@@ -576,6 +581,35 @@ export class SwmlRunner {
   }
 
   /** `detect_machine`: waits for the verdict, or with `wait: false` runs beside the rest of the call. */
+  /**
+   * `join_conference`: starts or joins the named conference and stays in it until the conference ends under
+   * the member (a member with `end_on_exit` left, or it was the last), then sets `join_conference_result`
+   * (`completed`: joined and left) and goes on with the document. A hang-up or a redirect takes the member out.
+   */
+  private async joinConference(leg: Leg, params: Json, signal: AbortSignal): Promise<Outcome> {
+    const name = str(params.name) ?? '';
+    if (signal.aborted) throw new Interrupted(interruptReason(signal));
+    this.deps.control.answer(leg);
+    leg.milestones.push(`joined conference ${name}`);
+    let leave = () => {};
+    try {
+      await new Promise<void>((left, interrupted) => {
+        leave = this.deps.control.conferences.join(name, {
+          callSid: leg.callId,
+          endsConference: params.end_on_exit === true,
+          dropped: left,
+        });
+        signal.addEventListener('abort', () => interrupted(new Interrupted(interruptReason(signal))), { once: true });
+      });
+    } finally {
+      leave();
+      leg.milestones.push(`left conference ${name}`);
+    }
+    leg.vars.join_conference_result = 'completed';
+    leg.vars.return_value = 'completed';
+    return NEXT;
+  }
+
   private async detectMachine(leg: Leg, params: Json, signal: AbortSignal): Promise<Outcome> {
     const { control } = this.deps;
     const statusUrl = str(params.status_url);

@@ -49,7 +49,7 @@ const telnyxConferenceCommands = [
   ...['join', 'leave', 'mute', 'unmute', 'hold', 'unhold', 'update'].map((a) => `conferences/actions/${a}`),
   ...operations(telnyx.paths, (path) => path.startsWith('/conferences')),
 ];
-/** SignalWire: the `command` of every Calling API request body, and the SWML methods that fax. */
+/** SignalWire: the `command` of every Calling API request body, and the SWML methods that fax or join conferences. */
 const signalwireCommands = [
   ...Object.values(signalwire.components.schemas).flatMap((schema) => {
     const command = (schema.properties as Record<string, { enum?: string[]; const?: string }> | undefined)?.command;
@@ -57,6 +57,7 @@ const signalwireCommands = [
   }),
   'send_fax',
   'receive_fax',
+  'join_conference',
 ];
 
 function resolved(schema: Json): Json {

@@ -109,7 +109,7 @@ describe('jambonz conference hold and mute (the hold / unhold / mute / unmute co
   });
 });
 
-describe('carriers without conferences here', () => {
+describe('carriers without a conference command here', () => {
   const refusal = (build: () => unknown): CarrierError => {
     try {
       build();
@@ -128,11 +128,13 @@ describe('carriers without conferences here', () => {
     }
   });
 
-  it('SignalWire refuses joinConference as Unsupported, naming why', () => {
-    expect(SIGNALWIRE_OPS.joinConference).toBe('unsupported');
+  it('SignalWire joins by document (SWML join_conference) and refuses member hold and mute, naming why', () => {
+    expect(SIGNALWIRE_OPS.joinConference).toBe('document');
     const callbacks = { publicBaseUrl: 'https://gw.example.com', secret: 's'.repeat(43) };
-    const err = refusal(() => signalwireCommandRequest(join(), { callbacks }));
-    expect(err.type).toBe(ErrorType.Unsupported);
-    expect(err.message).toContain(SIGNALWIRE_NO_CONFERENCE);
+    for (const op of ['conferenceHold', 'conferenceUnhold', 'conferenceMute', 'conferenceUnmute'] as const) {
+      const err = refusal(() => signalwireCommandRequest({ ...join(), op } as CallCommand, { callbacks }));
+      expect(err.type).toBe(ErrorType.Unsupported);
+      expect(err.message).toContain(SIGNALWIRE_NO_CONFERENCE);
+    }
   });
 });

@@ -57,6 +57,7 @@ const samples: { [K in DocumentOp]: Extract<CallCommandBody, { op: K }> } = {
     timeoutSeconds: 25,
     whisper: 'Call from the support queue.',
   },
+  joinConference: { op: 'joinConference', name: 'team-r1', endOnExit: true, beep: true, maxParticipants: 10 },
 };
 
 const command = (op: DocumentOp): CallCommand =>
@@ -115,6 +116,21 @@ describe('documents for flow operations', () => {
       },
     });
     expect(main('receiveFax')).toEqual({ receive_fax: { status_url: statusUrl } });
+  });
+
+  it('joins a conference with join_conference, beeping on entry only, then hands the call back', () => {
+    const [join, handBack] = documentForCommand(command('joinConference'), callbacks).sections.main;
+    expect(join).toEqual({
+      join_conference: { name: 'team-r1', beep: 'onEnter', end_on_exit: true, max_participants: 10 },
+    });
+    expect(handBack).toEqual({
+      transfer: { dest: sessionUrl, params: { op: 'joinConference', step: commandKey(workflowId, 5) } },
+    });
+    const muted = { ...command('joinConference'), beep: false, muted: true, startOnEnter: false } as CallCommand;
+    expect(documentForCommand(muted, callbacks).sections.main[0]).toMatchObject({
+      join_conference: { beep: 'false', muted: true, start_on_enter: false },
+    });
+    validSwml(documentForCommand(muted, callbacks));
   });
 
   it('whispers to the callee with an inline confirm before connecting it', () => {

@@ -461,7 +461,7 @@ describe('SWML document fetches', () => {
     expect(stepEvents(handBack(gather, { prompt_result: 'failed' }))[0]).toMatchObject({ reason: 'error' });
   });
 
-  it('turns record, connect and fax variables into their results', () => {
+  it('turns record, connect, conference and fax variables into their results', () => {
     const url = 'https://space.signalwire.com/api/v1/recordings/r2/download';
     expect(stepEvents(handBack({ op: 'recordStart' }, { record_result: 'success', record_url: url }))).toEqual([
       { ...step, kind: 'recording.saved', url },
@@ -474,6 +474,12 @@ describe('SWML document fetches', () => {
       { ...step, kind: 'unbridged' },
     ]);
     expect(stepEvents(handBack(bridge, { connect_result: 'failed', connect_failed_reason: 'noAnswer' }))).toEqual([]);
+    // join_conference returns when the call is out of the conference, whether it was in it or never got in.
+    const join = { op: 'joinConference', name: 'r1' } as const;
+    for (const result of ['completed', 'failed'])
+      expect(stepEvents(handBack(join, { join_conference_result: result, return_value: result }))).toEqual([
+        { ...step, kind: 'conference.left' },
+      ]);
     expect(
       stepEvents(
         handBack(

@@ -1,9 +1,9 @@
 /**
- * jambonz conferences (`conf:<account_sid>:<name>` on the feature server): the first member starts one, later
- * members join it; it ends when its last member leaves, or when a member with `endConferenceOnExit` leaves, and
- * then every member still in it is dropped from it (its `conference` verb ends and calls its actionHook).
- * Waiting for a moderator (`startConferenceOnEnter: false` before anyone started it) is not simulated: every
- * member starts or joins at once.
+ * Conferences as jambonz (`conference` verb; `conf:<account_sid>:<name>` on the feature server) and SignalWire
+ * (SWML `join_conference`) run them: the first member starts one, later members join it; it ends when its last
+ * member leaves, or when a member that ends it on exit (`endConferenceOnExit`, `end_on_exit`) leaves, and then
+ * every member still in it is dropped from it (its verb or method ends). Waiting for a moderator (a member that
+ * does not start the conference when none runs) is not simulated: every member starts or joins at once.
  */
 
 export interface ConferenceMember {
