@@ -1003,11 +1003,7 @@ export class CallSession extends SessionEngine {
     }
     if (isTransferControl(request)) return this.transferControl(request);
     if (isSupervisorRole(request.action)) return this.supervise(request as SupervisorRequest);
-    const body = controlCommand(
-      request,
-      { answered: isAnsweredStatus(this.state.status), inConference: this.inConference() },
-      this.targetOf(['recordStart']),
-    );
+    const body = controlCommand(request, isAnsweredStatus(this.state.status), this.targetOf(['recordStart']));
     if (!body)
       throw controlRefused({ kind: 'unsupported', reason: `${args.carrier} does not support ${request.action}` });
     const callId = this.requirePrimary(request.action);

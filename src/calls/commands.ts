@@ -156,10 +156,7 @@ export type CallCommandBody =
   | ({ op: 'joinConference'; name: string } & ConferenceOptions)
   /** Hold or release this call as a conference member (a live control; jambonz `conf_hold_status`). */
   | { op: 'conferenceHold' }
-  | { op: 'conferenceUnhold' }
-  /** Mute or unmute this call as a conference member (a live control; jambonz `conf_mute_status`). */
-  | { op: 'conferenceMute' }
-  | { op: 'conferenceUnmute' };
+  | { op: 'conferenceUnhold' };
 
 export type CallOp = CallCommandBody['op'];
 

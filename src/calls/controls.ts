@@ -200,16 +200,14 @@ export function controlRefusal(args: ControlUpdateArgs, facts: ControlFacts): Co
 
 /**
  * The command a control sends (route `command`). A hangup of an inbound call not yet answered is a `reject`
- * (jambonz `call_status: no-answer`; `completed` would be refused while it rings). A mute of a conference
- * member mutes it in the conference (jambonz `conf_mute_status`), not the leg. `recordingTarget` names the
+ * (jambonz `call_status: no-answer`; `completed` would be refused while it rings). `recordingTarget` names the
  * running recording for carriers that need its control id. Undefined for controls that send no command.
  */
 export function controlCommand(
   request: ControlRequest,
-  call: { answered: boolean; inConference: boolean },
+  answered: boolean,
   recordingTarget: { target?: string },
 ): CallCommandBody | undefined {
-  const { answered, inConference } = call;
   switch (request.action) {
     case 'hangup':
       return answered ? { op: 'hangup' } : { op: 'reject', reason: 'rejected' };
@@ -226,9 +224,8 @@ export function controlCommand(
     case 'record-resume':
       return { op: 'recordResume', ...recordingTarget };
     case 'mute':
-      return { op: inConference ? 'conferenceMute' : 'mute' };
     case 'unmute':
-      return { op: inConference ? 'conferenceUnmute' : 'unmute' };
+      return { op: request.action };
     case 'hold':
       return { op: 'conferenceHold' };
     case 'unhold':

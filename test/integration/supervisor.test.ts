@@ -154,8 +154,8 @@ describe('supervisor on a bridged agent call', () => {
     await eventually('the member in the conference', async () =>
       (await stack.state(member.workflowId)).operations.some((o) => o.op === 'joinConference' && !o.endedAt),
     );
-    // Held, released, muted and unmuted from REST while in the conference (jambonz conf_hold_status and
-    // conf_mute_status: a member is muted in its conference, not on its leg).
+    // Held, released, muted and unmuted from REST while in the conference (jambonz conf_hold_status, and
+    // mute_status on the member's own call: conf_mute_status would mute every member but the moderators).
     for (const action of ['hold', 'unhold', 'mute', 'unmute']) {
       expect(await control(member.workflowId, action)).toMatchObject({
         status: 200,
@@ -164,12 +164,14 @@ describe('supervisor on a bridged agent call', () => {
     }
     await eventually('all four reach jambonz', async () => {
       const sent = (await stack.jambonz.commands())
-        .map((c) => c.body as { conf_hold_status?: string; conf_mute_status?: string } | undefined)
-        .filter((body) => body?.conf_hold_status || body?.conf_mute_status);
+        .map((c) => c.body as { conf_hold_status?: string; mute_status?: string } | undefined)
+        .filter((body) => body?.conf_hold_status || body?.mute_status);
       return sent.length === 4 ? sent : undefined;
     });
     expect(
-      (await stack.jambonz.commands()).some((c) => (c.body as { mute_status?: string } | undefined)?.mute_status),
+      (await stack.jambonz.commands()).some(
+        (c) => (c.body as { conf_mute_status?: string } | undefined)?.conf_mute_status,
+      ),
     ).toBe(false);
     // The moderator hangs up 3 s (simulated) after joining: the conference ends for the member.
     const moderator = await stack.jambonz.placeCall({

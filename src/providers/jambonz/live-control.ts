@@ -276,10 +276,6 @@ export function liveControlForCommand(command: CallCommandBody, hooks: Operation
       return holdConferenceMember('hold');
     case 'conferenceUnhold':
       return holdConferenceMember('unhold');
-    case 'conferenceMute':
-      return muteConference('mute');
-    case 'conferenceUnmute':
-      return muteConference('unmute');
     default:
       return undefined;
   }

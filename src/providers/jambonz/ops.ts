@@ -65,8 +65,6 @@ export const JAMBONZ_OPS = {
   joinConference: 'document',
   conferenceHold: 'command',
   conferenceUnhold: 'command',
-  conferenceMute: 'command',
-  conferenceUnmute: 'command',
 } as const satisfies OpTable;
 
 /** `whisper` plays a say/play verb to the leg without breaking what runs, which must be a dial or a listen. */
@@ -74,10 +72,10 @@ const WHISPER_RULE: CarrierRule = {
   anyOf: ['bridged', 'recording'],
   rule: 'whisper (how jambonz plays to a live call) only while the call runs a dial or a listen (a recording)',
 };
-/** A dialing call is muted with `mute_status`, a conference member with `conf_mute_status` (controlCommand picks). */
+/** `mute_status` mutes this leg in a `dial` or a `conference` (`conf_mute_status` would mute every non-moderator). */
 const MUTE_RULE: CarrierRule = {
   anyOf: ['bridged', 'inConference'],
-  rule: 'mute_status only while the call runs a dial, conf_mute_status only while it is in a conference',
+  rule: 'mute_status only while the call runs a dial or a conference',
 };
 const LISTEN_RULE: CarrierRule = { anyOf: ['recording'], rule: 'listen_status only while the call runs a listen' };
 /** jambonz holds conference members only (`conf_hold_status` with `wait_hook`): a call that `joinConference` put in one. */

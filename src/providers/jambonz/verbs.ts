@@ -502,8 +502,6 @@ export function mapCommandToVerbs(command: CallCommandBody, hooks: OperationHook
       ];
     case 'conferenceHold':
     case 'conferenceUnhold':
-    case 'conferenceMute':
-    case 'conferenceUnmute':
       throw liveControlOnly(command.op);
   }
 }

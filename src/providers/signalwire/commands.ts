@@ -442,8 +442,6 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
     // conferences:
     case 'conferenceHold':
     case 'conferenceUnhold':
-    case 'conferenceMute':
-    case 'conferenceUnmute':
       throw unsupported('signalwire', command.op, SIGNALWIRE_NO_CONFERENCE);
   }
 }

@@ -56,8 +56,6 @@ export const SIGNALWIRE_OPS = {
   joinConference: 'document',
   conferenceHold: 'unsupported',
   conferenceUnhold: 'unsupported',
-  conferenceMute: 'unsupported',
-  conferenceUnmute: 'unsupported',
 } as const satisfies OpTable;
 
 /** Why a SignalWire conference member cannot be held or muted: a call joins with SWML `join_conference` only. */

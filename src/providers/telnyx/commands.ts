@@ -154,8 +154,6 @@ export function telnyxCommandRequest(command: CallCommand, options: TelnyxComman
     case 'joinConference':
     case 'conferenceHold':
     case 'conferenceUnhold':
-    case 'conferenceMute':
-    case 'conferenceUnmute':
       throw unsupported('telnyx', command.op, TELNYX_NO_CONFERENCE);
   }
 }

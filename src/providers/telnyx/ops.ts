@@ -58,8 +58,6 @@ export const TELNYX_OPS = {
   joinConference: 'unsupported',
   conferenceHold: 'unsupported',
   conferenceUnhold: 'unsupported',
-  conferenceMute: 'unsupported',
-  conferenceUnmute: 'unsupported',
 } as const satisfies OpTable;
 
 /** Why a Telnyx call cannot join a conference here yet. */

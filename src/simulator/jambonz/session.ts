@@ -1011,11 +1011,15 @@ export class FeatureServerSession implements VerbLoop {
         this.call.milestones.push(`stream ${body.listen_status}`);
       } else this.ignored('listen_status', running);
     } else if (typeof body.mute_status === 'string') {
-      if (running === 'dial') this.call.milestones.push(body.mute_status === 'mute' ? 'muted' : 'unmuted');
+      // This leg only, in a dial or in a conference (feature server `_lccMuteStatus`).
+      const where = running === 'conference' ? ' in conference' : '';
+      if (running === 'dial' || running === 'conference')
+        this.call.milestones.push(`${body.mute_status === 'mute' ? 'muted' : 'unmuted'}${where}`);
       else this.ignored('mute_status', running);
     } else if (typeof body.conf_mute_status === 'string') {
+      // Every member but the moderators (feature server `doConferenceMuteNonModerators`).
       if (running === 'conference')
-        this.call.milestones.push(body.conf_mute_status === 'mute' ? 'muted in conference' : 'unmuted in conference');
+        this.call.milestones.push(`${body.conf_mute_status === 'mute' ? 'muted' : 'unmuted'} the non-moderators`);
       else this.ignored('conf_mute_status', running);
     } else if (typeof body.conf_hold_status === 'string') {
       if (running === 'conference') this.call.milestones.push(body.conf_hold_status === 'hold' ? 'held' : 'unheld');

@@ -396,8 +396,6 @@ const samples: { [K in CallOp]: Extract<CallCommandBody, { op: K }> } = {
   joinConference: { op: 'joinConference', name: 'room-1' },
   conferenceHold: { op: 'conferenceHold' },
   conferenceUnhold: { op: 'conferenceUnhold' },
-  conferenceMute: { op: 'conferenceMute' },
-  conferenceUnmute: { op: 'conferenceUnmute' },
 };
 
 const command = <K extends CallOp>(op: K, sequence = 7): CallCommand =>
