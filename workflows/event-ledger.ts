@@ -253,6 +253,16 @@ export class EventLedger {
     this.transferParty = party;
   }
 
+  /**
+   * The caller's bridge moves into the conference `room` (for a supervisor): the end of the dial that carried it
+   * is no longer the bridge's end; leaving the room is (`conference.left`).
+   */
+  moveBridgeInto(room: string | undefined): void {
+    if (!this.state.bridge?.since) return;
+    const { room: _moved, ...bridge } = this.state.bridge;
+    this.state.bridge = room ? { ...bridge, room } : bridge;
+  }
+
   /** A transfer that did not happen: the caller is still bridged to `party`. */
   restoreBridge(party: { callId?: string; address?: string }): void {
     this.transferParty = undefined;
@@ -358,9 +368,19 @@ export class EventLedger {
         }
         break;
       case 'unbridged':
+        // The dial that a move into a conference killed: the bridge goes on in the room (see `moveBridgeInto`).
+        if (primary && this.state.bridge?.room) break;
         if (leg.status === 'bridged') leg.status = 'answered';
         if (primary) this.closeBridge(event.occurredAt, true);
         if (primary && this.state.status === 'bridged') setStatus('answered');
+        break;
+      case 'conference.left':
+        // The room a bridge was moved into ended (the agent left it): the caller is back with its flow.
+        if (primary && this.state.bridge?.room) {
+          this.closeBridge(event.occurredAt, true);
+          delete this.state.bridge.room;
+          if (this.state.status === 'bridged') setStatus('answered');
+        }
         break;
       case 'queue.joined':
         if (primary && !this.ended) {

@@ -1061,6 +1061,8 @@ export class CallSession extends SessionEngine {
    */
   private async supervise(request: SupervisorRequest): Promise<ControlResult> {
     const role = request.action;
+    // Where a dial bridges exactly two legs (jambonz), supervisors meet the call in a conference of its own.
+    const room = this.channel.dialBridges ? await this.roomForSupervisor() : undefined;
     const current = this.supervisorLeg();
     if (current) {
       const { seq, key } = this.begin(`control ${role}`, current.callId);
@@ -1069,6 +1071,7 @@ export class CallSession extends SessionEngine {
           activitiesFor(`control ${role}`).sendCallCommand({
             op: 'switchSupervisorRole',
             role,
+            ...(room ? { room } : {}),
             provider: this.provider,
             callId: current.callId,
             commandKey: key,
@@ -1089,9 +1092,11 @@ export class CallSession extends SessionEngine {
         supervisor: { callId: current.callId, role, answered: current.status !== 'ringing' },
       };
     }
-    const agent = this.state.legs.find(
-      (l) => l.callId === this.state.bridge?.callId || (l.role === 'agent' && l.status === 'bridged'),
-    );
+    const agent = room
+      ? { callId: this.state.bridge?.callId ?? '', role: 'agent' }
+      : this.state.legs.find(
+          (l) => l.callId === this.state.bridge?.callId || (l.role === 'agent' && l.status === 'bridged'),
+        );
     if (!agent || agent.role === 'primary')
       throw controlRefused({ kind: 'invalid-state', reason: 'the call is bridged to no leg this session placed' });
     const { seq, key } = this.begin(`control ${role}`, '');
@@ -1100,7 +1105,7 @@ export class CallSession extends SessionEngine {
         to: request.to!,
         from: this.state.to,
         timeoutSeconds: SUPERVISOR_RING_SECONDS,
-        supervise: { callId: agent.callId, role },
+        supervise: { callId: agent.callId, role, ...(room ? { room } : {}) },
       });
       const leg = this.state.legs.find((l) => l.callId === callId)!;
       leg.supervisorRole = role;
@@ -1120,6 +1125,36 @@ export class CallSession extends SessionEngine {
       this.finish(seq, (err as Error).name ?? 'failed');
       throw err;
     }
+  }
+
+  /**
+   * The conference a supervisor joins on a carrier whose dial bridges two legs only (jambonz), moving the call
+   * into it the first time: the agent leaves the dial for the room (ending it when it leaves), and the caller's
+   * next document, fetched when its dial is killed, joins it too. The bridge lasts until the caller is out of
+   * the room (`EventLedger.moveBridgeInto`); the caller hanging up ends the room for everyone.
+   */
+  private async roomForSupervisor(): Promise<string> {
+    const open = this.state.bridge?.room;
+    if (open) return open;
+    const room = `supervised-${this.state.callId}`;
+    this.ledger.moveBridgeInto(room);
+    // Queued before the agent moves, so the fetch that the killed dial makes finds it.
+    const joining = new CancellationScope();
+    void joining
+      .run(() => this.joinConference(room, { endOnExit: true }))
+      .catch((err: unknown) => {
+        if (!isCallEnded(err) && !isCancellation(err))
+          log.warn('joining the supervised room failed', { error: (err as Error)?.message });
+      });
+    try {
+      await this.command({ op: 'moveToConference', room });
+    } catch (err) {
+      joining.cancel();
+      this.ledger.moveBridgeInto(undefined);
+      throw err;
+    }
+    this.ledger.note('moved into a conference for a supervisor');
+    return room;
   }
 
   /**

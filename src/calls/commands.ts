@@ -149,8 +149,17 @@ export type CallCommandBody =
   /** Stop receiving a fax; `target` is the carrier's id of the fax operation (SignalWire starts faxes in SWML). */
   | { op: 'stopReceiveFax'; target?: string }
   // supervisor controls:
-  /** Change the role of a supervisor leg already on the call (Telnyx `switch_supervisor_role`, sent to that leg). */
-  | { op: 'switchSupervisorRole'; role: SupervisorRole }
+  /**
+   * Change the role of a supervisor leg already on the call, sent to that leg (Telnyx `switch_supervisor_role`;
+   * jambonz: the leg rejoins `room`, the conference the call was moved into, in the new role).
+   */
+  | { op: 'switchSupervisorRole'; role: SupervisorRole; room?: string }
+  /**
+   * Moves a bridged call into the conference `room`, so a supervisor can join it: the party it is bridged to
+   * joins the room as the agent (ending it when it leaves), and the call itself fetches its next document, which
+   * joins it too (jambonz Live Call Control `child_call_hook`).
+   */
+  | { op: 'moveToConference'; room: string }
   // conferences:
   /** Join the named conference; the operation lasts until the call leaves it (`conference.left`). */
   | ({ op: 'joinConference'; name: string } & ConferenceOptions)
@@ -177,8 +186,11 @@ export interface PlaceCallRequest extends DialOptions {
   from: string;
   commandKey: string;
   ownerWorkflowId: string;
-  /** A supervisor leg: attached to the leg `callId` in `role` once it answers (Telnyx `supervise_call_control_id`). */
-  supervise?: { callId: string; role: SupervisorRole };
+  /**
+   * A supervisor leg: attached to the leg `callId` in `role` once it answers (Telnyx `supervise_call_control_id`),
+   * or, where the call was moved into the conference `room` (jambonz), joining that room in `role`.
+   */
+  supervise?: { callId: string; role: SupervisorRole; room?: string };
 }
 
 /** A call placed only to send a fax (the send-fax workflow): the carrier sends the document once answered. */

@@ -119,8 +119,11 @@ export interface CallState {
   timeline: TimelineEntry[];
   /** Who ended the call: this session (hangup, reject), the other party, or the carrier's word (gone, no answer). */
   endedBy?: 'session' | 'remote' | 'carrier';
-  /** The leg the caller was bridged to last (an agent, a transfer); `since` while it still is. */
-  bridge?: { callId?: string; address?: string; since?: string };
+  /**
+   * The leg the caller was bridged to last (an agent, a transfer); `since` while it still is. `room`: the bridge
+   * was moved into this conference for a supervisor (jambonz), and lasts until the caller leaves it.
+   */
+  bridge?: { callId?: string; address?: string; since?: string; room?: string };
   /**
    * The caller's bridges keep it up when the other party leaves (Telnyx `park_after_unbridge`): the session
    * hangs up or goes on when the agent has gone, and a warm transfer's consult can hold the caller.

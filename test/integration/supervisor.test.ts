@@ -20,6 +20,10 @@ const CALLER = '+15557770300';
 const SUPERVISOR = '+15550009000';
 const ROOM_MODERATOR = '+15550001300';
 const ROOM_MEMBER = '+15550001301';
+/** The jambonz supervisor case: its own caller, and an agent who hangs up 60 s (simulated) after answering. */
+const JAMBONZ_CALLER = '+15557770350';
+const SUPERVISED_LINE = '+15550001100';
+const LEAVING_AGENT = '+15550002100';
 
 describe('supervisor on a bridged agent call', () => {
   let stack: TestStack;
@@ -31,12 +35,20 @@ describe('supervisor on a bridged agent call', () => {
       JSON.stringify({
         default: { flow: 'defaultIvr', args: { agentNumber: '+15550002000' } },
         numbers: {
+          [SUPERVISED_LINE]: { flow: 'defaultIvr', args: { agentNumber: LEAVING_AGENT } },
           [ROOM_MODERATOR]: { flow: 'conferenceRoom', args: { room: 'r1', moderator: true } },
           [ROOM_MEMBER]: { flow: 'conferenceRoom', args: { room: 'r1' } },
         },
       }),
     );
-    stack = await startTestStack({ simulate: [...PROVIDERS], timeScale: 0.25, env: { ROUTING_TABLE_PATH: routes } });
+    stack = await startTestStack({
+      simulate: [...PROVIDERS],
+      timeScale: 0.25,
+      env: {
+        ROUTING_TABLE_PATH: routes,
+        SIMULATOR_AGENTS: JSON.stringify({ [LEAVING_AGENT]: { behaviour: 'answer', hangupAfterMs: 60_000 } }),
+      },
+    });
   });
   afterAll(async () => {
     await stack?.close();
@@ -78,9 +90,9 @@ describe('supervisor on a bridged agent call', () => {
     return log.filter((entry) => JSON.stringify(entry).includes(SUPERVISOR));
   }
 
-  it('Telnyx: monitors, whispers and barges; SignalWire and jambonz refuse with their reason', async () => {
+  it('Telnyx: monitors, whispers and barges; SignalWire refuses with its reason', async () => {
     await Promise.all(
-      PROVIDERS.map(async (provider) => {
+      (['telnyx', 'signalwire'] as const).map(async (provider) => {
         const workflowId = await placeBridgedCall(provider);
 
         if (provider !== 'telnyx') {
@@ -146,7 +158,87 @@ describe('supervisor on a bridged agent call', () => {
       }),
     );
     // The sessions that took (and refused) supervisor controls replay against the workflow code.
-    expect(await replayCompletedSessions(stack.client, `CallFrom = '${CALLER}'`)).toBe(3);
+    expect(await replayCompletedSessions(stack.client, `CallFrom = '${CALLER}'`)).toBe(2);
+  });
+
+  it('jambonz: moves the call into a conference, where a supervisor monitors, whispers and barges', async () => {
+    const { workflowId, callSid: caller } = await stack.jambonz.placeCall({
+      from: JAMBONZ_CALLER,
+      to: SUPERVISED_LINE,
+      presses: ['1'],
+    });
+    await eventually(
+      'the caller bridged to the agent',
+      async () => (await stack.state(workflowId)).status === 'bridged',
+    );
+    const noSupervisor = await control(workflowId, 'whisper');
+    expect(noSupervisor).toMatchObject({ status: 409, body: { code: 'invalid-state' } });
+    expect(await sentToSupervisor('jambonz')).toEqual([]);
+
+    const monitored = await control(workflowId, 'monitor', { to: SUPERVISOR });
+    expect(monitored).toMatchObject({
+      status: 200,
+      body: { result: { outcome: 'sent', supervisor: { role: 'monitor', answered: true } } },
+    });
+    const supervisorLeg: string = monitored.body.result.supervisor.callId;
+    const room = `supervised-${caller}`;
+    // The agent left the dial for the room (Live Call Control child_call_hook to a member hook); the caller's
+    // killed dial fetched the room; the supervisor was placed with the room as its call_hook, joining muted.
+    const sent = await stack.jambonz.commands();
+    const moves = sent.filter(
+      (c) => c.action === 'updateCall' && c.callSid === caller && JSON.stringify(c.body).includes('child_call_hook'),
+    );
+    expect(moves).toHaveLength(1);
+    expect(moves[0]).toMatchObject({
+      status: 202,
+      body: { child_call_hook: { url: expect.stringContaining('as=agent') } },
+    });
+    const placed = sent.find((c) => c.action === 'createCall' && JSON.stringify(c.body).includes(SUPERVISOR));
+    expect(placed?.body).toMatchObject({ call_hook: { url: expect.stringContaining('hook=member') } });
+    const agentLeg = (await stack.jambonz.calls()).find((c) => c.parentCallSid === caller);
+    expect(agentLeg).toBeDefined();
+    const milestones = async (callSid: string) => (await stack.jambonz.call(callSid)).outcome;
+    await eventually(
+      'all three in the room',
+      async () =>
+        (await milestones(caller)).includes(`joined conference ${room}`) &&
+        (await milestones(agentLeg!.callSid)).includes(`joined conference ${room} (tagged agent)`) &&
+        (await milestones(supervisorLeg)).includes(`joined conference ${room} (muted)`),
+    );
+    expect((await stack.state(workflowId)).status).toBe('bridged');
+
+    // Switching the role rejoins the supervisor in it (a Live Call Control call_hook to the member hook).
+    expect(await control(workflowId, 'whisper')).toMatchObject({
+      status: 200,
+      body: { result: { supervisor: { callId: supervisorLeg, role: 'whisper' } } },
+    });
+    await eventually('the supervisor heard by the agent only', async () =>
+      (await milestones(supervisorLeg)).includes(`joined conference ${room} (heard only by agent)`),
+    );
+    expect(await control(workflowId, 'barge')).toMatchObject({
+      status: 200,
+      body: { result: { supervisor: { callId: supervisorLeg, role: 'barge' } } },
+    });
+    await eventually('the supervisor an equal member', async () =>
+      (await milestones(supervisorLeg)).endsWith(`joined conference ${room}`),
+    );
+    const second = await control(workflowId, 'monitor', { to: '+15550009001' });
+    expect(second.body.detail).toContain('already on the call');
+
+    // The agent hangs up: the room ends for everyone, the supervisor's call ends, the caller is back in its
+    // flow, which ends the call as it does after any bridge.
+    const outcome = await stack.outcome(workflowId);
+    expect(outcome.flowResult).toBe(`pressed 1, bridged to agent ${LEAVING_AGENT}`);
+    expect((await stack.jambonz.waitForEnd(supervisorLeg, 20_000)).ended).toBe(true);
+    const timeline = (await stack.state(workflowId)).timeline.map((line) => line.text);
+    expect(timeline).toEqual(
+      expect.arrayContaining([
+        'moved into a conference for a supervisor',
+        `supervisor ${SUPERVISOR} joined as monitor`,
+      ]),
+    );
+    expect(timeline.some((text) => /^bridge ended after \d+ s$/.test(text))).toBe(true);
+    expect(await replayCompletedSessions(stack.client, `CallFrom = '${JAMBONZ_CALLER}'`)).toBe(1);
   });
 
   it('jambonz: a conference as a flow operation, ended for the member when the moderator leaves', async () => {

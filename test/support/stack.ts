@@ -94,6 +94,7 @@ export interface JambonzSimControl {
   /** A scripted caller dials in; its session is `call:jambonz:<call_sid>`. */
   placeCall(script: CallerScript): Promise<{ callSid: string; workflowId: string }>;
   call(callSid: string): Promise<JambonzCallRecord>;
+  calls(): Promise<JambonzCallRecord[]>;
   /** Resolves once the call ended and all its hooks were answered or failed. */
   waitForEnd(callSid: string, timeoutMs?: number): Promise<JambonzCallRecord>;
   /** Every REST request the simulated api server received (Live Call Control, createCall, reads). */
@@ -208,6 +209,7 @@ function jambonzControl(sim: string): JambonzSimControl {
       return { callSid: call_sid, workflowId: inboundCallWorkflowId('jambonz', call_sid) };
     },
     call: (callSid) => getJson<JambonzCallRecord>(`${sim}/_sim/calls/${encodeURIComponent(callSid)}`),
+    calls: () => getJson<JambonzCallRecord[]>(`${sim}/_sim/calls`),
     waitForEnd: (callSid, timeoutMs = 60_000) =>
       getJson<JambonzCallRecord>(`${sim}/_sim/calls/${encodeURIComponent(callSid)}/ended?timeout_ms=${timeoutMs}`),
     commands: () => getJson<JambonzCommandLogEntry[]>(`${sim}/_sim/commands`),

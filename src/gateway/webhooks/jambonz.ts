@@ -10,8 +10,10 @@ import {
   JambonzHook,
   normaliseJambonzWebhook,
   queueHoldingDocument,
+  roomMemberDocument,
   verifyConfirmHook,
   verifyHookToken,
+  verifyMemberHook,
   verifyJambonzSignature,
   type DocumentOptions,
   type JambonzVerb,
@@ -95,6 +97,13 @@ export async function jambonzWebhooks(app: FastifyInstance, options: JambonzWebh
           if (!confirm.ok) throw refuse(401, 'invalid hook token', confirm.reason, 'jambonz hook URL refused');
           logWorkflowId(request, reply, confirm.workflowId);
           return sendVerbs(reply, confirmDocument(confirm.text));
+        }
+        if (hookParam === JambonzHook.Member) {
+          // A supervised call's agent or supervisor: its room and role are in its signed URL.
+          const member = verifyMemberHook(webhook.url, secrets);
+          if (!member.ok) throw refuse(401, 'invalid hook token', member.reason, 'jambonz hook URL refused');
+          logWorkflowId(request, reply, member.workflowId);
+          return sendVerbs(reply, roomMemberDocument(member.room, member.as));
         }
         const token = verifyHookToken(webhook.url, secrets);
         if (!token.ok) throw refuse(401, 'invalid hook token', token.reason, 'jambonz hook URL refused');

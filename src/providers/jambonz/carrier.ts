@@ -13,7 +13,7 @@ import {
 import { isMediaOp } from '../../calls/media';
 import { JAMBONZ_MEDIA_GAPS } from './media';
 import { JAMBONZ_NO_FAX, JAMBONZ_NO_SUPERVISOR, JAMBONZ_OPS } from './ops';
-import { hookUrl, JambonzHook, operationHooks, STATUS_HOOK_RETRIES } from './webhook';
+import { hookUrl, JambonzHook, memberHookUrl, operationHooks, STATUS_HOOK_RETRIES } from './webhook';
 
 /**
  * What the worker needs to command jambonz: Live Call Control for the operations that act on the running
@@ -66,18 +66,41 @@ export function createJambonzCommands(options: JambonzCommandsOptions): CarrierC
           ...(options.speechDefaults ?? JAMBONZ_DEFAULT_SPEECH),
         };
 
+  /**
+   * A supervisor joins the room the call was moved into: its own verbs (a signed member hook) instead of a
+   * session's, and the session's status hook, so the session hears it answer and end.
+   */
+  const applicationFor = (request: PlaceCallRequest): JambonzCallApplication => {
+    const { supervise } = request;
+    if (!supervise) return application(request);
+    if (!supervise.room) throw unsupported('jambonz', 'a supervisor leg', JAMBONZ_NO_SUPERVISOR);
+    return {
+      call_hook: memberHookUrl(
+        publicBaseUrl,
+        hookSecret,
+        request.ownerWorkflowId,
+        request.commandKey,
+        supervise.room,
+        supervise.role,
+      ),
+      call_status_hook:
+        hookUrl(publicBaseUrl, hookSecret, request.ownerWorkflowId, JambonzHook.Status) + STATUS_HOOK_RETRIES,
+      ...(options.speechDefaults ?? JAMBONZ_DEFAULT_SPEECH),
+    };
+  };
+
   return {
     provider: 'jambonz',
     dialIsIdempotent: false,
 
     commandRequest(command: CallCommand): CarrierRequest {
+      if (command.op === 'switchSupervisorRole' && !command.room)
+        throw unsupported('jambonz', command.op, JAMBONZ_NO_SUPERVISOR);
       if (JAMBONZ_OPS[command.op] === OpRoute.Unsupported)
         throw unsupported(
           'jambonz',
           command.op,
-          command.op === 'switchSupervisorRole'
-            ? JAMBONZ_NO_SUPERVISOR
-            : (isMediaOp(command.op) && JAMBONZ_MEDIA_GAPS[command.op]) || JAMBONZ_NO_FAX,
+          (isMediaOp(command.op) && JAMBONZ_MEDIA_GAPS[command.op]) || JAMBONZ_NO_FAX,
         );
       const body = liveControlForCommand(command, hooksFor(command));
       if (body === undefined) {
@@ -88,11 +111,10 @@ export function createJambonzCommands(options: JambonzCommandsOptions): CarrierC
     },
 
     placeCallRequest(request: PlaceCallRequest): CarrierRequest {
-      if (request.supervise) throw unsupported('jambonz', 'a supervisor leg', JAMBONZ_NO_SUPERVISOR);
       const amdHook = request.detectMachine
         ? hookUrl(publicBaseUrl, hookSecret, request.ownerWorkflowId, JambonzHook.Amd, request.commandKey)
         : undefined;
-      return createCallRequest(accountSid, createCallBody(request, application(request), amdHook));
+      return createCallRequest(accountSid, createCallBody(request, applicationFor(request), amdHook));
     },
 
     placedCall: (responseBody) => {

@@ -107,6 +107,9 @@ export function normaliseJambonzWebhook(rawBody: Buffer | string, context: Jambo
       case JambonzHook.Confirm:
         // The callee answered; the dial's own events report that. The gateway answers it with the whisper.
         return [];
+      case JambonzHook.Member:
+        // A member of a supervised call's room asks for its verbs; its status hook reports its call.
+        return [];
       // conferences:
       case JambonzHook.Conference:
         return [outcome('left', { kind: 'conference.left' })];

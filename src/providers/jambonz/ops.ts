@@ -2,12 +2,12 @@ import type { CarrierRule, ControlTable } from '../../calls/controls';
 import type { OpTable } from '../ops';
 
 /**
- * Why jambonz refuses the supervisor controls: its supervisor means are conference ones (a `conference` member
- * with `joinMuted` listens, `speakOnlyTo` or `conferenceParticipantAction: coach` whispers), and the bridge here
- * is a `dial`, which takes no third party.
+ * Why jambonz refuses a supervisor request that names no room: a `dial` bridges exactly two legs, so the session
+ * first moves the call into a conference (`moveToConference`), where a supervisor joins muted (monitor), heard
+ * by the agent only (`speakOnlyTo`: whisper) or as an equal member (barge).
  */
 export const JAMBONZ_NO_SUPERVISOR =
-  'a dial bridges exactly two legs; jambonz supervises conference members only (conference joinMuted, speakOnlyTo, conferenceParticipantAction coach)';
+  'a dial bridges exactly two legs: a supervisor joins the conference the call is moved into, and this request names none';
 
 /** Why jambonz refuses faxes. */
 export const JAMBONZ_NO_FAX = 'no fax: no T.38, no fax verb';
@@ -60,7 +60,8 @@ export const JAMBONZ_OPS = {
   refer: 'unsupported',
   stopReceiveFax: 'unsupported',
   // supervisor controls:
-  switchSupervisorRole: 'unsupported',
+  switchSupervisorRole: 'command',
+  moveToConference: 'command',
   // conferences:
   joinConference: 'document',
   conferenceHold: 'command',
@@ -113,8 +114,9 @@ export const JAMBONZ_CONTROLS = {
   },
   hold: { route: 'command', requires: CONFERENCE_HOLD_RULE },
   unhold: { route: 'command', requires: CONFERENCE_HOLD_RULE },
-  // supervisor controls:
-  monitor: { route: 'unsupported', why: JAMBONZ_NO_SUPERVISOR },
-  whisper: { route: 'unsupported', why: JAMBONZ_NO_SUPERVISOR },
-  barge: { route: 'unsupported', why: JAMBONZ_NO_SUPERVISOR },
+  // supervisor controls (workflows/session.ts): the call is moved into a conference (child_call_hook takes the
+  // agent out of the dial into it, the caller follows), then the supervisor is placed into it in its role.
+  monitor: { route: 'command' },
+  whisper: { route: 'command' },
+  barge: { route: 'command' },
 } as const satisfies ControlTable;

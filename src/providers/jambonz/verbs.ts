@@ -2,10 +2,10 @@ import type { CallCommandBody, GatherOptions, Prompt, RecordOptions } from '../.
 import { isMediaCommand } from '../../calls/media';
 import { ErrorType } from '../../calls/errors';
 import { unsupported } from '../ops';
-import { JAMBONZ_NO_FAX, JAMBONZ_NO_SUPERVISOR } from './ops';
+import { JAMBONZ_NO_FAX } from './ops';
 import { isDialTarget } from '../../calls/ids';
 import { CarrierError } from '../errors';
-import { JambonzHook, type OperationHooks } from './webhook';
+import { JambonzHook, type OperationHooks, type RoomMember } from './webhook';
 import { mediaVerbs } from './media';
 
 /**
@@ -234,6 +234,10 @@ export interface ConferenceVerb {
   endConferenceOnExit?: boolean;
   joinMuted?: boolean;
   maxParticipants?: number;
+  /** Tags this member; another member's `speakOnlyTo` names the tag. */
+  memberTag?: string;
+  /** This member is heard only by members with this tag (coaching). */
+  speakOnlyTo?: string;
   actionHook?: string;
 }
 
@@ -374,6 +378,26 @@ export function confirmDocument(whisper: string): JambonzVerb[] {
   return [sayVerb({ text: whisper })];
 }
 
+/** The tag of the agent in a supervised call's room: a whispering supervisor speaks only to it. */
+export const AGENT_MEMBER_TAG = 'agent';
+
+/**
+ * The verbs of a supervised call's room for a member other than the caller (`JambonzHook.Member`), then a
+ * hang-up once it is out. The agent ends the room when it leaves, which hands the caller back to its flow; a
+ * supervisor joins muted (`monitor`), heard by the agent only (`whisper`), or as an equal member (`barge`).
+ */
+export function roomMemberDocument(room: string, as: RoomMember): JambonzVerb[] {
+  const how: Partial<ConferenceVerb> =
+    as === 'agent'
+      ? { memberTag: AGENT_MEMBER_TAG, endConferenceOnExit: true }
+      : as === 'monitor'
+        ? { joinMuted: true }
+        : as === 'whisper'
+          ? { speakOnlyTo: AGENT_MEMBER_TAG }
+          : {};
+  return [conferenceVerb({ name: room, beep: false, startConferenceOnEnter: true, ...how }), hangupVerb()];
+}
+
 /**
  * The jambonz queue every `enqueue` parks its caller in. The queue workflow, not jambonz, keeps order and
  * positions; jambonz only holds the caller until an agent leg takes that exact call with
@@ -484,9 +508,10 @@ export function mapCommandToVerbs(command: CallCommandBody, hooks: OperationHook
     case 'mute':
     case 'unmute':
       throw liveControlOnly(command.op);
-    // supervisor controls:
+    // supervisor controls (Live Call Control on a running call):
     case 'switchSupervisorRole':
-      throw unsupported('jambonz', command.op, JAMBONZ_NO_SUPERVISOR);
+    case 'moveToConference':
+      throw liveControlOnly(command.op);
     // conferences:
     case 'joinConference':
       return [

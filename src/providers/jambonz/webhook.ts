@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readSessionUrl, sessionToken, sessionUrl, type SessionUrlExtras, type SessionUrlScheme } from '../session-url';
+import { SUPERVISOR_ROLES, type SupervisorRole } from '../../calls/supervisor';
 import type { IncomingWebhook, VerifyResult } from '../types';
 
 /**
@@ -107,6 +108,11 @@ export const JambonzHook = {
   // conferences:
   /** A `conference` verb's actionHook: the member left the conference. */
   Conference: 'conference',
+  /**
+   * The verbs of a supervised call's other members (the agent moved out of the dial, a supervisor we placed):
+   * join the call's room in their role, then hang up. Signed, answered by the gateway without the session.
+   */
+  Member: 'member',
 } as const;
 export type JambonzHook = (typeof JambonzHook)[keyof typeof JambonzHook];
 
@@ -182,6 +188,53 @@ export function confirmHookUrl(
 
 export type ConfirmHookResult = { ok: true; workflowId: string; text: string } | { ok: false; reason: string };
 
+/** How a member of a supervised call's room joins it: the agent, or a supervisor in its role. */
+export type RoomMember = 'agent' | SupervisorRole;
+const ROOM_MEMBERS: readonly string[] = ['agent', ...SUPERVISOR_ROLES];
+
+/** Member hooks carry the room and the role, signed with the rest (see `JambonzHook.Member`). */
+const MEMBER_URLS: SessionUrlScheme<'hook' | 'wf' | 'op' | 'room' | 'as'> = {
+  scope: 'jambonz-member',
+  params: ['hook', 'wf', 'op', 'room', 'as'],
+  tokenParam: 'token',
+};
+
+/** The URL whose verbs put a call in `room` as `as` (a call_hook of a supervisor, a child_call_hook of the agent). */
+export function memberHookUrl(
+  publicBaseUrl: string,
+  secret: string,
+  workflowId: string,
+  controlId: string,
+  room: string,
+  as: RoomMember,
+): string {
+  return sessionUrl(
+    MEMBER_URLS,
+    { publicBaseUrl, path: JAMBONZ_HOOK_PATH, secret },
+    { ...hookParams(JambonzHook.Member, workflowId, controlId), room, as },
+  );
+}
+
+export type MemberHookResult =
+  | { ok: true; workflowId: string; room: string; as: RoomMember }
+  | { ok: false; reason: string };
+
+/** Reads and checks a member hook's URL (see `memberHookUrl`). */
+export function verifyMemberHook(url: string, secrets: readonly string[]): MemberHookResult {
+  const read = readSessionUrl(MEMBER_URLS, url, secrets);
+  if (read.verdict !== 'valid') return { ok: false, reason: `member hook URL refused (${read.verdict})` };
+  const { hook, wf: workflowId, room, as } = read.values;
+  if (
+    hook !== JambonzHook.Member ||
+    workflowId === undefined ||
+    !room ||
+    as === undefined ||
+    !ROOM_MEMBERS.includes(as)
+  )
+    return { ok: false, reason: 'a member hook must name its session, its room and how the member joins' };
+  return { ok: true, workflowId, room, as: as as RoomMember };
+}
+
 /** Reads and checks a confirm hook's URL (see `confirmHookUrl`). */
 export function verifyConfirmHook(url: string, secrets: readonly string[]): ConfirmHookResult {
   const read = readSessionUrl(CONFIRM_URLS, url, secrets);
@@ -250,6 +303,8 @@ export interface OperationHooks {
   url(hook: JambonzHook): string;
   /** The confirmHook that has the called party of this operation's dial hear `text` (see `confirmHookUrl`). */
   confirmUrl(text: string): string;
+  /** The URL whose verbs put a call in `room` as `as` (see `memberHookUrl`). */
+  memberUrl(room: string, as: RoomMember): string;
   /**
    * WebSocket URL that receives call audio and stores it: jambonz records by streaming (`listen`), because
    * its `record` verb cannot run. Without it `recordStart` is refused.
@@ -270,6 +325,7 @@ export function operationHooks(input: {
     ownerWorkflowId: workflowId,
     url: (hook) => hookUrl(publicBaseUrl, secret, workflowId, hook, controlId),
     confirmUrl: (text) => confirmHookUrl(publicBaseUrl, secret, workflowId, controlId, text),
+    memberUrl: (room, as) => memberHookUrl(publicBaseUrl, secret, workflowId, controlId, room, as),
     recordingStreamUrl,
   };
 }

@@ -438,6 +438,7 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
       throw unsupported('signalwire', command.op, SIGNALWIRE_NO_LEG_MUTE);
     // supervisor controls:
     case 'switchSupervisorRole':
+    case 'moveToConference':
       throw unsupported('signalwire', command.op, SIGNALWIRE_NO_SUPERVISOR);
     // conferences:
     case 'conferenceHold':

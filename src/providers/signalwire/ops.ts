@@ -52,6 +52,7 @@ export const SIGNALWIRE_OPS = {
   stopReceiveFax: 'command',
   // supervisor controls:
   switchSupervisorRole: 'unsupported',
+  moveToConference: 'unsupported',
   // conferences:
   joinConference: 'document',
   conferenceHold: 'unsupported',

@@ -150,6 +150,9 @@ export function telnyxCommandRequest(command: CallCommand, options: TelnyxComman
     // supervisor controls:
     case 'switchSupervisorRole':
       return telnyxSwitchSupervisorRoleRequest(command.callId, command.role);
+    case 'moveToConference':
+      // Telnyx supervises the agent's leg itself (supervise_call_control_id): no conference needed.
+      throw unsupported('telnyx', command.op, TELNYX_NO_CONFERENCE);
     // conferences:
     case 'joinConference':
     case 'conferenceHold':

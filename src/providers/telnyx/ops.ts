@@ -54,6 +54,7 @@ export const TELNYX_OPS = {
   stopReceiveFax: 'unsupported',
   // supervisor controls:
   switchSupervisorRole: 'command',
+  moveToConference: 'unsupported',
   // conferences:
   joinConference: 'unsupported',
   conferenceHold: 'unsupported',

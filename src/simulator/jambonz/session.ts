@@ -845,7 +845,13 @@ export class FeatureServerSession implements VerbLoop {
    */
   private async conference(verb: Verb, run: VerbRun): Promise<void> {
     const name = String(verb.data.name);
-    this.call.milestones.push(`joined conference ${name}`);
+    // How the member takes part, as a supervisor test needs to see it: tagged, muted, or heard by a tag only.
+    const how = [
+      typeof verb.data.memberTag === 'string' && `tagged ${verb.data.memberTag}`,
+      verb.data.joinMuted === true && 'muted',
+      typeof verb.data.speakOnlyTo === 'string' && `heard only by ${verb.data.speakOnlyTo}`,
+    ].filter(Boolean);
+    this.call.milestones.push(`joined conference ${name}${how.length > 0 ? ` (${how.join(', ')})` : ''}`);
     await new Promise<void>((done) => {
       const leave = this.engine.conferences.join(name, {
         callSid: this.call.callSid,

@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { CallCommand, PlaceCallRequest } from '../../../src/calls';
 import { ErrorType, SUPERVISOR_ROLES } from '../../../src/calls';
 import { CarrierError } from '../../../src/providers/errors';
-import { createJambonzCommands, JAMBONZ_NO_SUPERVISOR } from '../../../src/providers/jambonz';
+import {
+  createJambonzCommands,
+  JAMBONZ_NO_SUPERVISOR,
+  memberHookUrl,
+  roomMemberDocument,
+  verifyMemberHook,
+} from '../../../src/providers/jambonz';
 import {
   SIGNALWIRE_NO_SUPERVISOR,
   signalwireCommandRequest,
@@ -10,11 +16,19 @@ import {
 } from '../../../src/providers/signalwire';
 import { telnyxCommandRequest, telnyxPlaceCallRequest } from '../../../src/providers/telnyx';
 import { validateTelnyxRequest } from '../../../src/simulator/telnyx/spec';
+import {
+  closedRequestErrors,
+  createCallSchema,
+  STALE_IN_CREATE_CALL_SWAGGER,
+  updateCallSchema,
+} from './jambonz/swagger';
+import { onTheWire, validateVerbDocument } from './jambonz/verb-spec';
 
 /**
  * Supervisor legs as carrier requests: on Telnyx a dial with `supervise_call_control_id` + `supervisor_role` and
- * `switch_supervisor_role` on the supervisor's leg, both valid against the Call Control spec; SignalWire and
- * jambonz refuse both with `Unsupported` naming what they lack, before anything is sent.
+ * `switch_supervisor_role` on the supervisor's leg, both valid against the Call Control spec. On jambonz the call is
+ * moved into a conference (`child_call_hook`) and the supervisor placed into it (`call_hook` to a signed member
+ * hook), valid against the swagger and the verb specs. SignalWire refuses with `Unsupported`, naming what it lacks.
  */
 
 const owner = 'call:telnyx:v3:caller';
@@ -73,7 +87,88 @@ describe('Telnyx supervisor requests', () => {
   });
 });
 
-describe('SignalWire and jambonz have no supervisor legs', () => {
+describe('jambonz supervisors, in the conference the call is moved into', () => {
+  const secret = 'wh_secret';
+  const jambonz = createJambonzCommands({
+    accountSid: '9351f46a-678c-43f5-b8a6-d4eb58d131af',
+    publicBaseUrl: 'https://gateway.example.com',
+    hookSecret: secret,
+  });
+  const room = 'supervised-caller';
+  const memberOf = (url: string) => verifyMemberHook(url, [secret]);
+
+  it('moves the agent out of the dial into the room with child_call_hook alone (the caller follows)', () => {
+    const request = jambonz.commandRequest({
+      op: 'moveToConference',
+      room,
+      callId: 'caller',
+      commandKey: `${owner}#14`,
+      ownerWorkflowId: owner,
+    });
+    expect(request).toMatchObject({ method: 'PUT', path: expect.stringContaining('/Calls/caller') });
+    const body = request.body as { child_call_hook: { url: string } };
+    expect(Object.keys(body)).toEqual(['child_call_hook']);
+    expect(closedRequestErrors(updateCallSchema, onTheWire(body) as object, [])).toBe('');
+    expect(memberOf(body.child_call_hook.url)).toEqual({ ok: true, workflowId: owner, room, as: 'agent' });
+  });
+
+  it.each(SUPERVISOR_ROLES)(
+    'places a supervisor in %s with the room as its call_hook, valid against the swagger',
+    (role) => {
+      const dial = supervisorDial(role);
+      const request = jambonz.placeCallRequest({ ...dial, supervise: { ...dial.supervise!, room } });
+      const body = request.body as { call_hook: { url: string }; call_status_hook: { url: string } };
+      expect(closedRequestErrors(createCallSchema, body, STALE_IN_CREATE_CALL_SWAGGER)).toBe('');
+      expect(memberOf(body.call_hook.url)).toEqual({ ok: true, workflowId: owner, room, as: role });
+      // Its status still reaches the session, which waits for it to answer.
+      expect(body.call_status_hook.url).toContain('hook=status');
+    },
+  );
+
+  it.each(SUPERVISOR_ROLES)(
+    'switches the supervisor to %s by rejoining the room (call_hook to the member hook)',
+    (role) => {
+      const body = jambonz.commandRequest({ ...switchTo(role), room } as CallCommand).body as {
+        call_hook: { url: string };
+      };
+      expect(Object.keys(body)).toEqual(['call_hook']);
+      expect(memberOf(body.call_hook.url)).toMatchObject({ ok: true, room, as: role });
+    },
+  );
+
+  it("answers a member hook with the room in the member's role, valid against the verb specs", () => {
+    const agent = roomMemberDocument(room, 'agent');
+    const roles = SUPERVISOR_ROLES.map((role) => roomMemberDocument(room, role));
+    for (const verbs of [agent, ...roles]) validateVerbDocument(onTheWire(verbs));
+    expect(agent).toEqual([
+      {
+        verb: 'conference',
+        name: room,
+        beep: false,
+        startConferenceOnEnter: true,
+        memberTag: 'agent',
+        endConferenceOnExit: true,
+      },
+      { verb: 'hangup' },
+    ]);
+    expect(roles.map((verbs) => verbs[0])).toEqual([
+      expect.objectContaining({ joinMuted: true }),
+      expect.objectContaining({ speakOnlyTo: 'agent' }),
+      expect.not.objectContaining({ joinMuted: true, speakOnlyTo: 'agent' }),
+    ]);
+    expect(roles[2][0]).not.toHaveProperty('speakOnlyTo');
+    expect(roles[2][0]).not.toHaveProperty('joinMuted');
+  });
+
+  it('refuses a member hook URL that was tampered with', () => {
+    const url = new URL(memberHookUrl('https://gateway.example.com', secret, owner, `${owner}#2`, room, 'monitor'));
+    url.searchParams.set('as', 'barge');
+    expect(memberOf(url.toString())).toMatchObject({ ok: false });
+    expect(memberOf(url.toString().replace('barge', 'monitor'))).toMatchObject({ ok: true });
+  });
+});
+
+describe('SignalWire has no supervisor legs; jambonz needs the room', () => {
   const jambonz = createJambonzCommands({
     accountSid: '9351f46a-678c-43f5-b8a6-d4eb58d131af',
     publicBaseUrl: 'https://gateway.example.com',
@@ -92,7 +187,7 @@ describe('SignalWire and jambonz have no supervisor legs', () => {
     }
   });
 
-  it('jambonz refuses the supervisor dial and the role switch as Unsupported', () => {
+  it('jambonz refuses a supervisor dial and a role switch that name no room as Unsupported', () => {
     for (const err of [
       refusal(() => jambonz.placeCallRequest(supervisorDial('barge'))),
       refusal(() => jambonz.commandRequest(switchTo('monitor'))),

@@ -12,8 +12,8 @@ import { CARRIER_CONTROLS } from '../../../src/providers/ops';
 
 /**
  * The supervisor controls (`monitor`, `whisper`, `barge`) in the session's update validator: where the carrier
- * has no supervisor legs they are refused as unsupported; on Telnyx only a bridged call takes a supervisor, one
- * supervisor per call, and a switch needs a supervisor on the call in another role. Every refusal path, with
+ * has no way to add one (SignalWire) they are refused as unsupported; on Telnyx and jambonz only a bridged call
+ * takes a supervisor, one supervisor per call, and a switch needs a supervisor on the call in another role. Every refusal path, with
  * nothing sent (the validator runs before the update is accepted).
  */
 
@@ -70,13 +70,19 @@ describe('supervisor controls', () => {
     });
   });
 
-  it.each(
-    (['signalwire', 'jambonz'] as const).flatMap((carrier) => SUPERVISOR_ROLES.map((role) => [carrier, role] as const)),
-  )('%s %s: unsupported, naming the carrier and what it lacks', (carrier, role) => {
-    const refused = check(carrier, role, SUPERVISOR, facts('bridged'));
+  it.each(SUPERVISOR_ROLES)('jambonz %s: the same rules (the session moves the call into a conference)', (role) => {
+    expect(check('jambonz', role, SUPERVISOR, facts('bridged'))).toBeUndefined();
+    expect(check('jambonz', role, SUPERVISOR, facts('answered'))?.kind).toBe('invalid-state');
+    expect(check('jambonz', role, undefined, facts('bridged'))?.kind).toBe('invalid-state');
+    const on = facts('bridged', { to: SUPERVISOR, role: role === 'monitor' ? 'barge' : 'monitor' });
+    expect(check('jambonz', role, undefined, on)).toBeUndefined();
+  });
+
+  it.each(SUPERVISOR_ROLES)('signalwire %s: unsupported, naming the carrier and what it lacks', (role) => {
+    const refused = check('signalwire', role, SUPERVISOR, facts('bridged'));
     expect(refused?.kind).toBe('unsupported');
-    expect(refused?.reason).toContain(`${carrier} does not support ${role}`);
-    expect(refused?.reason).toMatch(carrier === 'jambonz' ? /conference/ : /calling\.tap/);
+    expect(refused?.reason).toContain(`signalwire does not support ${role}`);
+    expect(refused?.reason).toMatch(/calling\.tap/);
   });
 
   it('is carried out by the session, not as a plain command', () => {

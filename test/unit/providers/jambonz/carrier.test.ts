@@ -21,7 +21,7 @@ import {
   type JambonzVerb,
   type UpdateCallBody,
 } from '../../../../src/providers/jambonz';
-import { closedRequestErrors, createCallSchema, updateCallSchema } from './swagger';
+import { closedRequestErrors, createCallSchema, STALE_IN_CREATE_CALL_SWAGGER, updateCallSchema } from './swagger';
 import { onTheWire, validateVerbDocument } from './verb-spec';
 
 const ACCOUNT_SID = '9351f46a-678c-43f5-b8a6-d4eb58d131af';
@@ -45,14 +45,6 @@ function command(body: CallCommandBody): CallCommand {
 
 /** Properties the 2024 swagger leaves out but the api-server counts (research/jambonz.md §1.1). */
 const STALE_IN_UPDATE_CALL_SWAGGER = ['tag', 'call_status_hook'];
-const STALE_IN_CREATE_CALL_SWAGGER = [
-  'speech_synthesis_vendor',
-  'speech_synthesis_language',
-  'speech_synthesis_voice',
-  'speech_recognizer_vendor',
-  'speech_recognizer_language',
-  'amd',
-];
 
 const ALL_OPS: CallCommandBody[] = [
   { op: 'answer' },

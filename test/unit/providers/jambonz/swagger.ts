@@ -69,3 +69,13 @@ function closedProperty(schema: Schema): Schema {
   if (!target) throw new Error(`unresolvable ${reference ?? 'schema'} in the swagger`);
   return target.properties ? { ...target, additionalProperties: false } : target;
 }
+
+/** createCall properties the 2024 swagger leaves out but the api-server takes (research/jambonz.md §1.1). */
+export const STALE_IN_CREATE_CALL_SWAGGER = [
+  'speech_synthesis_vendor',
+  'speech_synthesis_language',
+  'speech_synthesis_voice',
+  'speech_recognizer_vendor',
+  'speech_recognizer_language',
+  'amd',
+];

@@ -396,6 +396,7 @@ const samples: { [K in CallOp]: Extract<CallCommandBody, { op: K }> } = {
   joinConference: { op: 'joinConference', name: 'room-1' },
   conferenceHold: { op: 'conferenceHold' },
   conferenceUnhold: { op: 'conferenceUnhold' },
+  moveToConference: { op: 'moveToConference', room: 'supervised-1' },
 };
 
 const command = <K extends CallOp>(op: K, sequence = 7): CallCommand =>
