@@ -1061,7 +1061,7 @@ export class CallSession extends SessionEngine {
    */
   private async supervise(request: SupervisorRequest): Promise<ControlResult> {
     const role = request.action;
-    // Where a dial bridges exactly two legs (jambonz), supervisors meet the call in a conference of its own.
+    // Where a dial bridges exactly two legs (jambonz, SignalWire), supervisors meet the call in a conference.
     const room = this.channel.dialBridges ? await this.roomForSupervisor() : undefined;
     const current = this.supervisorLeg();
     if (current) {
@@ -1071,7 +1071,7 @@ export class CallSession extends SessionEngine {
           activitiesFor(`control ${role}`).sendCallCommand({
             op: 'switchSupervisorRole',
             role,
-            ...(room ? { room } : {}),
+            ...(room ? { room, agentCallId: this.state.bridge?.callId } : {}),
             provider: this.provider,
             callId: current.callId,
             commandKey: key,
@@ -1128,9 +1128,9 @@ export class CallSession extends SessionEngine {
   }
 
   /**
-   * The conference a supervisor joins on a carrier whose dial bridges two legs only (jambonz), moving the call
-   * into it the first time: the agent leaves the dial for the room (ending it when it leaves), and the caller's
-   * next document, fetched when its dial is killed, joins it too. The bridge lasts until the caller is out of
+   * The conference a supervisor joins on a carrier whose dial bridges two legs only (jambonz, SignalWire),
+   * moving the call into it the first time: the agent leaves the dial for the room (ending it when it leaves),
+   * and the caller's next document, fetched when its dial ends, joins it too. The bridge lasts until the caller is out of
    * the room (`EventLedger.moveBridgeInto`); the caller hanging up ends the room for everyone.
    */
   private async roomForSupervisor(): Promise<string> {
@@ -1147,7 +1147,7 @@ export class CallSession extends SessionEngine {
           log.warn('joining the supervised room failed', { error: (err as Error)?.message });
       });
     try {
-      await this.command({ op: 'moveToConference', room });
+      await this.command({ op: 'moveToConference', room, otherCallId: this.state.bridge?.callId });
     } catch (err) {
       joining.cancel();
       this.ledger.moveBridgeInto(undefined);

@@ -151,15 +151,16 @@ export type CallCommandBody =
   // supervisor controls:
   /**
    * Change the role of a supervisor leg already on the call, sent to that leg (Telnyx `switch_supervisor_role`;
-   * jambonz: the leg rejoins `room`, the conference the call was moved into, in the new role).
+   * jambonz, SignalWire: the leg rejoins `room`, the conference the call was moved into, in the new role; a
+   * SignalWire whisper coaches `agentCallId`).
    */
-  | { op: 'switchSupervisorRole'; role: SupervisorRole; room?: string }
+  | { op: 'switchSupervisorRole'; role: SupervisorRole; room?: string; agentCallId?: string }
   /**
    * Moves a bridged call into the conference `room`, so a supervisor can join it: the party it is bridged to
    * joins the room as the agent (ending it when it leaves), and the call itself fetches its next document, which
-   * joins it too (jambonz Live Call Control `child_call_hook`).
+   * joins it too (jambonz Live Call Control `child_call_hook`; SignalWire `update` of the party's leg, `otherCallId`).
    */
-  | { op: 'moveToConference'; room: string }
+  | { op: 'moveToConference'; room: string; otherCallId?: string }
   // conferences:
   /** Join the named conference; the operation lasts until the call leaves it (`conference.left`). */
   | ({ op: 'joinConference'; name: string } & ConferenceOptions)

@@ -22,6 +22,7 @@ const ROOM_MODERATOR = '+15550001300';
 const ROOM_MEMBER = '+15550001301';
 /** The jambonz supervisor case: its own caller, and an agent who hangs up 60 s (simulated) after answering. */
 const JAMBONZ_CALLER = '+15557770350';
+const SIGNALWIRE_CALLER = '+15557770360';
 const SUPERVISED_LINE = '+15550001100';
 const LEAVING_AGENT = '+15550002100';
 
@@ -90,75 +91,60 @@ describe('supervisor on a bridged agent call', () => {
     return log.filter((entry) => JSON.stringify(entry).includes(SUPERVISOR));
   }
 
-  it('Telnyx: monitors, whispers and barges; SignalWire refuses with its reason', async () => {
-    await Promise.all(
-      (['telnyx', 'signalwire'] as const).map(async (provider) => {
-        const workflowId = await placeBridgedCall(provider);
+  it('Telnyx: monitors, whispers and barges on the agent leg', async () => {
+    const provider = 'telnyx';
+    const workflowId = await placeBridgedCall(provider);
 
-        if (provider !== 'telnyx') {
-          for (const role of ['monitor', 'whisper', 'barge']) {
-            const refused = await control(workflowId, role, { to: SUPERVISOR });
-            expect(refused).toMatchObject({ status: 422, body: { code: 'unsupported', carrier: provider } });
-            expect(refused.body.detail).toContain(`${provider} does not support ${role}`);
-          }
-          expect(await sentToSupervisor(provider)).toEqual([]);
-          expect((await control(workflowId, 'hangup')).status).toBe(200);
-          expect((await stack.outcome(workflowId)).status).toBe('ended');
-          return;
-        }
+    // A switch with no supervisor on the call is refused before anything is sent.
+    const noSupervisor = await control(workflowId, 'whisper');
+    expect(noSupervisor).toMatchObject({ status: 409, body: { code: 'invalid-state' } });
+    expect(noSupervisor.body.detail).toContain('no supervisor is on the call');
+    expect(await sentToSupervisor(provider)).toEqual([]);
 
-        // A switch with no supervisor on the call is refused before anything is sent.
-        const noSupervisor = await control(workflowId, 'whisper');
-        expect(noSupervisor).toMatchObject({ status: 409, body: { code: 'invalid-state' } });
-        expect(noSupervisor.body.detail).toContain('no supervisor is on the call');
-        expect(await sentToSupervisor(provider)).toEqual([]);
+    const monitored = await control(workflowId, 'monitor', { to: SUPERVISOR });
+    expect(monitored).toMatchObject({
+      status: 200,
+      body: { action: 'monitor', result: { outcome: 'sent', supervisor: { role: 'monitor', answered: true } } },
+    });
+    const supervisorLeg: string = monitored.body.result.supervisor.callId;
+    const agentLeg = (await stack.state(workflowId)).bridge?.callId;
+    expect((await stack.telnyx.call(supervisorLeg)).supervising).toBe(agentLeg);
 
-        const monitored = await control(workflowId, 'monitor', { to: SUPERVISOR });
-        expect(monitored).toMatchObject({
-          status: 200,
-          body: { action: 'monitor', result: { outcome: 'sent', supervisor: { role: 'monitor', answered: true } } },
-        });
-        const supervisorLeg: string = monitored.body.result.supervisor.callId;
-        const agentLeg = (await stack.state(workflowId)).bridge?.callId;
-        expect((await stack.telnyx.call(supervisorLeg)).supervising).toBe(agentLeg);
+    expect(await control(workflowId, 'whisper')).toMatchObject({
+      status: 200,
+      body: { result: { supervisor: { callId: supervisorLeg, role: 'whisper' } } },
+    });
+    expect(await control(workflowId, 'barge')).toMatchObject({
+      status: 200,
+      body: { result: { supervisor: { callId: supervisorLeg, role: 'barge' } } },
+    });
+    expect((await stack.telnyx.call(supervisorLeg)).supervisorRoles).toEqual(['monitor', 'whisper', 'barge']);
 
-        expect(await control(workflowId, 'whisper')).toMatchObject({
-          status: 200,
-          body: { result: { supervisor: { callId: supervisorLeg, role: 'whisper' } } },
-        });
-        expect(await control(workflowId, 'barge')).toMatchObject({
-          status: 200,
-          body: { result: { supervisor: { callId: supervisorLeg, role: 'barge' } } },
-        });
-        expect((await stack.telnyx.call(supervisorLeg)).supervisorRoles).toEqual(['monitor', 'whisper', 'barge']);
+    // One supervisor per call, and a switch to the role it is in is refused: nothing more is sent.
+    const again = await control(workflowId, 'barge');
+    expect(again).toMatchObject({ status: 409, body: { code: 'invalid-state' } });
+    expect(again.body.detail).toBe('the supervisor is already in barge mode');
+    const second = await control(workflowId, 'monitor', { to: '+15550009001' });
+    expect(second.body.detail).toContain('already on the call');
+    const switches = (await stack.telnyx.commands()).filter((c) => c.action === 'switch_supervisor_role');
+    expect(switches.map((c) => c.body)).toEqual([{ role: 'whisper' }, { role: 'barge' }]);
 
-        // One supervisor per call, and a switch to the role it is in is refused: nothing more is sent.
-        const again = await control(workflowId, 'barge');
-        expect(again).toMatchObject({ status: 409, body: { code: 'invalid-state' } });
-        expect(again.body.detail).toBe('the supervisor is already in barge mode');
-        const second = await control(workflowId, 'monitor', { to: '+15550009001' });
-        expect(second.body.detail).toContain('already on the call');
-        const switches = (await stack.telnyx.commands()).filter((c) => c.action === 'switch_supervisor_role');
-        expect(switches.map((c) => c.body)).toEqual([{ role: 'whisper' }, { role: 'barge' }]);
+    const state = await stack.state(workflowId);
+    expect(state.legs.find((l) => l.callId === supervisorLeg)).toMatchObject({
+      role: 'supervisor',
+      to: SUPERVISOR,
+      supervisorRole: 'barge',
+    });
 
-        const state = await stack.state(workflowId);
-        expect(state.legs.find((l) => l.callId === supervisorLeg)).toMatchObject({
-          role: 'supervisor',
-          to: SUPERVISOR,
-          supervisorRole: 'barge',
-        });
-
-        // The supervisor leaves with the call.
-        expect(await control(workflowId, 'hangup')).toMatchObject({
-          status: 200,
-          body: { result: { outcome: 'ended' } },
-        });
-        expect((await stack.telnyx.waitForEnd(supervisorLeg, 20_000)).state).toBe('ended');
-        expect((await stack.outcome(workflowId)).status).toBe('ended');
-      }),
-    );
-    // The sessions that took (and refused) supervisor controls replay against the workflow code.
-    expect(await replayCompletedSessions(stack.client, `CallFrom = '${CALLER}'`)).toBe(2);
+    // The supervisor leaves with the call.
+    expect(await control(workflowId, 'hangup')).toMatchObject({
+      status: 200,
+      body: { result: { outcome: 'ended' } },
+    });
+    expect((await stack.telnyx.waitForEnd(supervisorLeg, 20_000)).state).toBe('ended');
+    expect((await stack.outcome(workflowId)).status).toBe('ended');
+    // The session that took (and refused) supervisor controls replays against the workflow code.
+    expect(await replayCompletedSessions(stack.client, `CallFrom = '${CALLER}'`)).toBe(1);
   });
 
   it('jambonz: moves the call into a conference, where a supervisor monitors, whispers and barges', async () => {
@@ -239,6 +225,71 @@ describe('supervisor on a bridged agent call', () => {
     );
     expect(timeline.some((text) => /^bridge ended after \d+ s$/.test(text))).toBe(true);
     expect(await replayCompletedSessions(stack.client, `CallFrom = '${JAMBONZ_CALLER}'`)).toBe(1);
+  });
+
+  it('SignalWire: moves the call into a conference, where a supervisor monitors, coaches and barges', async () => {
+    const { workflowId, callId: caller } = await stack.signalwire.placeCall({
+      from: SIGNALWIRE_CALLER,
+      to: SUPERVISED_LINE,
+      presses: ['1'],
+    });
+    await eventually(
+      'the caller bridged to the agent',
+      async () => (await stack.state(workflowId)).status === 'bridged',
+    );
+    const agentLeg = (await stack.state(workflowId)).bridge?.callId;
+    expect(agentLeg).toBeDefined();
+
+    const monitored = await control(workflowId, 'monitor', { to: SUPERVISOR });
+    expect(monitored).toMatchObject({
+      status: 200,
+      body: { result: { outcome: 'sent', supervisor: { role: 'monitor', answered: true } } },
+    });
+    const supervisorLeg: string = monitored.body.result.supervisor.callId;
+    const room = `supervised-${caller}`;
+    // The agent's leg was updated into the room (leaving the caller's connect, which returned and fetched the
+    // room from the session); the supervisor was dialed with the room as its document, joining muted.
+    const sent = await stack.signalwire.commands();
+    const moves = sent.filter((c) => JSON.stringify(c).includes('"update"') && JSON.stringify(c).includes(agentLeg!));
+    expect(moves).toHaveLength(1);
+    expect(JSON.stringify(moves[0])).toContain('"end_on_exit":true');
+    const milestones = async (callId: string) => (await stack.signalwire.call(callId)).outcome;
+    await eventually(
+      'all three in the room',
+      async () =>
+        (await milestones(caller)).includes(`joined conference ${room} (ends it on exit)`) &&
+        (await milestones(agentLeg!)).includes(`joined conference ${room} (ends it on exit)`) &&
+        (await milestones(supervisorLeg)).includes(`joined conference ${room} (muted)`),
+    );
+    expect((await stack.state(workflowId)).status).toBe('bridged');
+
+    // A role switch rejoins the room (an update of the supervisor's leg); a whisper coaches the agent's call.
+    expect(await control(workflowId, 'whisper')).toMatchObject({
+      status: 200,
+      body: { result: { supervisor: { callId: supervisorLeg, role: 'whisper' } } },
+    });
+    await eventually('the supervisor coaching the agent', async () =>
+      (await milestones(supervisorLeg)).includes(`joined conference ${room} (coaching ${agentLeg})`),
+    );
+    expect(await control(workflowId, 'barge')).toMatchObject({
+      status: 200,
+      body: { result: { supervisor: { callId: supervisorLeg, role: 'barge' } } },
+    });
+    await eventually(
+      'the supervisor an equal member',
+      async () =>
+        (await milestones(supervisorLeg)).includes(`joined conference ${room}, `) ||
+        (await milestones(supervisorLeg)).endsWith(`joined conference ${room}`),
+    );
+
+    // The agent hangs up: the room ends, the supervisor's call ends, the caller is back in its flow.
+    const outcome = await stack.outcome(workflowId);
+    expect(outcome.flowResult).toBe(`pressed 1, bridged to agent ${LEAVING_AGENT}`);
+    expect((await stack.signalwire.waitForEnd(supervisorLeg, 20_000)).state).toBe('ended');
+    expect((await stack.state(workflowId)).timeline.map((line) => line.text)).toContain(
+      'moved into a conference for a supervisor',
+    );
+    expect(await replayCompletedSessions(stack.client, `CallFrom = '${SIGNALWIRE_CALLER}'`)).toBe(1);
   });
 
   it('jambonz: a conference as a flow operation, ended for the member when the moderator leaves', async () => {

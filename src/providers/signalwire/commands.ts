@@ -10,6 +10,7 @@ import {
   handBackMethod,
   hangupDocument,
   hangupMethod,
+  roomMemberSwml,
   swmlDocument,
   type SwmlDocument,
 } from './documents';
@@ -437,9 +438,20 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
     case 'unmute':
       throw unsupported('signalwire', command.op, SIGNALWIRE_NO_LEG_MUTE);
     // supervisor controls:
-    case 'switchSupervisorRole':
+    // supervisors, in the room the call was moved into (workflows/session.ts):
     case 'moveToConference':
-      throw unsupported('signalwire', command.op, SIGNALWIRE_NO_SUPERVISOR);
+      // The agent leaves the caller's connect for the room; the caller's connect returns, and its hand-back
+      // fetches the room from the session.
+      if (!command.otherCallId) throw unsupported('signalwire', command.op, SIGNALWIRE_NO_SUPERVISOR);
+      return updateRequest(command.otherCallId, { swml: roomMemberSwml(command.room, 'agent') }, 'answered');
+    case 'switchSupervisorRole':
+      // SWML has no change of a member's role: the supervisor rejoins the room in the new one.
+      if (!command.room) throw unsupported('signalwire', command.op, SIGNALWIRE_NO_SUPERVISOR);
+      return updateRequest(
+        command.callId,
+        { swml: roomMemberSwml(command.room, command.role, command.agentCallId) },
+        'answered',
+      );
     // conferences:
     case 'conferenceHold':
     case 'conferenceUnhold':
@@ -453,7 +465,8 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
  * status URL) and then fetches.
  */
 export function signalwirePlaceCallRequest(request: PlaceCallRequest, callbacks: CallbackConfig): CarrierRequest {
-  if (request.supervise) throw unsupported('signalwire', 'a supervisor leg', SIGNALWIRE_NO_SUPERVISOR);
+  const { supervise } = request;
+  if (supervise && !supervise.room) throw unsupported('signalwire', 'a supervisor leg', SIGNALWIRE_NO_SUPERVISOR);
   const timeout = request.timeoutSeconds ?? 30;
   if (!Number.isInteger(timeout) || timeout < 1 || timeout > 600) {
     throw invalidCommand('dial', `timeoutSeconds must be a whole number from 1 to 600, got ${timeout}`);
@@ -467,6 +480,10 @@ export function signalwirePlaceCallRequest(request: PlaceCallRequest, callbacks:
     status_url,
     status_events: ['created', 'ringing', 'answered', 'ended'],
   };
+  // A supervisor joins the room the call was moved into with a document of its own (the session's status URL
+  // still hears it answer and end).
+  if (supervise?.room)
+    return dialRequest({ ...base, swml: roomMemberSwml(supervise.room, supervise.role, supervise.callId) });
   return dialRequest(
     request.detectMachine
       ? { ...base, swml: swmlDocument([detectMachineMethod(status_url), handBackMethod(session)]) }

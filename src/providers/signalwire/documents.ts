@@ -7,6 +7,7 @@ import {
   type Prompt,
   type RecordOptions,
 } from '../../calls';
+import type { SupervisorRole } from '../../calls/supervisor';
 import { gatherSettings, recordSettings } from './defaults';
 import { documentUrl, statusCallbackUrl, type CallbackConfig } from './webhook';
 
@@ -210,6 +211,23 @@ export function joinConferenceMethod(name: string, options: ConferenceOptions): 
       ...(options.maxParticipants !== undefined ? { max_participants: options.maxParticipants } : {}),
     },
   };
+}
+
+/**
+ * The document of a supervised call's other members, for an `update` of the agent's leg or a supervisor's
+ * `dial`: join the call's room, then hang up. The agent ends the room when it leaves; a supervisor joins muted
+ * (`monitor`), coaching the agent's call (`whisper`: heard by it only), or as an equal member (`barge`).
+ */
+export function roomMemberSwml(room: string, as: 'agent' | SupervisorRole, agentCallId?: string): SwmlDocument {
+  const how =
+    as === 'agent'
+      ? { end_on_exit: true }
+      : as === 'monitor'
+        ? { muted: true }
+        : as === 'whisper' && agentCallId
+          ? { coach: agentCallId }
+          : {};
+  return swmlDocument([{ join_conference: { name: room, beep: 'false', ...how } }, hangupMethod('hangup')]);
 }
 
 /** A document that only ends the call. */

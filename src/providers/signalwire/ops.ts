@@ -51,8 +51,8 @@ export const SIGNALWIRE_OPS = {
   refer: 'command',
   stopReceiveFax: 'command',
   // supervisor controls:
-  switchSupervisorRole: 'unsupported',
-  moveToConference: 'unsupported',
+  switchSupervisorRole: 'command',
+  moveToConference: 'command',
   // conferences:
   joinConference: 'document',
   conferenceHold: 'unsupported',
@@ -63,9 +63,13 @@ export const SIGNALWIRE_OPS = {
 export const SIGNALWIRE_NO_CONFERENCE =
   'the Calling API has no conference command: a call joins a conference with SWML join_conference (muted or not), and no Calling API command holds or mutes a member';
 
-/** Why SignalWire refuses the supervisor controls. */
+/**
+ * Why SignalWire refuses a supervisor request that names no room: a `connect` bridges two legs, so the session
+ * first moves the call into a conference (SWML `join_conference`), where a supervisor joins muted, coaching the
+ * agent, or as an equal member.
+ */
 export const SIGNALWIRE_NO_SUPERVISOR =
-  'no supervisor roles: the Calling API cannot add a third leg to a connected call, and calling.tap copies audio to an RTP or WebSocket endpoint, not to a phone';
+  'a connect bridges exactly two legs: a supervisor joins the conference the call is moved into (join_conference), and this request names none';
 
 /** Why SignalWire refuses a mute of a call leg. */
 export const SIGNALWIRE_NO_LEG_MUTE = 'the Calling API has no mute for a call leg';
@@ -116,7 +120,9 @@ export const SIGNALWIRE_CONTROLS = {
     why: 'a consult needs the agent, dialed by SWML connect, to dial on while the caller holds: that leg runs no SWML of ours, and calling.disconnect leaves it idle (a conference would do it)',
   },
   // supervisor controls:
-  monitor: { route: 'unsupported', why: SIGNALWIRE_NO_SUPERVISOR },
-  whisper: { route: 'unsupported', why: SIGNALWIRE_NO_SUPERVISOR },
-  barge: { route: 'unsupported', why: SIGNALWIRE_NO_SUPERVISOR },
+  // The call is moved into a conference (the agent's leg is updated into it, the caller follows), then the
+  // supervisor dialed into it: join_conference muted, coaching the agent, or plain.
+  monitor: { route: 'command' },
+  whisper: { route: 'command' },
+  barge: { route: 'command' },
 } as const satisfies ControlTable;

@@ -301,9 +301,10 @@ export class CallEngine implements CallControl {
 
   /**
    * Takes a bridge down. The owner's `connect` then returns (if the owner is still there); a peer the
-   * connect dialed has nothing left to do and is hung up; a peer that had its own document resumes it.
+   * connect dialed has nothing left to do and is hung up, unless it leaves for a document of its own
+   * (`redirectedPeer`, an `update`); a peer that had its own document resumes it.
    */
-  endBridge(bridge: Bridge): void {
+  endBridge(bridge: Bridge, redirectedPeer?: Leg): void {
     const { owner, peer } = bridge;
     if (owner.bridge !== bridge) return;
     owner.bridge = undefined;
@@ -315,7 +316,7 @@ export class CallEngine implements CallControl {
       connect_state: 'disconnected',
       peer: { call_id: peer.callId, node_id: peer.nodeId, device: device(peer) },
     });
-    if (bridge.peerOriginated && !peer.hasEnded) {
+    if (bridge.peerOriginated && !peer.hasEnded && peer !== redirectedPeer) {
       this.end(peer, 'hangup', 'carrier', owner.hasEnded ? `${owner.party} hung up` : 'disconnected');
     }
   }
@@ -519,6 +520,9 @@ export class CallEngine implements CallControl {
     }
     if (!leg.isUp)
       throw rejections.updateNotAllowed('url', `a call can only be redirected while it is answered, not ${leg.state}`);
+    // The leg a `connect` bridged in leaves the bridge for its new document [inference: the docs do not say];
+    // the owner's connect returns, as when the peer hangs up.
+    if (leg.bridge && leg.bridge.peer === leg) this.endBridge(leg.bridge, leg);
     const url = str(params.url);
     this.runner.start(
       leg,

@@ -590,7 +590,13 @@ export class SwmlRunner {
     const name = str(params.name) ?? '';
     if (signal.aborted) throw new Interrupted(interruptReason(signal));
     this.deps.control.answer(leg);
-    leg.milestones.push(`joined conference ${name}`);
+    // How the member takes part, as a supervisor test needs to see it.
+    const how = [
+      params.muted === true && 'muted',
+      typeof params.coach === 'string' && `coaching ${params.coach}`,
+      params.end_on_exit === true && 'ends it on exit',
+    ].filter(Boolean);
+    leg.milestones.push(`joined conference ${name}${how.length > 0 ? ` (${how.join(', ')})` : ''}`);
     let leave = () => {};
     try {
       await new Promise<void>((left, interrupted) => {

@@ -23,12 +23,14 @@ import {
   updateCallSchema,
 } from './jambonz/swagger';
 import { onTheWire, validateVerbDocument } from './jambonz/verb-spec';
+import { callRequestErrors } from './signalwire/spec';
 
 /**
  * Supervisor legs as carrier requests: on Telnyx a dial with `supervise_call_control_id` + `supervisor_role` and
  * `switch_supervisor_role` on the supervisor's leg, both valid against the Call Control spec. On jambonz the call is
  * moved into a conference (`child_call_hook`) and the supervisor placed into it (`call_hook` to a signed member
- * hook), valid against the swagger and the verb specs. SignalWire refuses with `Unsupported`, naming what it lacks.
+ * hook), valid against the swagger and the verb specs; on SignalWire the agent's leg is updated into the room and the
+ * supervisor dialed into it (SWML `join_conference`: muted, `coach`, plain), valid against the Calling API spec.
  */
 
 const owner = 'call:telnyx:v3:caller';
@@ -168,7 +170,57 @@ describe('jambonz supervisors, in the conference the call is moved into', () => 
   });
 });
 
-describe('SignalWire has no supervisor legs; jambonz needs the room', () => {
+describe('SignalWire supervisors, in the conference the call is moved into', () => {
+  const callbacks = { publicBaseUrl: 'https://gw.example.com', secret: randomBytes(32).toString('base64url') };
+  const room = 'supervised-caller';
+  const AGENT_LEG = 'b1c2d3e4-5717-4562-b3fc-2c963f66afa6';
+  const SUPERVISOR_LEG = 'c2d3e4f5-5717-4562-b3fc-2c963f66afa6';
+  const joinOf = (body: unknown) =>
+    (body as { params: { swml: { sections: { main: Array<Record<string, unknown>> } } } }).params.swml.sections.main[0]
+      .join_conference;
+
+  it('updates the agent leg into the room with an inline document (the caller follows), valid against the spec', () => {
+    const request = signalwireCommandRequest(
+      {
+        op: 'moveToConference',
+        room,
+        otherCallId: AGENT_LEG,
+        callId: 'a0b1c2d3-5717-4562-b3fc-2c963f66afa6',
+        commandKey: `${owner}#14`,
+        ownerWorkflowId: owner,
+      },
+      { callbacks },
+    );
+    expect(callRequestErrors(request.body as { command: string })).toBe('');
+    expect(request.body).toMatchObject({ command: 'update', params: { id: AGENT_LEG } });
+    expect(joinOf(request.body)).toEqual({ name: room, beep: 'false', end_on_exit: true });
+  });
+
+  it.each([
+    ['monitor', { muted: true }],
+    ['whisper', { coach: AGENT_LEG }],
+    ['barge', {}],
+  ] as const)('dials a supervisor into the room in %s, valid against the spec', (role, how) => {
+    const dial = supervisorDial(role);
+    const request = signalwirePlaceCallRequest({ ...dial, supervise: { callId: AGENT_LEG, role, room } }, callbacks);
+    expect(callRequestErrors(request.body as { command: string })).toBe('');
+    expect(joinOf(request.body)).toEqual({ name: room, beep: 'false', ...how });
+    // Its state callbacks still reach the session, which waits for it to answer.
+    expect((request.body as { params: { status_url: string } }).params.status_url).toContain('/signalwire/');
+  });
+
+  it.each(SUPERVISOR_ROLES)('switches the supervisor to %s by updating its leg into the room again', (role) => {
+    const request = signalwireCommandRequest(
+      { ...switchTo(role), callId: SUPERVISOR_LEG, room, agentCallId: AGENT_LEG } as CallCommand,
+      { callbacks },
+    );
+    expect(callRequestErrors(request.body as { command: string })).toBe('');
+    expect(request.body).toMatchObject({ command: 'update', params: { id: SUPERVISOR_LEG } });
+    expect(joinOf(request.body)).toMatchObject({ name: room });
+  });
+});
+
+describe('SignalWire and jambonz need the room', () => {
   const jambonz = createJambonzCommands({
     accountSid: '9351f46a-678c-43f5-b8a6-d4eb58d131af',
     publicBaseUrl: 'https://gateway.example.com',
@@ -176,7 +228,7 @@ describe('SignalWire has no supervisor legs; jambonz needs the room', () => {
   });
   const callbacks = { publicBaseUrl: 'https://gw.example.com', secret: randomBytes(32).toString('base64url') };
 
-  it('SignalWire refuses the supervisor dial and the role switch as Unsupported', () => {
+  it('SignalWire refuses a supervisor dial and a role switch that name no room as Unsupported', () => {
     for (const err of [
       refusal(() => signalwirePlaceCallRequest(supervisorDial('monitor'), callbacks)),
       refusal(() => signalwireCommandRequest(switchTo('whisper'), { callbacks })),

@@ -11,9 +11,9 @@ import {
 import { CARRIER_CONTROLS } from '../../../src/providers/ops';
 
 /**
- * The supervisor controls (`monitor`, `whisper`, `barge`) in the session's update validator: where the carrier
- * has no way to add one (SignalWire) they are refused as unsupported; on Telnyx and jambonz only a bridged call
- * takes a supervisor, one supervisor per call, and a switch needs a supervisor on the call in another role. Every refusal path, with
+ * The supervisor controls (`monitor`, `whisper`, `barge`) in the session's update validator, the same on every
+ * carrier: only a bridged call takes a supervisor, one supervisor per call, and a switch needs a supervisor on the
+ * call in another role. Every refusal path, with
  * nothing sent (the validator runs before the update is accepted).
  */
 
@@ -78,11 +78,9 @@ describe('supervisor controls', () => {
     expect(check('jambonz', role, undefined, on)).toBeUndefined();
   });
 
-  it.each(SUPERVISOR_ROLES)('signalwire %s: unsupported, naming the carrier and what it lacks', (role) => {
-    const refused = check('signalwire', role, SUPERVISOR, facts('bridged'));
-    expect(refused?.kind).toBe('unsupported');
-    expect(refused?.reason).toContain(`signalwire does not support ${role}`);
-    expect(refused?.reason).toMatch(/calling\.tap/);
+  it.each(SUPERVISOR_ROLES)('signalwire %s: the same rules (the session moves the call into a conference)', (role) => {
+    expect(check('signalwire', role, SUPERVISOR, facts('bridged'))).toBeUndefined();
+    expect(check('signalwire', role, SUPERVISOR, facts('queued'))?.kind).toBe('invalid-state');
   });
 
   it('is carried out by the session, not as a plain command', () => {

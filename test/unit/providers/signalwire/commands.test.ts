@@ -391,12 +391,22 @@ const samples: { [K in CallOp]: Extract<CallCommandBody, { op: K }> } = {
   refer: { op: 'refer', to: 'sip:desk@pbx.example.com' },
   stopReceiveFax: { op: 'stopReceiveFax' },
   // supervisor controls:
-  switchSupervisorRole: { op: 'switchSupervisorRole', role: 'whisper' },
+  switchSupervisorRole: {
+    op: 'switchSupervisorRole',
+    role: 'whisper',
+    room: 'supervised-1',
+    agentCallId: 'b1c2d3e4-5717-4562-b3fc-2c963f66afa6',
+  },
   // conferences:
   joinConference: { op: 'joinConference', name: 'room-1' },
   conferenceHold: { op: 'conferenceHold' },
   conferenceUnhold: { op: 'conferenceUnhold' },
-  moveToConference: { op: 'moveToConference', room: 'supervised-1' },
+  // Sent for the caller, carried out on the leg it is bridged to.
+  moveToConference: {
+    op: 'moveToConference',
+    room: 'supervised-1',
+    otherCallId: 'b1c2d3e4-5717-4562-b3fc-2c963f66afa6',
+  },
 };
 
 const command = <K extends CallOp>(op: K, sequence = 7): CallCommand =>
@@ -417,7 +427,8 @@ describe('flow commands as Calling API requests', () => {
   it.each(restOps)('%s becomes a valid request for the call', (op) => {
     const body = validBody(signalwireCommandRequest(command(op), context));
     // `update` names the call inside params; every other command at the top.
-    expect(body.command === 'update' ? body.params.id : body.id).toBe(callId);
+    const target = op === 'moveToConference' ? samples.moveToConference.otherCallId : callId;
+    expect(body.command === 'update' ? body.params.id : body.id).toBe(target);
   });
 
   it('gives every operation it starts control_id = the command key and a status_url naming the session', () => {
