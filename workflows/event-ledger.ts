@@ -11,6 +11,7 @@ import {
   type EndCause,
   type LegState,
 } from '../src/calls';
+import { patched } from '@temporalio/workflow';
 import { appendToTimeline, endText, eventText, outcomeOf, secondsBetween, storyLines } from './timeline';
 
 /**
@@ -334,7 +335,11 @@ export class EventLedger {
         leg.status = 'ended';
         leg.endCause = event.cause;
         if (primary) {
-          const ours = this.pending.some((p) => p.callId === event.callId && (p.op === 'hangup' || p.op === 'reject'));
+          let ours = this.pending.some((p) => p.callId === event.callId && (p.op === 'hangup' || p.op === 'reject'));
+          // Our hangup may be on its way when the far end hangs up first (the carrier then refuses ours as gone):
+          // the carrier's hangup source tells whose end it was.
+          const farEnd = this.state.direction === 'inbound' ? 'caller' : 'callee';
+          if (ours && event.source === farEnd && patched('far-end-hangup-is-not-ours')) ours = false;
           effects.push(...this.markEnded(event.cause, event.occurredAt, ours ? 'session' : 'remote'));
         }
         break;

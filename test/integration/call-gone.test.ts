@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { CallOutcome, CallState } from '../../src/calls';
-import { ErrorType, stateQuery } from '../../src/calls';
+import { controlUpdate, ErrorType, stateQuery } from '../../src/calls';
 import type { SendCommandInput } from '../../activities';
 import { useFakeCarrier, type FakeCarrierCall } from '../support/fake-carrier';
 import { eventually } from '../support/net';
@@ -74,5 +74,52 @@ describe('a command refused as "call gone" (fake activities)', () => {
       expect(Date.now() - startedAt).toBeGreaterThanOrEqual(4000);
       expect(Date.now() - startedAt).toBeLessThan(15_000);
     });
+  });
+
+  it('tells a caller who hangs up while our hangup is on its way as the caller hanging up', async () => {
+    // Our hangup reaches Telnyx only after the caller's own: Telnyx refuses it as gone, and its call.hangup
+    // (hangup_source caller) arrives while our command is still pending.
+    let hangupSent = false;
+    let callerHungUp!: () => void;
+    const afterTheCaller = new Promise<void>((resolve) => (callerHungUp = resolve));
+    await carrier.withSession(
+      {
+        provider: 'telnyx',
+        direction: 'inbound',
+        flow: 'defaultIvr',
+        from: '+15557770002',
+        to: '+15550001000',
+        callId: 'v3:raced-hangup',
+      },
+      {
+        sendCallCommand: async (command: SendCommandInput) => {
+          if (command.op !== 'hangup') return;
+          hangupSent = true;
+          await afterTheCaller;
+          throw ApplicationFailure.create({
+            type: ErrorType.CallGone,
+            message: 'call is gone: telnyx hangup: HTTP 422 code 90018 (Call has already ended)',
+            nonRetryable: true,
+          });
+        },
+        fetchCallStatus: async () => ({ alive: true }),
+      },
+      async (call) => {
+        await answered(call);
+        const hangup = call.handle.executeUpdate(controlUpdate, {
+          args: [{ request: { action: 'hangup' }, carrier: 'telnyx', route: { route: 'command' } }],
+        });
+        await eventually('our hangup sent', async () => (hangupSent ? true : undefined));
+        await call.signal({ kind: 'call.ended', cause: 'normal', source: 'caller' });
+        callerHungUp();
+        // The hangup control still answers as done: the call has ended.
+        expect(await hangup).toMatchObject({ outcome: 'ended' });
+        const outcome = (await call.handle.result()) as CallOutcome;
+        expect(outcome.endCause).toBe('normal');
+        const state = await call.handle.query<CallState>(stateQuery);
+        expect(state.endedBy).toBe('remote');
+        expect(state.timeline.map((entry) => entry.text)).toContain('caller hung up');
+      },
+    );
   });
 });
