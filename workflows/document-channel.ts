@@ -68,6 +68,14 @@ export class DocumentChannel {
     return this.documentOps.size > 0;
   }
 
+  /**
+   * Telnyx's hangup source tells the far end from our own hangup; jambonz reports a Live Call Control hangup as the
+   * caller's, and SignalWire names no source.
+   */
+  get tellsWhoHungUp(): boolean {
+    return this.documentOps.size === 0;
+  }
+
   /** Document carriers report a prompt's digits only in its result; Telnyx reports each key as a `dtmf` too. */
   get reportsDigitsInResult(): boolean {
     return this.documentOps.size > 0;

@@ -63,6 +63,11 @@ export interface CarriedLedger {
 export interface EventReporting {
   /** A prompt's digits come only in its `gather.ended` (document carriers); otherwise each key is a `dtmf` too. */
   reportsDigitsInResult: boolean;
+  /**
+   * A hangup's source tells the far end from our own hangup (Telnyx `hangup_source`). jambonz reports a Live Call
+   * Control hangup as the caller's, and SignalWire names no source.
+   */
+  tellsWhoHungUp?: boolean;
 }
 
 /** Unclaimed events kept at most: a stray leg's webhooks cannot grow the state. */
@@ -339,7 +344,8 @@ export class EventLedger {
           // Our hangup may be on its way when the far end hangs up first (the carrier then refuses ours as gone):
           // the carrier's hangup source tells whose end it was.
           const farEnd = this.state.direction === 'inbound' ? 'caller' : 'callee';
-          if (ours && event.source === farEnd && patched('far-end-hangup-is-not-ours')) ours = false;
+          if (ours && this.reporting.tellsWhoHungUp && event.source === farEnd && patched('far-end-hangup-is-not-ours'))
+            ours = false;
           effects.push(...this.markEnded(event.cause, event.occurredAt, ours ? 'session' : 'remote'));
         }
         break;

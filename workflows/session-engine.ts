@@ -118,6 +118,7 @@ export class SessionEngine {
     const info = workflowInfo();
     this.ledger = EventLedger.forRun(input, info.workflowId, new Date(info.startTime).toISOString(), {
       reportsDigitsInResult: this.channel.reportsDigitsInResult,
+      tellsWhoHungUp: this.channel.tellsWhoHungUp,
     });
     this.nextSequence = carried?.nextSequence ?? 1;
     this.watchdog = patched('session-watchdog');
