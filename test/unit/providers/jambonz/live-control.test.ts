@@ -29,7 +29,13 @@ import {
   type JambonzCallApplication,
   type UpdateCallBody,
 } from '../../../../src/providers/jambonz';
-import { closedRequestErrors, createCallSchema, staleSwaggerProperties, updateCallSchema } from './swagger';
+import {
+  closedRequestErrors,
+  createCallSchema,
+  STALE_IN_CREATE_CALL_SWAGGER,
+  staleSwaggerProperties,
+  updateCallSchema,
+} from './swagger';
 import { onTheWire, validateEntry, validateVerbDocument } from './verb-spec';
 
 const ACCOUNT_SID = '9351f46a-678c-43f5-b8a6-d4eb58d131af';
@@ -313,18 +319,6 @@ describe('outbound calls', () => {
     speech_recognizer_vendor: 'google',
     speech_recognizer_language: 'en-US',
   };
-  /**
-   * createCall properties the swagger leaves out (research/jambonz.md §2.1): the speech defaults jambonz
-   * requires without an application_sid, and `amd`.
-   */
-  const STALE_IN_CREATE_CALL_SWAGGER = [
-    'speech_synthesis_vendor',
-    'speech_synthesis_language',
-    'speech_synthesis_voice',
-    'speech_recognizer_vendor',
-    'speech_recognizer_language',
-    'amd',
-  ];
 
   it('places a call run by our hooks, tagged with the owning session', () => {
     const body = createCallBody({ ...request, timeoutSeconds: 20 }, ourHooks);

@@ -70,7 +70,10 @@ function closedProperty(schema: Schema): Schema {
   return target.properties ? { ...target, additionalProperties: false } : target;
 }
 
-/** createCall properties the 2024 swagger leaves out but the api-server takes (research/jambonz.md §1.1). */
+/**
+ * createCall properties the 2024 swagger leaves out but the api-server takes (research/jambonz.md §2.1): the speech
+ * defaults jambonz requires without an application_sid, and `amd`.
+ */
 export const STALE_IN_CREATE_CALL_SWAGGER = [
   'speech_synthesis_vendor',
   'speech_synthesis_language',
