@@ -1,3 +1,4 @@
+import { patched } from '@temporalio/workflow';
 import {
   STATE_LIMITS,
   readControlId,
@@ -11,7 +12,6 @@ import {
   type EndCause,
   type LegState,
 } from '../src/calls';
-import { patched } from '@temporalio/workflow';
 import { appendToTimeline, endText, eventText, outcomeOf, secondsBetween, storyLines } from './timeline';
 
 /**

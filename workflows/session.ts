@@ -1130,8 +1130,8 @@ export class CallSession extends SessionEngine {
   /**
    * The conference a supervisor joins on a carrier whose dial bridges two legs only (jambonz, SignalWire),
    * moving the call into it the first time: the agent leaves the dial for the room (ending it when it leaves),
-   * and the caller's next document, fetched when its dial ends, joins it too. The bridge lasts until the caller is out of
-   * the room (`EventLedger.moveBridgeInto`); the caller hanging up ends the room for everyone.
+   * and the caller's next document, fetched when its dial ends, joins it too. The bridge lasts until the caller
+   * is out of the room (`EventLedger.moveBridgeInto`); the caller hanging up ends the room for everyone.
    */
   private async roomForSupervisor(): Promise<string> {
     const open = this.state.bridge?.room;

@@ -437,8 +437,7 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
     case 'mute':
     case 'unmute':
       throw unsupported('signalwire', command.op, SIGNALWIRE_NO_LEG_MUTE);
-    // supervisor controls:
-    // supervisors, in the room the call was moved into (workflows/session.ts):
+    // supervisor controls, in the room the call was moved into (workflows/session.ts):
     case 'moveToConference':
       // The agent leaves the caller's connect for the room; the caller's connect returns, and its hand-back
       // fetches the room from the session.
