@@ -197,4 +197,36 @@ describe('EventLedger', () => {
     expect(endedByHangup(event({ kind: 'playback.ended', status: 'completed' }))).toBe(false);
     expect(endedByHangup(event({ kind: 'call.ended', cause: 'normal', source: 'caller' }))).toBe(false);
   });
+
+  it('keeps a bridge moved into a conference until the caller leaves the room, not until the dial ends', () => {
+    const l = ledger();
+    l.receive(event({ kind: 'call.answered' }));
+    l.receive(event({ kind: 'bridged', otherCallId: AGENT }));
+    expect(l.state.status).toBe('bridged');
+    l.moveBridgeInto('supervised-caller');
+    // The dial the move killed reports the bridge's end: the bridge goes on in the room.
+    l.receive(event({ kind: 'unbridged', otherCallId: AGENT }));
+    expect(l.state.status).toBe('bridged');
+    expect(l.state.bridge).toMatchObject({ callId: AGENT, room: 'supervised-caller', since: expect.any(String) });
+    // The agent left, the room ended: the caller is back with its flow, and the talk time counts.
+    const left = l.receive(event({ kind: 'conference.left', occurredAt: '2026-01-01T00:01:01.000Z' }));
+    expect(left.effects).toContainEqual({ kind: 'statusChanged', status: 'answered' });
+    expect(l.state.bridge).toEqual({ callId: AGENT, address: undefined });
+    expect(l.state.talkSeconds).toBe(60);
+    expect(l.state.timeline.map((line) => line.text)).toContain('bridge ended after 60 s');
+  });
+
+  it('takes a move into a conference back (the carrier refused it): the end of the dial ends the bridge again', () => {
+    const l = ledger();
+    l.receive(event({ kind: 'call.answered' }));
+    l.receive(event({ kind: 'bridged', otherCallId: AGENT }));
+    l.moveBridgeInto('supervised-caller');
+    l.moveBridgeInto(undefined);
+    expect(l.state.bridge).not.toHaveProperty('room');
+    l.receive(event({ kind: 'unbridged', otherCallId: AGENT }));
+    expect(l.state.status).toBe('answered');
+    // A conference the caller left on its own (call.joinConference) changes no bridge.
+    l.receive(event({ kind: 'conference.left' }));
+    expect(l.state.status).toBe('answered');
+  });
 });
