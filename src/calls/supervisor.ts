@@ -15,6 +15,16 @@ export function isSupervisorRole(value: unknown): value is SupervisorRole {
   return typeof value === 'string' && (SUPERVISOR_ROLES as readonly string[]).includes(value);
 }
 
+/**
+ * How a member of a supervised call's conference takes part where supervisors need one (jambonz, SignalWire):
+ * the agent (ending the room when it leaves), or a supervisor in its role.
+ */
+export type RoomMember = 'agent' | SupervisorRole;
+
+export function isRoomMember(value: unknown): value is RoomMember {
+  return value === 'agent' || isSupervisorRole(value);
+}
+
 /** A supervisor control: dial `to` in this role, or (without `to`) switch the supervisor on the call to it. */
 export interface SupervisorRequest {
   action: SupervisorRole;

@@ -5,7 +5,8 @@ import { unsupported } from '../ops';
 import { JAMBONZ_NO_FAX } from './ops';
 import { isDialTarget } from '../../calls/ids';
 import { CarrierError } from '../errors';
-import { JambonzHook, type OperationHooks, type RoomMember } from './webhook';
+import type { RoomMember } from '../../calls/supervisor';
+import { JambonzHook, type OperationHooks } from './webhook';
 import { mediaVerbs } from './media';
 
 /**

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readSessionUrl, sessionToken, sessionUrl, type SessionUrlExtras, type SessionUrlScheme } from '../session-url';
-import { SUPERVISOR_ROLES, type SupervisorRole } from '../../calls/supervisor';
+import { isRoomMember, type RoomMember } from '../../calls/supervisor';
 import type { IncomingWebhook, VerifyResult } from '../types';
 
 /**
@@ -188,10 +188,6 @@ export function confirmHookUrl(
 
 export type ConfirmHookResult = { ok: true; workflowId: string; text: string } | { ok: false; reason: string };
 
-/** How a member of a supervised call's room joins it: the agent, or a supervisor in its role. */
-export type RoomMember = 'agent' | SupervisorRole;
-const ROOM_MEMBERS: readonly string[] = ['agent', ...SUPERVISOR_ROLES];
-
 /** Member hooks carry the room and the role, signed with the rest (see `JambonzHook.Member`). */
 const MEMBER_URLS: SessionUrlScheme<'hook' | 'wf' | 'op' | 'room' | 'as'> = {
   scope: 'jambonz-member',
@@ -224,15 +220,9 @@ export function verifyMemberHook(url: string, secrets: readonly string[]): Membe
   const read = readSessionUrl(MEMBER_URLS, url, secrets);
   if (read.verdict !== 'valid') return { ok: false, reason: `member hook URL refused (${read.verdict})` };
   const { hook, wf: workflowId, room, as } = read.values;
-  if (
-    hook !== JambonzHook.Member ||
-    workflowId === undefined ||
-    !room ||
-    as === undefined ||
-    !ROOM_MEMBERS.includes(as)
-  )
+  if (hook !== JambonzHook.Member || workflowId === undefined || !room || !isRoomMember(as))
     return { ok: false, reason: 'a member hook must name its session, its room and how the member joins' };
-  return { ok: true, workflowId, room, as: as as RoomMember };
+  return { ok: true, workflowId, room, as };
 }
 
 /** Reads and checks a confirm hook's URL (see `confirmHookUrl`). */

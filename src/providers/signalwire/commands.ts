@@ -1,3 +1,4 @@
+import type { SupervisorRole } from '../../calls/supervisor';
 import { ErrorType, type CallCommand, type PlaceCallRequest, type PlacedCall } from '../../calls';
 import { isMediaCommand } from '../../calls/media';
 import { CarrierError, classifyResponse } from '../errors';
@@ -448,7 +449,7 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
       if (!command.room) throw unsupported('signalwire', command.op, SIGNALWIRE_NO_SUPERVISOR);
       return updateRequest(
         command.callId,
-        { swml: roomMemberSwml(command.room, command.role, command.agentCallId) },
+        { swml: supervisorDocument(command.op, command.room, command.role, command.agentCallId) },
         'answered',
       );
     // conferences:
@@ -482,12 +483,24 @@ export function signalwirePlaceCallRequest(request: PlaceCallRequest, callbacks:
   // A supervisor joins the room the call was moved into with a document of its own (the session's status URL
   // still hears it answer and end).
   if (supervise?.room)
-    return dialRequest({ ...base, swml: roomMemberSwml(supervise.room, supervise.role, supervise.callId) });
+    return dialRequest({ ...base, swml: supervisorDocument('dial', supervise.room, supervise.role, supervise.callId) });
   return dialRequest(
     request.detectMachine
       ? { ...base, swml: swmlDocument([detectMachineMethod(status_url), handBackMethod(session)]) }
       : { ...base, url: session },
   );
+}
+
+/** A supervisor's room document; a whisper coaches the agent's call, so without its id it is refused. */
+function supervisorDocument(
+  operation: string,
+  room: string,
+  role: SupervisorRole,
+  agentCallId: string | undefined,
+): SwmlDocument {
+  if (role === 'whisper' && !agentCallId)
+    throw invalidCommand(operation, "a whisper coaches the agent's call, and the session names none");
+  return roomMemberSwml(room, role, agentCallId);
 }
 
 /** The new leg's id from a `dial` response (a `CallLeg`). */

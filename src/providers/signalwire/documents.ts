@@ -7,7 +7,7 @@ import {
   type Prompt,
   type RecordOptions,
 } from '../../calls';
-import type { SupervisorRole } from '../../calls/supervisor';
+import type { RoomMember } from '../../calls/supervisor';
 import { gatherSettings, recordSettings } from './defaults';
 import { documentUrl, statusCallbackUrl, type CallbackConfig } from './webhook';
 
@@ -217,14 +217,16 @@ export function joinConferenceMethod(name: string, options: ConferenceOptions): 
  * The document of a supervised call's other members, for an `update` of the agent's leg or a supervisor's
  * `dial`: join the call's room, then hang up. The agent ends the room when it leaves; a supervisor joins muted
  * (`monitor`), coaching the agent's call (`whisper`: heard by it only), or as an equal member (`barge`).
+ * A whisper without the agent's call id throws: it would make the supervisor heard by the caller too.
  */
-export function roomMemberSwml(room: string, as: 'agent' | SupervisorRole, agentCallId?: string): SwmlDocument {
+export function roomMemberSwml(room: string, as: RoomMember, agentCallId?: string): SwmlDocument {
+  if (as === 'whisper' && !agentCallId) throw new TypeError('a whisper coaches the agent: its call id is needed');
   const how =
     as === 'agent'
       ? { end_on_exit: true }
       : as === 'monitor'
         ? { muted: true }
-        : as === 'whisper' && agentCallId
+        : as === 'whisper'
           ? { coach: agentCallId }
           : {};
   return swmlDocument([{ join_conference: { name: room, beep: 'false', ...how } }, hangupMethod('hangup')]);

@@ -1,5 +1,5 @@
-import { Conferences } from '../conferences';
 import { randomUUID } from 'node:crypto';
+import { Conferences } from '../conferences';
 import { scriptedAgent, type AgentScript, type CallerScript } from '../scripts';
 import type { Deliveries } from './delivery';
 import { rejections } from './errors';

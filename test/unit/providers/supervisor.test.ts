@@ -220,6 +220,19 @@ describe('SignalWire supervisors, in the conference the call is moved into', () 
   });
 });
 
+describe('a SignalWire whisper needs the agent it coaches', () => {
+  const callbacks = { publicBaseUrl: 'https://gw.example.com', secret: randomBytes(32).toString('base64url') };
+
+  it('refuses a whisper that names no agent call instead of letting the caller hear the supervisor', () => {
+    const err = refusal(() =>
+      signalwireCommandRequest({ ...switchTo('whisper'), room: 'supervised-caller' } as CallCommand, { callbacks }),
+    );
+    expect(err).toBeInstanceOf(CarrierError);
+    expect(err.type).toBe(ErrorType.InvalidCommand);
+    expect(err.message).toContain('coaches the agent');
+  });
+});
+
 describe('SignalWire and jambonz need the room', () => {
   const jambonz = createJambonzCommands({
     accountSid: '9351f46a-678c-43f5-b8a6-d4eb58d131af',
