@@ -486,7 +486,7 @@ export class SessionEngine {
     role: 'primary' | 'agent' | 'supervisor',
     seq: number,
     key: string,
-    options: DialOptions & Pick<PlaceCallRequest, 'from' | 'supervise'>,
+    options: DialOptions & Pick<PlaceCallRequest, 'from' | 'supervise' | 'joinRoom'>,
   ): Promise<{ callId: string; waiter: PendingOperation }> {
     this.perform(this.ledger.noteDialing(options.to, role));
     const placed = await this.activity('dial', () =>

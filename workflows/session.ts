@@ -45,6 +45,7 @@ import {
   type CallEventKind,
   type CallSessionInput,
   type DialOptions,
+  type PlaceCallRequest,
   type EndCause,
   type GatherOptions,
   type GatherEndReason,
@@ -365,6 +366,11 @@ export class CallSession extends SessionEngine {
       const agent = this.state.legs.find((l) => l.role === 'agent' && l.status === 'ended');
       return { answered: false, callId: agent?.callId ?? '', endCause: agent?.endCause ?? 'no-answer' };
     }
+    return this.placeAgentLeg(options);
+  }
+
+  /** Places a leg of the session's own (`dial` on a command carrier, or one that joins a room) and waits for it. */
+  private async placeAgentLeg(options: DialOptions & Pick<PlaceCallRequest, 'joinRoom'>): Promise<DialResult> {
     const { seq, key } = this.begin('dial', '');
     const reportsBefore = this.detections.length;
     try {
@@ -1364,19 +1370,21 @@ export class CallSession extends SessionEngine {
     return 'transferred';
   }
 
-  /** Warm transfer, one step at a time (Telnyx; document carriers refuse it in their control tables). */
+  /**
+   * Warm transfer, one step at a time: Telnyx re-bridges the legs; where a dial bridges two legs only (jambonz,
+   * SignalWire) the agent and the consulted party meet in a room of their own.
+   */
   private async warmTransferStep(
     request: Extract<TransferControl, { action: 'warm-transfer' }>,
   ): Promise<TransferOutcome> {
-    if (this.channel.dialBridges)
-      throw controlRefused({ kind: 'unsupported', reason: `${this.provider} does not support warm-transfer` });
+    const inRoom = this.channel.dialBridges;
     switch (request.step) {
       case 'consult':
-        return this.consult(request);
+        return inRoom ? this.consultInRoom(request) : this.consult(request);
       case 'complete':
-        return this.completeTransfer();
+        return inRoom ? this.completeInRoom() : this.completeTransfer();
       case 'cancel':
-        return this.cancelTransfer();
+        return inRoom ? this.cancelInRoom() : this.cancelTransfer();
     }
   }
 
@@ -1451,14 +1459,175 @@ export class CallSession extends SessionEngine {
     this.transferReached('cancelled', `warm transfer to ${to} cancelled: back with ${from ?? 'the agent'}`);
     return 'returned';
   }
+
+  // Warm transfers in a room (jambonz, SignalWire). The consulted party is dialed into the room `transfer-<call
+  // id>` as a plain member; once it answers the agent follows (leaving the caller's dial, which ends) and the
+  // caller, back with the session, holds. Complete: the party takes over the agent's part (the room ends when it
+  // leaves), the agent is hung up and the caller joins. Cancel: the party is hung up, the agent takes its part
+  // back, and the caller joins. The caller ends the room when it hangs up, as in a supervised room.
+
+  /** The caller's hold during a consult in a room (prompt, then music): complete and cancel end it. */
+  private consultHold?: CancellationScope;
+
+  private transferRoom(): string {
+    return `transfer-${this.state.callId}`;
+  }
+
+  private async consultInRoom(
+    request: Extract<TransferControl, { action: 'warm-transfer' }>,
+  ): Promise<TransferOutcome> {
+    const { to = '', from, timeoutSeconds = TRANSFER_RING_SECONDS, holdMusicUrl } = request;
+    const bridge = this.state.bridge;
+    if (!bridge?.callId)
+      throw controlRefused({ kind: 'invalid-state', reason: 'the caller is bridged to no leg of ours' });
+    // A member who ends the room cannot hand that over without leaving it, which would end it for everyone.
+    if (bridge.room)
+      throw controlRefused({
+        kind: 'invalid-state',
+        reason: `the call is already in a conference (${bridge.room}) whose agent ends it on leaving: a consult would end it`,
+      });
+    const agentCallId = bridge.callId;
+    const room = this.transferRoom();
+    this.state.transfer = {
+      kind: 'warm',
+      to,
+      step: 'dialing',
+      at: new Date().toISOString(),
+      agentCallId,
+      ...(bridge.address ? { from: bridge.address } : {}),
+    };
+    this.ledger.note(`warm transfer: the agent consults ${to}`);
+    // The caller goes on talking to the agent while the party rings in the room.
+    const party = await this.placeAgentLeg({
+      to,
+      from: from ?? this.state.to,
+      timeoutSeconds,
+      joinRoom: { room, as: 'member' },
+    });
+    if (!party.answered) {
+      this.transferReached('not-answered', `consult with ${to} not answered`);
+      return 'not-answered';
+    }
+    this.ledger.leaveBridgeFor();
+    this.setStatus('answered');
+    // Queued before the agent moves, so the fetch that the caller's ended dial makes finds it.
+    this.holdCallerForConsult(holdMusicUrl);
+    try {
+      await this.command({ op: 'moveToConference', room, otherCallId: agentCallId, as: 'member' });
+    } catch (err) {
+      // The agent stays with the caller: the party is released, and the consult never happened.
+      this.consultHold?.cancel();
+      await this.dropLeg(party.callId);
+      this.ledger.restoreBridge({ callId: agentCallId, ...(bridge.address ? { address: bridge.address } : {}) });
+      this.setStatus('bridged');
+      this.transferReached('cancelled', `consult with ${to} failed: the agent could not leave the call`);
+      throw err;
+    }
+    this.transferReached('consulting', `caller on hold while the agent talks to ${to}`, { partyCallId: party.callId });
+    return 'consulting';
+  }
+
+  /** The hold prompt, then the music if any, on the caller's own document while the agent consults. */
+  private holdCallerForConsult(holdMusicUrl: string | undefined): void {
+    const hold = new CancellationScope();
+    this.consultHold = hold;
+    void hold
+      .run(async () => {
+        await this.say(TRANSFER_HOLD_PROMPT);
+        if (holdMusicUrl) await this.play(holdMusicUrl, { loop: HOLD_MUSIC_LOOPS });
+      })
+      .catch((err: unknown) => {
+        if (!isCallEnded(err) && !isCancellation(err))
+          log.warn('the consult hold failed', { error: (err as Error)?.message });
+      });
+  }
+
+  private async completeInRoom(): Promise<TransferOutcome> {
+    const { to, agentCallId, partyCallId } = this.state.transfer!;
+    if (!partyCallId || this.legEnded(undefined, partyCallId))
+      throw controlRefused({ kind: 'invalid-state', reason: `${to} has hung up: cancel the transfer` });
+    const room = this.transferRoom();
+    // The party takes over the agent's part first: when the party leaves, the room ends and the caller is back.
+    await this.command({ op: 'rejoinConference', room, as: 'agent' }, { callId: partyCallId });
+    if (agentCallId) await this.hangupRoomMember(agentCallId);
+    this.callerJoinsRoom(room, { callId: partyCallId, address: to });
+    this.transferReached('completed', `warm transfer completed: connected to ${to}`);
+    return 'transferred';
+  }
+
+  private async cancelInRoom(): Promise<TransferOutcome> {
+    const { to, from, agentCallId, partyCallId } = this.state.transfer!;
+    const room = this.transferRoom();
+    if (partyCallId) await this.dropLeg(partyCallId);
+    try {
+      if (!agentCallId) throw new Error('the first agent is unknown');
+      await this.command({ op: 'rejoinConference', room, as: 'agent' }, { callId: agentCallId });
+    } catch (err) {
+      if (this.ended) throw err;
+      // The first agent has gone too: the caller stops holding and goes back to its flow.
+      this.consultHold?.cancel();
+      this.channel.abandonStep();
+      this.transferReached('cancelled', `warm transfer to ${to} cancelled; ${from ?? 'the agent'} had left`);
+      throw controlRefused({
+        kind: 'invalid-state',
+        reason: `the first agent could not rejoin (${(err as Error)?.message}): the caller is back with its flow`,
+      });
+    }
+    this.callerJoinsRoom(room, { callId: agentCallId, ...(from ? { address: from } : {}) });
+    this.transferReached('cancelled', `warm transfer to ${to} cancelled: back with ${from ?? 'the agent'}`);
+    return 'returned';
+  }
+
+  /**
+   * Ends the caller's hold and sends it into the room, bridged (in our state) to `party` until it is out of the
+   * room again (`EventLedger.moveBridgeInto`); it ends the room for everyone when it hangs up.
+   */
+  private callerJoinsRoom(room: string, party: { callId: string; address?: string }): void {
+    this.consultHold?.cancel();
+    this.consultHold = undefined;
+    // The hold music is a running step: the join must not wait for it to play out.
+    this.channel.abandonStep();
+    this.ledger.restoreBridge(party);
+    this.ledger.moveBridgeInto(room);
+    this.setStatus('bridged');
+    const joining = new CancellationScope();
+    void joining
+      .run(() => this.joinConference(room, { endOnExit: true }))
+      .catch((err: unknown) => {
+        if (!isCallEnded(err) && !isCancellation(err))
+          log.warn('joining the transfer room failed', { error: (err as Error)?.message });
+      });
+  }
+
+  /** Hangs up a member of the call's room that is not a leg of the session (the agent a dial bridged in). */
+  private async hangupRoomMember(callId: string): Promise<void> {
+    const { seq, key } = this.begin('hangup', callId);
+    try {
+      await this.activity('hangup room member', () =>
+        activitiesFor('hangup room member').sendCallCommand({
+          op: 'hangup',
+          provider: this.provider,
+          callId,
+          commandKey: key,
+          ownerWorkflowId: this.workflowId,
+        }),
+      );
+      this.finish(seq, 'sent');
+    } catch (err) {
+      // A member who has already left needs no hangup.
+      this.finish(seq, 'failed');
+      log.warn('hanging up a room member failed', { callId, error: (err as Error)?.message });
+    }
+  }
 }
 
 /** How long a transfer's new party rings when the control names no time. */
 const TRANSFER_RING_SECONDS = 20;
 /** What the caller hears when put on hold for a consult (before any hold music). */
 const TRANSFER_HOLD_PROMPT = 'Please hold while we connect you.';
-/** The most loops Telnyx `playback_start` takes as a number (`infinity` aside). */
+/** The most loops Telnyx `playback_start` takes as a number (`infinity` aside); hold music loops as often. */
 const TELNYX_MAX_LOOPS = 100;
+const HOLD_MUSIC_LOOPS = TELNYX_MAX_LOOPS;
 
 /** A control refused before anything was sent, as the update's failure. */
 function controlRefused(refusal: ControlRefusal): ApplicationFailure {

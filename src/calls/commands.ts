@@ -1,4 +1,4 @@
-import type { SupervisorRole } from './supervisor';
+import type { RoomMember, SupervisorRole } from './supervisor';
 
 /**
  * Provider-neutral call commands. The session decides *what* to do; an adapter in `src/providers/<name>`
@@ -156,11 +156,18 @@ export type CallCommandBody =
    */
   | { op: 'switchSupervisorRole'; role: SupervisorRole; room?: string; agentCallId?: string }
   /**
-   * Moves a bridged call into the conference `room`, so a supervisor can join it: the party it is bridged to
-   * joins the room as the agent (ending it when it leaves), and the call itself fetches its next document, which
-   * joins it too (jambonz Live Call Control `child_call_hook`; SignalWire `update` of the party's leg, `otherCallId`).
+   * Moves a bridged call into the conference `room`, so a supervisor or a consulted party can join it: the party it
+   * is bridged to joins the room `as` the agent (ending it when it leaves; the default) or as a plain member (a warm
+   * transfer's consult), and the call itself fetches its next document (jambonz Live Call Control
+   * `child_call_hook`; SignalWire `update` of the party's leg, `otherCallId`).
    */
-  | { op: 'moveToConference'; room: string; otherCallId?: string }
+  | { op: 'moveToConference'; room: string; otherCallId?: string; as?: RoomMember }
+  /**
+   * A member of the call's `room` (this leg: an agent or a consulted party) rejoins it `as` another member, the
+   * way a warm transfer hands the room's end to the party that stays (jambonz LCC `call_hook` to a member hook,
+   * SignalWire `update`; a SignalWire whisper coaches `agentCallId`).
+   */
+  | { op: 'rejoinConference'; room: string; as: RoomMember; agentCallId?: string }
   // conferences:
   /** Join the named conference; the operation lasts until the call leaves it (`conference.left`). */
   | ({ op: 'joinConference'; name: string } & ConferenceOptions)
@@ -192,6 +199,11 @@ export interface PlaceCallRequest extends DialOptions {
    * or, where the call was moved into the conference `room` (jambonz), joining that room in `role`.
    */
   supervise?: { callId: string; role: SupervisorRole; room?: string };
+  /**
+   * The answered leg joins the conference `room` `as` a member instead of fetching the session's document (a warm
+   * transfer's consulted party on jambonz and SignalWire).
+   */
+  joinRoom?: { room: string; as: RoomMember };
 }
 
 /** A call placed only to send a fax (the send-fax workflow): the carrier sends the document once answered. */

@@ -16,13 +16,15 @@ export function isSupervisorRole(value: unknown): value is SupervisorRole {
 }
 
 /**
- * How a member of a supervised call's conference takes part where supervisors need one (jambonz, SignalWire):
- * the agent (ending the room when it leaves), or a supervisor in its role.
+ * How a member of a call's conference takes part where a dial bridges two legs only and supervisors and warm
+ * transfers need a room (jambonz, SignalWire): the agent (ending the room when it leaves, which hands the caller
+ * back to its flow), a plain `member` who does not end it (a consulted party, or the agent while the caller
+ * holds), or a supervisor in its role.
  */
-export type RoomMember = 'agent' | SupervisorRole;
+export type RoomMember = 'agent' | 'member' | SupervisorRole;
 
 export function isRoomMember(value: unknown): value is RoomMember {
-  return value === 'agent' || isSupervisorRole(value);
+  return value === 'agent' || value === 'member' || isSupervisorRole(value);
 }
 
 /** A supervisor control: dial `to` in this role, or (without `to`) switch the supervisor on the call to it. */

@@ -8,9 +8,10 @@ import { startTestStack, type TestStack } from '../support/stack';
 
 /**
  * Transfers of a bridged call from REST, on all three simulated carriers at once. A caller presses 1 in the
- * default IVR and is bridged to an agent; then a blind transfer (every carrier), and on Telnyx a warm transfer
- * consulted then completed, and one consulted then cancelled. The document carriers refuse a warm transfer
- * as unsupported; every carrier refuses a transfer of a call that is not bridged and a step without a consult.
+ * default IVR and is bridged to an agent; then a blind transfer (every carrier), and on every carrier a warm
+ * transfer consulted then completed, and one consulted then cancelled: Telnyx re-bridges the legs, jambonz and
+ * SignalWire meet in a conference. Every carrier refuses a transfer of a call that is not bridged and a step
+ * without a consult.
  */
 
 const IVR_NUMBER = '+15550004100';
@@ -19,6 +20,8 @@ const AGENT = '+15550004101';
 const BLIND_PARTY = '+15550004102';
 /** The consulted parties (warm transfers): they stay until the test hangs up. */
 const CONSULTED = '+15550004103';
+/** A consulted party who hangs up 40 s (simulated) after answering: after a completed transfer that ends the call. */
+const CONSULTED_LEAVING = '+15550004104';
 
 interface Leg {
   to: string;
@@ -47,6 +50,7 @@ describe('transfers of a bridged call', () => {
           [AGENT]: { behaviour: 'answer', answerAfterMs: 1000, hangupAfterMs: 600_000 },
           [BLIND_PARTY]: { behaviour: 'answer', answerAfterMs: 1000, hangupAfterMs: 8000 },
           [CONSULTED]: { behaviour: 'answer', answerAfterMs: 1000, hangupAfterMs: 600_000 },
+          [CONSULTED_LEAVING]: { behaviour: 'answer', answerAfterMs: 1000, hangupAfterMs: 40_000 },
         }),
       },
     });
@@ -110,8 +114,8 @@ describe('transfers of a bridged call', () => {
     const caller = await bridgedCaller(provider, '+15557774101');
     // A step without a consult is refused (on the document carriers: warm transfers are unsupported).
     const stray = await control(caller.workflowId, 'warm-transfer', { step: 'complete' });
-    expect(stray.status).toBe(provider === 'telnyx' ? 409 : 422);
-    expect(stray.body.detail).toMatch(provider === 'telnyx' ? /follows a consult/ : /does not support warm-transfer/);
+    expect(stray.status).toBe(409);
+    expect(stray.body.detail).toMatch(/follows a consult/);
 
     const res = await control(caller.workflowId, 'transfer', { to: BLIND_PARTY });
     expect(res.status).toBe(200);
@@ -182,5 +186,106 @@ describe('transfers of a bridged call', () => {
         flowResult: `pressed 1, bridged to agent ${AGENT}`,
       });
     }
+  });
+
+  /** What a document carrier's simulator saw a leg do, as one line of milestones. */
+  const milestonesOf = async (provider: 'jambonz' | 'signalwire', id: string): Promise<string> =>
+    (provider === 'jambonz' ? await stack.jambonz.call(id) : await stack.signalwire.call(id)).outcome;
+
+  /**
+   * jambonz and SignalWire: the consulted party is placed into a room, the agent follows, and the caller holds; on
+   * complete the party takes over the agent's part (ending the room when it leaves) and the caller joins it; on
+   * cancel the party is released and the agent takes its part back.
+   */
+  async function warmTransferInRoom(provider: 'jambonz' | 'signalwire', callers: [string, string]): Promise<void> {
+    const [completes, cancels] = await Promise.all(callers.map((from) => bridgedCaller(provider, from)));
+    const endsRoom = provider === 'jambonz' ? '(tagged agent)' : '(ends it on exit)';
+    const parties = new Map<string, string>();
+    await Promise.all(
+      [
+        [completes, CONSULTED_LEAVING],
+        [cancels, CONSULTED],
+      ].map(async ([caller, party]) => {
+        const c = caller as typeof completes;
+        const res = await control(c.workflowId, 'warm-transfer', { step: 'consult', to: party });
+        expect(res.status).toBe(200);
+        expect(res.body.result).toMatchObject({
+          outcome: 'consulting',
+          transfer: { kind: 'warm', step: 'consulting' },
+        });
+        const partyLeg: string = res.body.result.transfer.partyCallId;
+        parties.set(c.workflowId, partyLeg);
+        const room = `transfer-${c.callId}`;
+        expect((await c.state()).status).toBe('answered');
+        // The agent and the party talk in the room, neither ending it; the caller holds outside, told so.
+        await eventually(
+          `${provider}: agent and party in ${room}, the caller holding`,
+          async () =>
+            (await milestonesOf(provider, c.agentLeg)).endsWith(`joined conference ${room}`) &&
+            (await milestonesOf(provider, partyLeg)).endsWith(`joined conference ${room}`) &&
+            (await legOf(provider, c.callId)).heard.includes('Please hold while we connect you.'),
+        );
+        expect(await milestonesOf(provider, c.callId)).not.toContain(`joined conference ${room}`);
+        const again = await control(c.workflowId, 'warm-transfer', { step: 'consult', to: BLIND_PARTY });
+        expect(again.status).toBe(409);
+        expect(again.body.detail).toContain('complete or cancel it first');
+      }),
+    );
+
+    // Complete: the party takes over the agent's part, the agent is released, the caller joins.
+    const room1 = `transfer-${completes.callId}`;
+    const completed = await control(completes.workflowId, 'warm-transfer', { step: 'complete' });
+    expect(completed.body.result).toMatchObject({ outcome: 'transferred', transfer: { step: 'completed' } });
+    const party1 = parties.get(completes.workflowId)!;
+    await eventually(`${provider}: the caller with the party in the room, the agent released`, async () => {
+      return (
+        (await milestonesOf(provider, completes.callId)).includes(`joined conference ${room1}`) &&
+        (await milestonesOf(provider, party1)).includes(`joined conference ${room1} ${endsRoom}`) &&
+        (await legOf(provider, completes.agentLeg)).ended
+      );
+    });
+    expect((await completes.state()).bridge).toMatchObject({ address: CONSULTED_LEAVING, room: room1 });
+    expect((await completes.state()).status).toBe('bridged');
+
+    // Cancel: the party is released, the agent takes its part back, the caller joins.
+    const room2 = `transfer-${cancels.callId}`;
+    const cancelled = await control(cancels.workflowId, 'warm-transfer', { step: 'cancel' });
+    expect(cancelled.body.result).toMatchObject({ outcome: 'returned', transfer: { step: 'cancelled' } });
+    await eventually(`${provider}: the caller back with the agent in the room, the party released`, async () => {
+      return (
+        (await milestonesOf(provider, cancels.callId)).includes(`joined conference ${room2}`) &&
+        (await milestonesOf(provider, cancels.agentLeg)).includes(`joined conference ${room2} ${endsRoom}`) &&
+        (await cancels.state()).legs.some((l) => l.to === CONSULTED && l.status === 'ended')
+      );
+    });
+    expect((await cancels.state()).bridge).toMatchObject({ address: AGENT, room: room2 });
+    // A call in a room whose agent ends it cannot consult again: it would end the room.
+    const again = await control(cancels.workflowId, 'warm-transfer', { step: 'consult', to: CONSULTED });
+    expect(again.status).toBe(409);
+    expect(again.body.detail).toContain('already in a conference');
+
+    // The transferred party hangs up: the room ends, the caller is back with its flow, which hangs up.
+    await expect(stack.outcome(completes.workflowId)).resolves.toMatchObject({
+      flowResult: `pressed 1, bridged to agent ${AGENT}`,
+    });
+    expect(timeline(await completes.state())).toEqual(
+      expect.arrayContaining([`warm transfer completed: connected to ${CONSULTED_LEAVING}`]),
+    );
+    expect((await control(cancels.workflowId, 'hangup', {})).status).toBe(200);
+    await expect(stack.outcome(cancels.workflowId)).resolves.toMatchObject({
+      flowResult: `pressed 1, bridged to agent ${AGENT}`,
+    });
+    // The caller hanging up ended the room: the agent left it and hung up.
+    await eventually(
+      `${provider}: the agent released with the room`,
+      async () => (await legOf(provider, cancels.agentLeg)).ended,
+    );
+  }
+
+  it('jambonz and SignalWire: warm transfer in a conference, completed and cancelled', async () => {
+    await Promise.all([
+      warmTransferInRoom('jambonz', ['+15557774104', '+15557774105']),
+      warmTransferInRoom('signalwire', ['+15557774106', '+15557774107']),
+    ]);
   });
 });

@@ -67,21 +67,22 @@ export function createJambonzCommands(options: JambonzCommandsOptions): CarrierC
         };
 
   /**
-   * A supervisor joins the room the call was moved into: its own verbs (a signed member hook) instead of a
-   * session's, and the session's status hook, so the session hears it answer and end.
+   * A supervisor or a consulted party joins the room the call was moved into: its own verbs (a signed member
+   * hook) instead of a session's, and the session's status hook, so the session hears it answer and end.
    */
   const applicationFor = (request: PlaceCallRequest): JambonzCallApplication => {
     const { supervise } = request;
-    if (!supervise) return application(request);
-    if (!supervise.room) throw unsupported('jambonz', 'a supervisor leg', JAMBONZ_NO_SUPERVISOR);
+    if (supervise && !supervise.room) throw unsupported('jambonz', 'a supervisor leg', JAMBONZ_NO_SUPERVISOR);
+    const member = supervise?.room ? { room: supervise.room, as: supervise.role } : request.joinRoom;
+    if (!member) return application(request);
     return {
       call_hook: memberHookUrl(
         publicBaseUrl,
         hookSecret,
         request.ownerWorkflowId,
         request.commandKey,
-        supervise.room,
-        supervise.role,
+        member.room,
+        member.as,
       ),
       call_status_hook:
         hookUrl(publicBaseUrl, hookSecret, request.ownerWorkflowId, JambonzHook.Status) + STATUS_HOOK_RETRIES,

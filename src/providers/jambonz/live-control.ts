@@ -271,11 +271,14 @@ export function liveControlForCommand(command: CallCommandBody, hooks: Operation
       return muteCall('mute');
     case 'unmute':
       return muteCall('unmute');
-    // supervisors, in the room the call was moved into:
+    // supervisors and warm transfers, in the room the call was moved into:
     case 'moveToConference':
       // The agent leaves the dial for the room; the caller, told nothing, has its dial killed and fetches its
       // next verbs from the dial's actionHook (the session answers with the room).
-      return redirectChildCall(hooks.memberUrl(command.room, 'agent'));
+      return redirectChildCall(hooks.memberUrl(command.room, command.as ?? 'agent'));
+    case 'rejoinConference':
+      // A warm transfer hands the room's end from one member to another: the member rejoins in its new part.
+      return redirectCall(hooks.memberUrl(command.room, command.as));
     case 'switchSupervisorRole':
       // The supervisor rejoins the room in its new role: conferenceParticipantAction changes one thing per request
       // (mute, coach), so monitor → whisper would take two; a rejoin takes one, at the cost of a moment outside.

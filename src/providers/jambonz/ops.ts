@@ -62,6 +62,7 @@ export const JAMBONZ_OPS = {
   // supervisor controls:
   switchSupervisorRole: 'command',
   moveToConference: 'command',
+  rejoinConference: 'command',
   // conferences:
   joinConference: 'document',
   conferenceHold: 'command',
@@ -106,12 +107,11 @@ export const JAMBONZ_CONTROLS = {
   mute: { route: 'command', requires: MUTE_RULE },
   unmute: { route: 'command', requires: MUTE_RULE },
   // Transfers (workflows/session.ts): blind is a Live Call Control `call_hook` redirect (jambonz ends the running
-  // dial and hangs up the agent's leg) to a new `dial` of the party.
+  // dial and hangs up the agent's leg) to a new `dial` of the party. Warm meets in a conference: the party is
+  // placed into it (createCall with a member hook), `child_call_hook` takes the agent there while the caller holds,
+  // and complete / cancel hand the room's end to the one who stays (`call_hook` rejoin) before the caller joins.
   transfer: { route: 'session' },
-  'warm-transfer': {
-    route: 'unsupported',
-    why: 'a consult needs the agent to dial on while the caller holds: child_call_hook moves the agent out of the dial into a call of its own, which no session routes, and only conference members can be held (a conference would do it)',
-  },
+  'warm-transfer': { route: 'session' },
   hold: { route: 'command', requires: CONFERENCE_HOLD_RULE },
   unhold: { route: 'command', requires: CONFERENCE_HOLD_RULE },
   // supervisor controls (workflows/session.ts): the call is moved into a conference (child_call_hook takes the

@@ -383,20 +383,22 @@ export function confirmDocument(whisper: string): JambonzVerb[] {
 export const AGENT_MEMBER_TAG = 'agent';
 
 /**
- * The verbs of a supervised call's room for a member other than the caller (`JambonzHook.Member`), then a
- * hang-up once it is out. The agent ends the room when it leaves, which hands the caller back to its flow; a
- * supervisor joins muted (`monitor`), heard by the agent only (`whisper`), or as an equal member (`barge`).
+ * How each member of a call's room joins it. The agent ends the room when it leaves, which hands the caller back
+ * to its flow; a plain member (a consulted party) does not; a supervisor joins muted (`monitor`), heard by the
+ * agent only (`whisper`), or as an equal member (`barge`).
  */
+const ROOM_MEMBER_PARTS: Record<RoomMember, Partial<ConferenceVerb>> = {
+  agent: { memberTag: AGENT_MEMBER_TAG, endConferenceOnExit: true },
+  member: {},
+  monitor: { joinMuted: true },
+  whisper: { speakOnlyTo: AGENT_MEMBER_TAG },
+  barge: {},
+};
+
+/** The verbs of a call's room for a member other than the caller (`JambonzHook.Member`), then a hang-up once out. */
 export function roomMemberDocument(room: string, as: RoomMember): JambonzVerb[] {
-  const how: Partial<ConferenceVerb> =
-    as === 'agent'
-      ? { memberTag: AGENT_MEMBER_TAG, endConferenceOnExit: true }
-      : as === 'monitor'
-        ? { joinMuted: true }
-        : as === 'whisper'
-          ? { speakOnlyTo: AGENT_MEMBER_TAG }
-          : {};
-  return [conferenceVerb({ name: room, beep: false, startConferenceOnEnter: true, ...how }), hangupVerb()];
+  const part = ROOM_MEMBER_PARTS[as];
+  return [conferenceVerb({ name: room, beep: false, startConferenceOnEnter: true, ...part }), hangupVerb()];
 }
 
 /**
@@ -512,6 +514,7 @@ export function mapCommandToVerbs(command: CallCommandBody, hooks: OperationHook
     // supervisor controls (Live Call Control on a running call):
     case 'switchSupervisorRole':
     case 'moveToConference':
+    case 'rejoinConference':
       throw liveControlOnly(command.op);
     // conferences:
     case 'joinConference':

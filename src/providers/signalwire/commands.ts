@@ -443,7 +443,18 @@ export function signalwireCommandRequest(command: CallCommand, context: CommandC
       // The agent leaves the caller's connect for the room; the caller's connect returns, and its hand-back
       // fetches the room from the session.
       if (!command.otherCallId) throw unsupported('signalwire', command.op, SIGNALWIRE_NO_SUPERVISOR);
-      return updateRequest(command.otherCallId, { swml: roomMemberSwml(command.room, 'agent') }, 'answered');
+      return updateRequest(
+        command.otherCallId,
+        { swml: roomMemberSwml(command.room, command.as ?? 'agent') },
+        'answered',
+      );
+    case 'rejoinConference':
+      // A warm transfer hands the room's end from one member to another: the member rejoins in its new part.
+      return updateRequest(
+        command.callId,
+        { swml: roomMemberSwml(command.room, command.as, command.agentCallId) },
+        'answered',
+      );
     case 'switchSupervisorRole':
       // SWML has no change of a member's role: the supervisor rejoins the room in the new one.
       if (!command.room) throw unsupported('signalwire', command.op, SIGNALWIRE_NO_SUPERVISOR);
@@ -480,10 +491,12 @@ export function signalwirePlaceCallRequest(request: PlaceCallRequest, callbacks:
     status_url,
     status_events: ['created', 'ringing', 'answered', 'ended'],
   };
-  // A supervisor joins the room the call was moved into with a document of its own (the session's status URL
-  // still hears it answer and end).
+  // A supervisor or a consulted party joins the room the call was moved into with a document of its own (the
+  // session's status URL still hears it answer and end).
   if (supervise?.room)
     return dialRequest({ ...base, swml: supervisorDocument('dial', supervise.room, supervise.role, supervise.callId) });
+  if (request.joinRoom)
+    return dialRequest({ ...base, swml: roomMemberSwml(request.joinRoom.room, request.joinRoom.as) });
   return dialRequest(
     request.detectMachine
       ? { ...base, swml: swmlDocument([detectMachineMethod(status_url), handBackMethod(session)]) }

@@ -214,21 +214,22 @@ export function joinConferenceMethod(name: string, options: ConferenceOptions): 
 }
 
 /**
- * The document of a supervised call's other members, for an `update` of the agent's leg or a supervisor's
- * `dial`: join the call's room, then hang up. The agent ends the room when it leaves; a supervisor joins muted
- * (`monitor`), coaching the agent's call (`whisper`: heard by it only), or as an equal member (`barge`).
- * A whisper without the agent's call id throws: it would make the supervisor heard by the caller too.
+ * The document of a call's other room members, for an `update` of the agent's leg or a supervisor's or consulted
+ * party's `dial`: join the call's room, then hang up. The agent ends the room when it leaves; a plain member (a
+ * consulted party) does not; a supervisor joins muted (`monitor`), coaching the agent's call (`whisper`: heard by
+ * it only), or as an equal member (`barge`). A whisper without the agent's call id throws: it would make the
+ * supervisor heard by the caller too.
  */
 export function roomMemberSwml(room: string, as: RoomMember, agentCallId?: string): SwmlDocument {
   if (as === 'whisper' && !agentCallId) throw new TypeError('a whisper coaches the agent: its call id is needed');
-  const how =
-    as === 'agent'
-      ? { end_on_exit: true }
-      : as === 'monitor'
-        ? { muted: true }
-        : as === 'whisper'
-          ? { coach: agentCallId }
-          : {};
+  const parts: Record<RoomMember, object> = {
+    agent: { end_on_exit: true },
+    member: {},
+    monitor: { muted: true },
+    whisper: { coach: agentCallId },
+    barge: {},
+  };
+  const how = parts[as];
   return swmlDocument([{ join_conference: { name: room, beep: 'false', ...how } }, hangupMethod('hangup')]);
 }
 

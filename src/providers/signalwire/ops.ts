@@ -53,6 +53,7 @@ export const SIGNALWIRE_OPS = {
   // supervisor controls:
   switchSupervisorRole: 'command',
   moveToConference: 'command',
+  rejoinConference: 'command',
   // conferences:
   joinConference: 'document',
   conferenceHold: 'unsupported',
@@ -115,9 +116,12 @@ export const SIGNALWIRE_CONTROLS = {
     route: 'session',
     requires: { anyOf: ['answered'], rule: 'update (the redirect out of the connect) only while answered' },
   },
+  // Warm meets in a conference: the party is dialed into it (`dial` with a join_conference document), an `update`
+  // takes the agent there while the caller holds, and complete / cancel hand the room's end to the one who stays
+  // (`update` rejoin) before the caller joins.
   'warm-transfer': {
-    route: 'unsupported',
-    why: 'a consult needs the agent, dialed by SWML connect, to dial on while the caller holds: that leg runs no SWML of ours, and calling.disconnect leaves it idle (a conference would do it)',
+    route: 'session',
+    requires: { anyOf: ['answered'], rule: 'update (the agent into the room) only while answered' },
   },
   // supervisor controls:
   // The call is moved into a conference (the agent's leg is updated into it, the caller follows), then the

@@ -151,6 +151,7 @@ export function telnyxCommandRequest(command: CallCommand, options: TelnyxComman
     case 'switchSupervisorRole':
       return telnyxSwitchSupervisorRoleRequest(command.callId, command.role);
     case 'moveToConference':
+    case 'rejoinConference':
       // Telnyx supervises the agent's leg itself (supervise_call_control_id): no conference needed.
       throw unsupported('telnyx', command.op, TELNYX_NO_CONFERENCE);
     // conferences:
@@ -162,6 +163,7 @@ export function telnyxCommandRequest(command: CallCommand, options: TelnyxComman
 }
 
 export function telnyxPlaceCallRequest(request: PlaceCallRequest, options: TelnyxCommandOptions): CarrierRequest {
+  if (request.joinRoom) throw unsupported('telnyx', 'a leg dialed into a conference', TELNYX_NO_CONFERENCE);
   return {
     method: 'POST',
     path: '/calls',

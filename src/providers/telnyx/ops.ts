@@ -55,6 +55,7 @@ export const TELNYX_OPS = {
   // supervisor controls:
   switchSupervisorRole: 'command',
   moveToConference: 'unsupported',
+  rejoinConference: 'unsupported',
   // conferences:
   joinConference: 'unsupported',
   conferenceHold: 'unsupported',

@@ -263,3 +263,98 @@ describe('SignalWire and jambonz need the room', () => {
     }
   });
 });
+
+/**
+ * A warm transfer in a room (jambonz, SignalWire): the consulted party is placed into it as a plain member, the
+ * agent moved there as one, and complete / cancel hand the room's end to the one who stays by a rejoin. Telnyx
+ * re-bridges legs instead and refuses both.
+ */
+describe('warm transfers in a room', () => {
+  const secret = 'wh_secret';
+  const jambonz = createJambonzCommands({
+    accountSid: '9351f46a-678c-43f5-b8a6-d4eb58d131af',
+    publicBaseUrl: 'https://gateway.example.com',
+    hookSecret: secret,
+  });
+  const callbacks = { publicBaseUrl: 'https://gw.example.com', secret: randomBytes(32).toString('base64url') };
+  const room = 'transfer-caller';
+  const PARTY_LEG = 'd3e4f5a6-5717-4562-b3fc-2c963f66afa6';
+  const AGENT_LEG = 'b1c2d3e4-5717-4562-b3fc-2c963f66afa6';
+  const partyDial: PlaceCallRequest = {
+    to: '+15550004103',
+    from: '+15550001000',
+    timeoutSeconds: 20,
+    commandKey: `${owner}#20`,
+    ownerWorkflowId: owner,
+    joinRoom: { room, as: 'member' },
+  };
+  const rejoin = (callId: string): CallCommand => ({
+    op: 'rejoinConference',
+    room,
+    as: 'agent',
+    callId,
+    commandKey: `${owner}#21`,
+    ownerWorkflowId: owner,
+  });
+  const moveAgent: CallCommand = {
+    op: 'moveToConference',
+    room,
+    otherCallId: AGENT_LEG,
+    as: 'member',
+    callId: 'caller',
+    commandKey: `${owner}#22`,
+    ownerWorkflowId: owner,
+  };
+  const memberOf = (url: string) => verifyMemberHook(url, [secret]);
+  const joinOf = (body: unknown) =>
+    (body as { params: { swml: { sections: { main: Array<Record<string, unknown>> } } } }).params.swml.sections.main[0]
+      .join_conference;
+
+  it('jambonz: the party is placed with a member hook, the agent moved as a member, valid against the swagger', () => {
+    const placed = jambonz.placeCallRequest(partyDial).body as { call_hook: { url: string }; call_status_hook: object };
+    expect(closedRequestErrors(createCallSchema, placed, STALE_IN_CREATE_CALL_SWAGGER)).toBe('');
+    expect(memberOf(placed.call_hook.url)).toEqual({ ok: true, workflowId: owner, room, as: 'member' });
+    const moved = jambonz.commandRequest(moveAgent).body as { child_call_hook: { url: string } };
+    expect(closedRequestErrors(updateCallSchema, onTheWire(moved) as object, [])).toBe('');
+    expect(memberOf(moved.child_call_hook.url)).toMatchObject({ ok: true, room, as: 'member' });
+  });
+
+  it('jambonz: the one who stays rejoins as the agent (call_hook), and a plain member does not end the room', () => {
+    const request = jambonz.commandRequest(rejoin('party-sid'));
+    expect(request.path).toContain('/Calls/party-sid');
+    const body = request.body as { call_hook: { url: string } };
+    expect(Object.keys(body)).toEqual(['call_hook']);
+    expect(closedRequestErrors(updateCallSchema, onTheWire(body) as object, [])).toBe('');
+    expect(memberOf(body.call_hook.url)).toMatchObject({ ok: true, room, as: 'agent' });
+    const member = roomMemberDocument(room, 'member');
+    validateVerbDocument(onTheWire(member));
+    expect(member[0]).toEqual({ verb: 'conference', name: room, beep: false, startConferenceOnEnter: true });
+  });
+
+  it('SignalWire: the party is dialed into the room and the agent updated into it as plain members', () => {
+    const placed = signalwirePlaceCallRequest(partyDial, callbacks);
+    expect(callRequestErrors(placed.body as { command: string })).toBe('');
+    expect(joinOf(placed.body)).toEqual({ name: room, beep: 'false' });
+    const moved = signalwireCommandRequest(moveAgent, { callbacks });
+    expect(callRequestErrors(moved.body as { command: string })).toBe('');
+    expect(moved.body).toMatchObject({ command: 'update', params: { id: AGENT_LEG } });
+    expect(joinOf(moved.body)).toEqual({ name: room, beep: 'false' });
+  });
+
+  it('SignalWire: the one who stays is updated into the room again, now ending it on exit', () => {
+    const request = signalwireCommandRequest(rejoin(PARTY_LEG), { callbacks });
+    expect(callRequestErrors(request.body as { command: string })).toBe('');
+    expect(request.body).toMatchObject({ command: 'update', params: { id: PARTY_LEG } });
+    expect(joinOf(request.body)).toEqual({ name: room, beep: 'false', end_on_exit: true });
+  });
+
+  it('Telnyx refuses a leg dialed into a room and a rejoin as Unsupported (it re-bridges legs)', () => {
+    for (const err of [
+      refusal(() => telnyxPlaceCallRequest(partyDial, telnyxOptions)),
+      refusal(() => telnyxCommandRequest(rejoin('v3:party'), telnyxOptions)),
+    ]) {
+      expect(err).toBeInstanceOf(CarrierError);
+      expect(err.type).toBe(ErrorType.Unsupported);
+    }
+  });
+});

@@ -17,8 +17,8 @@ import { telnyxCommandRequest } from '../../../src/providers/telnyx';
 import { validateTelnyxRequest } from '../../../src/simulator/telnyx/spec';
 
 /**
- * Transfers as live controls: the refusal path of each (the call's state, the order of a warm transfer's steps,
- * the carriers without a warm transfer), the REST bodies, and the Telnyx requests a transfer sends, checked
+ * Transfers as live controls: the refusal path of each (the call's state, the order of a warm transfer's steps),
+ * the REST bodies, and the Telnyx requests a transfer sends, checked
  * against the official spec. (SignalWire and jambonz transfer with an `update` / `call_hook` redirect and a
  * SWML `connect` / `dial` verb, which their own spec tests cover.)
  */
@@ -56,30 +56,22 @@ describe('transfer controls: refusals', () => {
     expect(refusal(carrier, BLIND, facts('ended'))?.kind).toBe('call-ended');
   });
 
-  it('telnyx warm transfer: consult a bridged call, then complete or cancel, in that order', () => {
-    expect(refusal('telnyx', CONSULT, facts('bridged'))).toBeUndefined();
-    expect(refusal('telnyx', CONSULT, facts('answered'))?.kind).toBe('invalid-state');
-    expect(refusal('telnyx', { action: 'warm-transfer', step: 'consult' }, facts('bridged'))?.reason).toBe(
+  it.each(PROVIDERS)('%s warm transfer: consult a bridged call, then complete or cancel, in that order', (carrier) => {
+    expect(refusal(carrier, CONSULT, facts('bridged'))).toBeUndefined();
+    expect(refusal(carrier, CONSULT, facts('answered'))?.kind).toBe('invalid-state');
+    expect(refusal(carrier, { action: 'warm-transfer', step: 'consult' }, facts('bridged'))?.reason).toBe(
       'a consult names the party to consult (`to`)',
     );
     for (const step of [COMPLETE, CANCEL]) {
       // The caller holds (answered, not bridged) while consulting.
-      expect(refusal('telnyx', step, facts('answered', 'consulting'))).toBeUndefined();
-      expect(refusal('telnyx', step, facts('bridged'))?.reason).toMatch(/^no warm transfer is consulting anyone/);
-      expect(refusal('telnyx', step, facts('bridged', 'completed'))?.kind).toBe('invalid-state');
+      expect(refusal(carrier, step, facts('answered', 'consulting'))).toBeUndefined();
+      expect(refusal(carrier, step, facts('bridged'))?.reason).toMatch(/^no warm transfer is consulting anyone/);
+      expect(refusal(carrier, step, facts('bridged', 'completed'))?.kind).toBe('invalid-state');
     }
     for (const request of [CONSULT, BLIND]) {
-      expect(refusal('telnyx', request, facts('answered', 'consulting'))?.reason).toBe(
+      expect(refusal(carrier, request, facts('answered', 'consulting'))?.reason).toBe(
         'a warm transfer is consulting +15550002002: complete or cancel it first',
       );
-    }
-  });
-
-  it.each(['signalwire', 'jambonz'] as const)('%s warm transfer: unsupported, saying why', (carrier) => {
-    for (const request of [CONSULT, COMPLETE, CANCEL]) {
-      const refused = refusal(carrier, request, facts('bridged'));
-      expect(refused?.kind).toBe('unsupported');
-      expect(refused?.reason).toMatch(new RegExp(`^${carrier} does not support warm-transfer \\(.*conference`));
     }
   });
 });

@@ -407,6 +407,8 @@ const samples: { [K in CallOp]: Extract<CallCommandBody, { op: K }> } = {
     room: 'supervised-1',
     otherCallId: 'b1c2d3e4-5717-4562-b3fc-2c963f66afa6',
   },
+  // A warm transfer: the consulted party takes over the agent's part in the room.
+  rejoinConference: { op: 'rejoinConference', room: 'transfer-1', as: 'agent' },
 };
 
 const command = <K extends CallOp>(op: K, sequence = 7): CallCommand =>
