@@ -11,6 +11,9 @@ import type { PendingOperation } from './event-ledger';
  * family `if`s of its own.
  */
 
+/** How many given-up steps the channel remembers: enough for the few a redirect can kill at once. */
+const GIVEN_UP_KEPT = 8;
+
 /** What a document carrier is doing with the call, as far as the session knows. */
 type CarrierActivity =
   /** A fetch is waiting in `nextDocument` for the flow's next commands. */
@@ -47,6 +50,10 @@ export class DocumentChannel {
    * when the redirect's own fetch arrives, those are queued again.
    */
   private redirecting?: { key: string; deliveredSince: CallCommand[] };
+  /** The command keys of the document the carrier was last given: the steps it is running now. */
+  private runningKeys: readonly string[] = [];
+  /** Steps delivered and still running at the carrier when their operation was given up (the newest few). */
+  private givenUp: string[] = [];
 
   constructor(
     documentOps: readonly CallOp[] | undefined,
@@ -120,9 +127,13 @@ export class DocumentChannel {
     if (this.carrierActivity === 'running') this.carrierActivity = 'holding';
   }
 
-  /** Takes a command out of the outbox once its operation is over (it is no longer worth delivering). */
-  withdraw(commandKey: string): void {
+  /**
+   * Takes a command out of the outbox once its operation is over (it is no longer worth delivering). `stillRunning`:
+   * it was delivered and the carrier has not finished it (its operation was given up, e.g. cancelled).
+   */
+  withdraw(commandKey: string, stillRunning = false): void {
     this.outbox = this.outbox.filter((c) => c.commandKey !== commandKey);
+    if (stillRunning) this.givenUp = [...this.givenUp.slice(-(GIVEN_UP_KEPT - 1)), commandKey];
   }
 
   /** Continue-as-new is next: waiting fetches answer at once, so the update handlers can finish. */
@@ -149,6 +160,19 @@ export class DocumentChannel {
     const redirect = this.redirecting;
     const answersRedirect =
       redirect !== undefined && (request.redirectedBy === redirect.key || request.handedBack === redirect.key);
+    // The hand-back of a step that a redirect killed after its operation was given up (a consult's hold music
+    // when the caller joins the room, a flow redirected to another): the carrier already runs a newer document,
+    // which an answer here would replace (jambonz calls a killed verb's actionHook after the redirect's fetch).
+    const handedBackKey = request.handedBack && readControlId(request.handedBack).commandKey;
+    if (
+      handedBackKey &&
+      !answersRedirect &&
+      this.carrierActivity === 'running' &&
+      this.givenUp.includes(handedBackKey) &&
+      !this.runningKeys.includes(handedBackKey) &&
+      patched('given-up-hand-back-carries-on')
+    )
+      return { kind: 'continue' };
     if (answersRedirect) {
       this.redirecting = undefined;
       const cutShort = redirect.deliveredSince.filter((command) => {
@@ -189,6 +213,7 @@ export class DocumentChannel {
       // Not the redirect's own fetch: the redirect may cut these short (see `redirecting`).
       if (this.redirecting && !answersRedirect) this.redirecting.deliveredSince.push(...commands);
       this.carrierActivity = 'running';
+      this.runningKeys = commands.map((command) => command.commandKey);
       return { kind: 'commands', commands };
     }
     if (this.hooks.ended()) return { kind: 'hangup' };

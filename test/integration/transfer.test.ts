@@ -22,6 +22,7 @@ const BLIND_PARTY = '+15550004102';
 const CONSULTED = '+15550004103';
 /** A consulted party who hangs up 40 s (simulated) after answering: after a completed transfer that ends the call. */
 const CONSULTED_LEAVING = '+15550004104';
+const HOLD_MUSIC = 'https://example.com/hold.mp3';
 
 interface Leg {
   to: string;
@@ -207,7 +208,9 @@ describe('transfers of a bridged call', () => {
         [cancels, CONSULTED],
       ].map(async ([caller, party]) => {
         const c = caller as typeof completes;
-        const res = await control(c.workflowId, 'warm-transfer', { step: 'consult', to: party });
+        // The cancelled one holds to music too: cancel cuts it short.
+        const music = c === cancels ? { holdMusicUrl: HOLD_MUSIC } : {};
+        const res = await control(c.workflowId, 'warm-transfer', { step: 'consult', to: party, ...music });
         expect(res.status).toBe(200);
         expect(res.body.result).toMatchObject({
           outcome: 'consulting',
@@ -223,7 +226,8 @@ describe('transfers of a bridged call', () => {
           async () =>
             (await milestonesOf(provider, c.agentLeg)).endsWith(`joined conference ${room}`) &&
             (await milestonesOf(provider, partyLeg)).endsWith(`joined conference ${room}`) &&
-            (await legOf(provider, c.callId)).heard.includes('Please hold while we connect you.'),
+            (await legOf(provider, c.callId)).heard.includes('Please hold while we connect you.') &&
+            (c === completes || (await legOf(provider, c.callId)).heard.includes(HOLD_MUSIC)),
         );
         expect(await milestonesOf(provider, c.callId)).not.toContain(`joined conference ${room}`);
         const again = await control(c.workflowId, 'warm-transfer', { step: 'consult', to: BLIND_PARTY });
