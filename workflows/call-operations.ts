@@ -45,7 +45,6 @@ import {
   type ConferenceOptions,
 } from '../src/calls';
 import { SessionEngine, activitiesFor, dueTimer, shouldContinueAsNew, type DueTimer } from './session-engine';
-import type {} from './event-ledger';
 
 /** The longest a call stays in a conference before `joinConference` stops waiting (four hours). */
 const CONFERENCE_MAX_MS = 4 * 3600_000;
@@ -700,10 +699,14 @@ export abstract class CallOperations extends SessionEngine {
     if (leg) await this.dropLeg(leg.callId);
   }
 
-  /** Hangs up an agent leg, also after the caller has gone (when `hangupLeg` would refuse). */
-  protected async dropLeg(callId: string): Promise<void> {
+  /**
+   * Hangs up an agent leg, also after the caller has gone (when `hangupLeg` would refuse). `bridgedByCarrier`:
+   * not a leg of the session but the call a document carrier's dial bridged in (a warm transfer releases it);
+   * a failure then goes into the timeline, where nothing else would show it.
+   */
+  protected async dropLeg(callId: string, options: { bridgedByCarrier?: boolean } = {}): Promise<void> {
     const leg = this.state.legs.find((l) => l.callId === callId);
-    if (!leg || leg.status === 'ended') return;
+    if (leg?.status === 'ended' || (!leg && !options.bridgedByCarrier)) return;
     const { seq, key } = this.begin('hangup', callId);
     try {
       await activitiesFor('hangup agent').sendCallCommand({
@@ -717,6 +720,7 @@ export abstract class CallOperations extends SessionEngine {
     } catch (err) {
       this.finish(seq, 'failed');
       log.warn('hanging up an agent leg failed', { callId, error: (err as Error)?.message });
+      if (options.bridgedByCarrier) this.ledger.note(`hanging up ${callId} failed: ${(err as Error)?.message}`);
     }
   }
 
@@ -897,6 +901,8 @@ export abstract class CallOperations extends SessionEngine {
    */
   async checkpoint(step: string, data?: Record<string, unknown>): Promise<void> {
     if (this.ended || !shouldContinueAsNew(this.input) || this.ledger.pending.length > 0) return;
+    // A consult holds the caller on a step the new run would not know (its hold music, given up, is still running).
+    if (this.transferring && patched('no-continue-as-new-mid-transfer')) return;
     this.stopWatching();
     this.channel.drain();
     await condition(allHandlersFinished);

@@ -8,6 +8,7 @@ import {
 } from '@temporalio/workflow';
 import {
   CONTROL_REFUSED,
+  CallEnded,
   CallFlowKey,
   ErrorType,
   controlCommand,
@@ -251,13 +252,7 @@ export class CallSession extends CallOperations {
     const room = `supervised-${this.state.callId}`;
     this.ledger.moveBridgeInto(room);
     // Queued before the agent moves, so the fetch that the killed dial makes finds it.
-    const joining = new CancellationScope();
-    void joining
-      .run(() => this.joinConference(room, { endOnExit: true }))
-      .catch((err: unknown) => {
-        if (!isCallEnded(err) && !isCancellation(err))
-          log.warn('joining the supervised room failed', { error: (err as Error)?.message });
-      });
+    const joining = this.joinRoomInBackground(room, 'the supervised room');
     try {
       await this.command({ op: 'moveToConference', room, otherCallId: this.state.bridge?.callId });
     } catch (err) {
@@ -389,6 +384,11 @@ export class CallSession extends CallOperations {
       const outcome =
         request.action === 'transfer' ? await this.blindTransfer(request) : await this.warmTransferStep(request);
       return { outcome, ...(this.state.transfer ? { transfer: this.state.transfer } : {}) };
+    } catch (err) {
+      // A transfer that failed while dialing is over: the next one must not be refused as "under way".
+      if (this.state.transfer?.step === 'dialing')
+        this.transferReached('cancelled', `transfer to ${this.state.transfer.to} failed: ${(err as Error)?.message}`);
+      throw err;
     } finally {
       this.transferUnderWay = false;
       this.publishDetails();
@@ -402,6 +402,19 @@ export class CallSession extends CallOperations {
       this.state.legs.find((l) => callId !== undefined && l.callId === callId) ??
       [...this.state.legs].reverse().find((l) => l.role !== 'primary' && l.status !== 'ended')
     );
+  }
+
+  /** A warm transfer begins: the agent (the leg the caller is bridged to) is about to consult `to`. */
+  private startWarmTransfer(to: string, agent: { callId: string; to?: string }): void {
+    this.state.transfer = {
+      kind: 'warm',
+      to,
+      step: 'dialing',
+      at: new Date().toISOString(),
+      agentCallId: agent.callId,
+      ...(agent.to ? { from: agent.to } : {}),
+    };
+    this.ledger.note(`warm transfer: the agent consults ${to}`);
   }
 
   /** Moves the transfer to its next step, with a line in the timeline. */
@@ -491,15 +504,7 @@ export class CallSession extends CallOperations {
         kind: 'invalid-state',
         reason: "the caller's bridge does not keep the caller (no park_after_unbridge): a consult would hang it up",
       });
-    this.state.transfer = {
-      kind: 'warm',
-      to,
-      step: 'dialing',
-      at: new Date().toISOString(),
-      agentCallId: agent.callId,
-      ...(agent.to ? { from: agent.to } : {}),
-    };
-    this.ledger.note(`warm transfer: the agent consults ${to}`);
+    this.startWarmTransfer(to, agent);
     const party = await this.dial({ to, timeoutSeconds, ...(from ? { from } : {}) });
     if (!party.answered) {
       this.transferReached('not-answered', `consult with ${to} not answered`);
@@ -551,8 +556,9 @@ export class CallSession extends CallOperations {
   // Warm transfers in a room (jambonz, SignalWire). The consulted party is dialed into the room `transfer-<call
   // id>` as a plain member; once it answers the agent follows (leaving the caller's dial, which ends) and the
   // caller, back with the session, holds. Complete: the party takes over the agent's part (the room ends when it
-  // leaves), the agent is hung up and the caller joins. Cancel: the party is hung up, the agent takes its part
-  // back, and the caller joins. The caller ends the room when it hangs up, as in a supervised room.
+  // leaves), the agent is hung up and the caller joins. Cancel: the agent takes its part back, the party is hung
+  // up, and the caller joins. Once in the room the caller ends it when it hangs up, as in a supervised room; a
+  // caller who hangs up while holding leaves the agent and the party talking, as on Telnyx.
 
   /** The caller's hold during a consult in a room (prompt, then music): complete and cancel end it. */
   private consultHold?: CancellationScope;
@@ -568,23 +574,10 @@ export class CallSession extends CallOperations {
     const bridge = this.state.bridge;
     if (!bridge?.callId)
       throw controlRefused({ kind: 'invalid-state', reason: 'the caller is bridged to no leg of ours' });
-    // A member who ends the room cannot hand that over without leaving it, which would end it for everyone.
-    if (bridge.room)
-      throw controlRefused({
-        kind: 'invalid-state',
-        reason: `the call is already in a conference (${bridge.room}) whose agent ends it on leaving: a consult would end it`,
-      });
+    this.refuseConsultInRoom();
     const agentCallId = bridge.callId;
     const room = this.transferRoom();
-    this.state.transfer = {
-      kind: 'warm',
-      to,
-      step: 'dialing',
-      at: new Date().toISOString(),
-      agentCallId,
-      ...(bridge.address ? { from: bridge.address } : {}),
-    };
-    this.ledger.note(`warm transfer: the agent consults ${to}`);
+    this.startWarmTransfer(to, { callId: agentCallId, ...(bridge.address ? { to: bridge.address } : {}) });
     // The caller goes on talking to the agent while the party rings in the room.
     const party = await this.placeAgentLeg({
       to,
@@ -596,23 +589,42 @@ export class CallSession extends CallOperations {
       this.transferReached('not-answered', `consult with ${to} not answered`);
       return 'not-answered';
     }
-    this.ledger.leaveBridgeFor();
-    this.setStatus('answered');
+    // While it rang, the caller or the agent may have left, or a supervisor moved the call into a room.
+    if (this.ended || this.state.status !== 'bridged' || this.state.bridge?.room) {
+      await this.dropLeg(party.callId);
+      this.transferReached('cancelled', `consult with ${to} given up: the call changed while it rang`);
+      if (this.ended) throw new CallEnded(this.state.endCause ?? 'unknown', 'warm-transfer');
+      this.refuseConsultInRoom();
+      throw controlRefused({
+        kind: 'invalid-state',
+        reason: `the call is no longer bridged (it is ${this.state.status})`,
+      });
+    }
     // Queued before the agent moves, so the fetch that the caller's ended dial makes finds it.
     this.holdCallerForConsult(holdMusicUrl);
     try {
       await this.command({ op: 'moveToConference', room, otherCallId: agentCallId, as: 'member' });
     } catch (err) {
-      // The agent stays with the caller: the party is released, and the consult never happened.
-      this.consultHold?.cancel();
+      // Nothing moved: the party is released. Where the agent had gone, the dial's end hands the caller back.
+      this.endConsultHold();
       await this.dropLeg(party.callId);
-      this.ledger.restoreBridge({ callId: agentCallId, ...(bridge.address ? { address: bridge.address } : {}) });
-      this.setStatus('bridged');
-      this.transferReached('cancelled', `consult with ${to} failed: the agent could not leave the call`);
+      this.transferReached('cancelled', `consult with ${to} failed: the agent could not be moved`);
       throw err;
     }
+    this.ledger.leaveBridgeFor();
+    this.setStatus('answered');
     this.transferReached('consulting', `caller on hold while the agent talks to ${to}`, { partyCallId: party.callId });
     return 'consulting';
+  }
+
+  /** A member who ends the room cannot hand that over without leaving it, which would end it for everyone. */
+  private refuseConsultInRoom(): void {
+    const room = this.state.bridge?.room;
+    if (room)
+      throw controlRefused({
+        kind: 'invalid-state',
+        reason: `the call is already in a conference (${room}) whose agent ends it on leaving: a consult would end it`,
+      });
   }
 
   /** The hold prompt, then the music if any, on the caller's own document while the agent consults. */
@@ -630,6 +642,13 @@ export class CallSession extends CallOperations {
       });
   }
 
+  /** Ends the caller's hold: the step it runs is given up, so the next command does not wait for it to play out. */
+  private endConsultHold(): void {
+    this.consultHold?.cancel();
+    this.consultHold = undefined;
+    this.channel.abandonStep();
+  }
+
   private async completeInRoom(): Promise<TransferOutcome> {
     const { to, agentCallId, partyCallId } = this.state.transfer!;
     if (!partyCallId || this.legEnded(undefined, partyCallId))
@@ -637,7 +656,13 @@ export class CallSession extends CallOperations {
     const room = this.transferRoom();
     // The party takes over the agent's part first: when the party leaves, the room ends and the caller is back.
     await this.command({ op: 'rejoinConference', room, as: 'agent' }, { callId: partyCallId });
-    if (agentCallId) await this.hangupRoomMember(agentCallId);
+    if (agentCallId) await this.dropLeg(agentCallId, { bridgedByCarrier: true });
+    if (this.legEnded(undefined, partyCallId)) {
+      // It left the room (ending it) before the caller got there: the caller is back with its flow.
+      this.endConsultHold();
+      this.transferReached('cancelled', `${to} hung up before the caller joined: back with the flow`);
+      throw controlRefused({ kind: 'invalid-state', reason: `${to} hung up before the caller joined` });
+    }
     this.callerJoinsRoom(room, { callId: partyCallId, address: to });
     this.transferReached('completed', `warm transfer completed: connected to ${to}`);
     return 'transferred';
@@ -645,22 +670,20 @@ export class CallSession extends CallOperations {
 
   private async cancelInRoom(): Promise<TransferOutcome> {
     const { to, from, agentCallId, partyCallId } = this.state.transfer!;
+    if (!agentCallId) throw controlRefused({ kind: 'invalid-state', reason: 'the first agent is unknown' });
     const room = this.transferRoom();
-    if (partyCallId) await this.dropLeg(partyCallId);
+    // The agent takes its part back first (the party, a plain member, keeps the room open meanwhile); if it has
+    // gone, nothing changed and the transfer can still be completed.
     try {
-      if (!agentCallId) throw new Error('the first agent is unknown');
       await this.command({ op: 'rejoinConference', room, as: 'agent' }, { callId: agentCallId });
     } catch (err) {
       if (this.ended) throw err;
-      // The first agent has gone too: the caller stops holding and goes back to its flow.
-      this.consultHold?.cancel();
-      this.channel.abandonStep();
-      this.transferReached('cancelled', `warm transfer to ${to} cancelled; ${from ?? 'the agent'} had left`);
       throw controlRefused({
         kind: 'invalid-state',
-        reason: `the first agent could not rejoin (${(err as Error)?.message}): the caller is back with its flow`,
+        reason: `the first agent could not rejoin (${(err as Error)?.message}): complete the transfer`,
       });
     }
+    if (partyCallId) await this.dropLeg(partyCallId);
     this.callerJoinsRoom(room, { callId: agentCallId, ...(from ? { address: from } : {}) });
     this.transferReached('cancelled', `warm transfer to ${to} cancelled: back with ${from ?? 'the agent'}`);
     return 'returned';
@@ -671,41 +694,26 @@ export class CallSession extends CallOperations {
    * room again (`EventLedger.moveBridgeInto`); it ends the room for everyone when it hangs up.
    */
   private callerJoinsRoom(room: string, party: { callId: string; address?: string }): void {
-    this.consultHold?.cancel();
-    this.consultHold = undefined;
-    // The hold music is a running step: the join must not wait for it to play out.
-    this.channel.abandonStep();
+    this.endConsultHold();
     this.ledger.restoreBridge(party);
     this.ledger.moveBridgeInto(room);
     this.setStatus('bridged');
+    this.joinRoomInBackground(room, 'the transfer room');
+  }
+
+  /**
+   * The caller joins `room` (ending it when it hangs up) while the session goes on; the bridge it stands for ends
+   * on the caller's `conference.left`. Cancelling the scope takes the join back before it is delivered.
+   */
+  private joinRoomInBackground(room: string, what: string): CancellationScope {
     const joining = new CancellationScope();
     void joining
       .run(() => this.joinConference(room, { endOnExit: true }))
       .catch((err: unknown) => {
         if (!isCallEnded(err) && !isCancellation(err))
-          log.warn('joining the transfer room failed', { error: (err as Error)?.message });
+          log.warn(`joining ${what} failed`, { error: (err as Error)?.message });
       });
-  }
-
-  /** Hangs up a member of the call's room that is not a leg of the session (the agent a dial bridged in). */
-  private async hangupRoomMember(callId: string): Promise<void> {
-    const { seq, key } = this.begin('hangup', callId);
-    try {
-      await this.activity('hangup room member', () =>
-        activitiesFor('hangup room member').sendCallCommand({
-          op: 'hangup',
-          provider: this.provider,
-          callId,
-          commandKey: key,
-          ownerWorkflowId: this.workflowId,
-        }),
-      );
-      this.finish(seq, 'sent');
-    } catch (err) {
-      // A member who has already left needs no hangup.
-      this.finish(seq, 'failed');
-      log.warn('hanging up a room member failed', { callId, error: (err as Error)?.message });
-    }
+    return joining;
   }
 }
 
@@ -713,8 +721,9 @@ export class CallSession extends CallOperations {
 const TRANSFER_RING_SECONDS = 20;
 /** What the caller hears when put on hold for a consult (before any hold music). */
 const TRANSFER_HOLD_PROMPT = 'Please hold while we connect you.';
-/** The most loops Telnyx `playback_start` takes as a number (`infinity` aside); hold music loops as often. */
+/** The most loops Telnyx `playback_start` takes as a number (`infinity` aside). */
 const TELNYX_MAX_LOOPS = 100;
+/** Hold music during a consult in a room: as long as Telnyx's (jambonz plays it so often; SignalWire caps the list). */
 const HOLD_MUSIC_LOOPS = TELNYX_MAX_LOOPS;
 
 /** A control refused before anything was sent, as the update's failure. */

@@ -161,6 +161,12 @@ function stateRefusal(request: ControlRequest, facts: ControlFacts): string | un
   const { status, direction } = facts.state;
   const answered = ANSWERED.includes(status);
   if (isTransferControl(request)) return transferRefusal(request, facts);
+  const transfer = facts.transfer;
+  if (
+    (transfer?.step === 'dialing' || transfer?.step === 'consulting') &&
+    (isSupervisorRole(request.action) || request.action === 'redirect')
+  )
+    return `a transfer to ${transfer.to} is under way: complete or cancel it first`;
   if (isSupervisorRole(request.action))
     return supervisorRefusal(request as SupervisorRequest, status, facts.supervisor);
   switch (request.action) {

@@ -23,6 +23,8 @@ const CONSULTED = '+15550004103';
 /** A consulted party who hangs up 40 s (simulated) after answering: after a completed transfer that ends the call. */
 const CONSULTED_LEAVING = '+15550004104';
 const HOLD_MUSIC = 'https://example.com/hold.mp3';
+/** A consulted party who hangs up 8 s (simulated) after answering, while the agent still consults. */
+const CONSULTED_SHORT = '+15550004105';
 
 interface Leg {
   to: string;
@@ -52,6 +54,7 @@ describe('transfers of a bridged call', () => {
           [BLIND_PARTY]: { behaviour: 'answer', answerAfterMs: 1000, hangupAfterMs: 8000 },
           [CONSULTED]: { behaviour: 'answer', answerAfterMs: 1000, hangupAfterMs: 600_000 },
           [CONSULTED_LEAVING]: { behaviour: 'answer', answerAfterMs: 1000, hangupAfterMs: 40_000 },
+          [CONSULTED_SHORT]: { behaviour: 'answer', answerAfterMs: 1000, hangupAfterMs: 8000 },
         }),
       },
     });
@@ -233,6 +236,10 @@ describe('transfers of a bridged call', () => {
         const again = await control(c.workflowId, 'warm-transfer', { step: 'consult', to: BLIND_PARTY });
         expect(again.status).toBe(409);
         expect(again.body.detail).toContain('complete or cancel it first');
+        // No supervisor joins a consult (nothing is sent).
+        const supervisor = await control(c.workflowId, 'monitor', { to: '+15550009000' });
+        expect(supervisor.status).toBe(409);
+        expect(supervisor.body.detail).toContain('is under way: complete or cancel it first');
       }),
     );
 
@@ -286,10 +293,36 @@ describe('transfers of a bridged call', () => {
     );
   }
 
-  it('jambonz and SignalWire: warm transfer in a conference, completed and cancelled', async () => {
+  /** The consulted party hangs up during the consult: complete is refused, cancel returns the caller to the agent. */
+  async function partyLeavesDuringConsult(provider: 'jambonz' | 'signalwire', from: string): Promise<void> {
+    const caller = await bridgedCaller(provider, from);
+    const res = await control(caller.workflowId, 'warm-transfer', { step: 'consult', to: CONSULTED_SHORT });
+    expect(res.body.result).toMatchObject({ outcome: 'consulting' });
+    await eventually(`${provider}: the consulted party hung up`, async () =>
+      (await caller.state()).legs.some((l) => l.to === CONSULTED_SHORT && l.status === 'ended'),
+    );
+    const completed = await control(caller.workflowId, 'warm-transfer', { step: 'complete' });
+    expect(completed.status).toBe(409);
+    expect(completed.body.detail).toBe(`${CONSULTED_SHORT} has hung up: cancel the transfer`);
+    const cancelled = await control(caller.workflowId, 'warm-transfer', { step: 'cancel' });
+    expect(cancelled.body.result).toMatchObject({ outcome: 'returned', transfer: { step: 'cancelled' } });
+    const room = `transfer-${caller.callId}`;
+    await eventually(`${provider}: the caller back with the agent`, async () =>
+      (await milestonesOf(provider, caller.callId)).includes(`joined conference ${room}`),
+    );
+    expect((await caller.state()).bridge).toMatchObject({ address: AGENT, room });
+    expect((await control(caller.workflowId, 'hangup', {})).status).toBe(200);
+    await expect(stack.outcome(caller.workflowId)).resolves.toMatchObject({
+      flowResult: `pressed 1, bridged to agent ${AGENT}`,
+    });
+  }
+
+  it('jambonz and SignalWire: warm transfer in a conference, completed, cancelled, and cancelled once the party left', async () => {
     await Promise.all([
       warmTransferInRoom('jambonz', ['+15557774104', '+15557774105']),
       warmTransferInRoom('signalwire', ['+15557774106', '+15557774107']),
+      partyLeavesDuringConsult('jambonz', '+15557774108'),
+      partyLeavesDuringConsult('signalwire', '+15557774109'),
     ]);
   });
 });

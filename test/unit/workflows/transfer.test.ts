@@ -76,6 +76,24 @@ describe('transfer controls: refusals', () => {
   });
 });
 
+describe('other controls while a transfer is under way', () => {
+  it.each(PROVIDERS)('%s: a supervisor or a redirect waits for the consult to end', (carrier) => {
+    for (const step of ['dialing', 'consulting'] as const) {
+      for (const request of [
+        { action: 'monitor', to: '+15550009000' },
+        { action: 'barge' },
+        { action: 'redirect', flow: 'defaultIvr' },
+      ] as ControlRequest[]) {
+        const f = { ...facts(step === 'dialing' ? 'bridged' : 'answered', step), flows: ['defaultIvr'] };
+        expect(refusal(carrier, request, f)).toEqual({
+          kind: 'invalid-state',
+          reason: 'a transfer to +15550002002 is under way: complete or cancel it first',
+        });
+      }
+    }
+  });
+});
+
 describe('transfer controls: REST bodies', () => {
   const ajv = new Ajv({ allErrors: true });
   const valid = (action: 'transfer' | 'warm-transfer', body: unknown) =>
