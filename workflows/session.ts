@@ -574,7 +574,6 @@ export class CallSession extends CallOperations {
     const bridge = this.state.bridge;
     if (!bridge?.callId)
       throw controlRefused({ kind: 'invalid-state', reason: 'the caller is bridged to no leg of ours' });
-    this.refuseConsultInRoom();
     const agentCallId = bridge.callId;
     const room = this.transferRoom();
     this.startWarmTransfer(to, { callId: agentCallId, ...(bridge.address ? { to: bridge.address } : {}) });
@@ -617,7 +616,10 @@ export class CallSession extends CallOperations {
     return 'consulting';
   }
 
-  /** A member who ends the room cannot hand that over without leaving it, which would end it for everyone. */
+  /**
+   * A member who ends the room cannot hand that over without leaving it, which would end it for everyone (the
+   * validator refuses this too; a supervisor's room can appear while the party rings).
+   */
   private refuseConsultInRoom(): void {
     const room = this.state.bridge?.room;
     if (room)

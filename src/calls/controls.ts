@@ -121,7 +121,7 @@ export const CONTROL_REFUSED = 'ControlRefused';
 
 /** The session's facts a control is checked against. */
 export interface ControlFacts {
-  state: Pick<CallState, 'status' | 'direction' | 'callId' | 'provider'>;
+  state: Pick<CallState, 'status' | 'direction' | 'callId' | 'provider' | 'bridge'>;
   recording: boolean;
   recordingByCommand: boolean;
   /** Flows the session can run (a redirect's target must be one). */

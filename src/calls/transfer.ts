@@ -48,6 +48,10 @@ export function transferRefusal(request: TransferControl, facts: ControlFacts): 
   if (request.action === 'transfer' || request.step === 'consult') {
     if (consulting) return `a warm transfer is consulting ${consulting.to}: complete or cancel it first`;
     if (request.action === 'warm-transfer' && !request.to) return 'a consult names the party to consult (`to`)';
+    // A room's agent ends it on leaving (jambonz, SignalWire): it cannot hand that over without ending it.
+    const room = request.action === 'warm-transfer' ? facts.state.bridge?.room : undefined;
+    if (room)
+      return `the call is already in a conference (${room}) whose agent ends it on leaving: a consult would end it`;
     return status === 'bridged' ? undefined : `only a bridged call can be transferred (it is ${status})`;
   }
   return consulting ? undefined : `no warm transfer is consulting anyone: ${request.step} follows a consult`;

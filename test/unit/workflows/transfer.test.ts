@@ -76,6 +76,20 @@ describe('transfer controls: refusals', () => {
   });
 });
 
+describe('a consult in a room', () => {
+  it.each(['jambonz', 'signalwire'] as const)('%s: refused where the agent ends the room on leaving', (carrier) => {
+    const f = facts('bridged');
+    const inRoom = { ...f, state: { ...f.state, bridge: { callId: 'agent', room: 'supervised-leg-1' } } };
+    expect(refusal(carrier, CONSULT, inRoom)).toEqual({
+      kind: 'invalid-state',
+      reason:
+        'the call is already in a conference (supervised-leg-1) whose agent ends it on leaving: a consult would end it',
+    });
+    // The rule is the consult's: a blind transfer is not refused by it.
+    expect(refusal(carrier, BLIND, inRoom)).toBeUndefined();
+  });
+});
+
 describe('other controls while a transfer is under way', () => {
   it.each(PROVIDERS)('%s: a supervisor or a redirect waits for the consult to end', (carrier) => {
     for (const step of ['dialing', 'consulting'] as const) {
