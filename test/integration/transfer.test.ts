@@ -25,6 +25,9 @@ const CONSULTED_LEAVING = '+15550004104';
 const HOLD_MUSIC = 'https://example.com/hold.mp3';
 /** A consulted party who hangs up 8 s (simulated) after answering, while the agent still consults. */
 const CONSULTED_SHORT = '+15550004105';
+/** An IVR whose agent hangs up 24 s (simulated) after answering, in the middle of a consult. */
+const IVR_LEAVING_AGENT = '+15550004110';
+const LEAVING_AGENT = '+15550004111';
 
 interface Leg {
   to: string;
@@ -41,7 +44,10 @@ describe('transfers of a bridged call', () => {
       path.join(dir, 'routes.json'),
       JSON.stringify({
         default: { flow: 'defaultIvr' },
-        numbers: { [IVR_NUMBER]: { flow: 'defaultIvr', args: { agentNumber: AGENT } } },
+        numbers: {
+          [IVR_NUMBER]: { flow: 'defaultIvr', args: { agentNumber: AGENT } },
+          [IVR_LEAVING_AGENT]: { flow: 'defaultIvr', args: { agentNumber: LEAVING_AGENT } },
+        },
       }),
     );
     stack = await startTestStack({
@@ -55,6 +61,7 @@ describe('transfers of a bridged call', () => {
           [CONSULTED]: { behaviour: 'answer', answerAfterMs: 1000, hangupAfterMs: 600_000 },
           [CONSULTED_LEAVING]: { behaviour: 'answer', answerAfterMs: 1000, hangupAfterMs: 40_000 },
           [CONSULTED_SHORT]: { behaviour: 'answer', answerAfterMs: 1000, hangupAfterMs: 8000 },
+          [LEAVING_AGENT]: { behaviour: 'answer', answerAfterMs: 1000, hangupAfterMs: 24_000 },
         }),
       },
     });
@@ -317,12 +324,44 @@ describe('transfers of a bridged call', () => {
     });
   }
 
-  it('jambonz and SignalWire: warm transfer in a conference, completed, cancelled, and cancelled once the party left', async () => {
+  /** The agent hangs up during the consult: cancel is refused with nothing changed, complete still connects the party. */
+  async function agentLeavesDuringConsult(provider: 'jambonz' | 'signalwire', from: string): Promise<void> {
+    const script = { from, to: IVR_LEAVING_AGENT, presses: ['1'] };
+    const placed =
+      provider === 'signalwire'
+        ? await stack.signalwire.placeCall(script)
+        : await stack.jambonz.placeCall(script).then((c) => ({ workflowId: c.workflowId, callId: c.callSid }));
+    const state = () => stack.state(placed.workflowId);
+    await eventually(`${provider}: bridged to the agent`, async () => (await state()).bridge?.since !== undefined);
+    const agentLeg = (await state()).bridge!.callId!;
+    const res = await control(placed.workflowId, 'warm-transfer', { step: 'consult', to: CONSULTED });
+    expect(res.body.result).toMatchObject({ outcome: 'consulting' });
+    await eventually(`${provider}: the agent hung up`, async () => (await legOf(provider, agentLeg)).ended);
+    const cancelled = await control(placed.workflowId, 'warm-transfer', { step: 'cancel' });
+    expect(cancelled.status).toBe(409);
+    expect(cancelled.body.detail).toMatch(/^the first agent could not rejoin .*: complete the transfer$/);
+    expect((await state()).transfer).toMatchObject({ step: 'consulting' });
+    const completed = await control(placed.workflowId, 'warm-transfer', { step: 'complete' });
+    expect(completed.body.result).toMatchObject({ outcome: 'transferred', transfer: { step: 'completed' } });
+    const room = `transfer-${placed.callId}`;
+    await eventually(`${provider}: the caller with the party`, async () =>
+      (await milestonesOf(provider, placed.callId)).includes(`joined conference ${room}`),
+    );
+    expect((await state()).bridge).toMatchObject({ address: CONSULTED, room });
+    expect((await control(placed.workflowId, 'hangup', {})).status).toBe(200);
+    await expect(stack.outcome(placed.workflowId)).resolves.toMatchObject({
+      flowResult: `pressed 1, bridged to agent ${LEAVING_AGENT}`,
+    });
+  }
+
+  it('jambonz and SignalWire: warm transfer in a conference (completed, cancelled, party or agent leaving mid-consult)', async () => {
     await Promise.all([
       warmTransferInRoom('jambonz', ['+15557774104', '+15557774105']),
       warmTransferInRoom('signalwire', ['+15557774106', '+15557774107']),
       partyLeavesDuringConsult('jambonz', '+15557774108'),
       partyLeavesDuringConsult('signalwire', '+15557774109'),
+      agentLeavesDuringConsult('jambonz', '+15557774110'),
+      agentLeavesDuringConsult('signalwire', '+15557774111'),
     ]);
   });
 });
