@@ -604,8 +604,10 @@ export class CallSession extends CallOperations {
     try {
       await this.command({ op: 'moveToConference', room, otherCallId: agentCallId, as: 'member' });
     } catch (err) {
-      // Nothing moved: the party is released. Where the agent had gone, the dial's end hands the caller back.
-      this.endConsultHold();
+      // Nothing moved: the party is released. Where the agent had gone, the dial's end hands the caller back. The
+      // hold is taken back but not abandoned: the caller may still be in its dial, which a redirect would end.
+      this.consultHold?.cancel();
+      this.consultHold = undefined;
       await this.dropLeg(party.callId);
       this.transferReached('cancelled', `consult with ${to} failed: the agent could not be moved`);
       throw err;
