@@ -20,7 +20,7 @@ const AGENT = '+15550004101';
 const BLIND_PARTY = '+15550004102';
 /** The consulted parties (warm transfers): they stay until the test hangs up. */
 const CONSULTED = '+15550004103';
-/** A consulted party who hangs up 40 s (simulated) after answering: after a completed transfer that ends the call. */
+/** A consulted party who hangs up 80 s (simulated, 20 s real) after answering: after a completed transfer that ends the call. */
 const CONSULTED_LEAVING = '+15550004104';
 const HOLD_MUSIC = 'https://example.com/hold.mp3';
 /** A consulted party who hangs up 8 s (simulated) after answering, while the agent still consults. */
@@ -59,7 +59,7 @@ describe('transfers of a bridged call', () => {
           [AGENT]: { behaviour: 'answer', answerAfterMs: 1000, hangupAfterMs: 600_000 },
           [BLIND_PARTY]: { behaviour: 'answer', answerAfterMs: 1000, hangupAfterMs: 8000 },
           [CONSULTED]: { behaviour: 'answer', answerAfterMs: 1000, hangupAfterMs: 600_000 },
-          [CONSULTED_LEAVING]: { behaviour: 'answer', answerAfterMs: 1000, hangupAfterMs: 40_000 },
+          [CONSULTED_LEAVING]: { behaviour: 'answer', answerAfterMs: 1000, hangupAfterMs: 80_000 },
           [CONSULTED_SHORT]: { behaviour: 'answer', answerAfterMs: 1000, hangupAfterMs: 8000 },
           [LEAVING_AGENT]: { behaviour: 'answer', answerAfterMs: 1000, hangupAfterMs: 24_000 },
         }),
