@@ -11,8 +11,8 @@ import type { PendingOperation } from './event-ledger';
  * family `if`s of its own.
  */
 
-/** How many given-up steps the channel remembers: enough for the few a redirect can kill at once. */
-const GIVEN_UP_KEPT = 8;
+/** How many superseded steps the channel remembers: enough for the few a redirect can kill at once. */
+const SUPERSEDED_KEPT = 8;
 
 /** What a document carrier is doing with the call, as far as the session knows. */
 type CarrierActivity =
@@ -52,8 +52,8 @@ export class DocumentChannel {
   private redirecting?: { key: string; deliveredSince: CallCommand[] };
   /** The command keys of the document the carrier was last given: the steps it is running now. */
   private runningKeys: readonly string[] = [];
-  /** Steps delivered and still running at the carrier when their operation was given up (the newest few). */
-  private givenUp: string[] = [];
+  /** Steps a redirect's document replaced while the carrier ran them (the newest few): their reports come late. */
+  private superseded: string[] = [];
 
   constructor(
     documentOps: readonly CallOp[] | undefined,
@@ -127,13 +127,9 @@ export class DocumentChannel {
     if (this.carrierActivity === 'running') this.carrierActivity = 'holding';
   }
 
-  /**
-   * Takes a command out of the outbox once its operation is over (it is no longer worth delivering). `stillRunning`:
-   * it was delivered and the carrier has not finished it (its operation was given up, e.g. cancelled).
-   */
-  withdraw(commandKey: string, stillRunning = false): void {
+  /** Takes a command out of the outbox once its operation is over (it is no longer worth delivering). */
+  withdraw(commandKey: string): void {
     this.outbox = this.outbox.filter((c) => c.commandKey !== commandKey);
-    if (stillRunning) this.givenUp = [...this.givenUp.slice(-(GIVEN_UP_KEPT - 1)), commandKey];
   }
 
   /** Continue-as-new is next: waiting fetches answer at once, so the update handlers can finish. */
@@ -160,17 +156,18 @@ export class DocumentChannel {
     const redirect = this.redirecting;
     const answersRedirect =
       redirect !== undefined && (request.redirectedBy === redirect.key || request.handedBack === redirect.key);
-    // The hand-back of a step that a redirect killed after its operation was given up (a consult's hold music
-    // when the caller joins the room, a flow redirected to another): the carrier already runs a newer document,
-    // which an answer here would replace (jambonz calls a killed verb's actionHook after the redirect's fetch).
+    // The hand-back of a step that a redirect's document replaced (a consult's hold music when the caller joins
+    // the room, a room the caller leaves for a blind transfer): jambonz calls the killed verb's actionHook after
+    // the redirect's fetch, and an answer here would replace the newer document the carrier runs now. The step
+    // is done (marked above); the carrier carries on.
     const handedBackKey = request.handedBack && readControlId(request.handedBack).commandKey;
     if (
       handedBackKey &&
       !answersRedirect &&
       this.carrierActivity === 'running' &&
-      this.givenUp.includes(handedBackKey) &&
+      this.superseded.includes(handedBackKey) &&
       !this.runningKeys.includes(handedBackKey) &&
-      patched('given-up-hand-back-carries-on')
+      patched('superseded-hand-back-carries-on')
     )
       return { kind: 'continue' };
     if (answersRedirect) {
@@ -213,7 +210,13 @@ export class DocumentChannel {
       // Not the redirect's own fetch: the redirect may cut these short (see `redirecting`).
       if (this.redirecting && !answersRedirect) this.redirecting.deliveredSince.push(...commands);
       this.carrierActivity = 'running';
-      this.runningKeys = commands.map((command) => command.commandKey);
+      const keys = commands.map((command) => command.commandKey);
+      // A redirect's document replaces whatever the carrier ran (see `superseded`).
+      if (answersRedirect)
+        this.superseded = [...this.superseded, ...this.runningKeys.filter((key) => !keys.includes(key))].slice(
+          -SUPERSEDED_KEPT,
+        );
+      this.runningKeys = keys;
       return { kind: 'commands', commands };
     }
     if (this.hooks.ended()) return { kind: 'hangup' };

@@ -256,6 +256,8 @@ export class EventLedger {
    */
   leaveBridgeFor(party: { callId?: string; address?: string } = {}): void {
     this.closeBridge(new Date().toISOString());
+    // The caller leaves the room the bridge stood for too: its `conference.left` is not the new bridge's end.
+    if (this.state.bridge?.room) delete this.state.bridge.room;
     this.transferParty = party;
   }
 

@@ -402,7 +402,7 @@ export class SessionEngine {
       throw err;
     } finally {
       this.ledger.pending.splice(this.ledger.pending.indexOf(waiter), 1);
-      this.channel.withdraw(key, waiter.delivered === true && !waiter.handedBack && waiter.event === undefined);
+      this.channel.withdraw(key);
     }
   }
 

@@ -318,7 +318,16 @@ describe('transfers of a bridged call', () => {
       (await milestonesOf(provider, caller.callId)).includes(`joined conference ${room}`),
     );
     expect((await caller.state()).bridge).toMatchObject({ address: AGENT, room });
-    expect((await control(caller.workflowId, 'hangup', {})).status).toBe(200);
+    // From the room, a blind transfer: the caller leaves it (ending it for the agent) for a new dial.
+    const blind = await control(caller.workflowId, 'transfer', { to: BLIND_PARTY });
+    expect(blind.body.result).toMatchObject({ outcome: 'transferred', transfer: { kind: 'blind', step: 'completed' } });
+    await eventually(
+      `${provider}: the agent released with the room`,
+      async () => (await legOf(provider, caller.agentLeg)).ended,
+    );
+    expect((await caller.state()).bridge).toMatchObject({ address: BLIND_PARTY });
+    expect((await caller.state()).bridge?.room).toBeUndefined();
+    // The new party hangs up after its talk: the call ends.
     await expect(stack.outcome(caller.workflowId)).resolves.toMatchObject({
       flowResult: `pressed 1, bridged to agent ${AGENT}`,
     });

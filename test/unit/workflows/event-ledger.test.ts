@@ -229,4 +229,19 @@ describe('EventLedger', () => {
     l.receive(event({ kind: 'conference.left' }));
     expect(l.state.status).toBe('answered');
   });
+
+  it('a blind transfer out of the room: leaving the room is not the new bridge ending', () => {
+    const l = ledger();
+    l.receive(event({ kind: 'call.answered' }));
+    l.receive(event({ kind: 'bridged', otherCallId: AGENT }));
+    l.moveBridgeInto('supervised-caller');
+    l.leaveBridgeFor({ address: '+15550002002' });
+    expect(l.state.bridge).not.toHaveProperty('room');
+    // The conference verb the redirect killed reports while the new party rings: the transfer goes on.
+    const left = l.receive(event({ kind: 'conference.left', occurredAt: '2026-01-01T00:00:29.000Z' }));
+    expect(left.effects).not.toContainEqual({ kind: 'statusChanged', status: 'answered' });
+    l.receive(event({ kind: 'bridged', otherCallId: 'party-leg', occurredAt: '2026-01-01T00:00:30.000Z' }));
+    expect(l.state.status).toBe('bridged');
+    expect(l.state.bridge).toMatchObject({ callId: 'party-leg', since: '2026-01-01T00:00:30.000Z' });
+  });
 });
