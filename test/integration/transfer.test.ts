@@ -23,6 +23,7 @@ const CONSULTED = '+15550004103';
 /** A consulted party who hangs up 80 s (simulated, 20 s real) after answering: after a completed transfer that ends the call. */
 const CONSULTED_LEAVING = '+15550004104';
 const HOLD_MUSIC = 'https://example.com/hold.mp3';
+const SUPERVISOR = '+15550009000';
 /** A consulted party who hangs up 8 s (simulated) after answering, while the agent still consults. */
 const CONSULTED_SHORT = '+15550004105';
 /** An IVR whose agent hangs up 24 s (simulated) after answering, in the middle of a consult. */
@@ -264,6 +265,13 @@ describe('transfers of a bridged call', () => {
     });
     expect((await completes.state()).bridge).toMatchObject({ address: CONSULTED_LEAVING, room: room1 });
     expect((await completes.state()).status).toBe('bridged');
+    // A supervisor joins the transfer room as it would a supervised one: muted, to monitor the new agent.
+    const monitored = await control(completes.workflowId, 'monitor', { to: SUPERVISOR });
+    expect(monitored.body.result).toMatchObject({ outcome: 'sent', supervisor: { role: 'monitor', answered: true } });
+    const supervisorLeg: string = monitored.body.result.supervisor.callId;
+    await eventually(`${provider}: the supervisor in ${room1}, muted`, async () =>
+      (await milestonesOf(provider, supervisorLeg)).includes(`joined conference ${room1} (muted)`),
+    );
 
     // Cancel: the party is released, the agent takes its part back, the caller joins.
     const room2 = `transfer-${cancels.callId}`;
